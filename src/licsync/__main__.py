@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from licsync.cli import main
+
+main()

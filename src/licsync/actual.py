@@ -1,0 +1,161 @@
+"""Actual state: what the Qlik Repository Service holds, as frozen values.
+
+Built by :mod:`licsync.qrs` from QRS JSON; consumed by the signals and the planner, which never
+see JSON or HTTP. Keys are :func:`licsync.model.user_key` strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from licsync.model import AccessType, RuleContext, user_key
+
+__all__ = [
+    "Actual",
+    "ActualAllocation",
+    "ActualRule",
+    "ActualUser",
+    "Capacity",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ActualUser:
+    """A QRS user (``/qrs/user/full``).
+
+    Attributes:
+        id: QRS GUID.
+        attributes: directory attributes by ``attributeType`` casefolded (``group``, ``email``,
+            ...), each with every value the user has, in QRS order.
+        custom_properties: custom property values by definition name casefolded.
+        blocked: QRS ``blacklisted`` (shown as "Blocked" in the QMC).
+    """
+
+    id: str
+    directory: str
+    userid: str
+    name: str = ""
+    inactive: bool = False
+    removed_externally: bool = False
+    blocked: bool = False
+    roles: tuple[str, ...] = ()
+    attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    custom_properties: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    created: dt.datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return user_key(self.directory, self.userid)
+
+    @property
+    def display(self) -> str:
+        return f"{self.directory}\\{self.userid}"
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Directory groups: the ``group`` attribute values (QRS ``attributeType`` "Group")."""
+        return self.attributes.get("group", ())
+
+
+@dataclass(frozen=True, slots=True)
+class ActualAllocation:
+    """A Professional or Analyzer allocation (``/qrs/license/<type>accesstype/full``).
+
+    Attributes:
+        user_id: QRS GUID of the user; None when the user was deleted while quarantined.
+        directory, userid: from the embedded user, or ``deletedUser*`` for a deleted user.
+        last_used: None when never used (QRS writes ``0001-01-01T00:00:00Z`` or omits it).
+        modified_date: the ``modifiedDate`` string exactly as read (sent back on PUT).
+    """
+
+    id: str
+    access_type: AccessType
+    user_id: str | None
+    directory: str
+    userid: str
+    last_used: dt.datetime | None = None
+    created: dt.datetime | None = None
+    quarantined: bool = False
+    quarantine_end: dt.datetime | None = None
+    excess: bool = False
+    modified_date: str = ""
+
+    @property
+    def key(self) -> str:
+        return user_key(self.directory, self.userid)
+
+    @property
+    def display(self) -> str:
+        return f"{self.directory}\\{self.userid}"
+
+
+@dataclass(frozen=True, slots=True)
+class ActualRule:
+    """A licence rule as QRS holds it: an access group paired with its ``License`` system rule.
+
+    Either half may be missing: a group without a rule is a half-created rule (creation failed
+    between the two POSTs); a rule whose ``resourceFilter`` names no existing group is orphaned.
+
+    Attributes:
+        rule_id / group_id: GUIDs of the two halves (None when absent).
+        name: the system rule's name, or the group's when there is no rule.
+        rule_entity / group_entity: the entities exactly as read, for PUT with ``modifiedDate``.
+    """
+
+    access_type: AccessType
+    name: str
+    condition: str
+    context: RuleContext
+    disabled: bool
+    comment: str
+    rule_id: str | None
+    group_id: str | None
+    actions: int = 1
+    rule_entity: Mapping[str, Any] | None = None
+    group_entity: Mapping[str, Any] | None = None
+
+    @property
+    def half_created(self) -> bool:
+        return self.rule_id is None or self.group_id is None
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """One access type's numbers from ``/qrs/license/accesstypeoverview``."""
+
+    enabled: bool
+    total: int
+    allocated: int
+    used: int
+    quarantined: int
+    excess: int
+    available: int
+
+
+@dataclass(frozen=True, slots=True)
+class Actual:
+    """The site's whole actual state, read in a constant number of requests.
+
+    Attributes:
+        users: by :func:`user_key`.
+        allocations: per access type, in QRS order.
+        rules: per access type.
+        capacity: per access type.
+        build_version: ``/qrs/about`` ``buildVersion``.
+    """
+
+    users: Mapping[str, ActualUser]
+    allocations: Mapping[AccessType, tuple[ActualAllocation, ...]]
+    rules: Mapping[AccessType, tuple[ActualRule, ...]]
+    capacity: Mapping[AccessType, Capacity]
+    build_version: str = ""
+
+    def allocations_of(self, access_type: AccessType) -> tuple[ActualAllocation, ...]:
+        return self.allocations.get(access_type, ())
+
+    def rules_of(self, access_type: AccessType) -> tuple[ActualRule, ...]:
+        return self.rules.get(access_type, ())

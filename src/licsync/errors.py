@@ -1,0 +1,196 @@
+"""The one exception tree of licsync.
+
+::
+
+    LicsyncError
+    ├── ConfigError            desired-state files are wrong; carries every Problem found
+    ├── UsageError             a command-line value is wrong (bad --now, unknown --site, ...)
+    ├── SecretError            a secret named by an environment variable is missing or unreadable
+    ├── QrsError               talking to the Qlik Repository Service failed
+    │   ├── QrsTransportError  no HTTP answer: connect, TLS, timeout, dropped connection
+    │   ├── QrsReadOnlyError   a write was attempted through a read-only client (nothing was sent)
+    │   └── QrsStatusError     QRS answered with an error status
+    │       ├── QrsBadRequest      400
+    │       ├── QrsAuthError       401 / 403 (including the xrfkey refusal)
+    │       ├── QrsNotFound        404
+    │       ├── QrsConflict        409 (stale modifiedDate)
+    │       ├── QrsThrottled       429
+    │       └── QrsServerError     5xx
+    ├── SignalError            a signal source (licence logs, CSV export) cannot be read
+    ├── RuleSyntaxError        a licence-rule condition does not parse (carries the offset)
+    ├── FilterSyntaxError      a QRS filter expression does not parse (simulator side)
+    └── PlanBlocked            the safety verdict blocks a plan (apply refuses it)
+
+The CLI catches ``LicsyncError`` and prints its message with exit code 1 (3 for ``PlanBlocked``);
+anything else is a bug and is reported as one. Messages never contain secrets: QRS errors name
+the method and the path without its query string (which holds the xrfkey and filters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = [
+    "ConfigError",
+    "LicsyncError",
+    "PlanBlocked",
+    "Problem",
+    "QrsAuthError",
+    "QrsBadRequest",
+    "QrsConflict",
+    "QrsError",
+    "QrsNotFound",
+    "QrsReadOnlyError",
+    "QrsServerError",
+    "QrsStatusError",
+    "QrsThrottled",
+    "QrsTransportError",
+    "RuleSyntaxError",
+    "FilterSyntaxError",
+    "SecretError",
+    "SignalError",
+    "UsageError",
+]
+
+
+class LicsyncError(Exception):
+    """Base of every error licsync raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Problem:
+    """One finding about desired-state files, located as precisely as the input allows.
+
+    Attributes:
+        file: path of the file as given (relative to where the user pointed licsync).
+        line: 1-based line, 0 when the problem concerns the file as a whole.
+        col: 1-based column, 0 when unknown.
+        field: dotted path of the field (``professional.allocations[3].user``), "" for none.
+        message: what is wrong, in words a Qlik admin understands.
+        severity: ``"error"`` or ``"warning"``.
+    """
+
+    file: str
+    line: int
+    col: int
+    field: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}"
+        what = f"{self.field}: {self.message}" if self.field else self.message
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {prefix}{what}"
+
+
+class ConfigError(LicsyncError):
+    """Desired-state files are invalid. Carries all problems, not just the first."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(sorted(problems))
+        super().__init__("\n".join(str(p) for p in self.problems) or "invalid configuration")
+
+
+class UsageError(LicsyncError):
+    """A command-line value is wrong."""
+
+
+class SecretError(LicsyncError):
+    """A secret referenced by environment-variable name is missing or unreadable."""
+
+
+class SignalError(LicsyncError):
+    """A signal source (licence log folder, License Monitor CSV export) cannot be read."""
+
+
+class QrsError(LicsyncError):
+    """Talking to the Qlik Repository Service failed.
+
+    Attributes:
+        method: HTTP method.
+        path: request path without query string (never carries the xrfkey or secrets).
+    """
+
+    def __init__(self, message: str, *, method: str, path: str) -> None:
+        self.method = method
+        self.path = path
+        super().__init__(message)
+
+
+class QrsTransportError(QrsError):
+    """No HTTP answer: connection refused, TLS failure, timeout, dropped connection."""
+
+
+class QrsReadOnlyError(QrsError):
+    """A write was attempted through a read-only client; nothing was sent."""
+
+
+class QrsStatusError(QrsError):
+    """QRS answered with an error status.
+
+    Attributes:
+        status: the HTTP status code.
+        excerpt: the first characters of the response body, for diagnosis.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, status: int, excerpt: str) -> None:
+        self.status = status
+        self.excerpt = excerpt
+        super().__init__(message, method=method, path=path)
+
+
+class QrsBadRequest(QrsStatusError):
+    """400: QRS refused the request (bad filter, broken rules, capacity exhausted)."""
+
+
+class QrsAuthError(QrsStatusError):
+    """401/403: authentication or authorisation failed (including the xrfkey check)."""
+
+
+class QrsNotFound(QrsStatusError):
+    """404: the entity does not exist (any more)."""
+
+
+class QrsConflict(QrsStatusError):
+    """409: the entity changed since it was read (stale ``modifiedDate``); re-read and re-plan."""
+
+
+class QrsThrottled(QrsStatusError):
+    """429: QRS asked us to slow down."""
+
+
+class QrsServerError(QrsStatusError):
+    """5xx: QRS failed."""
+
+
+class RuleSyntaxError(LicsyncError):
+    """A licence-rule condition does not parse.
+
+    Attributes:
+        offset: 0-based character offset into the condition text where the problem is.
+        reason: the message without position, for embedding in a ``Problem``.
+    """
+
+    def __init__(self, reason: str, *, offset: int) -> None:
+        self.reason = reason
+        self.offset = offset
+        super().__init__(f"{reason} (at character {offset + 1})")
+
+
+class FilterSyntaxError(LicsyncError):
+    """A QRS filter expression does not parse; the simulator answers 400 with it."""
+
+    def __init__(self, reason: str, *, offset: int) -> None:
+        self.reason = reason
+        self.offset = offset
+        super().__init__(f"{reason} (at character {offset + 1})")
+
+
+class PlanBlocked(LicsyncError):
+    """The plan's safety verdict blocks it; ``apply`` refuses without ``--force``."""
+
+    def __init__(self, reasons: Iterable[str]) -> None:
+        self.reasons = tuple(reasons)
+        super().__init__("plan blocked by safety checks:\n" + "\n".join(f"  - {r}" for r in self.reasons))

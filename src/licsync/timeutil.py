@@ -1,0 +1,45 @@
+"""QRS date-times: parsing and formatting in one place.
+
+QRS writes ISO 8601 UTC with milliseconds (``2019-12-19T16:10:20.947Z``) and uses
+``0001-01-01T00:00:00.000Z`` (or omits the field) for "never".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+__all__ = ["format_qrs_datetime", "parse_qrs_datetime", "require_aware"]
+
+_NEVER_YEAR = 1900  # anything before this is QRS's "never" placeholder
+
+
+def parse_qrs_datetime(text: str | None) -> dt.datetime | None:
+    """Parse a QRS date-time into an aware UTC datetime; None for absent or "never".
+
+    Raises:
+        ValueError: the text is not an ISO 8601 date-time.
+    """
+    if not text:
+        return None
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    if value.year < _NEVER_YEAR:
+        return None
+    return value.astimezone(dt.UTC)
+
+
+def format_qrs_datetime(value: dt.datetime | None) -> str:
+    """Format as QRS does: UTC, milliseconds, ``Z``; None becomes the "never" placeholder."""
+    if value is None:
+        return "0001-01-01T00:00:00.000Z"
+    utc = require_aware(value).astimezone(dt.UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def require_aware(value: dt.datetime) -> dt.datetime:
+    """Return ``value`` if it carries a timezone; naive datetimes are a programming error."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        msg = f"naive datetime {value.isoformat()} where an aware one is required"
+        raise ValueError(msg)
+    return value
