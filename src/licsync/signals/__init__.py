@@ -1,0 +1,1 @@
+"""Signals: what the site says beyond its allocations (denials, inactivity, idleness)."""
