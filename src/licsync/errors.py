@@ -79,7 +79,7 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.col}"
+        where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
         what = f"{self.field}: {self.message}" if self.field else self.message
         prefix = "warning: " if self.severity == "warning" else ""
         return f"{where}: {prefix}{what}"

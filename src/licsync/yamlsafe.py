@@ -1,0 +1,283 @@
+"""Bounded, strict YAML loading with line and column marks.
+
+PyYAML's safe loader keeps the last of two equal mapping keys without a word, which silently
+drops a person's edit, and expands aliases without limit. This module composes the YAML with
+libyaml (C) when available, then builds plain Python values itself from the node graph:
+
+- duplicate mapping keys are errors, naming both lines;
+- alias expansion, nesting depth and file size are bounded;
+- non-UTF-8 bytes, tab indentation, empty files and several documents get clear messages;
+- the node graph is kept so that any value's position can be found afterwards from its path
+  (:meth:`YamlDocument.position`), which is how schema errors point at a line and column.
+
+Timestamps are kept as the text written (``2026-12-31``): the schema decides what a date is.
+No other module imports :mod:`yaml`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from licsync.errors import ConfigError, Problem
+
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "YamlDocument", "load_yaml"]
+
+MAX_BYTES = 32 * 1024 * 1024  # far above any real licence file, far below a memory problem
+MAX_DEPTH = 64  # the format nests at most five levels; anything deeper is an accident or an attack
+MAX_ALIAS_EXPANSION = 100_000  # values an alias may add beyond what the file spells out
+
+try:  # libyaml is an optional C extension of PyYAML: much faster when present
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+_STR = "tag:yaml.org,2002:str"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+}
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDocument:
+    """A parsed YAML file: its plain data and the node graph for positions.
+
+    Attributes:
+        file: the path to show in messages.
+        data: dicts, lists, str, int, float, bool and None.
+        root: the composed root node.
+    """
+
+    file: str
+    data: Any
+    root: yaml.Node
+
+    def node_at(self, path: Sequence[str | int], *, key: bool = False) -> yaml.Node:
+        """The node at ``path``, or the deepest existing ancestor's node.
+
+        With ``key=True`` and a path ending in a mapping key, the key's node is returned, which is
+        where "unknown field" belongs.
+        """
+        node = self.root
+        for step in path:
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
+                        node = key_node if key and step == path[-1] else value_node
+                        break
+                else:
+                    return node
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+                if not 0 <= step < len(node.value):
+                    return node
+                node = node.value[step]
+            else:
+                return node
+        return node
+
+    def position(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+        """1-based (line, column) of the value at ``path`` (see :meth:`node_at`)."""
+        mark = self.node_at(path, key=key).start_mark
+        return mark.line + 1, mark.column + 1
+
+
+def load_yaml(raw: bytes, file: str) -> YamlDocument:
+    """Parse one YAML file strictly.
+
+    Args:
+        raw: the file's bytes.
+        file: the path to name in messages.
+
+    Raises:
+        ConfigError: with one Problem locating what is wrong.
+    """
+    text = _decode(raw, file)
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        raise ConfigError([_problem_from_yaml_error(exc, file, text)]) from None
+    except yaml.YAMLError as exc:  # unmarked: reader errors and the like
+        raise ConfigError([Problem(file, 0, 0, "", f"not valid YAML: {exc}")]) from None
+    if root is None:
+        raise ConfigError(
+            [Problem(file, 1, 1, "", "file is empty: expected a mapping such as `professional:`")]
+        )
+    builder = _Builder(file)
+    data = builder.build(root)
+    return YamlDocument(file=file, data=data, root=root)
+
+
+def _decode(raw: bytes, file: str) -> str:
+    if len(raw) > MAX_BYTES:
+        raise ConfigError(
+            [Problem(file, 0, 0, "", f"file is {len(raw):,} bytes; the limit is {MAX_BYTES:,}")]
+        )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(
+            [Problem(file, 1, 1, "", "file is UTF-16; save it as UTF-8 (without BOM)")]
+        )
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        bad = raw[exc.start : exc.start + 1].hex()
+        msg = f"not UTF-8: byte 0x{bad} cannot be decoded; save the file as UTF-8"
+        raise ConfigError([Problem(file, line, col, "", msg)]) from None
+    if "\x00" in text:
+        offset = text.index("\x00")
+        line = text.count("\n", 0, offset) + 1
+        col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        raise ConfigError([Problem(file, line, col, "", "NUL character in a text file")])
+    return text
+
+
+def _problem_from_yaml_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+    problem = exc.problem or "invalid YAML"
+    if _char_at(text, line, col) == "\t":
+        return Problem(file, line, col, "", "tab character in indentation: YAML indents with spaces")
+    if "expected a single document" in f"{problem} {exc.context}":
+        return Problem(file, line, col, "", "several YAML documents (---) in one file; use one")
+    if "maximum nesting depth" in problem:
+        return Problem(file, line, col, "", f"nesting deeper than libyaml allows: {problem}")
+    context = f" ({exc.context})" if exc.context else ""
+    return Problem(file, line, col, "", f"invalid YAML: {problem}{context}")
+
+
+def _char_at(text: str, line: int, col: int) -> str:
+    lines = text.split("\n", line)
+    if line < 1 or len(lines) < line:
+        return ""
+    row = lines[line - 1]
+    return row[col - 1] if 0 < col <= len(row) else ""
+
+
+class _Builder:
+    """Turns a composed node graph into plain values, enforcing the limits."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.seen: set[int] = set()
+        self.expanded = 0
+        self.active: set[int] = set()
+        self.scalars = yaml.constructor.SafeConstructor()
+
+    def build(self, node: yaml.Node) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            kind = _kind(node)
+            raise ConfigError(
+                [
+                    Problem(
+                        self.file,
+                        node.start_mark.line + 1,
+                        node.start_mark.column + 1,
+                        "",
+                        f"top level must be a mapping (site:, professional:, ...), found {kind}",
+                    )
+                ]
+            )
+        return self._value(node, 0)
+
+    def _fail(self, node: yaml.Node, message: str) -> ConfigError:
+        mark = node.start_mark
+        return ConfigError([Problem(self.file, mark.line + 1, mark.column + 1, "", message)])
+
+    def _value(self, node: yaml.Node, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise self._fail(node, f"nested deeper than {MAX_DEPTH} levels")
+        ident = id(node)
+        if ident in self.seen:  # an alias: the same node reached again
+            if ident in self.active:
+                raise self._fail(node, "an alias refers to a value that contains it (recursion)")
+            self.expanded += _size(node)
+            if self.expanded > MAX_ALIAS_EXPANSION:
+                raise self._fail(node, "aliases expand to too many values (billion-laughs guard)")
+        else:
+            self.seen.add(ident)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        self.active.add(ident)
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                if node.tag != _SEQ:
+                    raise self._fail(node, f"unsupported YAML tag {node.tag}")
+                return [self._value(item, depth + 1) for item in node.value]
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, depth)
+        finally:
+            self.active.discard(ident)
+        raise self._fail(node, "unsupported YAML node")  # pragma: no cover - no other node kinds
+
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[Any, Any]:
+        if node.tag != _MAP:
+            raise self._fail(node, f"unsupported YAML tag {node.tag}")
+        result: dict[Any, Any] = {}
+        first_line: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self._fail(key_node, "mapping keys must be plain words, not lists or mappings")
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise self._fail(key_node, "YAML merge keys (<<) are not supported; write keys out")
+            key = self._scalar(key_node)
+            if isinstance(key, float | bool) or key is None:
+                key = key_node.value  # `yes:` or `1.0:` as a key means the text the user wrote
+            if key in result:
+                raise self._fail(
+                    key_node,
+                    f"duplicate key {key!r}: already set on line {first_line[key]}; "
+                    "YAML would silently keep only the last one",
+                )
+            first_line[key] = key_node.start_mark.line + 1
+            result[key] = self._value(value_node, depth + 1)
+        return result
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        tag = node.tag
+        if tag == _STR or tag == _TIMESTAMP:
+            return node.value
+        if tag in _SCALAR_TAGS:
+            return self.scalars.construct_object(node, deep=False)
+        if tag == "tag:yaml.org,2002:binary":
+            raise self._fail(node, "binary values are not supported")
+        raise self._fail(node, f"unsupported YAML tag {tag}")
+
+
+def _size(node: yaml.Node) -> int:
+    """Number of values a node stands for, counting shared sub-nodes every time they appear."""
+    total = 0
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        total += 1
+        if total > MAX_ALIAS_EXPANSION:
+            return total
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            for key_node, value_node in current.value:
+                stack.append(key_node)
+                stack.append(value_node)
+    return total
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if isinstance(node, yaml.ScalarNode):
+        return f"a single value ({node.value[:40]!r})"
+    return "something else"
