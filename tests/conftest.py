@@ -14,7 +14,9 @@ SHARED = REPO.parent / "shared"
 def shared_dir() -> Path:
     """The team's ``../shared`` folder; tests needing it skip on a fresh clone without it."""
     if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} is absent (a fresh clone has no ../shared): reference data unavailable")
+        pytest.skip(
+            f"{SHARED} is absent (a fresh clone has no ../shared): reference data unavailable"
+        )
     return SHARED
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ConfigError",
+    "FilterSyntaxError",
     "LicsyncError",
     "PlanBlocked",
     "Problem",
@@ -47,7 +48,6 @@ __all__ = [
     "QrsThrottled",
     "QrsTransportError",
     "RuleSyntaxError",
-    "FilterSyntaxError",
     "SecretError",
     "SignalError",
     "UsageError",
@@ -193,4 +193,6 @@ class PlanBlocked(LicsyncError):
 
     def __init__(self, reasons: Iterable[str]) -> None:
         self.reasons = tuple(reasons)
-        super().__init__("plan blocked by safety checks:\n" + "\n".join(f"  - {r}" for r in self.reasons))
+        super().__init__(
+            "plan blocked by safety checks:\n" + "\n".join(f"  - {r}" for r in self.reasons)
+        )

@@ -23,7 +23,10 @@ from typing import Any
 import jsonschema
 
 from licsync.errors import ConfigError, Problem, RuleSyntaxError
+from licsync.fastschema import fast_validator
+from licsync.gcpause import gc_paused
 from licsync.model import (
+    DEFAULT_ACTING_USER,
     AccessType,
     AuthConfig,
     AuthMode,
@@ -121,7 +124,12 @@ def load_desired(
 
 def check_directory(directory: str | os.PathLike[str], *, today: dt.date) -> LoadReport:
     """Read and check every YAML file under ``directory``; never raises for bad content."""
-    root = Path(directory)
+    with gc_paused():
+        return _check_directory(Path(directory), today=today)
+
+
+def _check_directory(root: Path, *, today: dt.date) -> LoadReport:
+    directory = root
     if not root.exists():
         problem = Problem(str(directory), 0, 0, "", "no such file or directory")
         return LoadReport(sites=(), problems=(problem,))
@@ -170,6 +178,8 @@ class _File:
 
     def trusted(self, path: tuple[str | int, ...]) -> bool:
         """True when nothing at or below ``path`` (nor a parent of it) failed the schema."""
+        if not self.bad:
+            return True
         for bad in self.bad:
             common = min(len(bad), len(path))
             if bad[:common] == path[:common]:
@@ -202,9 +212,7 @@ def _read(path: Path, problems: list[Problem]) -> _File | None:
 def _validator() -> jsonschema.protocols.Validator:
     global _VALIDATOR  # noqa: PLW0603 - built once: compiling the schema per file is wasteful
     if _VALIDATOR is None:
-        schema = load_schema(LICENSES_SCHEMA)
-        cls = jsonschema.validators.validator_for(schema)
-        _VALIDATOR = cls(schema, format_checker=cls.FORMAT_CHECKER)
+        _VALIDATOR = fast_validator(load_schema(LICENSES_SCHEMA))
     return _VALIDATOR
 
 
@@ -255,23 +263,24 @@ def _unknown_field(key: object, allowed: Sequence[str]) -> str:
 
 def _message(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> str:
     kind = error.validator
-    instance = error.instance
+    instance: Any = error.instance
     custom = schema.get("x-message")
     if kind in {"pattern", "format"} and custom:
         return f"{_short(instance)} {custom}"
+    bound: Any = error.validator_value
     if kind == "required":
-        missing = [name for name in error.validator_value if name not in instance]
+        missing = [name for name in bound if name not in instance]
         fields = ", ".join(repr(name) for name in missing)
         return f"missing required field {fields}"
     if kind == "enum":
-        options = ", ".join(str(v) for v in error.validator_value)
+        options = ", ".join(str(v) for v in bound)
         return f"{_short(instance)} is not one of: {options}"
     if kind == "type":
-        return f"expected {_type_name(error.validator_value)}, found {_describe(instance)}"
+        return f"expected {_type_name(bound)}, found {_describe(instance)}"
     if kind == "format":
-        return f"{_short(instance)} is not a valid {error.validator_value}"
+        return f"{_short(instance)} is not a valid {bound}"
     if kind in {"minLength", "maxLength", "minimum", "maximum", "minProperties", "maxProperties"}:
-        return _bound_message(kind, error.validator_value, instance)
+        return _bound_message(kind, bound, instance)
     if kind == "pattern":
         return f"{_short(instance)} does not match the expected form"
     return error.message
@@ -480,11 +489,13 @@ def _collect_type(
     name = access_type.value
     allocations = collected.allocations.setdefault(access_type, [])
     users = collected.users.setdefault(access_type, {})
+    sequence = doc.node_at((name, "allocations"))
     for index, item in enumerate(_items(section, "allocations")):
         path = (name, "allocations", index)
         if not f.trusted(path):
             continue
-        line, col = doc.position((*path, "user"))
+        # Straight to the item's node: a path lookup per item would rescan the parents.
+        line, col = _field_position(sequence.value[index], "user")
         where = Source(doc.file, line, col)
         text: str = item["user"]
         parts = split_user(text)
@@ -579,6 +590,15 @@ def _collect_type(
                 condition_source=condition_source,
             )
         )
+
+
+def _field_position(node: Any, name: str) -> tuple[int, int]:
+    for key_node, value_node in node.value:
+        if key_node.value == name:
+            mark = value_node.start_mark
+            return mark.line + 1, mark.column + 1
+    mark = node.start_mark
+    return mark.line + 1, mark.column + 1
 
 
 def _items(section: Mapping[str, Any], name: str) -> list[Any]:
@@ -699,7 +719,7 @@ def _site(f: _File, problems: list[Problem]) -> Site:
         virtual_proxy=data.get("virtual_proxy", ""),
         auth=AuthConfig(
             mode=mode,
-            user=auth_data.get("user", AuthConfig.user),
+            user=auth_data.get("user", DEFAULT_ACTING_USER),
             cert_file=str(base / cert_file) if cert_file else None,
             key_file_env=auth_data.get("key_file_env"),
             header_name=auth_data.get("header_name"),

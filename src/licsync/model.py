@@ -7,11 +7,13 @@ lookup goes through :func:`user_key`; the spelling from the file is kept for dis
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = [
+    "DEFAULT_ACTING_USER",
     "AccessType",
     "AuthConfig",
     "AuthMode",
@@ -41,7 +43,7 @@ class AccessType(StrEnum):
     ANALYZER = "analyzer"
 
     @property
-    def title(self) -> str:
+    def qrs_name(self) -> str:
         """``Professional`` / ``Analyzer``: the spelling QRS uses in type and resource names."""
         return self.value.capitalize()
 
@@ -85,6 +87,9 @@ class UserAction(StrEnum):
     IGNORE = "ignore"
 
 
+DEFAULT_ACTING_USER = "INTERNAL\\sa_api"  # Qlik's built-in API service account
+
+
 class AuthMode(StrEnum):
     CERTIFICATE = "certificate"
     HEADER = "header"
@@ -105,9 +110,12 @@ def split_user(text: str) -> tuple[str, str] | None:
         return None
     if len(directory) > 255 or len(userid) > 255:
         return None
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+    if _CONTROL.search(text):
         return None
     return directory, userid
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def user_key(directory: str, userid: str) -> str:
@@ -156,7 +164,7 @@ class AuthConfig:
     """
 
     mode: AuthMode = AuthMode.CERTIFICATE
-    user: str = "INTERNAL\\sa_api"
+    user: str = DEFAULT_ACTING_USER
     cert_file: str | None = None
     key_file_env: str | None = None
     header_name: str | None = None
@@ -256,8 +264,9 @@ class DenialSource:
     """A place denials are read from.
 
     Attributes:
-        kind: ``logs`` (folder of ``*_License_Repository*`` files) or ``csv`` (License Monitor export).
-        path: as written in YAML, relative to the desired-state directory when not absolute.
+        kind: ``logs`` (a folder of ``*_License_Repository*`` files) or ``csv`` (a License
+            Monitor export).
+        path: resolved against the directory of the YAML file that names it.
     """
 
     kind: str
@@ -270,7 +279,7 @@ class Policy:
     """How licsync treats what it finds; see the README's format reference."""
 
     ownership: Mapping[AccessType, Ownership] = field(
-        default_factory=lambda: {t: Ownership.ADDITIVE for t in AccessType}
+        default_factory=lambda: dict.fromkeys(AccessType, Ownership.ADDITIVE)
     )
     inactive: UserAction = UserAction.REPORT
     removed_externally: UserAction = UserAction.REPORT

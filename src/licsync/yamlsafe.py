@@ -150,7 +150,9 @@ def _problem_from_yaml_error(exc: yaml.MarkedYAMLError, file: str, text: str) ->
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
     problem = exc.problem or "invalid YAML"
     if _char_at(text, line, col) == "\t":
-        return Problem(file, line, col, "", "tab character in indentation: YAML indents with spaces")
+        return Problem(
+            file, line, col, "", "tab character in indentation: YAML indents with spaces"
+        )
     if "expected a single document" in f"{problem} {exc.context}":
         return Problem(file, line, col, "", "several YAML documents (---) in one file; use one")
     if "maximum nesting depth" in problem:
@@ -173,7 +175,8 @@ class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
         self.seen: set[int] = set()
-        self.expanded = 0
+        self.built = 0  # values built so far; beyond len(seen) they come from aliases
+        self.alias: yaml.Node | None = None  # the outermost alias being expanded
         self.active: set[int] = set()
         self.scalars = yaml.constructor.SafeConstructor()
 
@@ -201,14 +204,27 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise self._fail(node, f"nested deeper than {MAX_DEPTH} levels")
         ident = id(node)
+        self.built += 1
         if ident in self.seen:  # an alias: the same node reached again
             if ident in self.active:
                 raise self._fail(node, "an alias refers to a value that contains it (recursion)")
-            self.expanded += _size(node)
-            if self.expanded > MAX_ALIAS_EXPANSION:
-                raise self._fail(node, "aliases expand to too many values (billion-laughs guard)")
+            if self.built - len(self.seen) > MAX_ALIAS_EXPANSION:
+                # Report the outermost alias being expanded: its anchor is what blows up.
+                culprit = self.alias or node
+                raise self._fail(
+                    culprit, "aliases expand to too many values (billion-laughs guard)"
+                )
+            if self.alias is None:
+                self.alias = node
+                try:
+                    return self._build(node, ident, depth)
+                finally:
+                    self.alias = None
         else:
             self.seen.add(ident)
+        return self._build(node, ident, depth)
+
+    def _build(self, node: yaml.Node, ident: int, depth: int) -> Any:
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node)
         self.active.add(ident)
@@ -230,7 +246,9 @@ class _Builder:
         first_line: dict[Any, int] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise self._fail(key_node, "mapping keys must be plain words, not lists or mappings")
+                raise self._fail(
+                    key_node, "mapping keys must be plain words, not lists or mappings"
+                )
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise self._fail(key_node, "YAML merge keys (<<) are not supported; write keys out")
             key = self._scalar(key_node)
@@ -248,31 +266,13 @@ class _Builder:
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         tag = node.tag
-        if tag == _STR or tag == _TIMESTAMP:
+        if tag in (_STR, _TIMESTAMP):
             return node.value
         if tag in _SCALAR_TAGS:
             return self.scalars.construct_object(node, deep=False)
         if tag == "tag:yaml.org,2002:binary":
             raise self._fail(node, "binary values are not supported")
         raise self._fail(node, f"unsupported YAML tag {tag}")
-
-
-def _size(node: yaml.Node) -> int:
-    """Number of values a node stands for, counting shared sub-nodes every time they appear."""
-    total = 0
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        total += 1
-        if total > MAX_ALIAS_EXPANSION:
-            return total
-        if isinstance(current, yaml.SequenceNode):
-            stack.extend(current.value)
-        elif isinstance(current, yaml.MappingNode):
-            for key_node, value_node in current.value:
-                stack.append(key_node)
-                stack.append(value_node)
-    return total
 
 
 def _kind(node: yaml.Node) -> str:

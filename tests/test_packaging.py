@@ -1,0 +1,90 @@
+"""The schemas ship inside the wheel, and the installed package finds them there."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from licsync.schemas import LICENSES_SCHEMA, load_schema, schema_dir
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_schema_found_in_this_installation() -> None:
+    """The running installation (editable or not) finds the one copy of the schema."""
+    schema = load_schema(LICENSES_SCHEMA)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert (schema_dir() / LICENSES_SCHEMA).is_file()
+
+
+def test_wheel_carries_schema_and_finds_it(tmp_path: Path) -> None:
+    """A built wheel holds licsync/schema/*.json and, unpacked alone, loads them from there."""
+    if shutil.which("git") is None:  # pragma: no cover - CI machines have git
+        pytest.skip("git is needed to build from a clean copy")
+    wheel_dir = tmp_path / "wheel"
+    build = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "--wheel-dir",
+            str(wheel_dir),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if build.returncode != 0 and "hatchling" in build.stderr:
+        pytest.skip("hatchling is not installed in this environment (pip install -e '.[test]')")
+    assert build.returncode == 0, build.stderr
+    [wheel] = wheel_dir.glob("licsync-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        assert "licsync/schema/licenses.schema.json" in names
+        packaged = json.loads(archive.read("licsync/schema/licenses.schema.json"))
+        archive.extractall(tmp_path / "site")
+    assert packaged == load_schema(LICENSES_SCHEMA)
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import licsync.schemas as s; print(s.schema_dir()); "
+            "print(s.load_schema(s.LICENSES_SCHEMA)['title'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path / "site"), "PATH": ""},
+    )
+    assert probe.returncode == 0, probe.stderr
+    folder, title = probe.stdout.splitlines()
+    assert folder == str(tmp_path / "site" / "licsync" / "schema")
+    assert title == "licsync desired state"
+
+
+def _fenced_commands(text: str) -> list[str]:
+    blocks = text.split("```sh\n")[1:]
+    return [block.split("```", 1)[0].strip() for block in blocks]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """.ci/run runs exactly the README's second set-up command (the tests)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    commands = _fenced_commands(readme)
+    assert len(commands) >= 2
+    test_command = commands[1]
+    assert "pytest" in test_command
+    ci_lines = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert test_command in ci_lines
