@@ -43,7 +43,7 @@ class AccessType(StrEnum):
     ANALYZER = "analyzer"
 
     @property
-    def qrs_name(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # str.title would be the same text anyway
         """``Professional`` / ``Analyzer``: the spelling QRS uses in type and resource names."""
         return self.value.capitalize()
 
