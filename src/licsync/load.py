@@ -47,6 +47,7 @@ from licsync.model import (
     split_user,
     user_key,
 )
+from licsync.rules import parse_condition
 from licsync.schemas import LICENSES_SCHEMA, load_schema
 from licsync.yamlsafe import YamlDocument, load_yaml
 
@@ -575,9 +576,9 @@ def _collect_type(
         condition: str = item["condition"]
         cline, ccol = doc.position((*path, "condition"))
         condition_source = Source(doc.file, cline, ccol)
-        syntax = _condition_problem(doc, (*path, "condition"), condition)
-        if syntax is not None:
-            problems.append(syntax)
+        found = _condition_problems(doc, (*path, "condition"), condition)
+        problems.extend(found)
+        if any(p.severity == "error" for p in found):
             continue
         rules.append(
             DesiredRule(
@@ -606,17 +607,21 @@ def _items(section: Mapping[str, Any], name: str) -> list[Any]:
     return items if isinstance(items, list) else []
 
 
-def _condition_problem(doc: YamlDocument, path: tuple[str | int, ...], text: str) -> Problem | None:
+def _condition_problems(doc: YamlDocument, path: tuple[str | int, ...], text: str) -> list[Problem]:
+    """A syntax error (then the rule is dropped), or warnings for what may not mean what it
+    seems to in Qlik (upper-case keywords, ``!=`` on multi-valued properties, ...)."""
     try:
-        from licsync.rules import parse_condition  # noqa: PLC0415 - optional until rules land
-    except ImportError:  # pragma: no cover - the rules package is part of licsync
-        return None
-    try:
-        parse_condition(text)
+        condition = parse_condition(text)
     except RuleSyntaxError as exc:
         line, col = _offset_position(doc, path, text, exc.offset)
-        return Problem(doc.file, line, col, _dotted(path), f"condition: {exc.reason}")
-    return None
+        return [Problem(doc.file, line, col, _dotted(path), f"condition: {exc.reason}")]
+    warnings = []
+    for caveat in condition.caveats:
+        line, col = _offset_position(doc, path, text, caveat.offset)
+        warnings.append(
+            Problem(doc.file, line, col, _dotted(path), f"condition: {caveat.message}", "warning")
+        )
+    return warnings
 
 
 def _offset_position(
