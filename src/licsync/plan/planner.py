@@ -1,0 +1,848 @@
+"""The planner: desired state, actual state, signals, policy and a time in; a Plan out.
+
+Pure: no I/O, no clock, no environment. Per access type and ownership mode it decides which
+declared users to allocate (or reinstate from quarantine), which allocations to reclaim and why,
+which licence rules to create, update or delete, and what a human should look at. Then it
+counts reclaims against the safety caps and seats against capacity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from deepdiff import DeepDiff
+
+from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser, Capacity
+from licsync.errors import RuleSyntaxError
+from licsync.model import (
+    AccessType,
+    Desired,
+    DesiredAllocation,
+    DesiredRule,
+    Ownership,
+    Policy,
+    UserAction,
+)
+from licsync.plan.model import (
+    Action,
+    AllocationChange,
+    CapacityLine,
+    Change,
+    FieldDiff,
+    Finding,
+    FindingKind,
+    Plan,
+    Reason,
+    RuleChange,
+    Safety,
+    TypeSafety,
+    checksum,
+)
+from licsync.rules import Condition, RuleCoverage, Verdict, parse_condition
+from licsync.signals import Denial, DenialReport, Signals
+from licsync.timeutil import require_aware
+
+__all__ = ["QUARANTINE", "plan"]
+
+QUARANTINE = dt.timedelta(days=7)
+"""QRS quarantines a reclaimed seat used within this long instead of freeing it."""
+
+
+def plan(
+    desired: Desired, actual: Actual, signals: Signals, policy: Policy, now: dt.datetime
+) -> Plan:
+    """Decide everything that would bring the site to the desired state.
+
+    Args:
+        desired: the site's declarations.
+        actual: what QRS holds.
+        signals: users denied access and the freshness of that data.
+        policy: ownership, user actions, idle handling, protection, safety caps.
+        now: the instant the plan is for (aware).
+    """
+    now = require_aware(now).astimezone(dt.UTC)
+    ctx = _Context.build(desired, actual, signals, policy, now)
+    changes: list[Change] = []
+    findings: list[Finding] = []
+
+    professional = _plan_allocations(ctx, AccessType.PROFESSIONAL, holds_professional=frozenset())
+    # Who holds professional once this plan is applied: an analyzer seat beside it is redundant.
+    # Counting planned allocations lets one apply converge (the next plan is empty).
+    gained = {c.key for c in professional.changes if c.action is not Action.RECLAIM}
+    lost = {c.key for c in professional.changes if c.action is Action.RECLAIM}
+    kept_professional = frozenset(ctx.active[AccessType.PROFESSIONAL]).union(gained) - lost
+    analyzer = _plan_allocations(ctx, AccessType.ANALYZER, holds_professional=kept_professional)
+    for outcome in (professional, analyzer):
+        changes.extend(outcome.changes)
+        findings.extend(outcome.findings)
+    for access_type in AccessType:
+        rule_changes, rule_findings = _plan_rules(ctx, access_type)
+        changes.extend(rule_changes)
+        findings.extend(rule_findings)
+
+    changes, observed = _apply_observe_mode(ctx, changes)
+    findings.extend(observed)
+    findings.extend(_denial_findings(ctx))
+
+    ordered = tuple(sorted(changes, key=lambda c: c.sort_key))
+    capacity = {t: line for t in AccessType if (line := _capacity(ctx, t, ordered)) is not None}
+    for access_type, line in capacity.items():
+        if line.shortfall:
+            findings.append(_shortfall_finding(access_type, line))
+    safety = _safety(ctx, ordered)
+    if safety.blocked:
+        findings.extend(
+            Finding(FindingKind.BLOCKED_BY_SAFETY, None, "", reason, severity="error")
+            for reason in safety.reasons
+        )
+    return Plan(
+        site=desired.site.name,
+        now=now,
+        ownership=dict(policy.ownership),
+        changes=ordered,
+        findings=tuple(sorted(findings, key=lambda f: f.sort_key)),
+        capacity=capacity,
+        safety=safety,
+        checksum=checksum(desired.site.name, ordered),
+        build_version=actual.build_version,
+    )
+
+
+# -- context -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """Inputs plus the indexes every step needs, built once."""
+
+    desired: Desired
+    actual: Actual
+    signals: Signals
+    policy: Policy
+    now: dt.datetime
+    today: dt.date
+    declared: Mapping[AccessType, Mapping[str, DesiredAllocation]]
+    active: Mapping[AccessType, Mapping[str, ActualAllocation]]
+    quarantined: Mapping[AccessType, Mapping[str, ActualAllocation]]
+    coverage: Mapping[AccessType, RuleCoverage]
+    conditions: Mapping[AccessType, Mapping[str, Condition]]
+    protected: Callable[[str], bool]
+
+    @classmethod
+    def build(
+        cls, desired: Desired, actual: Actual, signals: Signals, policy: Policy, now: dt.datetime
+    ) -> _Context:
+        declared = {t: {a.key: a for a in desired.of(t).allocations} for t in AccessType}
+        active: dict[AccessType, dict[str, ActualAllocation]] = {}
+        quarantined: dict[AccessType, dict[str, ActualAllocation]] = {}
+        for t in AccessType:
+            active[t], quarantined[t] = {}, {}
+            for allocation in actual.allocations_of(t):
+                bucket = quarantined[t] if allocation.quarantined else active[t]
+                bucket.setdefault(allocation.key, allocation)
+        users = tuple(actual.users.values())
+        conditions = {t: _conditions(desired.of(t).rules) for t in AccessType}
+        coverage = {t: RuleCoverage.build(tuple(conditions[t].items()), users) for t in AccessType}
+        return cls(
+            desired=desired,
+            actual=actual,
+            signals=signals,
+            policy=policy,
+            now=now,
+            today=now.date(),
+            declared=declared,
+            active=active,
+            quarantined=quarantined,
+            coverage=coverage,
+            conditions=conditions,
+            protected=_matcher(policy.protected),
+        )
+
+    def ownership(self, access_type: AccessType) -> Ownership:
+        return self.policy.ownership.get(access_type, Ownership.ADDITIVE)
+
+    def removes_undeclared(self, access_type: AccessType) -> bool:
+        """Authoritative removes what is not declared; observe reports what that would be."""
+        return self.ownership(access_type) in (Ownership.AUTHORITATIVE, Ownership.OBSERVE)
+
+    def verdict(self, access_type: AccessType, key: str) -> Verdict:
+        """Whether any declared, enabled rule of the type covers the user."""
+        coverage = self.coverage[access_type]
+        return coverage.verdict(key) if key in coverage else Verdict.NO
+
+    def covering(self, access_type: AccessType, key: str) -> tuple[str, ...]:
+        coverage = self.coverage[access_type]
+        return coverage.matching(key) if key in coverage else ()
+
+
+def _conditions(rules: Iterable[DesiredRule]) -> dict[str, Condition]:
+    parsed: dict[str, Condition] = {}
+    for rule in rules:
+        if rule.disabled:
+            continue  # a disabled rule grants nothing
+        try:
+            parsed[rule.name] = parse_condition(rule.condition)
+        except RuleSyntaxError:
+            continue  # the loader rejects these; a hand-built Desired may not
+    return parsed
+
+
+def _matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
+    folded = tuple(p.casefold() for p in patterns)
+
+    def matches(key: str) -> bool:
+        return any(fnmatch.fnmatchcase(key, pattern) for pattern in folded)
+
+    return matches
+
+
+# -- allocations ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Outcome:
+    changes: list[AllocationChange] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+_FLAGS: tuple[tuple[str, Reason, str], ...] = (
+    ("removed_externally", Reason.REMOVED_EXTERNALLY, "removed externally"),
+    ("blocked", Reason.BLOCKED, "blocked"),
+    ("inactive", Reason.INACTIVE, "inactive"),
+)
+
+
+def _flags(user: ActualUser) -> list[tuple[Reason, str]]:
+    return [(reason, words) for attr, reason, words in _FLAGS if getattr(user, attr)]
+
+
+def _flag_action(policy: Policy, reason: Reason) -> UserAction:
+    if reason is Reason.REMOVED_EXTERNALLY:
+        return policy.removed_externally
+    if reason is Reason.BLOCKED:
+        return policy.blocked
+    return policy.inactive
+
+
+def _plan_allocations(
+    ctx: _Context, access_type: AccessType, *, holds_professional: frozenset[str]
+) -> _Outcome:
+    out = _Outcome()
+    declared = ctx.declared[access_type]
+    active = ctx.active[access_type]
+    for key in sorted(active):
+        _decide_allocation(
+            ctx, access_type, active[key], declared.get(key), out, holds=holds_professional
+        )
+    for key in sorted(declared):
+        if key not in active:
+            _decide_declared(ctx, access_type, declared[key], out)
+    return out
+
+
+def _decide_allocation(
+    ctx: _Context,
+    access_type: AccessType,
+    allocation: ActualAllocation,
+    declared: DesiredAllocation | None,
+    out: _Outcome,
+    *,
+    holds: frozenset[str],
+) -> None:
+    key = allocation.key
+    user = ctx.actual.users.get(key)
+    display = declared.user if declared is not None else allocation.display
+    reason: Reason | None = None
+    detail = ""
+    can_log_in = user is not None
+
+    if declared is not None and declared.until is not None and declared.until < ctx.today:
+        reason, detail = Reason.UNTIL_PASSED, f"until {declared.until.isoformat()}"
+    elif user is None:
+        out.findings.append(
+            Finding(
+                FindingKind.FLAGGED_USER,
+                access_type,
+                display,
+                f"{display} holds {access_type} but QRS lists no such user; check the "
+                "allocation in the QMC",
+                data={"allocation_id": allocation.id},
+            )
+        )
+        return
+    else:
+        flags = _flags(user)
+        can_log_in = not flags
+        if flags and declared is not None:
+            words = ", ".join(w for _, w in flags)
+            out.findings.append(
+                Finding(
+                    FindingKind.DECLARED_USER_FLAGGED,
+                    access_type,
+                    display,
+                    f"{display} is declared for {access_type} but QRS marks them {words}",
+                    data={"flags": [r.value for r, _ in flags]},
+                )
+            )
+        for flag, words in flags:
+            action = _flag_action(ctx.policy, flag)
+            if action is UserAction.RECLAIM:
+                reason, detail = flag, f"QRS marks the user {words}"
+                break
+            if action is UserAction.REPORT:
+                out.findings.append(
+                    Finding(
+                        FindingKind.FLAGGED_USER,
+                        access_type,
+                        display,
+                        f"{display} holds {access_type} but QRS marks them {words} "
+                        "(policy: report)",
+                        severity="info",
+                        data={"flag": flag.value},
+                    )
+                )
+    if reason is None and access_type is AccessType.ANALYZER and key in holds:
+        out.findings.append(
+            Finding(
+                FindingKind.HOLDS_BOTH_TYPES,
+                None,
+                display,
+                f"{display} holds both professional and analyzer access",
+                severity="info",
+            )
+        )
+        if declared is None:
+            reason, detail = Reason.HOLDS_PROFESSIONAL, "professional access includes analyzer"
+    if reason is None and declared is None and ctx.removes_undeclared(access_type):
+        verdict = ctx.verdict(access_type, key)
+        if verdict is Verdict.NO:
+            reason, detail = Reason.NOT_DECLARED, _usage(allocation, ctx.now)
+        elif verdict is Verdict.UNKNOWN:
+            rules = ctx.coverage[access_type].unknown(key)
+            out.findings.append(
+                Finding(
+                    FindingKind.COVERAGE_UNKNOWN,
+                    access_type,
+                    display,
+                    f"{display} is not declared for {access_type}, but whether "
+                    f"{_names(rules)} covers them depends on how they log in: not reclaimed",
+                    data={"rules": list(rules)},
+                )
+            )
+    if reason is None:
+        idle = _idle_days(allocation, ctx.now)
+        if idle is not None and idle > ctx.policy.idle.days:
+            if declared is not None:
+                out.findings.append(
+                    Finding(
+                        FindingKind.DECLARED_USER_IDLE,
+                        access_type,
+                        display,
+                        f"{display} is declared for {access_type} but has not used it for "
+                        f"{idle} days; remove the declaration or set `until:`",
+                        severity="info",
+                        data={"idle_days": idle},
+                    )
+                )
+            elif ctx.policy.idle.action is UserAction.RECLAIM:
+                reason, detail = Reason.IDLE, f"idle {idle} days: {_usage(allocation, ctx.now)}"
+            elif ctx.policy.idle.action is UserAction.REPORT:
+                out.findings.append(
+                    Finding(
+                        FindingKind.IDLE_ALLOCATION,
+                        access_type,
+                        display,
+                        f"{display} has not used {access_type} for {idle} days (policy: report)",
+                        severity="info",
+                        data={"idle_days": idle},
+                    )
+                )
+    if reason is None:
+        return
+    if ctx.protected(key):
+        out.findings.append(
+            Finding(
+                FindingKind.PROTECTED_USER_KEPT,
+                access_type,
+                display,
+                f"{display} is protected: not reclaiming {access_type} ({reason.label})",
+                severity="info",
+                data={"reason": reason.value},
+            )
+        )
+        return
+    covered = ctx.covering(access_type, key)
+    if covered and can_log_in:
+        out.findings.append(
+            Finding(
+                FindingKind.RULE_WOULD_REALLOCATE,
+                access_type,
+                display,
+                f"{display}'s {access_type} is reclaimed ({reason.label}) but {_names(covered)} "
+                "covers them: they get it back at their next login",
+                data={"rules": list(covered), "reason": reason.value},
+            )
+        )
+    out.changes.append(
+        AllocationChange(
+            action=Action.RECLAIM,
+            access_type=access_type,
+            user=display,
+            key=key,
+            reason=reason,
+            detail=detail,
+            user_id=allocation.user_id,
+            allocation_id=allocation.id,
+            quarantine=_quarantines(allocation, ctx.now),
+            last_used=allocation.last_used,
+            covered_by=covered,
+            source=declared.source if declared is not None else None,
+        )
+    )
+
+
+def _decide_declared(
+    ctx: _Context, access_type: AccessType, declared: DesiredAllocation, out: _Outcome
+) -> None:
+    if declared.until is not None and declared.until < ctx.today:
+        return  # expired before it was allocated: nothing to do (validate warns)
+    user = ctx.actual.users.get(declared.key)
+    if user is None:
+        out.findings.append(
+            Finding(
+                FindingKind.DECLARED_USER_UNKNOWN,
+                access_type,
+                declared.user,
+                f"{declared.user} is declared for {access_type} but QRS has no such user "
+                "(never logged in, or not synced from the user directory yet): nothing to "
+                "allocate until then",
+                data={"source": str(declared.source) if declared.source else None},
+            )
+        )
+        return
+    flags = _flags(user)
+    if flags:
+        words = ", ".join(w for _, w in flags)
+        out.findings.append(
+            Finding(
+                FindingKind.DECLARED_USER_FLAGGED,
+                access_type,
+                declared.user,
+                f"{declared.user} is declared for {access_type} but QRS marks them {words}: "
+                "not allocating",
+                data={"flags": [r.value for r, _ in flags]},
+            )
+        )
+        return
+    note = ": ".join(part for part in (declared.ticket, declared.note) if part)
+    quarantined = ctx.quarantined[access_type].get(declared.key)
+    if quarantined is not None:
+        until = quarantined.quarantine_end
+        when = f"quarantined until {until.date().isoformat()}" if until else "quarantined"
+        out.changes.append(
+            AllocationChange(
+                action=Action.REINSTATE,
+                access_type=access_type,
+                user=declared.user,
+                key=declared.key,
+                reason=Reason.DECLARED,
+                detail=f"{when}; {note}" if note else when,
+                user_id=user.id,
+                allocation_id=quarantined.id,
+                last_used=quarantined.last_used,
+                source=declared.source,
+            )
+        )
+        return
+    out.changes.append(
+        AllocationChange(
+            action=Action.ALLOCATE,
+            access_type=access_type,
+            user=declared.user,
+            key=declared.key,
+            reason=Reason.DECLARED,
+            detail=note,
+            user_id=user.id,
+            source=declared.source,
+        )
+    )
+
+
+def _idle_days(allocation: ActualAllocation, now: dt.datetime) -> int | None:
+    since = allocation.last_used or allocation.created
+    if since is None:
+        return None
+    return (now - since).days
+
+
+def _quarantines(allocation: ActualAllocation, now: dt.datetime) -> bool:
+    return allocation.last_used is not None and now - allocation.last_used < QUARANTINE
+
+
+def _usage(allocation: ActualAllocation, now: dt.datetime) -> str:
+    if allocation.last_used is not None:
+        days = (now - allocation.last_used).days
+        return f"last used {allocation.last_used.date().isoformat()} ({_days(days)} ago)"
+    if allocation.created is not None:
+        return f"never used (allocated {allocation.created.date().isoformat()})"
+    return "never used"
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def _names(rules: Sequence[str]) -> str:
+    quoted = [f"rule {r!r}" for r in rules[:3]]
+    more = f" and {len(rules) - 3} more" if len(rules) > 3 else ""
+    return ", ".join(quoted) + more
+
+
+# -- licence rules -------------------------------------------------------------------------------
+
+_RULE_FIELDS = ("condition", "context", "disabled", "comment")
+
+
+def _rule_fields(rule: DesiredRule | ActualRule) -> dict[str, str | bool]:
+    return {
+        "condition": rule.condition.strip(),
+        "context": rule.context.value,
+        "disabled": rule.disabled,
+        "comment": rule.comment,
+    }
+
+
+def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], list[Finding]]:
+    changes: list[Change] = []
+    findings: list[Finding] = []
+    declared = {r.name.casefold(): r for r in ctx.desired.of(access_type).rules}
+    on_site: dict[str, ActualRule] = {}
+    extras: list[ActualRule] = []
+    for rule in ctx.actual.rules_of(access_type):
+        bucket = on_site.setdefault(rule.name.casefold(), rule)
+        if bucket is not rule:
+            extras.append(rule)  # a second rule with the same name: never declared
+    authoritative = ctx.removes_undeclared(access_type)
+    for folded in sorted(declared):
+        wanted = declared[folded]
+        present = on_site.get(folded)
+        fields = _rule_fields(wanted)
+        if present is None or present.half_created:
+            reason = Reason.RULE_MISSING if present is None else Reason.RULE_HALF_CREATED
+            if present is not None:
+                findings.append(_half_created(access_type, present, declared=True))
+            changes.append(
+                RuleChange(
+                    action=Action.CREATE_RULE,
+                    access_type=access_type,
+                    name=wanted.name,
+                    reason=reason,
+                    detail=f"condition {wanted.condition}",
+                    diff=tuple(FieldDiff(f, None, fields[f]) for f in _RULE_FIELDS),
+                    desired=wanted,
+                    actual=present,
+                    source=wanted.source,
+                )
+            )
+            continue
+        diff = _rule_diff(_rule_fields(present), fields)
+        if diff:
+            changes.append(
+                RuleChange(
+                    action=Action.UPDATE_RULE,
+                    access_type=access_type,
+                    name=wanted.name,
+                    reason=Reason.RULE_DRIFT,
+                    detail=", ".join(d.field for d in diff) + " changed",
+                    diff=diff,
+                    desired=wanted,
+                    actual=present,
+                    source=wanted.source,
+                )
+            )
+    undeclared = [r for f, r in on_site.items() if f not in declared] + extras
+    for rule in sorted(undeclared, key=lambda r: (r.name.casefold(), r.rule_id or "")):
+        if rule.half_created:
+            findings.append(_half_created(access_type, rule, declared=False))
+        if authoritative:
+            changes.append(
+                RuleChange(
+                    action=Action.DELETE_RULE,
+                    access_type=access_type,
+                    name=rule.name,
+                    reason=Reason.RULE_NOT_DECLARED,
+                    detail=f"condition {rule.condition}" if rule.condition else "",
+                    actual=rule,
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    FindingKind.UNDECLARED_RULE_KEPT,
+                    access_type,
+                    rule.name,
+                    f"{access_type} rule {rule.name!r} is on the site but not declared; kept "
+                    f"({ctx.ownership(access_type)} ownership)",
+                    severity="info",
+                    data={"condition": rule.condition},
+                )
+            )
+    return changes, findings
+
+
+def _rule_diff(
+    present: Mapping[str, str | bool], wanted: Mapping[str, str | bool]
+) -> tuple[FieldDiff, ...]:
+    changed = DeepDiff(dict(present), dict(wanted), verbose_level=1).get("values_changed", {})
+    changed_types = DeepDiff(dict(present), dict(wanted), verbose_level=1).get("type_changes", {})
+    fields = {path.split("'")[1] for path in (*changed, *changed_types)}
+    return tuple(FieldDiff(f, present[f], wanted[f]) for f in _RULE_FIELDS if f in fields)
+
+
+def _half_created(access_type: AccessType, rule: ActualRule, *, declared: bool) -> Finding:
+    missing = "system rule" if rule.rule_id is None else "access group"
+    then = (
+        "the plan creates the missing half"
+        if declared
+        else "it is not declared (authoritative ownership deletes it)"
+    )
+    return Finding(
+        FindingKind.HALF_CREATED_RULE,
+        access_type,
+        rule.name,
+        f"{access_type} rule {rule.name!r} has no {missing} (creation stopped half-way); {then}",
+        data={"rule_id": rule.rule_id, "group_id": rule.group_id},
+    )
+
+
+# -- observe mode -----------------------------------------------------------------------------
+
+
+def _apply_observe_mode(ctx: _Context, changes: list[Change]) -> tuple[list[Change], list[Finding]]:
+    kept: list[Change] = []
+    observed: list[Finding] = []
+    for change in changes:
+        if ctx.ownership(change.access_type) is not Ownership.OBSERVE:
+            kept.append(change)
+            continue
+        observed.append(
+            Finding(
+                FindingKind.OBSERVE_ONLY,
+                change.access_type,
+                change.subject,
+                f"would {change.action.value.replace('-', ' ')} {change.subject} "
+                f"({change.reason.label}); {change.access_type} is in observe mode",
+                severity="info",
+                data={"action": change.action.value, "reason": change.reason.value},
+            )
+        )
+    return kept, observed
+
+
+# -- denials --------------------------------------------------------------------------------------
+
+
+def _denial_findings(ctx: _Context) -> list[Finding]:
+    report = ctx.signals.denials
+    if report is None:
+        return [
+            Finding(
+                FindingKind.NO_DENIAL_DATA,
+                None,
+                "",
+                "no denial source is configured (policy.denials.sources): users denied access "
+                "are not reviewed",
+                severity="info",
+            )
+        ]
+    findings, stale = _freshness(ctx, report)
+    for denial in report.denials:
+        findings.append(_denied_user(ctx, denial, stale=stale))
+    return findings
+
+
+def _freshness(ctx: _Context, report: DenialReport) -> tuple[list[Finding], bool]:
+    findings: list[Finding] = []
+    stale = False
+    limit = ctx.policy.denial_max_age_days
+    for source in report.sources:
+        if source.newest_entry is None:
+            stale = True
+            findings.append(
+                Finding(
+                    FindingKind.STALE_DENIAL_DATA,
+                    None,
+                    source.path,
+                    f"denial data from {source.path} has no dated entries: is the License "
+                    "Monitor / log collection running?",
+                    data={"path": source.path, "files": source.files},
+                )
+            )
+            continue
+        age = (ctx.now - source.newest_entry).days
+        if age > limit:
+            stale = True
+            findings.append(
+                Finding(
+                    FindingKind.STALE_DENIAL_DATA,
+                    None,
+                    source.path,
+                    f"denial data from {source.path} is {_days(age)} old (newest entry "
+                    f"{source.newest_entry.isoformat()}): is the License Monitor / log "
+                    "collection running?",
+                    data={
+                        "path": source.path,
+                        "age_days": age,
+                        "newest_entry": source.newest_entry.isoformat(),
+                        "max_age_days": limit,
+                    },
+                )
+            )
+    return findings, stale
+
+
+def _denied_user(ctx: _Context, denial: Denial, *, stale: bool) -> Finding:
+    key, display = denial.key, denial.user
+    user = ctx.actual.users.get(key)
+    when = _span(denial.first, denial.last)
+    times = "once" if denial.count == 1 else f"{denial.count} times"
+    head = f"{display} was denied access {times}{when}"
+    data: dict[str, object] = {
+        "count": denial.count,
+        "first": denial.first.isoformat() if denial.first else None,
+        "last": denial.last.isoformat() if denial.last else None,
+    }
+    if user is None:
+        return Finding(
+            FindingKind.DENIED_USER,
+            None,
+            display,
+            f"{head}, but QRS has no such user now",
+            data=data,
+            stale=stale,
+        )
+    groups = user.groups
+    data["groups"] = list(groups)
+    holds = [t.value for t in AccessType if key in ctx.active[t]]
+    covering = {t.value: list(ctx.covering(t, key)) for t in AccessType}
+    unknown = {
+        t.value: list(ctx.coverage[t].unknown(key)) if key in ctx.coverage[t] else []
+        for t in AccessType
+    }
+    data.update(holds=holds, rules=covering, unknown_rules=unknown)
+    group_text = f"; groups: {', '.join(groups)}" if groups else "; no directory groups"
+    if holds:
+        tail = f"; they hold {' and '.join(holds)} now"
+        severity = "info"
+    elif any(covering.values()):
+        names = [f"{name!r} ({t})" for t, rules in covering.items() for name in rules]
+        tail = (
+            f"{group_text}; declared rule {', '.join(names)} covers them, so no seat was "
+            "free: check capacity"
+        )
+        severity = "warning"
+    elif any(unknown.values()):
+        names = [f"{name!r} ({t})" for t, rules in unknown.items() for name in rules]
+        tail = f"{group_text}; rule {', '.join(names)} may cover them depending on how they log in"
+        severity = "warning"
+    else:
+        tail = f"{group_text}; no declared rule covers them: allocate, or add a rule"
+        severity = "warning"
+    return Finding(
+        FindingKind.DENIED_USER,
+        None,
+        display,
+        head + tail,
+        severity=severity,
+        data=data,
+        stale=stale,
+    )
+
+
+def _span(first: dt.datetime | None, last: dt.datetime | None) -> str:
+    if first is None or last is None:
+        return ""
+    if first.date() == last.date():
+        return f" on {first.date().isoformat()}"
+    return f" between {first.date().isoformat()} and {last.date().isoformat()}"
+
+
+# -- capacity and safety ------------------------------------------------------------------------
+
+
+def _capacity(
+    ctx: _Context, access_type: AccessType, changes: Sequence[Change]
+) -> CapacityLine | None:
+    numbers: Capacity | None = ctx.actual.capacity.get(access_type)
+    if numbers is None:
+        return None
+    mine = [c for c in changes if isinstance(c, AllocationChange) and c.access_type is access_type]
+    needed = sum(1 for c in mine if c.action is Action.ALLOCATE)
+    reclaims = [c for c in mine if c.action is Action.RECLAIM]
+    freed_now = sum(1 for c in reclaims if not c.quarantine)
+    quarantined = len(reclaims) - freed_now
+    used = numbers.total - numbers.available
+    return CapacityLine(
+        total=numbers.total,
+        used=used,
+        available=numbers.available,
+        used_after=used + needed - freed_now,
+        available_after=numbers.available + freed_now - needed,
+        needed=needed,
+        freed_now=freed_now,
+        quarantined_by_plan=quarantined,
+    )
+
+
+def _shortfall_finding(access_type: AccessType, line: CapacityLine) -> Finding:
+    return Finding(
+        FindingKind.CAPACITY_SHORTFALL,
+        access_type,
+        "",
+        f"{access_type}: the plan allocates {line.needed} but only "
+        f"{line.available + line.freed_now} seats are free after reclaims that free seats now "
+        f"({line.quarantined_by_plan} more reclaims quarantine their seat for 7 days); "
+        f"{line.shortfall} allocations will fail",
+        severity="error",
+        data={
+            "needed": line.needed,
+            "available": line.available,
+            "freed_now": line.freed_now,
+            "shortfall": line.shortfall,
+        },
+    )
+
+
+def _safety(ctx: _Context, changes: Sequence[Change]) -> Safety:
+    caps = ctx.policy.safety
+    reasons: list[str] = []
+    per_type: dict[AccessType, TypeSafety] = {}
+    for access_type in AccessType:
+        reclaims = sum(
+            1 for c in changes if c.access_type is access_type and c.action is Action.RECLAIM
+        )
+        allocations = len(ctx.active[access_type])
+        share_limit = (
+            int(caps.max_reclaim_share * allocations) if allocations >= caps.share_floor else None
+        )
+        per_type[access_type] = TypeSafety(
+            reclaims=reclaims,
+            allocations=allocations,
+            max_reclaims=caps.max_reclaims,
+            share_limit=share_limit,
+        )
+        if reclaims > caps.max_reclaims:
+            reasons.append(
+                f"{access_type}: {reclaims} reclaims exceed safety.max_reclaims {caps.max_reclaims}"
+            )
+        if share_limit is not None and reclaims > share_limit:
+            share = reclaims / allocations
+            reasons.append(
+                f"{access_type}: {reclaims} reclaims are {share:.1%} of {allocations} "
+                f"allocations, over safety.max_reclaim_share {caps.max_reclaim_share:.0%} "
+                f"(applies from {caps.share_floor} allocations)"
+            )
+    return Safety(blocked=bool(reasons), reasons=tuple(reasons), per_type=per_type)

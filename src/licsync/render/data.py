@@ -1,0 +1,146 @@
+"""The plan as JSON-ready data: the machine contract (``schema/plan.schema.json``).
+
+Every renderer reads the plan through here or through the same Plan values, so the text, the
+Markdown and the JSON never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from licsync import __version__
+from licsync.model import AccessType
+from licsync.plan import (
+    FORMAT_VERSION,
+    Action,
+    AllocationChange,
+    Change,
+    Finding,
+    Plan,
+    RuleChange,
+)
+
+__all__ = ["change_data", "finding_data", "plan_data", "summary"]
+
+
+def plan_data(plan: Plan) -> dict[str, Any]:
+    """Everything the text rendering shows, plus identifiers and the checksum."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "licsync_version": __version__,
+        "site": plan.site,
+        "now": plan.now.isoformat().replace("+00:00", "Z"),
+        "qrs_build_version": plan.build_version,
+        "checksum": plan.checksum,
+        "summary": summary(plan),
+        "ownership": {t.value: plan.ownership[t].value for t in AccessType if t in plan.ownership},
+        "capacity": {
+            t.value: {
+                "total": line.total,
+                "used": line.used,
+                "available": line.available,
+                "used_after": line.used_after,
+                "available_after": line.available_after,
+                "needed": line.needed,
+                "freed_now": line.freed_now,
+                "quarantined_by_plan": line.quarantined_by_plan,
+                "shortfall": line.shortfall,
+            }
+            for t, line in plan.capacity.items()
+        },
+        "safety": {
+            "blocked": plan.safety.blocked,
+            "reasons": list(plan.safety.reasons),
+            "per_type": {
+                t.value: {
+                    "reclaims": s.reclaims,
+                    "allocations": s.allocations,
+                    "max_reclaims": s.max_reclaims,
+                    "share_limit": s.share_limit,
+                }
+                for t, s in plan.safety.per_type.items()
+            },
+        },
+        "changes": [change_data(c) for c in plan.changes],
+        "findings": [finding_data(f) for f in plan.findings],
+    }
+
+
+def summary(plan: Plan) -> dict[str, Any]:
+    """Counts per action, quarantined reclaims, findings by severity, and the verdict."""
+    counts = plan.counts()
+    quarantined = sum(1 for c in plan.changes if isinstance(c, AllocationChange) and c.quarantine)
+    severities = {"error": 0, "warning": 0, "info": 0}
+    for finding in plan.findings:
+        severities[finding.severity] = severities.get(finding.severity, 0) + 1
+    return {
+        "changes": len(plan.changes),
+        "actions": counts,
+        "reclaims_quarantined": quarantined,
+        "findings": len(plan.findings),
+        "findings_by_severity": severities,
+        "blocked": plan.safety.blocked,
+    }
+
+
+def change_data(change: Change) -> dict[str, Any]:
+    """One change as JSON-ready data."""
+    common: dict[str, Any] = {
+        "action": change.action.value,
+        "access_type": change.access_type.value,
+        "reason": change.reason.value,
+        "reason_label": change.reason.label,
+        "detail": change.detail,
+        "source": str(change.source) if change.source is not None else None,
+    }
+    if isinstance(change, AllocationChange):
+        return {
+            "kind": "allocation",
+            "user": change.user,
+            "key": change.key,
+            **common,
+            "user_id": change.user_id,
+            "allocation_id": change.allocation_id,
+            "quarantine": change.quarantine,
+            "last_used": change.last_used.isoformat() if change.last_used else None,
+            "covered_by": list(change.covered_by),
+        }
+    return _rule_change_data(change, common)
+
+
+def _rule_change_data(change: RuleChange, common: dict[str, Any]) -> dict[str, Any]:
+    actual = change.actual
+    return {
+        "kind": "rule",
+        "name": change.name,
+        **common,
+        "diff": [{"field": d.field, "actual": d.actual, "desired": d.desired} for d in change.diff],
+        "rule_id": actual.rule_id if actual is not None else None,
+        "group_id": actual.group_id if actual is not None else None,
+    }
+
+
+def finding_data(finding: Finding) -> dict[str, Any]:
+    """One finding as JSON-ready data."""
+    return {
+        "kind": finding.kind.value,
+        "access_type": finding.access_type.value if finding.access_type else None,
+        "subject": finding.subject,
+        "message": finding.message,
+        "severity": finding.severity,
+        "stale": finding.stale,
+        "data": dict(finding.data),
+    }
+
+
+def action_phrase(action: Action, n: int) -> str:
+    """``3 to allocate``, ``1 rule to create``: the words of the summary line."""
+    words = {
+        Action.ALLOCATE: "to allocate",
+        Action.REINSTATE: "to reinstate",
+        Action.RECLAIM: "to reclaim",
+        Action.CREATE_RULE: "rule{s} to create",
+        Action.UPDATE_RULE: "rule{s} to update",
+        Action.DELETE_RULE: "rule{s} to delete",
+    }[action]
+    return f"{n} " + words.format(s="" if n == 1 else "s")

@@ -1,0 +1,217 @@
+"""The plan as Markdown for a sticky pull-request comment.
+
+Summary and capacity come first, then a table per access type and the findings; long lists are
+folded in ``<details>``. GitHub refuses comments over 65,536 characters, so when the whole plan
+does not fit, rows are cut (largest lists first) and the comment says how many it left out and
+points to the JSON plan, which always holds everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from licsync.model import AccessType
+from licsync.plan import Action, AllocationChange, Change, Finding, Plan, RuleChange
+from licsync.render.data import action_phrase
+
+__all__ = ["MARKER", "MAX_COMMENT", "render_markdown"]
+
+MAX_COMMENT = 65_536
+"""GitHub's limit on an issue or pull-request comment, in characters."""
+
+MARKER = "<!-- licsync-plan -->"
+"""First line of the comment: CI finds and replaces its own sticky comment by it."""
+
+_FOLD_AFTER = 20  # rows shown before a table folds the rest into <details>
+_SEVERITY = {"error": "⛔", "warning": "⚠️", "info": "ℹ️"}  # noqa: RUF001 - emoji on purpose
+
+
+def render_markdown(plan: Plan, *, limit: int = MAX_COMMENT) -> str:
+    """The plan as Markdown, never longer than ``limit`` characters."""
+    budget = max(len(plan.changes), len(plan.findings))
+    text = _render(plan, budget)
+    if len(text) <= limit:
+        return text
+    low, high = 0, budget  # the largest row budget that fits
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(_render(plan, middle)) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    text = _render(plan, low)
+    return text if len(text) <= limit else text[: limit - 40] + "\n\n…(truncated)\n"
+
+
+def _render(plan: Plan, rows: int) -> str:
+    out: list[str] = [MARKER]
+    count = len(plan.changes)
+    title = f"### licsync plan for site `{plan.site}`: " + (
+        f"{count} change{'s' if count != 1 else ''}" if count else "no changes"
+    )
+    out.append(title)
+    out.append("")
+    if plan.safety.blocked:
+        out.append("> [!CAUTION]")
+        out.append("> **Blocked by safety checks**: `apply` refuses this plan.")
+        out.extend(f"> - {_escape(reason)}" for reason in plan.safety.reasons)
+        out.append("")
+    out.append(_summary(plan))
+    out.append("")
+    out.extend(_capacity_table(plan))
+    out.append("")
+    cut = 0
+    for access_type in AccessType:
+        changes = plan.changes_of(access_type)
+        if not changes:
+            continue
+        out.append(f"#### {access_type.value.capitalize()}")
+        out.append("")
+        section, left_out = _change_table(changes, rows)
+        out.extend(section)
+        cut += left_out
+        out.append("")
+    if plan.findings:
+        section, left_out = _findings(plan.findings, rows)
+        out.extend(section)
+        cut += left_out
+        out.append("")
+    if cut:
+        out.append(
+            f"**{cut} rows left out to stay under GitHub's comment limit.** The JSON plan "
+            "(`licsync plan --format json --out plan.json`) holds everything."
+        )
+        out.append("")
+    out.append(f"<sub>checksum `{plan.checksum}` · {plan.now.isoformat()}</sub>")
+    return "\n".join(out) + "\n"
+
+
+def _summary(plan: Plan) -> str:
+    if not plan.changes:
+        return "The site matches the desired state."
+    counts = plan.counts()
+    parts = [action_phrase(a, counts[a.value]) for a in Action if counts[a.value]]
+    quarantined = sum(1 for c in plan.changes if isinstance(c, AllocationChange) and c.quarantine)
+    note = f" ({quarantined} reclaimed seats stay quarantined for 7 days)" if quarantined else ""
+    return "**Plan:** " + ", ".join(parts) + note + "."
+
+
+def _capacity_table(plan: Plan) -> list[str]:
+    rows = [
+        "| access type | ownership | seats used now | after the plan | free after | allocate "
+        "| reclaim | safety |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for access_type in AccessType:
+        ownership = plan.ownership.get(access_type)
+        line = plan.capacity.get(access_type)
+        safety = plan.safety.per_type.get(access_type)
+        now = f"{line.used} / {line.total}" if line else "?"
+        after = f"{line.used_after} / {line.total}" if line else "?"
+        free = str(line.available_after) if line else "?"
+        if line is not None and line.shortfall:
+            free += f" ⛔ short by {line.shortfall}"
+        changes = plan.changes_of(access_type)
+        allocate = sum(1 for c in changes if c.action in (Action.ALLOCATE, Action.REINSTATE))
+        reclaim = sum(1 for c in changes if c.action is Action.RECLAIM)
+        if safety is None:
+            verdict = "?"
+        else:
+            limit = safety.max_reclaims
+            if safety.share_limit is not None:
+                limit = min(limit, safety.share_limit)
+            verdict = f"{safety.reclaims} / {limit} reclaims"
+            if safety.reclaims > limit:
+                verdict += " ⛔"
+        rows.append(
+            f"| {access_type.value} | {ownership.value if ownership else '?'} | {now} | {after} "
+            f"| {free} | {allocate} | {reclaim} | {verdict} |"
+        )
+    return rows
+
+
+def _change_table(changes: Sequence[Change], rows: int) -> tuple[list[str], int]:
+    shown = list(changes[:rows])
+    lines = ["| | subject | action | reason | detail |", "|---|---|---|---|---|"]
+    body = [_change_row(c) for c in shown]
+    out = lines + body[:_FOLD_AFTER]
+    if len(body) > _FOLD_AFTER:
+        out.append("")
+        out.append(f"<details><summary>{len(body) - _FOLD_AFTER} more</summary>")
+        out.append("")
+        out.extend(lines)
+        out.extend(body[_FOLD_AFTER:])
+        out.append("")
+        out.append("</details>")
+    left_out = len(changes) - len(shown)
+    if left_out:
+        out.append("")
+        out.append(f"…and {left_out} more changes (see the JSON plan).")
+    return out, left_out
+
+
+def _change_row(change: Change) -> str:
+    mark = {"+": "➕", "~": "🔄", "-": "➖"}[change.action.symbol]  # noqa: RUF001 - emoji
+    if isinstance(change, AllocationChange):
+        subject = _code(change.user)
+        detail = change.detail
+        if change.quarantine:
+            detail = f"quarantined 7 days; {detail}" if detail else "quarantined 7 days"
+    else:
+        subject = "rule " + _code(change.name)
+        detail = _rule_detail(change)
+    action = change.action.value.replace("-", " ")
+    return f"| {mark} | {subject} | {action} | {change.reason.label} | {_escape(detail)} |"
+
+
+def _rule_detail(change: RuleChange) -> str:
+    if change.action is Action.UPDATE_RULE:
+        return "; ".join(f"{d.field}: {d.actual!r} → {d.desired!r}" for d in change.diff)
+    if change.action is Action.CREATE_RULE and change.desired is not None:
+        return f"condition: {change.desired.condition}"
+    return change.detail
+
+
+def _findings(findings: Sequence[Finding], rows: int) -> tuple[list[str], int]:
+    shown = list(findings[:rows])
+    important = [f for f in shown if f.severity != "info"]
+    info = [f for f in shown if f.severity == "info"]
+    out = [f"#### Findings ({len(findings)})", ""]
+    out.extend(_finding_line(f) for f in important[:_FOLD_AFTER])
+    rest = important[_FOLD_AFTER:] + info
+    if rest:
+        out.append("")
+        out.append(f"<details><summary>{len(rest)} more findings</summary>")
+        out.append("")
+        out.extend(_finding_line(f) for f in rest)
+        out.append("")
+        out.append("</details>")
+    left_out = len(findings) - len(shown)
+    if left_out:
+        out.append("")
+        out.append(f"…and {left_out} more findings (see the JSON plan).")
+    return out, left_out
+
+
+def _finding_line(finding: Finding) -> str:
+    stale = " *(stale denial data)*" if finding.stale else ""
+    mark = _SEVERITY.get(finding.severity, "")
+    return f"- {mark} `{finding.kind.value}` {_escape(finding.message)}{stale}"
+
+
+def _code(text: str) -> str:
+    fence = "``" if "`" in text else "`"
+    pad = " " if "`" in text else ""
+    return f"{fence}{pad}{text.replace('|', '¦')}{pad}{fence}"
+
+
+def _escape(text: str) -> str:
+    """Table- and HTML-safe text: pipes, angle brackets and newlines cannot break the layout."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("\r", " ")
+        .replace("\n", " ")
+    )

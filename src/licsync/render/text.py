@@ -1,0 +1,156 @@
+"""The plan for a terminal: Terraform-like, grouped by access type and reason.
+
+``+`` adds, ``~`` changes, ``-`` removes. Colour only when asked (the CLI asks when stdout is a
+terminal); the words carry everything the colours do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import groupby
+
+import typer
+
+from licsync.model import AccessType
+from licsync.plan import Action, AllocationChange, Change, Finding, Plan, RuleChange
+from licsync.render.data import action_phrase
+
+__all__ = ["render_text"]
+
+Style = Callable[..., str]
+
+_COLOURS = {"+": "green", "~": "yellow", "-": "red"}
+_MARKS = {"error": "x", "warning": "!", "info": "i"}
+
+
+def render_text(plan: Plan, *, color: bool = False) -> str:
+    """The whole plan as terminal text."""
+    paint = _painter(color)
+    lines: list[str] = []
+    when = plan.now.isoformat().replace("+00:00", "Z")
+    build = f", QRS {plan.build_version}" if plan.build_version else ""
+    lines.append(paint(f"licsync plan for site {plan.site} at {when}{build}", bold=True))
+    if plan.safety.blocked:
+        lines.append("")
+        lines.append(
+            paint("BLOCKED by safety checks (apply refuses this plan):", fg="red", bold=True)
+        )
+        lines.extend(paint(f"  - {reason}", fg="red") for reason in plan.safety.reasons)
+    for access_type in AccessType:
+        lines.append("")
+        lines.extend(_type_section(plan, access_type, paint))
+    lines.append("")
+    lines.extend(_findings(plan.findings, paint))
+    lines.append("")
+    lines.append(_safety_line(plan, paint))
+    lines.append(_summary_line(plan))
+    lines.append(f"Checksum: {plan.checksum}")
+    return "\n".join(lines) + "\n"
+
+
+def _painter(color: bool) -> Style:
+    if color:
+        return typer.style
+
+    def plain(text: str, **_: object) -> str:
+        return text
+
+    return plain
+
+
+def _type_section(plan: Plan, access_type: AccessType, paint: Style) -> list[str]:
+    ownership = plan.ownership.get(access_type)
+    mode = f" ({ownership.value})" if ownership is not None else ""
+    lines = [paint(f"{access_type.value.capitalize()} access{mode}", bold=True)]
+    line = plan.capacity.get(access_type)
+    if line is not None:
+        lines.append(
+            f"  capacity: {line.used}/{line.total} seats used now, {line.available} free; "
+            f"after the plan {line.used_after}/{line.total} used, {line.available_after} free"
+        )
+    changes = plan.changes_of(access_type)
+    if not changes:
+        lines.append("  no changes")
+        return lines
+    for (action, reason), group in groupby(changes, key=lambda c: (c.action, c.reason)):
+        members = list(group)
+        lines.append(f"  {action.value.replace('-', ' ')}: {reason.label} ({len(members)})")
+        for change in members:
+            lines.extend(_change_lines(change, paint))
+    return lines
+
+
+def _change_lines(change: Change, paint: Style) -> list[str]:
+    mark = change.action.symbol
+    colour = _COLOURS[mark]
+    if isinstance(change, AllocationChange):
+        tags = "  [quarantined 7 days]" if change.quarantine else ""
+        where = f"  ({change.source})" if change.source is not None else ""
+        detail = f"  {change.detail}" if change.detail else ""
+        return [paint(f"    {mark} {change.user}{tags}", fg=colour) + detail + where]
+    return _rule_lines(change, paint, colour)
+
+
+def _rule_lines(change: RuleChange, paint: Style, colour: str) -> list[str]:
+    mark = change.action.symbol
+    lines = [paint(f"    {mark} rule {change.name!r}", fg=colour)]
+    if change.action is Action.DELETE_RULE:
+        if change.actual is not None and change.actual.condition:
+            lines.append(f"        condition: {change.actual.condition}")
+        return lines
+    for diff in change.diff:
+        if change.action is Action.CREATE_RULE:
+            lines.append(f"        {diff.field}: {_value(diff.desired)}")
+        else:
+            lines.append(
+                f"        {diff.field}: {_value(diff.actual)} -> "
+                + paint(_value(diff.desired), fg="yellow")
+            )
+    return lines
+
+
+def _value(value: str | bool | None) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "(none)"
+    return repr(value) if value == "" or value != value.strip() else value
+
+
+def _findings(findings: tuple[Finding, ...], paint: Style) -> list[str]:
+    if not findings:
+        return ["Findings: none"]
+    lines = [paint(f"Findings ({len(findings)}), for a human to look at:", bold=True)]
+    colours = {"error": "red", "warning": "yellow", "info": "blue"}
+    for finding in findings:
+        mark = _MARKS.get(finding.severity, "!")
+        stale = " (stale denial data)" if finding.stale else ""
+        lines.append(
+            paint(f"  {mark} [{finding.kind.value}] ", fg=colours.get(finding.severity))
+            + finding.message
+            + stale
+        )
+    return lines
+
+
+def _safety_line(plan: Plan, paint: Style) -> str:
+    parts = []
+    for access_type, numbers in plan.safety.per_type.items():
+        limit = numbers.max_reclaims
+        if numbers.share_limit is not None:
+            limit = min(limit, numbers.share_limit)
+        parts.append(f"{access_type.value} {numbers.reclaims} of at most {limit} reclaims")
+    verdict = paint("BLOCKED", fg="red", bold=True) if plan.safety.blocked else "OK"
+    return f"Safety: {verdict} ({'; '.join(parts)})"
+
+
+def _summary_line(plan: Plan) -> str:
+    if not plan.changes:
+        return "Plan: no changes. The site matches the desired state."
+    counts = plan.counts()
+    parts = [action_phrase(action, counts[action.value]) for action in Action]
+    quarantined = sum(1 for c in plan.changes if isinstance(c, AllocationChange) and c.quarantine)
+    note = (
+        f" ({quarantined} of the reclaims quarantine their seat for 7 days)" if quarantined else ""
+    )
+    return "Plan: " + ", ".join(parts) + note + "."

@@ -1,0 +1,255 @@
+"""Builders for desired and actual state values, and an in-memory apply for property tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+
+from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser, Capacity
+from licsync.model import (
+    AccessType,
+    Desired,
+    DesiredAllocation,
+    DesiredRule,
+    DesiredType,
+    Ownership,
+    Policy,
+    RuleContext,
+    Site,
+    Source,
+    user_key,
+)
+from licsync.plan import Action, AllocationChange, Plan, RuleChange
+
+NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
+PRO = AccessType.PROFESSIONAL
+ANA = AccessType.ANALYZER
+
+
+def uid(text: str) -> str:
+    """A stable GUID derived from text, so tests read well and ids stay deterministic."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, text))
+
+
+def user(
+    ident: str,
+    *,
+    groups: Sequence[str] = (),
+    inactive: bool = False,
+    removed: bool = False,
+    blocked: bool = False,
+    email: str | None = None,
+    created_days: int = 400,
+) -> ActualUser:
+    directory, userid = ident.split("\\", 1)
+    attributes: dict[str, tuple[str, ...]] = {}
+    if groups:
+        attributes["group"] = tuple(groups)
+    if email:
+        attributes["email"] = (email,)
+    return ActualUser(
+        id=uid(f"user:{ident.casefold()}"),
+        directory=directory,
+        userid=userid,
+        name=userid,
+        inactive=inactive,
+        removed_externally=removed,
+        blocked=blocked,
+        attributes=attributes,
+        created=NOW - dt.timedelta(days=created_days),
+    )
+
+
+def alloc(
+    access_type: AccessType,
+    ident: str,
+    *,
+    used_days: int | None = 1,
+    created_days: int = 300,
+    quarantined_days_left: int | None = None,
+) -> ActualAllocation:
+    directory, userid = ident.split("\\", 1)
+    quarantined = quarantined_days_left is not None
+    return ActualAllocation(
+        id=uid(f"{access_type}:{ident.casefold()}"),
+        access_type=access_type,
+        user_id=uid(f"user:{ident.casefold()}"),
+        directory=directory,
+        userid=userid,
+        last_used=None if used_days is None else NOW - dt.timedelta(days=used_days),
+        created=NOW - dt.timedelta(days=created_days),
+        quarantined=quarantined,
+        quarantine_end=(
+            NOW + dt.timedelta(days=quarantined_days_left) if quarantined_days_left else None
+        ),
+        modified_date="2026-01-01T00:00:00.000Z",
+    )
+
+
+def arule(
+    access_type: AccessType,
+    name: str,
+    condition: str,
+    *,
+    context: RuleContext = RuleContext.HUB,
+    disabled: bool = False,
+    comment: str = "",
+    half: str | None = None,
+) -> ActualRule:
+    return ActualRule(
+        access_type=access_type,
+        name=name,
+        condition=condition,
+        context=context,
+        disabled=disabled,
+        comment=comment,
+        rule_id=None if half == "no-rule" else uid(f"rule:{name}"),
+        group_id=None if half == "no-group" else uid(f"group:{name}"),
+    )
+
+
+def actual(
+    users: Iterable[ActualUser],
+    allocations: Iterable[ActualAllocation] = (),
+    rules: Iterable[ActualRule] = (),
+    *,
+    capacity: Mapping[AccessType, int] | None = None,
+) -> Actual:
+    user_map = {u.key: u for u in users}
+    by_type: dict[AccessType, list[ActualAllocation]] = {t: [] for t in AccessType}
+    for a in allocations:
+        by_type[a.access_type].append(a)
+    rule_map: dict[AccessType, list[ActualRule]] = {t: [] for t in AccessType}
+    for r in rules:
+        rule_map[r.access_type].append(r)
+    totals = capacity or dict.fromkeys(AccessType, 1000)
+    caps = {}
+    for t in AccessType:
+        quarantined = sum(1 for a in by_type[t] if a.quarantined)
+        allocated = len(by_type[t]) - quarantined
+        caps[t] = Capacity(
+            enabled=True,
+            total=totals[t],
+            allocated=allocated,
+            used=allocated,
+            quarantined=quarantined,
+            excess=0,
+            available=totals[t] - allocated - quarantined,
+        )
+    return Actual(
+        users=user_map,
+        allocations={t: tuple(v) for t, v in by_type.items()},
+        rules={t: tuple(v) for t, v in rule_map.items()},
+        capacity=caps,
+        build_version="14.0.0",
+    )
+
+
+def decl(ident: str, *, until: dt.date | None = None, line: int = 1) -> DesiredAllocation:
+    directory, userid = ident.split("\\", 1)
+    return DesiredAllocation(
+        user=ident,
+        key=user_key(directory, userid),
+        until=until,
+        source=Source("licenses/x.yaml", line, 13),
+    )
+
+
+def drule(
+    name: str,
+    condition: str,
+    *,
+    context: RuleContext = RuleContext.HUB,
+    disabled: bool = False,
+    comment: str = "",
+) -> DesiredRule:
+    return DesiredRule(
+        name=name, condition=condition, context=context, disabled=disabled, comment=comment
+    )
+
+
+def policy(**overrides: object) -> Policy:
+    """A policy; ``professional=``/``analyzer=`` set ownership, other keywords Policy fields."""
+    ownership = dict.fromkeys(AccessType, Ownership.AUTHORITATIVE)
+    for t in AccessType:
+        value = overrides.pop(t.value, None)
+        if value is not None:
+            ownership[t] = Ownership(str(value))
+    return dataclasses.replace(Policy(ownership=ownership), **overrides)  # type: ignore[arg-type]
+
+
+def desired(
+    *,
+    pro: Sequence[DesiredAllocation] = (),
+    ana: Sequence[DesiredAllocation] = (),
+    pro_rules: Sequence[DesiredRule] = (),
+    ana_rules: Sequence[DesiredRule] = (),
+    site_policy: Policy | None = None,
+) -> Desired:
+    return Desired(
+        site=Site(name="test", qrs_url="embedded"),
+        types={
+            PRO: DesiredType(allocations=tuple(pro), rules=tuple(pro_rules)),
+            ANA: DesiredType(allocations=tuple(ana), rules=tuple(ana_rules)),
+        },
+        policy=site_policy or policy(),
+    )
+
+
+def apply_to_actual(plan_: Plan, state: Actual, now: dt.datetime = NOW) -> Actual:
+    """What the site looks like after every change of the plan succeeded (capacity ignored)."""
+    allocations = {t: list(state.allocations_of(t)) for t in AccessType}
+    rules = {t: list(state.rules_of(t)) for t in AccessType}
+    for change in plan_.changes:
+        t = change.access_type
+        if isinstance(change, AllocationChange):
+            if change.action is Action.RECLAIM:
+                target = next(a for a in allocations[t] if a.id == change.allocation_id)
+                allocations[t].remove(target)
+                if change.quarantine:
+                    allocations[t].append(
+                        dataclasses.replace(
+                            target, quarantined=True, quarantine_end=now + dt.timedelta(days=7)
+                        )
+                    )
+            elif change.action is Action.REINSTATE:
+                target = next(a for a in allocations[t] if a.id == change.allocation_id)
+                allocations[t].remove(target)
+                allocations[t].append(
+                    dataclasses.replace(target, quarantined=False, quarantine_end=None)
+                )
+            else:
+                u = state.users[change.key]
+                allocations[t].append(
+                    ActualAllocation(
+                        id=uid(f"new:{t}:{change.key}"),
+                        access_type=t,
+                        user_id=u.id,
+                        directory=u.directory,
+                        userid=u.userid,
+                        created=now,
+                    )
+                )
+        else:
+            assert isinstance(change, RuleChange)
+            rules[t] = [r for r in rules[t] if r.name.casefold() != change.key]
+            if change.action is not Action.DELETE_RULE:
+                assert change.desired is not None
+                d = change.desired
+                rules[t].append(
+                    arule(
+                        t,
+                        d.name,
+                        d.condition,
+                        context=d.context,
+                        disabled=d.disabled,
+                        comment=d.comment,
+                    )
+                )
+    return dataclasses.replace(
+        state,
+        allocations={t: tuple(v) for t, v in allocations.items()},
+        rules={t: tuple(v) for t, v in rules.items()},
+    )
