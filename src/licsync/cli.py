@@ -15,8 +15,9 @@ import datetime as dt
 import functools
 import json
 import logging
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
@@ -25,8 +26,11 @@ import typer
 from typer.exceptions import TyperException
 
 from licsync import __version__
-from licsync.errors import ConfigError, LicsyncError, PlanBlocked, Problem
+from licsync.cli_sim import sim_app
+from licsync.errors import LicsyncError, PlanBlocked, Problem, UsageError
 from licsync.load import LoadReport, check_directory
+from licsync.pipeline import PlanRequest, PlanRun, run_plan
+from licsync.render import render_json, render_markdown, render_text
 
 __all__ = ["app", "main"]
 
@@ -205,9 +209,121 @@ def _gh_property(text: str) -> str:
     return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def config_error_lines(exc: ConfigError) -> Sequence[str]:
-    """One line per problem, as ``validate`` prints them."""
-    return [str(p) for p in exc.problems]
+class PlanFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+@app.command()
+@guarded
+def plan(
+    directory: Annotated[
+        Path, typer.Argument(help="Directory of desired-state YAML (default licenses/).")
+    ] = Path("licenses"),
+    *,
+    site: Annotated[
+        str | None, typer.Option(help="The site to plan, when the directory holds several.")
+    ] = None,
+    output_format: Annotated[
+        PlanFormat, typer.Option("--format", help="text, json (versioned), or markdown (PR).")
+    ] = PlanFormat.TEXT,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the plan to this file instead of standard output."),
+    ] = None,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help="Exit 2 when the plan has changes (0: none, 1: error)."
+        ),
+    ] = False,
+    qrs_url: Annotated[
+        str | None,
+        typer.Option("--qrs-url", help="Read this QRS instead of the site's qrs_url."),
+    ] = None,
+    denial_logs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--denial-logs",
+            help="A folder or file of licence logs to read denials from (repeatable), "
+            "in addition to policy.denials.sources.",
+        ),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now", help="Plan as of this ISO-8601 instant (default: now; the demo's clock)."
+        ),
+    ] = None,
+    timings: Annotated[
+        bool, typer.Option("--timings", help="Print where the time went to standard error.")
+    ] = False,
+) -> None:
+    """Compare the desired state with the site and its signals; explain every change."""
+    request = PlanRequest(
+        directory=directory,
+        site=site,
+        qrs_url=qrs_url,
+        denial_logs=tuple(denial_logs or ()),
+        now=parse_now(now),
+        env=os.environ,
+    )
+    run = run_plan(request)
+    for warning in run.warnings:
+        typer.echo(str(warning), err=True)
+    started = dt.datetime.now(dt.UTC)
+    if output_format is PlanFormat.JSON:
+        text = render_json(run.plan)
+    elif output_format is PlanFormat.MARKDOWN:
+        text = render_markdown(run.plan)
+    else:
+        text = render_text(run.plan, color=out is None and _colour_wanted())
+    render_seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(_plan_summary(run, out))
+    else:
+        typer.echo(text, nl=False)
+    if timings:
+        phases = {**run.timings, "render": render_seconds}
+        spent = ", ".join(f"{name} {seconds:.3f}s" for name, seconds in phases.items())
+        typer.echo(f"licsync: timings: {spent}; {run.requests} QRS requests", err=True)
+    if run.plan.safety.blocked:
+        raise typer.Exit(EXIT_BLOCKED)
+    if detailed_exitcode and run.plan.has_changes:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+def parse_now(text: str | None) -> dt.datetime | None:
+    """``--now``: an ISO-8601 instant; without an offset it is taken as UTC."""
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--now {text!r} is not an ISO-8601 date-time (e.g. 2026-11-20T09:00:00Z)"
+        ) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _plan_summary(run: PlanRun, out: Path) -> str:
+    changes = len(run.plan.changes)
+    verdict = "BLOCKED by safety checks" if run.plan.safety.blocked else "safety OK"
+    return (
+        f"licsync: plan for site {run.plan.site} written to {out}: {changes} change"
+        f"{'' if changes == 1 else 's'}, {len(run.plan.findings)} findings, {verdict}, "
+        f"checksum {run.plan.checksum}"
+    )
+
+
+def _colour_wanted() -> bool:
+    # https://no-color.org: any non-empty NO_COLOR turns colour off.
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+app.add_typer(sim_app, name="sim")
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ on its own.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -15,6 +16,7 @@ import typer
 from licsync.errors import LicsyncError
 from licsync.sim.auth import ProxyConfig
 from licsync.sim.certs import write_certs
+from licsync.sim.demo import DEMO_NOW, demo_organisation
 from licsync.sim.server import start_simulator
 
 __all__ = ["sim_app"]
@@ -46,6 +48,14 @@ def serve(
     snapshot: Annotated[
         Path | None, typer.Option(help="Serve this snapshot instead of a synthetic organisation.")
     ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Serve the demo organisation that licenses/ describes (clock fixed at "
+            "2026-11-20T09:00:00Z) instead of a synthetic one.",
+        ),
+    ] = False,
     latency_ms: Annotated[
         float, typer.Option("--latency-ms", help="Latency added to every /qrs response.")
     ] = 0.0,
@@ -65,9 +75,12 @@ def serve(
     """Serve a simulated QRS until interrupted (Ctrl-C)."""
     if users < 0:
         _fail("--users must not be negative")
+    if demo and snapshot is not None:
+        _fail("--demo and --snapshot both name what to serve: give one")
     try:
         proxies = ProxyConfig.with_jwt_key(jwt_key.read_bytes()) if jwt_key else None
         with start_simulator(
+            demo_organisation() if demo else None,
             host=host,
             port=port,
             tls_dir=tls_dir,
@@ -78,8 +91,18 @@ def serve(
             fault_rate=fault_rate,
             proxies=proxies,
         ) as sim:
-            what = f"snapshot {snapshot}" if snapshot else f"{users} users, seed {seed}"
+            if demo:
+                what = f"demo organisation, clock fixed at {_iso(DEMO_NOW)}"
+            elif snapshot:
+                what = f"snapshot {snapshot}"
+            else:
+                what = f"{users} users, seed {seed}"
             typer.echo(f"licsync simulator: serving QRS at {sim.url} ({what})")
+            if demo:
+                typer.echo(
+                    f"  plan against it: licsync plan licenses/ --qrs-url {sim.url} "
+                    f"--now {_iso(DEMO_NOW)}"
+                )
             # stdout may be a pipe (a test or a supervisor reads the URL): push the line out now.
             typer.get_text_stream("stdout").flush()
             stop = threading.Event()
@@ -110,6 +133,10 @@ def certs(
         f" and {paths.client_key.name}"
     )
     typer.echo(f"  serve with: licsync sim serve --tls-dir {paths.root.parent}")
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def _fail(message: str) -> NoReturn:

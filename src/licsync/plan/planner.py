@@ -45,14 +45,20 @@ from licsync.rules import Condition, RuleCoverage, Verdict, parse_condition
 from licsync.signals import Denial, DenialReport, Signals
 from licsync.timeutil import require_aware
 
-__all__ = ["QUARANTINE", "plan"]
+__all__ = ["QUARANTINE", "build_coverage", "plan"]
 
 QUARANTINE = dt.timedelta(days=7)
 """QRS quarantines a reclaimed seat used within this long instead of freeing it."""
 
 
 def plan(
-    desired: Desired, actual: Actual, signals: Signals, policy: Policy, now: dt.datetime
+    desired: Desired,
+    actual: Actual,
+    signals: Signals,
+    policy: Policy,
+    now: dt.datetime,
+    *,
+    coverage: Mapping[AccessType, RuleCoverage] | None = None,
 ) -> Plan:
     """Decide everything that would bring the site to the desired state.
 
@@ -62,9 +68,13 @@ def plan(
         signals: users denied access and the freshness of that data.
         policy: ownership, user actions, idle handling, protection, safety caps.
         now: the instant the plan is for (aware).
+        coverage: :func:`build_coverage` of the same desired and actual state, when the caller
+            built it already (to time it apart); built here otherwise.
     """
     now = require_aware(now).astimezone(dt.UTC)
-    ctx = _Context.build(desired, actual, signals, policy, now)
+    if coverage is None:
+        coverage = build_coverage(desired, actual)
+    ctx = _Context.build(desired, actual, signals, policy, now, coverage=coverage)
     changes: list[Change] = []
     findings: list[Finding] = []
 
@@ -128,12 +138,18 @@ class _Context:
     active: Mapping[AccessType, Mapping[str, ActualAllocation]]
     quarantined: Mapping[AccessType, Mapping[str, ActualAllocation]]
     coverage: Mapping[AccessType, RuleCoverage]
-    conditions: Mapping[AccessType, Mapping[str, Condition]]
     protected: Callable[[str], bool]
 
     @classmethod
     def build(
-        cls, desired: Desired, actual: Actual, signals: Signals, policy: Policy, now: dt.datetime
+        cls,
+        desired: Desired,
+        actual: Actual,
+        signals: Signals,
+        policy: Policy,
+        now: dt.datetime,
+        *,
+        coverage: Mapping[AccessType, RuleCoverage],
     ) -> _Context:
         declared = {t: {a.key: a for a in desired.of(t).allocations} for t in AccessType}
         active: dict[AccessType, dict[str, ActualAllocation]] = {}
@@ -143,9 +159,6 @@ class _Context:
             for allocation in actual.allocations_of(t):
                 bucket = quarantined[t] if allocation.quarantined else active[t]
                 bucket.setdefault(allocation.key, allocation)
-        users = tuple(actual.users.values())
-        conditions = {t: _conditions(desired.of(t).rules) for t in AccessType}
-        coverage = {t: RuleCoverage.build(tuple(conditions[t].items()), users) for t in AccessType}
         return cls(
             desired=desired,
             actual=actual,
@@ -157,7 +170,6 @@ class _Context:
             active=active,
             quarantined=quarantined,
             coverage=coverage,
-            conditions=conditions,
             protected=_matcher(policy.protected),
         )
 
@@ -176,6 +188,15 @@ class _Context:
     def covering(self, access_type: AccessType, key: str) -> tuple[str, ...]:
         coverage = self.coverage[access_type]
         return coverage.matching(key) if key in coverage else ()
+
+
+def build_coverage(desired: Desired, actual: Actual) -> dict[AccessType, RuleCoverage]:
+    """Which users each declared, enabled rule covers, per access type (the costly part)."""
+    users = tuple(actual.users.values())
+    return {
+        t: RuleCoverage.build(tuple(_conditions(desired.of(t).rules).items()), users)
+        for t in AccessType
+    }
 
 
 def _conditions(rules: Iterable[DesiredRule]) -> dict[str, Condition]:
@@ -533,7 +554,7 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
         if present is None or present.half_created:
             reason = Reason.RULE_MISSING if present is None else Reason.RULE_HALF_CREATED
             if present is not None:
-                findings.append(_half_created(access_type, present, declared=True))
+                findings.append(_half_created(access_type, present, repaired=True))
             changes.append(
                 RuleChange(
                     action=Action.CREATE_RULE,
@@ -566,19 +587,8 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
     undeclared = [r for f, r in on_site.items() if f not in declared] + extras
     for rule in sorted(undeclared, key=lambda r: (r.name.casefold(), r.rule_id or "")):
         if rule.half_created:
-            findings.append(_half_created(access_type, rule, declared=False))
-        if authoritative:
-            changes.append(
-                RuleChange(
-                    action=Action.DELETE_RULE,
-                    access_type=access_type,
-                    name=rule.name,
-                    reason=Reason.RULE_NOT_DECLARED,
-                    detail=f"condition {rule.condition}" if rule.condition else "",
-                    actual=rule,
-                )
-            )
-        else:
+            findings.append(_half_created(access_type, rule, deleted=authoritative))
+        elif not authoritative:
             findings.append(
                 Finding(
                     FindingKind.UNDECLARED_RULE_KEPT,
@@ -588,6 +598,17 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
                     f"({ctx.ownership(access_type)} ownership)",
                     severity="info",
                     data={"condition": rule.condition},
+                )
+            )
+        if authoritative:
+            changes.append(
+                RuleChange(
+                    action=Action.DELETE_RULE,
+                    access_type=access_type,
+                    name=rule.name,
+                    reason=Reason.RULE_NOT_DECLARED,
+                    detail=f"condition {rule.condition}" if rule.condition else "",
+                    actual=rule,
                 )
             )
     return changes, findings
@@ -602,13 +623,16 @@ def _rule_diff(
     return tuple(FieldDiff(f, present[f], wanted[f]) for f in _RULE_FIELDS if f in fields)
 
 
-def _half_created(access_type: AccessType, rule: ActualRule, *, declared: bool) -> Finding:
+def _half_created(
+    access_type: AccessType, rule: ActualRule, *, repaired: bool = False, deleted: bool = False
+) -> Finding:
     missing = "system rule" if rule.rule_id is None else "access group"
-    then = (
-        "the plan creates the missing half"
-        if declared
-        else "it is not declared (authoritative ownership deletes it)"
-    )
+    if repaired:
+        then = "the plan creates the missing half"
+    elif deleted:
+        then = "it is not declared, so the plan deletes what is left"
+    else:
+        then = "it is not declared; delete it in the QMC or declare it to have it completed"
     return Finding(
         FindingKind.HALF_CREATED_RULE,
         access_type,

@@ -82,7 +82,8 @@ def _render(plan: Plan, rows: int) -> str:
             "(`licsync plan --format json --out plan.json`) holds everything."
         )
         out.append("")
-    out.append(f"<sub>checksum `{plan.checksum}` · {plan.now.isoformat()}</sub>")
+    when = plan.now.isoformat().replace("+00:00", "Z")
+    out.append(f"<sub>checksum `{plan.checksum}` · planned for {when}</sub>")
     return "\n".join(out) + "\n"
 
 
@@ -92,14 +93,17 @@ def _summary(plan: Plan) -> str:
     counts = plan.counts()
     parts = [action_phrase(a, counts[a.value]) for a in Action if counts[a.value]]
     quarantined = sum(1 for c in plan.changes if isinstance(c, AllocationChange) and c.quarantine)
-    note = f" ({quarantined} reclaimed seats stay quarantined for 7 days)" if quarantined else ""
+    note = ""
+    if quarantined:
+        seats = "seat stays" if quarantined == 1 else "seats stay"
+        note = f" ({quarantined} reclaimed {seats} quarantined for 7 days)"
     return "**Plan:** " + ", ".join(parts) + note + "."
 
 
 def _capacity_table(plan: Plan) -> list[str]:
     rows = [
-        "| access type | ownership | seats used now | after the plan | free after | allocate "
-        "| reclaim | safety |",
+        "| access type | ownership | seats used now | after the plan | free after "
+        "| allocate or reinstate | reclaim | safety |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for access_type in AccessType:

@@ -150,7 +150,8 @@ def _summary_line(plan: Plan) -> str:
     counts = plan.counts()
     parts = [action_phrase(action, counts[action.value]) for action in Action]
     quarantined = sum(1 for c in plan.changes if isinstance(c, AllocationChange) and c.quarantine)
-    note = (
-        f" ({quarantined} of the reclaims quarantine their seat for 7 days)" if quarantined else ""
-    )
+    note = ""
+    if quarantined:
+        seats = "seat stays" if quarantined == 1 else "seats stay"
+        note = f" ({quarantined} reclaimed {seats} quarantined for 7 days)"
     return "Plan: " + ", ".join(parts) + note + "."
