@@ -1,0 +1,361 @@
+"""The QRS HTTP client: transport, xrfkey, session, retries of reads, error translation.
+
+:class:`QrsClient` wraps one thread-safe ``httpx.Client``. Every request carries a fresh xrfkey
+(query parameter and ``X-Qlik-Xrfkey`` header), an explicit timeout, and the headers of the auth
+mode. Reads (GET) are retried on transport errors, 429 and 5xx with exponential backoff and full
+jitter; writes (POST/PUT/DELETE) are sent once, because one that got no answer may still have
+happened: callers re-read to learn what it did. A read-only client (``plan``) refuses writes before
+any byte leaves the process. Failures surface as the ``QrsError`` branch of :mod:`licsync.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import ssl
+import string
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from licsync.errors import QrsError, QrsReadOnlyError
+from licsync.model import AuthMode, Site
+from licsync.qrs import filters, logredact
+from licsync.qrs.auth import Credentials, certificate_credentials, credentials_from_site
+from licsync.qrs.errormap import status_error, tls_cause, transport_error
+from licsync.qrs.retry import RetryPolicy, parse_retry_after
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "QrsClient",
+    "new_xrfkey",
+]
+
+log = logging.getLogger(__name__)
+
+# Reading 100,000 users is one large answer: allow QRS minutes to produce it, but notice a dead
+# connection or an exhausted pool quickly.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=180.0, write=60.0, pool=60.0)
+SESSION_PATH = "/qrs/about"
+
+_XRFKEY_ALPHABET = string.ascii_letters + string.digits
+_XRFKEY_LENGTH = 16
+_WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+
+
+def new_xrfkey() -> str:
+    """A fresh random xrfkey: 16 characters from ``[A-Za-z0-9]`` (the only ones QRS allows)."""
+    return "".join(secrets.choice(_XRFKEY_ALPHABET) for _ in range(_XRFKEY_LENGTH))
+
+
+class QrsClient:
+    """A client for one QRS, safe to share between threads.
+
+    Args:
+        base_url: server origin, e.g. ``https://qlik.corp:4242`` or ``http://127.0.0.1:8123``.
+        credentials: how to authenticate (default: certificate mode as ``INTERNAL\\sa_api``
+            without a client certificate, which is what a plain-HTTP simulator accepts).
+        read_only: refuse every write before sending it (used by ``plan``).
+        timeout: applied to every request.
+        retry: how reads are retried.
+        sleep: called with the seconds to wait between retries (injectable for tests).
+        transport: an httpx transport to use instead of the default one (its TLS settings then
+            apply instead of the credentials' context).
+        xrfkey: makes each request's xrfkey (a test seam; the default is :func:`new_xrfkey`).
+        max_connections: connection pool size (the concurrent reads need a handful).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        credentials: Credentials | None = None,
+        read_only: bool = False,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+        xrfkey: Callable[[], str] = new_xrfkey,
+        max_connections: int = 10,
+    ) -> None:
+        logredact.install()
+        self._base_url = base_url.rstrip("/")
+        self._credentials = credentials or certificate_credentials("INTERNAL\\sa_api")
+        self._read_only = read_only
+        self._timeout = timeout
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._xrfkey = xrfkey
+        self._origin = str(httpx.URL(self._base_url).copy_with(path="/", query=None)).rstrip("/")
+        self._prefix = self._base_url + self._credentials.path_prefix
+        self._session_ready = False
+        self._session_lock = threading.Lock()
+        headers = {"Accept": "application/json", "User-Agent": self._credentials.user_agent}
+        headers.update(self._credentials.headers)
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
+        if transport is None:
+            verify: ssl.SSLContext | bool = self._credentials.ssl_context or True
+            transport = httpx.HTTPTransport(verify=verify, limits=limits, retries=0)
+        # Cookies persist in the client: the proxy modes depend on the session cookie.
+        # trust_env=False: no proxy, netrc or CA settings picked up from the process
+        # environment behind the caller's back; everything comes from the site.
+        self._http = httpx.Client(
+            headers=headers,
+            auth=self._credentials.http_auth,
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    @classmethod
+    def from_site(
+        cls,
+        site: Site,
+        *,
+        env: Mapping[str, str],
+        read_only: bool,
+        base_url: str | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_connections: int = 10,
+    ) -> QrsClient:
+        """A client configured from a site's YAML.
+
+        Args:
+            site: the site (URL, auth mode, virtual proxy, TLS trust).
+            env: environment to read the secrets the site names from (the CLI passes
+                ``os.environ``; nothing here reads the process environment itself).
+            read_only: refuse writes (``plan``).
+            base_url: overrides ``site.qrs_url`` (``--qrs-url``).
+
+        Raises:
+            SecretError: a secret variable is unset/empty or names an unreadable key.
+            ConfigError: the site lacks a setting its auth mode needs.
+        """
+        url, credentials = credentials_from_site(site, env=env, base_url=base_url)
+        return cls(
+            url,
+            credentials=credentials,
+            read_only=read_only,
+            timeout=timeout,
+            retry=retry,
+            sleep=sleep,
+            max_connections=max_connections,
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The server origin requests go to (no virtual proxy prefix, no query)."""
+        return self._base_url
+
+    @property
+    def mode(self) -> AuthMode:
+        """The authentication mode."""
+        return self._credentials.mode
+
+    @property
+    def read_only(self) -> bool:
+        """True when writes are refused."""
+        return self._read_only
+
+    def __repr__(self) -> str:
+        return (
+            f"QrsClient({self._base_url!r}, mode={self._credentials.mode.value}, "
+            f"read_only={self._read_only})"
+        )
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def get_bytes(self, path: str, *, params: Mapping[str, str] | None = None) -> bytes:
+        """GET ``path`` (e.g. ``/qrs/user/full``) and return the raw body (retried on failure)."""
+        return self.request("GET", path, params=params).content
+
+    def get_json(self, path: str, *, params: Mapping[str, str] | None = None) -> Any:
+        """GET ``path`` and decode its JSON answer."""
+        return self.decode_json("GET", path, self.get_bytes(path, params=params))
+
+    def post_json(
+        self, path: str, body: Any = None, *, params: Mapping[str, str] | None = None
+    ) -> Any:
+        """POST ``body`` as JSON (never retried); the decoded answer, None when empty."""
+        response = self.request("POST", path, params=params, body=body)
+        return self.decode_json("POST", path, response.content) if response.content else None
+
+    def put_json(self, path: str, body: Any) -> Any:
+        """PUT ``body`` as JSON (never retried); the decoded answer, None when empty."""
+        response = self.request("PUT", path, body=body)
+        return self.decode_json("PUT", path, response.content) if response.content else None
+
+    def delete(self, path: str, *, params: Mapping[str, str] | None = None) -> None:
+        """DELETE ``path`` (never retried)."""
+        self.request("DELETE", path, params=params)
+
+    def decode_json(self, method: str, path: str, content: bytes) -> Any:
+        """Decode a QRS answer, or raise a ``QrsError`` naming the request.
+
+        Raises:
+            QrsError: the body is not JSON.
+        """
+        try:
+            return json.loads(content)
+        except ValueError as exc:
+            msg = f"{method} {path}: the answer is not JSON ({exc.__class__.__name__}: {exc})"
+            raise QrsError(msg, method=method, path=path) from None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+    ) -> httpx.Response:
+        """Send one QRS request and return its successful (2xx) response.
+
+        Args:
+            method: HTTP method; POST/PUT/DELETE/PATCH count as writes.
+            path: absolute QRS path (``/qrs/...``); the virtual proxy prefix is added here.
+            params: query parameters besides the xrfkey; encoded by
+                :func:`licsync.qrs.filters.encode_query`.
+            body: a JSON-serialisable body.
+
+        Raises:
+            QrsReadOnlyError: a write through a read-only client (nothing was sent).
+            QrsTransportError: no answer (after retries, for reads).
+            QrsStatusError: an error status (its subclass says which).
+            ValueError: ``path`` is relative or carries a query (a programming error).
+        """
+        if not path.startswith("/") or "?" in path or "#" in path:
+            # Queries go through ``params`` so that encode_query is the one place they are built.
+            msg = f"QRS path must be absolute and carry no query: {path!r}"
+            raise ValueError(msg)
+        method = method.upper()
+        full_path = self._credentials.path_prefix + path
+        is_write = method in _WRITES
+        if is_write and self._read_only:
+            msg = (
+                f"{method} {full_path}: refused, this QRS client is read-only "
+                "(plan never writes); nothing was sent"
+            )
+            raise QrsReadOnlyError(msg, method=method, path=full_path)
+        content = None
+        if body is not None:
+            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        needs_session = self._credentials.session_first or (
+            is_write and self._credentials.session_before_write
+        )
+        if needs_session and not self._session_ready:
+            with self._session_lock:
+                if not self._session_ready:
+                    if method == "GET":
+                        # This read is the one that establishes the session.
+                        return self._attempts(method, path, params, content)
+                    log.debug("session: GET %s before the first write", SESSION_PATH)
+                    self._attempts("GET", SESSION_PATH, None, None)
+        return self._attempts(method, path, params, content)
+
+    def _attempts(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        content: bytes | None,
+    ) -> httpx.Response:
+        full_path = self._credentials.path_prefix + path
+        attempts = self._retry.attempts if method == "GET" else 1
+        headers = {"Content-Type": "application/json"} if content is not None else {}
+        for attempt in range(1, attempts + 1):
+            key = self._xrfkey()
+            query = filters.encode_query({"xrfkey": key, **(params or {})})
+            headers["X-Qlik-Xrfkey"] = key
+            url = f"{self._prefix}{path}?{query}"
+            started = time.perf_counter()
+            try:
+                response = self._http.request(
+                    method, url, content=content, headers=headers, timeout=self._timeout
+                )
+            except httpx.RequestError as exc:
+                error = transport_error(
+                    method, full_path, self._origin, exc, redact=self._redactions(key)
+                )
+                # TLS failures (untrusted server, refused client certificate) do not heal.
+                retryable = isinstance(exc, httpx.TransportError) and tls_cause(exc) is None
+                if retryable and attempt < attempts:
+                    delay = self._retry.delay(attempt)
+                    log.warning(
+                        "%s %s: no answer (%s); retry %d of %d in %.2fs",
+                        method,
+                        full_path,
+                        type(exc).__name__,
+                        attempt,
+                        attempts - 1,
+                        delay,
+                    )
+                    self._sleep(delay)
+                    continue
+                raise error from exc
+            status = response.status_code
+            log.debug(
+                "%s %s -> %d (%.0f ms, %d bytes)",
+                method,
+                full_path,
+                status,
+                (time.perf_counter() - started) * 1000,
+                len(response.content),
+            )
+            if status < 300:
+                if method == "GET":
+                    self._session_ready = True
+                return response
+            if attempt < attempts and (status == 429 or status >= 500):
+                retry_after = None
+                if status in (429, 503):
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                delay = self._retry.delay(attempt, retry_after=retry_after)
+                log.warning(
+                    "%s %s: HTTP %d; retry %d of %d in %.2fs",
+                    method,
+                    full_path,
+                    status,
+                    attempt,
+                    attempts - 1,
+                    delay,
+                )
+                self._sleep(delay)
+                continue
+            raise status_error(
+                method,
+                full_path,
+                status,
+                response.content,
+                redact=self._redactions(key),
+                auth_hint=self._credentials.auth_hint,
+            )
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    def _redactions(self, key: str) -> tuple[str, ...]:
+        return (*self._credentials.secrets, key)

@@ -1,0 +1,168 @@
+"""Translate HTTP failures into the ``licsync.errors`` QRS branch, with safe messages.
+
+Every message names the method and the path without its query string (which carries the xrfkey
+and filters), the status, and at most 200 sanitised characters of the body. Known secret values
+(the JWT, the NTLM password, the key path) and the request's xrfkey are blanked out of excerpts
+in case a server or proxy echoes them back.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterable
+
+import httpx
+
+from licsync.errors import (
+    QrsAuthError,
+    QrsBadRequest,
+    QrsConflict,
+    QrsNotFound,
+    QrsServerError,
+    QrsStatusError,
+    QrsThrottled,
+    QrsTransportError,
+)
+
+__all__ = [
+    "EXCERPT_LIMIT",
+    "XRFKEY_REFUSED",
+    "sanitise_excerpt",
+    "status_error",
+    "tls_cause",
+    "transport_error",
+]
+
+EXCERPT_LIMIT = 200
+
+XRFKEY_REFUSED = (
+    "QRS refused the request: the xrfkey check failed (the xrfkey query parameter and "
+    "X-Qlik-Xrfkey header must be present, equal and 16 alphanumerics)"
+)
+
+_REDACTED = "[redacted]"
+# Read a little more than the excerpt needs so whitespace collapsing still fills it.
+_RAW_LIMIT = 4 * EXCERPT_LIMIT
+
+
+def sanitise_excerpt(body: bytes, *, redact: Iterable[str] = ()) -> str:
+    """A one-line, printable, at most 200-character excerpt of a response body.
+
+    Args:
+        body: the raw body.
+        redact: values to blank out wherever they appear (secrets, the xrfkey).
+    """
+    text = body[:_RAW_LIMIT].decode("utf-8", "replace")
+    for secret in redact:
+        if secret:
+            text = text.replace(secret, _REDACTED)
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = " ".join(text.split())
+    if len(text) > EXCERPT_LIMIT:
+        text = text[: EXCERPT_LIMIT - 3] + "..."
+    return text
+
+
+def status_error(
+    method: str,
+    path: str,
+    status: int,
+    body: bytes,
+    *,
+    redact: Iterable[str] = (),
+    auth_hint: str = "",
+) -> QrsStatusError:
+    """The exception for a QRS error answer, its class chosen by status.
+
+    Args:
+        method: HTTP method.
+        path: request path, without query string.
+        status: HTTP status (>= 300).
+        body: the response body.
+        redact: values never to repeat from the body.
+        auth_hint: what to check when authentication fails (depends on the auth mode).
+    """
+    excerpt = sanitise_excerpt(body, redact=redact)
+    said = f" (QRS said: {excerpt})" if excerpt else ""
+    where = f"{method} {path}"
+    cls: type[QrsStatusError]
+    if status == 400:
+        cls, what = QrsBadRequest, "QRS refused the request as invalid"
+    elif status in (401, 403):
+        cls = QrsAuthError
+        if "xsrf" in excerpt.casefold():
+            what = XRFKEY_REFUSED
+        else:
+            hint = auth_hint or "check the credentials licsync authenticates with"
+            what = f"QRS refused the request as unauthenticated or forbidden: {hint}"
+    elif status == 404:
+        cls, what = QrsNotFound, "the entity does not exist (any more)"
+    elif status == 409:
+        cls, what = QrsConflict, "the entity changed since it was read; re-run plan"
+    elif status == 429:
+        cls, what = QrsThrottled, "QRS asked licsync to slow down and retries ran out"
+    elif status >= 500:
+        cls, what = QrsServerError, "QRS failed while answering"
+    elif 300 <= status < 400:
+        # A virtual proxy redirects requests it did not authenticate to its login page.
+        cls, what = (
+            QrsStatusError,
+            "QRS redirected the request (a virtual proxy sends unauthenticated requests to its "
+            "login page: check the authentication settings)",
+        )
+        excerpt, said = "", ""
+    else:
+        cls, what = QrsStatusError, "unexpected answer"
+    message = f"{where}: HTTP {status}: {what}{said}"
+    return cls(message, method=method, path=path, status=status, excerpt=excerpt)
+
+
+def transport_error(
+    method: str,
+    path: str,
+    origin: str,
+    exc: httpx.RequestError,
+    *,
+    redact: Iterable[str] = (),
+) -> QrsTransportError:
+    """The exception for a request that got no HTTP answer.
+
+    Args:
+        method: HTTP method.
+        path: request path, without query string.
+        origin: ``scheme://host:port`` of the server (never carries a query or credentials).
+        exc: what httpx raised.
+        redact: values never to repeat from the underlying error text.
+    """
+    detail = sanitise_excerpt(str(exc).encode(), redact=redact) or type(exc).__name__
+    tls = tls_cause(exc)
+    if isinstance(tls, ssl.SSLCertVerificationError):
+        what = (
+            "the QRS server certificate was not accepted (check tls.ca_file and that the URL "
+            f"names the host in the certificate): {detail}"
+        )
+    elif tls is not None:
+        what = (
+            "the TLS handshake failed (is the client certificate one this server trusts?): "
+            f"{detail}"
+        )
+    elif isinstance(exc, httpx.TimeoutException):
+        what = f"timed out ({type(exc).__name__})"
+    elif isinstance(exc, httpx.ConnectError):
+        what = f"cannot connect: {detail}"
+    else:
+        what = f"the connection failed ({type(exc).__name__}): {detail}"
+    message = f"{method} {path}: no answer from QRS at {origin}: {what}"
+    return QrsTransportError(message, method=method, path=path)
+
+
+def tls_cause(exc: BaseException) -> ssl.SSLError | None:
+    """The ``ssl.SSLError`` behind a transport error, if it is one (TLS problems do not heal)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

@@ -1,0 +1,238 @@
+"""Read the whole actual state of a site in a constant number of concurrent requests.
+
+Eight GETs, whatever the site's size: ``/qrs/about``, ``/qrs/user/full``, the allocations and
+access groups of both access types, the ``License`` system rules and the access type overview.
+They run on a small thread pool (one worker per request); each answer is decoded and turned into
+model values in the thread that fetched it, one answer at a time, so building the model of one
+answer overlaps downloading the others.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from licsync.actual import Actual, ActualUser
+from licsync.gcpause import gc_paused
+from licsync.model import AccessType, user_key
+from licsync.qrs import filters, paths
+from licsync.qrs.client import QrsClient
+from licsync.qrs.parse import (
+    parse_about,
+    parse_allocations,
+    parse_capacity,
+    parse_rules,
+    parse_users,
+)
+
+__all__ = [
+    "READ_CONCURRENCY",
+    "EndpointTiming",
+    "ReadResult",
+    "ReadTiming",
+    "actual_requests",
+    "fetch_actual",
+    "find_user",
+    "read_actual",
+]
+
+# One worker per request: the reads are independent and few.
+READ_CONCURRENCY = 8
+# How QRS escapes these inside a quoted filter value is UNVERIFIED (reference §2.2): values
+# holding them are never sent in a filter; the match is made here instead.
+_UNSAFE_IN_FILTER = ("'", "\\")
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointTiming:
+    """Where one read's time went (seconds, measured in its worker thread).
+
+    Attributes:
+        http: from sending the request to having the whole body (retries included).
+        wait: waiting for another answer's decoding and building to finish.
+        decode: ``json.loads``.
+        build: turning the JSON into model values, and freeing the JSON.
+        size: bytes of the body.
+    """
+
+    http: float
+    wait: float
+    decode: float
+    build: float
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadTiming:
+    """Where :func:`read_actual`'s time went.
+
+    Attributes:
+        total: wall-clock seconds of the whole read.
+        endpoints: per request (its path, query not included).
+        assemble: seconds spent after the last answer (pairing rules with groups, assembling).
+    """
+
+    total: float
+    endpoints: Mapping[str, EndpointTiming]
+    assemble: float
+
+    @property
+    def requests(self) -> int:
+        """How many requests the read made (retries not counted)."""
+        return len(self.endpoints)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """The actual state and how long reading it took."""
+
+    actual: Actual
+    timing: ReadTiming
+
+
+def actual_requests() -> tuple[tuple[str, Mapping[str, str]], ...]:
+    """The (path, query parameters) of every request :func:`read_actual` makes, in order."""
+    license_rules = {"filter": filters.eq("category", "License")}
+    return (
+        (paths.ABOUT, {}),
+        (paths.USER_FULL, {}),
+        (paths.access_type_full(AccessType.PROFESSIONAL), {}),
+        (paths.access_type_full(AccessType.ANALYZER), {}),
+        (paths.access_group_full(AccessType.PROFESSIONAL), {}),
+        (paths.access_group_full(AccessType.ANALYZER), {}),
+        (paths.SYSTEM_RULE_FULL, license_rules),
+        (paths.ACCESS_TYPE_OVERVIEW, {}),
+    )
+
+
+def fetch_actual(client: QrsClient) -> Actual:
+    """The site's whole actual state, in a constant number of requests (eight).
+
+    Raises:
+        QrsError: a request failed, or an answer lacks a field the QRS spec requires.
+    """
+    return read_actual(client).actual
+
+
+def read_actual(
+    client: QrsClient, *, concurrency: int = READ_CONCURRENCY, pause_gc: bool = True
+) -> ReadResult:
+    """Like :func:`fetch_actual`, and also say where the time went.
+
+    Args:
+        client: the QRS client (read-only is enough).
+        concurrency: how many requests run at once.
+        pause_gc: suspend Python's cyclic garbage collector while reading (restored after).
+            Decoding and modelling 100,000 users allocates millions of acyclic containers; the
+            collector would scan them again and again without finding anything to free, which
+            more than doubles the time of ``json.loads`` alone. Reference counting still frees
+            everything as usual.
+
+    Raises:
+        QrsError: a request failed, or an answer lacks a field the QRS spec requires.
+    """
+    if not pause_gc:
+        return _read_actual(client, concurrency)
+    with gc_paused():
+        return _read_actual(client, concurrency)
+
+
+def _read_actual(client: QrsClient, concurrency: int) -> ReadResult:
+    started = time.perf_counter()
+    builders: dict[str, Callable[[Any], Any]] = {
+        paths.ABOUT: parse_about,
+        paths.USER_FULL: parse_users,
+        paths.SYSTEM_RULE_FULL: _identity,
+        paths.ACCESS_TYPE_OVERVIEW: parse_capacity,
+    }
+    for kind in AccessType:
+        builders[paths.access_type_full(kind)] = _allocations_builder(kind)
+        builders[paths.access_group_full(kind)] = _identity
+
+    # Decoding and modelling are pure CPU under the GIL: doing them one answer at a time
+    # (while the other requests keep downloading) avoids GIL thrashing between big parsers and
+    # keeps only one decoded answer alive at a time, which lowers the peak memory.
+    cpu_lock = threading.Lock()
+
+    def job(path: str, params: Mapping[str, str]) -> tuple[Any, EndpointTiming]:
+        t0 = time.perf_counter()
+        body = client.get_bytes(path, params=params)
+        t1 = time.perf_counter()
+        size = len(body)
+        with cpu_lock:
+            t2 = time.perf_counter()
+            decoded = client.decode_json("GET", path, body)
+            # The body (200 MB for 100,000 users) is not needed once decoded.
+            del body
+            t3 = time.perf_counter()
+            value = builders[path](decoded)
+            del decoded  # freeing the decoded JSON is part of building, and costs time
+            t4 = time.perf_counter()
+        timing = EndpointTiming(
+            http=t1 - t0, wait=t2 - t1, decode=t3 - t2, build=t4 - t3, size=size
+        )
+        return value, timing
+
+    requests = actual_requests()
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="qrs-read") as pool:
+        futures = [pool.submit(job, path, params) for path, params in requests]
+        # Collect in order so the first failure raised is deterministic; cancel the rest.
+        results: dict[str, Any] = {}
+        timings: dict[str, EndpointTiming] = {}
+        try:
+            for (path, _), future in zip(requests, futures, strict=True):
+                results[path], timings[path] = future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+    assemble_started = time.perf_counter()
+    groups = {kind: results[paths.access_group_full(kind)] for kind in AccessType}
+    actual = Actual(
+        users=results[paths.USER_FULL],
+        allocations={kind: results[paths.access_type_full(kind)] for kind in AccessType},
+        rules=parse_rules(groups, results[paths.SYSTEM_RULE_FULL]),
+        capacity=results[paths.ACCESS_TYPE_OVERVIEW],
+        build_version=results[paths.ABOUT],
+    )
+    finished = time.perf_counter()
+    timing = ReadTiming(
+        total=finished - started, endpoints=timings, assemble=finished - assemble_started
+    )
+    return ReadResult(actual=actual, timing=timing)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _allocations_builder(kind: AccessType) -> Callable[[Any], Any]:
+    def build(items: Any) -> Any:
+        return parse_allocations(items, kind)
+
+    return build
+
+
+def find_user(client: QrsClient, directory: str, userid: str) -> ActualUser | None:
+    """One user by ``DIRECTORY`` and ``userid`` (compared case-insensitively, as QRS does).
+
+    The filter names each part that is safe to send; a part holding an apostrophe or a
+    backslash (whose escaping inside QRS filters is UNVERIFIED) is left out of the filter and
+    matched here, so the answer may hold more users than the one wanted.
+
+    Raises:
+        QrsError: the request failed or the answer is malformed.
+    """
+    clauses = []
+    if not any(ch in directory for ch in _UNSAFE_IN_FILTER):
+        clauses.append(filters.eq("userDirectory", directory))
+    if not any(ch in userid for ch in _UNSAFE_IN_FILTER):
+        clauses.append(filters.eq("userId", userid))
+    params = {"filter": filters.all_of(*clauses)} if clauses else {}
+    users = parse_users(client.get_json(paths.USER_FULL, params=params))
+    return users.get(user_key(directory, userid))
