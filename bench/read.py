@@ -28,109 +28,20 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
-import os
-import re
-import secrets
 import statistics
-import string
-import subprocess
-import sys
 import time
 import tracemalloc
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-import httpx
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "src"))
-
-from licsync.gcpause import gc_paused  # noqa: E402 - after the path set-up above
-from licsync.qrs import QrsClient, fetch_actual, read_actual  # noqa: E402
-from licsync.qrs.filters import encode_query  # noqa: E402
-from licsync.qrs.read import READ_CONCURRENCY, actual_requests  # noqa: E402
-
-URL_PATTERN = re.compile(r"serving QRS at (\S+)")
-ALPHABET = string.ascii_letters + string.digits
-STARTUP_TIMEOUT_S = 600.0
-
-
-def start_server(users: int, seed: int) -> tuple[subprocess.Popen[str], str]:
-    """Start ``licsync sim serve`` in its own process and return it with the URL it prints."""
-    serve = ["sim", "serve", "--users", str(users), "--port", "0", "--seed", str(seed)]
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    # The main CLI mounts ``sim``; until it does, its module runs on its own.
-    for module in ("licsync", "licsync.cli_sim"):
-        args = serve if module == "licsync" else serve[1:]
-        process = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        url = _read_url(process)
-        if url:
-            return process, url
-        process.kill()
-        process.wait()
-    msg = "could not start the simulator (licsync sim serve)"
-    raise SystemExit(msg)
-
-
-def _read_url(process: subprocess.Popen[str]) -> str | None:
-    assert process.stdout is not None
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            return None
-        match = URL_PATTERN.search(line)
-        if match:
-            return match.group(1)
-    return None
-
-
-def floor_read(http: httpx.Client, base: str) -> int:
-    """(a) Plain GETs + json.loads of the same endpoints, same concurrency; returns the bytes."""
-
-    def one(path: str, params: dict[str, str]) -> int:
-        key = "".join(secrets.choice(ALPHABET) for _ in range(16))
-        query = encode_query({"xrfkey": key, **params})
-        response = http.get(f"{base}{path}?{query}", headers={"X-Qlik-Xrfkey": key})
-        response.raise_for_status()
-        json.loads(response.content)
-        return len(response.content)
-
-    requests = actual_requests()
-    with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
-        futures = [pool.submit(one, path, dict(params)) for path, params in requests]
-        return sum(f.result() for f in futures)
-
-
-def timed(action: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
-
-
-def sim_requests(http: httpx.Client, base: str) -> int:
-    counts = http.get(f"{base}/_sim/requests").json()
-    return int(sum(counts.values()))
+from benchlib import floor_read, http_client, sim_requests, simulator, timed
+from licsync.gcpause import gc_paused
+from licsync.qrs import QrsClient, fetch_actual, read_actual
+from licsync.qrs.read import READ_CONCURRENCY
 
 
 def measure(base: str, repeat: int) -> dict[str, Any]:
     """Warm up, then time (a), (a) with the GC paused, and (b) alternately ``repeat`` times."""
-    headers = {"X-Qlik-User": "UserDirectory=INTERNAL; UserId=sa_api"}
-    timeout = httpx.Timeout(300.0)
-    limits = httpx.Limits(max_connections=10, max_keepalive_connections=10)
-    with (
-        httpx.Client(headers=headers, timeout=timeout, limits=limits) as http,
-        QrsClient(base, read_only=True) as client,
-    ):
+    with http_client() as http, QrsClient(base, read_only=True) as client:
         warm = read_actual(client)  # also fills the simulator's list cache
         size = floor_read(http, base)
         users = len(warm.actual.users)
@@ -198,16 +109,12 @@ def main() -> int:
 
     print(f"starting the simulator with {options.users} users (separate process) ...")
     started = time.perf_counter()
-    process, base = start_server(options.users, options.seed)
-    print(f"simulator at {base} after {time.perf_counter() - started:.1f}s")
-    try:
+    with simulator(options.users, options.seed) as base:
+        print(f"simulator at {base} after {time.perf_counter() - started:.1f}s")
         results = measure(base, options.repeat)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     report(results)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -13,7 +13,7 @@ casefold.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -65,7 +65,7 @@ def parse_users(items: Any, *, path: str = paths.USER_FULL) -> dict[str, ActualU
     definition's name casefolded, values in QRS order. When two users share a key (QRS itself
     does not allow it), the first one read is kept.
     """
-    if not isinstance(items, list):
+    if not isinstance(items, list | Iterator):  # a list, or the elements of a streamed one
         raise _shape_error(path, "an array", items)
     users: dict[str, ActualUser] = {}
     folded: dict[str, str] = {}
@@ -160,7 +160,7 @@ def parse_allocations(
     ``0001-01-01...`` or absent means never used.
     """
     where = path or paths.access_type_full(access_type)
-    if not isinstance(items, list):
+    if not isinstance(items, list | Iterator):  # a list, or the elements of a streamed one
         raise _shape_error(where, "an array", items)
     parse_time = _time
     result: list[ActualAllocation] = []

@@ -21,6 +21,7 @@ from licsync.gcpause import gc_paused
 from licsync.model import AccessType, user_key
 from licsync.qrs import filters, paths
 from licsync.qrs.client import QrsClient
+from licsync.qrs.jsonarray import NotAnArray, iter_json_array
 from licsync.qrs.parse import (
     parse_about,
     parse_allocations,
@@ -152,6 +153,7 @@ def _read_actual(client: QrsClient, concurrency: int) -> ReadResult:
     for kind in AccessType:
         builders[paths.access_type_full(kind)] = _allocations_builder(kind)
         builders[paths.access_group_full(kind)] = _identity
+    streamed = {paths.USER_FULL, *(paths.access_type_full(kind) for kind in AccessType)}
 
     # Decoding and modelling are pure CPU under the GIL: doing them one answer at a time
     # (while the other requests keep downloading) avoids GIL thrashing between big parsers and
@@ -165,7 +167,15 @@ def _read_actual(client: QrsClient, concurrency: int) -> ReadResult:
         size = len(body)
         with cpu_lock:
             t2 = time.perf_counter()
-            decoded = client.decode_json("GET", path, body)
+            if path in streamed:
+                # Decoded element by element while building: the whole decoded array of
+                # 100,000 users would otherwise be the peak memory of the plan (see jsonarray).
+                try:
+                    decoded: Any = iter_json_array(body, method="GET", path=path)
+                except NotAnArray as exc:
+                    decoded = exc.value  # the builder names what it expected
+            else:
+                decoded = client.decode_json("GET", path, body)
             # The body (200 MB for 100,000 users) is not needed once decoded.
             del body
             t3 = time.perf_counter()

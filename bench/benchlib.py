@@ -1,0 +1,110 @@
+"""What the benchmarks share: a simulator in its own process, and the floor read of QRS.
+
+Not a benchmark itself; ``bench/read.py`` and ``bench/plan.py`` import it (both run from the
+repository root, which puts ``bench/`` on the path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import string
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+from licsync.qrs.filters import encode_query  # noqa: E402 - after the path set-up above
+from licsync.qrs.read import READ_CONCURRENCY, actual_requests  # noqa: E402
+
+URL_PATTERN = re.compile(r"serving QRS at (\S+)")
+ALPHABET = string.ascii_letters + string.digits
+STARTUP_TIMEOUT_S = 600.0
+QRS_HEADERS = {"X-Qlik-User": "UserDirectory=INTERNAL; UserId=sa_api"}
+
+
+@contextlib.contextmanager
+def simulator(users: int, seed: int) -> Iterator[str]:
+    """``licsync sim serve`` in its own process (its CPU does not compete with the client's
+    under the GIL); yields the URL it prints and stops it afterwards."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    command = [sys.executable, "-m", "licsync", "sim", "serve", "--users", str(users)]
+    process = subprocess.Popen(
+        [*command, "--port", "0", "--seed", str(seed)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        url = _read_url(process)
+        if url is None:
+            raise SystemExit("could not start the simulator (licsync sim serve)")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _read_url(process: subprocess.Popen[str]) -> str | None:
+    assert process.stdout is not None
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            return None
+        match = URL_PATTERN.search(line)
+        if match:
+            return match.group(1)
+    return None
+
+
+def http_client() -> httpx.Client:
+    """A plain httpx client for the floor: certificate-mode headers, generous timeouts."""
+    limits = httpx.Limits(max_connections=10, max_keepalive_connections=10)
+    return httpx.Client(headers=QRS_HEADERS, timeout=httpx.Timeout(300.0), limits=limits)
+
+
+def floor_read(http: httpx.Client, base: str) -> int:
+    """Plain GETs + ``json.loads`` of the endpoints licsync reads, with licsync's concurrency
+    (one worker thread per request); returns the bytes read."""
+
+    def one(path: str, params: dict[str, str]) -> int:
+        key = "".join(secrets.choice(ALPHABET) for _ in range(16))
+        query = encode_query({"xrfkey": key, **params})
+        response = http.get(f"{base}{path}?{query}", headers={"X-Qlik-Xrfkey": key})
+        response.raise_for_status()
+        json.loads(response.content)
+        return len(response.content)
+
+    requests = actual_requests()
+    with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
+        futures = [pool.submit(one, path, dict(params)) for path, params in requests]
+        return sum(f.result() for f in futures)
+
+
+def timed(action: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def sim_requests(http: httpx.Client, base: str) -> int:
+    """How many /qrs requests the simulator has counted since its last reset."""
+    counts = http.get(f"{base}/_sim/requests").json()
+    return int(sum(counts.values()))
