@@ -113,6 +113,11 @@ def _root(
     )
 
 
+DirectoryArgument = Annotated[
+    Path, typer.Argument(help="Directory of desired-state YAML (default licenses/).")
+]
+
+
 class ValidateFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
@@ -122,9 +127,7 @@ class ValidateFormat(StrEnum):
 @app.command()
 @guarded
 def validate(
-    directory: Annotated[
-        Path, typer.Argument(help="Directory of desired-state YAML (default licenses/).")
-    ] = Path("licenses"),
+    directory: DirectoryArgument = Path("licenses"),
     output_format: Annotated[
         ValidateFormat,
         typer.Option("--format", help="text, json, or github (workflow annotations)."),
@@ -218,9 +221,7 @@ class PlanFormat(StrEnum):
 @app.command()
 @guarded
 def plan(
-    directory: Annotated[
-        Path, typer.Argument(help="Directory of desired-state YAML (default licenses/).")
-    ] = Path("licenses"),
+    directory: DirectoryArgument = Path("licenses"),
     *,
     site: Annotated[
         str | None, typer.Option(help="The site to plan, when the directory holds several.")

@@ -9,6 +9,7 @@
     ├── QrsError               talking to the Qlik Repository Service failed
     │   ├── QrsTransportError  no HTTP answer: connect, TLS, timeout, dropped connection
     │   ├── QrsReadOnlyError   a write was attempted through a read-only client (nothing was sent)
+    │   ├── QrsResponseError   QRS answered 2xx with something that is not what the spec says
     │   └── QrsStatusError     QRS answered with an error status
     │       ├── QrsBadRequest      400
     │       ├── QrsAuthError       401 / 403 (including the xrfkey refusal)
@@ -19,6 +20,7 @@
     ├── SignalError            a signal source (licence logs, CSV export) cannot be read
     ├── RuleSyntaxError        a licence-rule condition does not parse (carries the offset)
     ├── FilterSyntaxError      a QRS filter expression does not parse (simulator side)
+    ├── SimRefusal             the simulator answers a request with an error status (its own use)
     └── PlanBlocked            the safety verdict blocks a plan (apply refuses it)
 
 The CLI catches ``LicsyncError`` and prints its message with exit code 1 (3 for ``PlanBlocked``);
@@ -43,6 +45,7 @@ __all__ = [
     "QrsError",
     "QrsNotFound",
     "QrsReadOnlyError",
+    "QrsResponseError",
     "QrsServerError",
     "QrsStatusError",
     "QrsThrottled",
@@ -50,6 +53,7 @@ __all__ = [
     "RuleSyntaxError",
     "SecretError",
     "SignalError",
+    "SimRefusal",
     "UsageError",
 ]
 
@@ -127,6 +131,10 @@ class QrsReadOnlyError(QrsError):
     """A write was attempted through a read-only client; nothing was sent."""
 
 
+class QrsResponseError(QrsError):
+    """QRS answered with success but the body is not JSON, or lacks what the spec requires."""
+
+
 class QrsStatusError(QrsError):
     """QRS answered with an error status.
 
@@ -186,6 +194,20 @@ class FilterSyntaxError(LicsyncError):
         self.reason = reason
         self.offset = offset
         super().__init__(f"{reason} (at character {offset + 1})")
+
+
+class SimRefusal(LicsyncError):
+    """The simulated QRS refuses a request (or a builder call) with an HTTP error status.
+
+    Attributes:
+        status: the HTTP status QRS would answer with (400, 404, 409, ...).
+        reason: the plain-text body, worded like QRS's own messages where they are known.
+    """
+
+    def __init__(self, status: int, reason: str) -> None:
+        self.status = status
+        self.reason = reason
+        super().__init__(f"{status}: {reason}")
 
 
 class PlanBlocked(LicsyncError):

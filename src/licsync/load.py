@@ -369,16 +369,11 @@ def _group_by_site(
     for f in declaring:
         directory = f.path.parent
         if directory in by_dir:
-            other = by_dir[directory]
-            line, col = f.doc.position(("site",), key=True)
-            oline, _ = other.doc.position(("site",), key=True)
             problems.append(
-                Problem(
-                    f.doc.file,
-                    line,
-                    col,
+                _declared_twice(
+                    f,
+                    by_dir[directory],
                     "site",
-                    f"`site` is already declared in {other.doc.file}:{oline}; "
                     "one site per directory (put other sites in their own directories)",
                 )
             )
@@ -400,6 +395,18 @@ def _group_by_site(
             continue
         groups[owner].append(f)
     return [(by_dir[d], groups[d]) for d in sorted(by_dir)]
+
+
+def _declared_twice(f: _File, first: _File, section: str, hint: str) -> Problem:
+    line, col = f.doc.position((section,), key=True)
+    first_line, _ = first.doc.position((section,), key=True)
+    return Problem(
+        f.doc.file,
+        line,
+        col,
+        section,
+        f"`{section}` is already declared in {first.doc.file}:{first_line}; {hint}",
+    )
 
 
 def _owning_site_dir(path: Path, site_dirs: Mapping[Path, _File]) -> Path | None:
@@ -439,18 +446,8 @@ def _build_site(
                 _collect_type(f, access_type, section, collected, problems, today=today)
         if "policy" in data:
             if collected.policy is not None:
-                other = collected.policy[0]
-                line, col = f.doc.position(("policy",), key=True)
-                oline, _ = other.doc.position(("policy",), key=True)
                 problems.append(
-                    Problem(
-                        f.doc.file,
-                        line,
-                        col,
-                        "policy",
-                        f"`policy` is already declared in {other.doc.file}:{oline}; "
-                        "declare it once per site",
-                    )
+                    _declared_twice(f, collected.policy[0], "policy", "declare it once per site")
                 )
             else:
                 collected.policy = (f, data["policy"] or {})

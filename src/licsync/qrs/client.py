@@ -23,7 +23,7 @@ from typing import Any, Self
 
 import httpx
 
-from licsync.errors import QrsError, QrsReadOnlyError
+from licsync.errors import QrsReadOnlyError, QrsResponseError
 from licsync.model import AuthMode, Site
 from licsync.qrs import filters, logredact
 from licsync.qrs.auth import Credentials, certificate_credentials, credentials_from_site
@@ -215,16 +215,16 @@ class QrsClient:
         self.request("DELETE", path, params=params)
 
     def decode_json(self, method: str, path: str, content: bytes) -> Any:
-        """Decode a QRS answer, or raise a ``QrsError`` naming the request.
+        """Decode a QRS answer, or raise a ``QrsResponseError`` naming the request.
 
         Raises:
-            QrsError: the body is not JSON.
+            QrsResponseError: the body is not JSON.
         """
         try:
             return json.loads(content)
         except ValueError as exc:
             msg = f"{method} {path}: the answer is not JSON ({exc.__class__.__name__}: {exc})"
-            raise QrsError(msg, method=method, path=path) from None
+            raise QrsResponseError(msg, method=method, path=path) from None
 
     def request(
         self,

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from licsync.errors import QrsError
+from licsync.errors import QrsResponseError
 
 __all__ = ["NotAnArray", "iter_json_array"]
 
@@ -43,7 +43,7 @@ def iter_json_array(content: bytes, *, method: str, path: str) -> Iterator[Any]:
 
     Raises:
         NotAnArray: the body is some other JSON value (raised before the first element).
-        QrsError: the body is not JSON (raised where the problem is met).
+        QrsResponseError: the body is not JSON (raised where the problem is met).
     """
     text = content.decode("utf-8", errors="strict") if content else ""
     index = _skip(text, 0)
@@ -84,6 +84,6 @@ def _rest_is_empty(text: str, index: int, method: str, path: str) -> Iterator[An
     return iter(())
 
 
-def _not_json(method: str, path: str, exc: Exception) -> QrsError:
+def _not_json(method: str, path: str, exc: Exception) -> QrsResponseError:
     message = f"{method} {path}: the answer is not JSON ({exc.__class__.__name__}: {exc})"
-    return QrsError(message, method=method, path=path)
+    return QrsResponseError(message, method=method, path=path)

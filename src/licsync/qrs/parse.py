@@ -2,8 +2,8 @@
 
 Each parser takes the decoded JSON of one endpoint and the path it came from (for messages). A
 field the spec marks required but the entity lacks, or an entity of the wrong shape, raises a
-``QrsError`` naming the endpoint, the entity and the field, never a bare ``KeyError``. Optional
-fields may be absent.
+``QrsResponseError`` naming the endpoint, the entity and the field, never a bare ``KeyError``.
+Optional fields may be absent.
 
 The users and allocations parsers are the hot path of ``plan`` on a large site (100,000 users):
 they do one pass, no regular expressions, no copies, and cache the few distinct strings they
@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser, Capacity
-from licsync.errors import QrsError
+from licsync.errors import QrsResponseError
 from licsync.model import AccessType, RuleContext, user_key
 from licsync.qrs import paths
 from licsync.timeutil import parse_qrs_datetime
@@ -389,23 +389,23 @@ def _describe(index: int, item: Any) -> str:
     return f"entity #{index}"
 
 
-def _missing(path: str, what: str, field: str) -> QrsError:
+def _missing(path: str, what: str, field: str) -> QrsResponseError:
     message = f"GET {path}: {what} lacks the field {field!r}, which licsync and the QRS spec need"
-    return QrsError(message, method="GET", path=path)
+    return QrsResponseError(message, method="GET", path=path)
 
 
-def _bad_value(path: str, what: str, field: str) -> QrsError:
+def _bad_value(path: str, what: str, field: str) -> QrsResponseError:
     message = f"GET {path}: {what} has an unexpected value in the field {field!r}"
-    return QrsError(message, method="GET", path=path)
+    return QrsResponseError(message, method="GET", path=path)
 
 
-def _bad_entity(path: str, what: str, exc: Exception) -> QrsError:
+def _bad_entity(path: str, what: str, exc: Exception) -> QrsResponseError:
     # The exception text names Python types, never data values from the answer.
     reason = f"{type(exc).__name__}: {exc}" if isinstance(exc, ValueError) else type(exc).__name__
     message = f"GET {path}: {what} does not have the shape the QRS spec gives ({reason})"
-    return QrsError(message, method="GET", path=path)
+    return QrsResponseError(message, method="GET", path=path)
 
 
-def _shape_error(path: str, expected: str, value: Any) -> QrsError:
+def _shape_error(path: str, expected: str, value: Any) -> QrsResponseError:
     message = f"GET {path}: expected {expected}, got {type(value).__name__}"
-    return QrsError(message, method="GET", path=path)
+    return QrsResponseError(message, method="GET", path=path)

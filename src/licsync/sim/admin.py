@@ -14,11 +14,10 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
-from licsync.errors import UsageError
+from licsync.errors import SimRefusal, UsageError
 from licsync.sim.exchange import (
     Request,
     Response,
-    SimRefusal,
     json_bytes_response,
     json_response,
     text_response,

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from licsync.errors import SimRefusal
 from licsync.model import AccessType
 from licsync.sim.admin import handle_admin
 from licsync.sim.auth import Caller, ProxyAuthenticator, ProxyConfig, direct_caller
@@ -32,7 +33,6 @@ from licsync.sim.exchange import (
     Connection,
     Request,
     Response,
-    SimRefusal,
     empty_response,
     json_bytes_response,
     json_response,

@@ -42,13 +42,12 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from licsync.errors import UsageError
+from licsync.errors import SimRefusal, UsageError
 from licsync.model import split_user
 from licsync.sim.exchange import (
     Connection,
     Request,
     Response,
-    SimRefusal,
     empty_response,
     text_response,
 )

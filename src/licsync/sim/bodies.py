@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from licsync.errors import SimRefusal
 from licsync.sim.entities import (
     Entity,
     make_attribute,
@@ -21,7 +22,6 @@ from licsync.sim.entities import (
     make_user,
     qrs_time,
 )
-from licsync.sim.exchange import SimRefusal
 from licsync.timeutil import parse_qrs_datetime
 
 __all__ = [

@@ -1,8 +1,8 @@
 """The values the simulator's HTTP-agnostic core takes and gives: requests, responses, refusals.
 
 :mod:`licsync.sim.server` turns socket traffic into a :class:`Request` and writes the
-:class:`Response` back; :mod:`licsync.sim.app` never sees a socket. A :class:`SimRefusal` is how
-the store and the handlers say "QRS answers this request with an error status"; the app turns it
+:class:`Response` back; :mod:`licsync.sim.app` never sees a socket. A
+:class:`licsync.errors.SimRefusal` is how the store and the handlers say "QRS answers this request with an error status"; the app turns it
 into a response, so it never leaves the simulator through HTTP.
 """
 
@@ -13,13 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from licsync.errors import LicsyncError
-
 __all__ = [
     "Connection",
     "Request",
     "Response",
-    "SimRefusal",
     "empty_response",
     "json_bytes_response",
     "json_response",
@@ -28,20 +25,6 @@ __all__ = [
 
 JSON_TYPE = "application/json; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
-
-
-class SimRefusal(LicsyncError):
-    """The simulated QRS refuses a request (or a builder call) with an HTTP error status.
-
-    Attributes:
-        status: the HTTP status QRS would answer with (400, 404, 409, ...).
-        reason: the plain-text body, worded like QRS's own messages where they are known.
-    """
-
-    def __init__(self, status: int, reason: str) -> None:
-        self.status = status
-        self.reason = reason
-        super().__init__(f"{status}: {reason}")
 
 
 @dataclass(frozen=True, slots=True)

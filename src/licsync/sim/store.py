@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from licsync.errors import UsageError
+from licsync.errors import SimRefusal, UsageError
 from licsync.model import AccessType, RuleContext, user_key
 from licsync.sim.bodies import (
     DEFAULT_RULE_CATEGORY,
@@ -73,7 +73,6 @@ from licsync.sim.entities import (
     qrs_time,
     user_condensed,
 )
-from licsync.sim.exchange import SimRefusal
 from licsync.timeutil import parse_qrs_datetime
 
 __all__ = [
