@@ -459,34 +459,25 @@ def _decide_declared(
         )
         return
     note = ": ".join(part for part in (declared.ticket, declared.note) if part)
+    # A quarantined seat of a declared user is reinstated rather than allocated anew: it is the
+    # same seat, it still counts against capacity, and only its user may have it back.
     quarantined = ctx.quarantined[access_type].get(declared.key)
+    action, detail = Action.ALLOCATE, note
     if quarantined is not None:
         until = quarantined.quarantine_end
         when = f"quarantined until {until.date().isoformat()}" if until else "quarantined"
-        out.changes.append(
-            AllocationChange(
-                action=Action.REINSTATE,
-                access_type=access_type,
-                user=declared.user,
-                key=declared.key,
-                reason=Reason.DECLARED,
-                detail=f"{when}; {note}" if note else when,
-                user_id=user.id,
-                allocation_id=quarantined.id,
-                last_used=quarantined.last_used,
-                source=declared.source,
-            )
-        )
-        return
+        action, detail = Action.REINSTATE, f"{when}; {note}" if note else when
     out.changes.append(
         AllocationChange(
-            action=Action.ALLOCATE,
+            action=action,
             access_type=access_type,
             user=declared.user,
             key=declared.key,
             reason=Reason.DECLARED,
-            detail=note,
+            detail=detail,
             user_id=user.id,
+            allocation_id=quarantined.id if quarantined is not None else None,
+            last_used=quarantined.last_used if quarantined is not None else None,
             source=declared.source,
         )
     )
