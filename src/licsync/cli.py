@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -273,14 +274,14 @@ def plan(
     run = run_plan(request)
     for warning in run.warnings:
         typer.echo(str(warning), err=True)
-    started = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
     if output_format is PlanFormat.JSON:
         text = render_json(run.plan)
     elif output_format is PlanFormat.MARKDOWN:
         text = render_markdown(run.plan)
     else:
         text = render_text(run.plan, color=out is None and _colour_wanted())
-    render_seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+    render_seconds = time.perf_counter() - started
     if out is not None:
         out.write_text(text, encoding="utf-8")
         typer.echo(_plan_summary(run, out))

@@ -125,21 +125,20 @@ def _site_connection(
 ) -> Iterator[tuple[QrsClient, str, dt.datetime | None]]:
     """A read-only client for the site, the target to display, and the site's own clock."""
     url = request.qrs_url or desired.site.qrs_url
-    if url == EMBEDDED:
-        from licsync.sim.demo import DEMO_NOW, demo_organisation  # noqa: PLC0415 - only here
-        from licsync.sim.server import start_simulator  # noqa: PLC0415
+    with contextlib.ExitStack() as stack:
+        base_url, target, clock = request.qrs_url, None, None
+        if url == EMBEDDED:
+            from licsync.sim.demo import DEMO_NOW, demo_organisation  # noqa: PLC0415 - only here
+            from licsync.sim.server import start_simulator  # noqa: PLC0415
 
-        with start_simulator(demo_organisation()) as sim:
+            sim = stack.enter_context(start_simulator(demo_organisation()))
             log.info("plan: embedded simulator at %s", sim.url)
-            with QrsClient.from_site(
-                desired.site, env=request.env, read_only=True, base_url=sim.url
-            ) as client:
-                yield client, "the embedded QRS simulator (demo organisation)", DEMO_NOW
-        return
-    with QrsClient.from_site(
-        desired.site, env=request.env, read_only=True, base_url=request.qrs_url
-    ) as client:
-        yield client, client.base_url, None
+            base_url, clock = sim.url, DEMO_NOW
+            target = "the embedded QRS simulator (demo organisation)"
+        client = stack.enter_context(
+            QrsClient.from_site(desired.site, env=request.env, read_only=True, base_url=base_url)
+        )
+        yield client, target or client.base_url, clock
 
 
 def _signals(desired: Desired, extra_logs: Sequence[str], now: dt.datetime) -> Signals:

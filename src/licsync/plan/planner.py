@@ -608,9 +608,9 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
 def _rule_diff(
     present: Mapping[str, str | bool], wanted: Mapping[str, str | bool]
 ) -> tuple[FieldDiff, ...]:
-    changed = DeepDiff(dict(present), dict(wanted), verbose_level=1).get("values_changed", {})
-    changed_types = DeepDiff(dict(present), dict(wanted), verbose_level=1).get("type_changes", {})
-    fields = {path.split("'")[1] for path in (*changed, *changed_types)}
+    diff = DeepDiff(dict(present), dict(wanted), verbose_level=1)
+    changed = (*diff.get("values_changed", {}), *diff.get("type_changes", {}))
+    fields = {path.split("'")[1] for path in changed}
     return tuple(FieldDiff(f, present[f], wanted[f]) for f in _RULE_FIELDS if f in fields)
 
 

@@ -20,7 +20,15 @@ from licsync.plan import (
     RuleChange,
 )
 
-__all__ = ["change_data", "finding_data", "plan_data", "summary"]
+__all__ = [
+    "action_phrase",
+    "change_data",
+    "finding_data",
+    "plan_data",
+    "quarantine_note",
+    "quarantined_reclaims",
+    "summary",
+]
 
 
 def plan_data(plan: Plan) -> dict[str, Any]:
@@ -81,6 +89,20 @@ def summary(plan: Plan) -> dict[str, Any]:
         "findings_by_severity": severities,
         "blocked": plan.safety.blocked,
     }
+
+
+def quarantined_reclaims(plan: Plan) -> int:
+    """Reclaims whose seat QRS keeps in quarantine for 7 days instead of freeing it."""
+    return sum(1 for c in plan.changes if isinstance(c, AllocationChange) and c.quarantine)
+
+
+def quarantine_note(plan: Plan) -> str:
+    """`` (2 reclaimed seats stay quarantined for 7 days)``, or "" when none do."""
+    quarantined = quarantined_reclaims(plan)
+    if not quarantined:
+        return ""
+    seats = "seat stays" if quarantined == 1 else "seats stay"
+    return f" ({quarantined} reclaimed {seats} quarantined for 7 days)"
 
 
 def change_data(change: Change) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from licsync.model import AccessType
 from licsync.plan import Action, AllocationChange, Change, Finding, Plan, RuleChange
-from licsync.render.data import action_phrase
+from licsync.render.data import action_phrase, quarantine_note
 
 __all__ = ["MARKER", "MAX_COMMENT", "render_markdown"]
 
@@ -92,12 +92,7 @@ def _summary(plan: Plan) -> str:
         return "The site matches the desired state."
     counts = plan.counts()
     parts = [action_phrase(a, counts[a.value]) for a in Action if counts[a.value]]
-    quarantined = sum(1 for c in plan.changes if isinstance(c, AllocationChange) and c.quarantine)
-    note = ""
-    if quarantined:
-        seats = "seat stays" if quarantined == 1 else "seats stay"
-        note = f" ({quarantined} reclaimed {seats} quarantined for 7 days)"
-    return "**Plan:** " + ", ".join(parts) + note + "."
+    return "**Plan:** " + ", ".join(parts) + quarantine_note(plan) + "."
 
 
 def _capacity_table(plan: Plan) -> list[str]:

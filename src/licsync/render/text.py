@@ -13,7 +13,7 @@ import typer
 
 from licsync.model import AccessType
 from licsync.plan import Action, AllocationChange, Change, Finding, Plan, RuleChange
-from licsync.render.data import action_phrase
+from licsync.render.data import action_phrase, quarantine_note
 
 __all__ = ["render_text"]
 
@@ -149,9 +149,4 @@ def _summary_line(plan: Plan) -> str:
         return "Plan: no changes. The site matches the desired state."
     counts = plan.counts()
     parts = [action_phrase(action, counts[action.value]) for action in Action]
-    quarantined = sum(1 for c in plan.changes if isinstance(c, AllocationChange) and c.quarantine)
-    note = ""
-    if quarantined:
-        seats = "seat stays" if quarantined == 1 else "seats stay"
-        note = f" ({quarantined} reclaimed {seats} quarantined for 7 days)"
-    return "Plan: " + ", ".join(parts) + note + "."
+    return "Plan: " + ", ".join(parts) + quarantine_note(plan) + "."
