@@ -8,20 +8,11 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
 from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser, Capacity
-from licsync.model import (
-    AccessType,
-    Desired,
-    DesiredAllocation,
-    DesiredRule,
-    DesiredType,
-    Ownership,
-    Policy,
-    RuleContext,
-    Site,
-    Source,
-    user_key,
-)
+from licsync.desired import Desired, DesiredAllocation, DesiredRule, DesiredType
+from licsync.identity import AccessType, RuleContext, Source, user_key
 from licsync.plan import Action, AllocationChange, Plan, RuleChange
+from licsync.policy import Ownership, Policy
+from licsync.site import Site
 
 NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 PRO = AccessType.PROFESSIONAL

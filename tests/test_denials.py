@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from licsync.errors import SignalError
-from licsync.model import DenialSource
+from licsync.policy import DenialSource
 from licsync.signals.denials import (
     Denial,
     DenialReport,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from licsync.errors import SignalError
-from licsync.model import DenialSource
+from licsync.policy import DenialSource
 from licsync.signals.denials import Denial, DenialReport, SourceReport, read_denials
 from licsync.signals.licenselog import usage_denied, write_license_log
 

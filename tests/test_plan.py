@@ -20,22 +20,16 @@ from builders import (
     policy,
     user,
 )
-from licsync.model import (
-    IdlePolicy,
-    Ownership,
-    Policy,
-    RuleContext,
-    SafetyPolicy,
-    UserAction,
-)
+from licsync.identity import RuleContext
 from licsync.plan import AllocationChange, FindingKind, Plan, RuleChange, plan
+from licsync.policy import IdlePolicy, Ownership, Policy, SafetyPolicy, UserAction
 from licsync.signals import Denial, DenialReport, Signals, SourceReport
 
 NO_SIGNALS = Signals()
 
 
 def run(d: object, a: object, p: Policy | None = None, signals: Signals = NO_SIGNALS) -> Plan:
-    from licsync.model import Desired
+    from licsync.desired import Desired
 
     assert isinstance(d, Desired)
     pol = p or d.policy
@@ -534,7 +528,7 @@ def _denials(*denials: Denial, newest_days: int | None = 0) -> Signals:
 
 def _denial(ident: str, count: int = 3) -> Denial:
     directory, userid = ident.split("\\")
-    from licsync.model import user_key
+    from licsync.identity import user_key
 
     return Denial(
         user=ident,

@@ -22,8 +22,9 @@ from builders import (
     user,
 )
 from licsync.actual import Actual
-from licsync.model import Desired, IdlePolicy, Ownership, Policy, SafetyPolicy, UserAction
+from licsync.desired import Desired
 from licsync.plan import plan
+from licsync.policy import IdlePolicy, Ownership, Policy, SafetyPolicy, UserAction
 from licsync.signals import Signals
 
 POOL = [f"CORP\\u{i}" for i in range(12)] + ["INTERNAL\\sa_api"]

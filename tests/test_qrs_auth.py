@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from licsync.desired import DesiredRule
 from licsync.errors import (
     ConfigError,
     LicsyncError,
@@ -32,7 +33,7 @@ from licsync.errors import (
     QrsTransportError,
     SecretError,
 )
-from licsync.model import AccessType, AuthConfig, AuthMode, DesiredRule, Site, TlsConfig
+from licsync.identity import AccessType
 from licsync.qrs import (
     QrsClient,
     RetryPolicy,
@@ -44,6 +45,7 @@ from licsync.qrs import (
 )
 from licsync.qrs.auth import effective_base_url, qlik_user_header
 from licsync.sim import ProxyConfig, SimStore, Simulator, start_simulator, write_certs
+from licsync.site import AuthConfig, AuthMode, Site, TlsConfig
 
 NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 PRO = AccessType.PROFESSIONAL

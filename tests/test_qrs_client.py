@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from licsync.desired import DesiredRule
 from licsync.errors import (
     QrsAuthError,
     QrsBadRequest,
@@ -21,7 +22,7 @@ from licsync.errors import (
     QrsThrottled,
     QrsTransportError,
 )
-from licsync.model import AccessType, DesiredRule
+from licsync.identity import AccessType
 from licsync.qrs import (
     QrsClient,
     RetryPolicy,

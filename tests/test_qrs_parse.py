@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from licsync.errors import QrsError
-from licsync.model import AccessType, RuleContext
+from licsync.identity import AccessType, RuleContext
 from licsync.qrs.parse import (
     access_group_reference,
     build_actual,

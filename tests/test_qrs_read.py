@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from licsync.errors import QrsServerError
-from licsync.model import AccessType, RuleContext, user_key
+from licsync.identity import AccessType, RuleContext, user_key
 from licsync.qrs import QrsClient, RetryPolicy, fetch_actual, read_actual
 from licsync.qrs.read import actual_requests
 from licsync.sim import SimStore, Simulator, start_simulator

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from licsync.actual import Actual, ActualAllocation, ActualUser
+from licsync.desired import DesiredRule
 from licsync.errors import QrsBadRequest, QrsConflict, QrsServerError
-from licsync.model import AccessType, DesiredRule, RuleContext
+from licsync.identity import AccessType, RuleContext
 from licsync.qrs import (
     QrsClient,
     allocate,

@@ -12,9 +12,9 @@ import jsonschema
 import pytest
 
 from builders import NOW, PRO, actual, alloc, desired, policy, user
-from licsync.model import SafetyPolicy
 from licsync.pipeline import PlanRequest, run_plan
 from licsync.plan import Plan, plan
+from licsync.policy import SafetyPolicy
 from licsync.render import MAX_COMMENT, render_json, render_markdown, render_text
 from licsync.schemas import PLAN_SCHEMA, load_schema
 from licsync.signals import Signals

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from licsync.actual import ActualUser
-from licsync.model import user_key
+from licsync.identity import user_key
 from licsync.rules import Condition, RuleCoverage, Verdict, evaluate, parse_condition
 from licsync.rules.verdict import any_of
 

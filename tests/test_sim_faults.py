@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from licsync.errors import UsageError
-from licsync.model import AccessType
+from licsync.identity import AccessType
 from licsync.sim import FailNext, FaultPlan, FaultRule, SimStore, Simulator, start_simulator
 from licsync.sim.entities import GROUP
 from licsync.sim.faults import FaultInjector

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from licsync.model import AccessType
+from licsync.identity import AccessType
 from licsync.sim import SimStore, Simulator, start_simulator
 from licsync.sim.entities import USER
 from licsync.sim.testing import qrs_client

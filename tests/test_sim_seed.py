@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from licsync.errors import UsageError
-from licsync.model import AccessType
+from licsync.identity import AccessType
 from licsync.sim import SimStore, start_simulator, synthetic_organisation
 from licsync.sim.entities import ALLOCATION, SYSTEMRULE, USER
 from licsync.sim.testing import qrs_client

@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 from licsync import cli
 from licsync.cli import app
 from licsync.errors import ConfigError
+from licsync.identity import AccessType, RuleContext
 from licsync.load import check_directory, load_desired
-from licsync.model import AccessType, Ownership, RuleContext
+from licsync.policy import Ownership
 
 DATA = Path(__file__).parent / "data"
 BAD = sorted((DATA / "bad").glob("*.yaml"))

@@ -1,7 +1,7 @@
 """Actual state: what the Qlik Repository Service holds, as frozen values.
 
 Built by :mod:`licsync.qrs` from QRS JSON; consumed by the signals and the planner, which never
-see JSON or HTTP. Keys are :func:`licsync.model.user_key` strings.
+see JSON or HTTP. Keys are :func:`licsync.identity.user_key` strings.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from licsync.model import AccessType, RuleContext, user_key
+from licsync.identity import AccessType, RuleContext, user_key
 
 __all__ = [
     "Actual",

@@ -22,33 +22,15 @@ from typing import Any
 
 import jsonschema
 
+from licsync.desired import Desired, DesiredAllocation, DesiredRule, DesiredType
 from licsync.errors import ConfigError, Problem, RuleSyntaxError
 from licsync.fastschema import fast_validator
 from licsync.gcpause import gc_paused
-from licsync.model import (
-    DEFAULT_ACTING_USER,
-    AccessType,
-    AuthConfig,
-    AuthMode,
-    DenialSource,
-    Desired,
-    DesiredAllocation,
-    DesiredRule,
-    DesiredType,
-    IdlePolicy,
-    Ownership,
-    Policy,
-    RuleContext,
-    SafetyPolicy,
-    Site,
-    Source,
-    TlsConfig,
-    UserAction,
-    split_user,
-    user_key,
-)
+from licsync.identity import AccessType, RuleContext, Source, split_user, user_key
+from licsync.policy import DenialSource, IdlePolicy, Ownership, Policy, SafetyPolicy, UserAction
 from licsync.rules import parse_condition
 from licsync.schemas import LICENSES_SCHEMA, load_schema
+from licsync.site import DEFAULT_ACTING_USER, AuthConfig, AuthMode, Site, TlsConfig
 from licsync.yamlsafe import YamlDocument, load_yaml
 
 __all__ = ["LoadReport", "check_directory", "load_desired"]

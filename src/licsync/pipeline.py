@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from licsync.actual import Actual
+from licsync.desired import Desired
 from licsync.errors import Problem
 from licsync.load import load_desired
-from licsync.model import DenialSource, Desired
 from licsync.plan import Plan, plan
 from licsync.plan.planner import build_coverage
+from licsync.policy import DenialSource
 from licsync.qrs import QrsClient, read_actual
 from licsync.signals import Signals
 from licsync.signals.denials import read_denials

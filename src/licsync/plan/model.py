@@ -17,7 +17,9 @@ from enum import StrEnum
 from typing import Any
 
 from licsync.actual import ActualRule
-from licsync.model import AccessType, DesiredRule, Ownership, Source
+from licsync.desired import DesiredRule
+from licsync.identity import AccessType, Source
+from licsync.policy import Ownership
 
 __all__ = [
     "FORMAT_VERSION",
@@ -116,7 +118,7 @@ class AllocationChange:
 
     Attributes:
         user: ``DIRECTORY\\userid`` for display (the YAML's spelling when declared).
-        key: :func:`licsync.model.user_key`.
+        key: :func:`licsync.identity.user_key`.
         detail: human context that may change from day to day ("last used 2026-06-28, 143
             days ago"); never part of the checksum.
         user_id / allocation_id: QRS GUIDs apply needs (None where not applicable).

@@ -16,16 +16,9 @@ from dataclasses import dataclass, field
 from deepdiff import DeepDiff
 
 from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser, Capacity
+from licsync.desired import Desired, DesiredAllocation, DesiredRule
 from licsync.errors import RuleSyntaxError
-from licsync.model import (
-    AccessType,
-    Desired,
-    DesiredAllocation,
-    DesiredRule,
-    Ownership,
-    Policy,
-    UserAction,
-)
+from licsync.identity import AccessType
 from licsync.plan.model import (
     Action,
     AllocationChange,
@@ -41,6 +34,7 @@ from licsync.plan.model import (
     TypeSafety,
     checksum,
 )
+from licsync.policy import Ownership, Policy, UserAction
 from licsync.rules import Condition, RuleCoverage, Verdict, parse_condition
 from licsync.signals import Denial, DenialReport, Signals
 from licsync.timeutil import require_aware

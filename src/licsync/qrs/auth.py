@@ -24,7 +24,8 @@ import httpx
 
 from licsync._version import __version__
 from licsync.errors import ConfigError, Problem, SecretError
-from licsync.model import AuthMode, Site, TlsConfig, split_user
+from licsync.identity import split_user
+from licsync.site import AuthMode, Site, TlsConfig
 
 __all__ = [
     "DEFAULT_CERTIFICATE_PORT",

@@ -24,11 +24,11 @@ from typing import Any, Self
 import httpx
 
 from licsync.errors import QrsReadOnlyError, QrsResponseError
-from licsync.model import AuthMode, Site
 from licsync.qrs import filters, logredact
 from licsync.qrs.auth import Credentials, certificate_credentials, credentials_from_site
 from licsync.qrs.errormap import status_error, tls_cause, transport_error
 from licsync.qrs.retry import RetryPolicy, parse_retry_after
+from licsync.site import AuthMode, Site
 
 __all__ = [
     "DEFAULT_TIMEOUT",

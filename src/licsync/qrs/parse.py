@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser, Capacity
 from licsync.errors import QrsResponseError
-from licsync.model import AccessType, RuleContext, user_key
+from licsync.identity import AccessType, RuleContext, user_key
 from licsync.qrs import paths
 from licsync.timeutil import parse_qrs_datetime
 
@@ -59,7 +59,7 @@ def parse_about(about: Any, *, path: str = paths.ABOUT) -> str:
 
 
 def parse_users(items: Any, *, path: str = paths.USER_FULL) -> dict[str, ActualUser]:
-    """Users from ``/qrs/user/full``, keyed by :func:`licsync.model.user_key`.
+    """Users from ``/qrs/user/full``, keyed by :func:`licsync.identity.user_key`.
 
     Attributes are grouped by ``attributeType`` casefolded and custom properties by their
     definition's name casefolded, values in QRS order. When two users share a key (QRS itself

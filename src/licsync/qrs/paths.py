@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.parse
 
-from licsync.model import AccessType
+from licsync.identity import AccessType
 
 __all__ = [
     "ABOUT",

@@ -18,7 +18,7 @@ from typing import Any
 
 from licsync.actual import Actual, ActualUser
 from licsync.gcpause import gc_paused
-from licsync.model import AccessType, user_key
+from licsync.identity import AccessType, user_key
 from licsync.qrs import filters, paths
 from licsync.qrs.client import QrsClient
 from licsync.qrs.jsonarray import NotAnArray, iter_json_array

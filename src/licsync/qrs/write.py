@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from licsync.actual import ActualAllocation, ActualRule, ActualUser
+from licsync.desired import DesiredRule
 from licsync.errors import QrsError, QrsNotFound, QrsReadOnlyError, QrsStatusError
-from licsync.model import AccessType, DesiredRule
+from licsync.identity import AccessType
 from licsync.qrs import filters, paths
 from licsync.qrs.client import QrsClient
 

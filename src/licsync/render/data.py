@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from licsync import __version__
-from licsync.model import AccessType
+from licsync.identity import AccessType
 from licsync.plan import (
     FORMAT_VERSION,
     Action,

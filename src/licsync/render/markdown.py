@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from licsync.model import AccessType
+from licsync.identity import AccessType
 from licsync.plan import Action, AllocationChange, Change, Finding, Plan, RuleChange
 from licsync.render.data import action_phrase, quarantine_note
 

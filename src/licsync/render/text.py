@@ -11,7 +11,7 @@ from itertools import groupby
 
 import typer
 
-from licsync.model import AccessType
+from licsync.identity import AccessType
 from licsync.plan import Action, AllocationChange, Change, Finding, Plan, RuleChange
 from licsync.render.data import action_phrase, quarantine_note
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from itertools import chain, repeat
 
 from licsync.actual import ActualUser
-from licsync.model import user_key
+from licsync.identity import user_key
 from licsync.rules.evaluate import compare_values, evaluate_compare
 from licsync.rules.patterns import LikePattern, RegexPattern
 from licsync.rules.properties import Source, multi_values, scalar_values

@@ -49,7 +49,7 @@ header name (case, spaces and underscores ignored):
 - No host is exported, so service-account exclusion does not apply to CSV rows.
 
 **What is counted.** Denials at or after ``since`` (excluded loopback denials too), merged over
-all sources into one entry per user, keyed by :func:`licsync.model.user_key` (case-insensitive)
+all sources into one entry per user, keyed by :func:`licsync.identity.user_key` (case-insensitive)
 and spelled as first seen; files are read oldest first (archived ``.log`` files in name order,
 which is roll-over time order, then the live ``.txt``). Freshness is the newest row of any
 operation, per source. A file named by two sources counts once. Malformed lines and rows (wrong
@@ -79,7 +79,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from licsync.errors import SignalError
-from licsync.model import DenialSource, split_user, user_key
+from licsync.identity import split_user, user_key
+from licsync.policy import DenialSource
 from licsync.signals.licenselog import scan_license_log
 from licsync.timeutil import require_aware
 
@@ -107,7 +108,7 @@ class Denial:
 
     Attributes:
         user: ``DIRECTORY\\userid`` as first seen (files are read oldest first).
-        key: :func:`licsync.model.user_key` of it.
+        key: :func:`licsync.identity.user_key` of it.
         user_id: the QRS user GUID of the latest denial that names one (logs only).
         count: denials at or after ``since``.
         first, last: earliest and latest of them, in UTC; None only for CSV rows without times.

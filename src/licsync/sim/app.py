@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from licsync.errors import SimRefusal
-from licsync.model import AccessType
+from licsync.identity import AccessType
 from licsync.sim.admin import handle_admin
 from licsync.sim.auth import Caller, ProxyAuthenticator, ProxyConfig, direct_caller
 from licsync.sim.entities import ALLOCATION, GROUP, SYSTEMRULE, USER, Collection, Entity

@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from licsync.errors import SimRefusal, UsageError
-from licsync.model import split_user
+from licsync.identity import split_user
 from licsync.sim.exchange import (
     Connection,
     Request,

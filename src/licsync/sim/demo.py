@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from licsync.model import AccessType, RuleContext
+from licsync.identity import AccessType, RuleContext
 from licsync.sim.entities import (
     ALLOCATION,
     GROUP,

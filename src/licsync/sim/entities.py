@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from licsync.model import AccessType
+from licsync.identity import AccessType
 from licsync.timeutil import format_qrs_datetime
 
 __all__ = [

@@ -30,7 +30,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from licsync.model import AccessType
+from licsync.identity import AccessType
 from licsync.sim.clock import truncate_ms
 from licsync.sim.entities import (
     ALLOCATION,

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from licsync.errors import SimRefusal, UsageError
-from licsync.model import AccessType
+from licsync.identity import AccessType
 from licsync.sim.entities import ALLOCATION, COLLECTIONS, GROUP, SYSTEMRULE, USER
 from licsync.sim.store import DELETE_OF_QUARANTINED, SimStore
 from licsync.timeutil import format_qrs_datetime, parse_qrs_datetime

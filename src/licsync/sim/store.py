@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from licsync.errors import SimRefusal, UsageError
-from licsync.model import AccessType, RuleContext, user_key
+from licsync.identity import AccessType, RuleContext, user_key
 from licsync.sim.bodies import (
     DEFAULT_RULE_CATEGORY,
     LICENSE_RESOURCE_FILTER,

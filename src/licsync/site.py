@@ -1,0 +1,84 @@
+"""A site's connection: where QRS is, how licsync authenticates, how TLS is trusted.
+
+Secrets never appear here, only the names of the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from licsync.identity import Source
+
+__all__ = [
+    "DEFAULT_ACTING_USER",
+    "AuthConfig",
+    "AuthMode",
+    "Site",
+    "TlsConfig",
+]
+
+
+DEFAULT_ACTING_USER = "INTERNAL\\sa_api"  # Qlik's built-in API service account
+
+
+class AuthMode(StrEnum):
+    CERTIFICATE = "certificate"
+    HEADER = "header"
+    JWT = "jwt"
+    NTLM = "ntlm"
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    """How the QRS server certificate is trusted.
+
+    Attributes:
+        ca_file: PEM bundle to trust (the site's ``root.pem``); None uses the system store.
+        verify: False only when the YAML says ``insecure_skip_verify: true`` by name.
+    """
+
+    ca_file: str | None = None
+    verify: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    """How licsync authenticates. Secrets appear only as environment-variable names.
+
+    Attributes:
+        mode: certificate | header | jwt | ntlm.
+        user: the acting user ``DIRECTORY\\userid`` (``X-Qlik-User`` in certificate mode,
+            the header value in header mode, the Windows account in ntlm mode).
+        cert_file: client certificate PEM (certificate mode).
+        key_file_env: variable holding the path of the client key PEM (certificate mode).
+        header_name: the virtual proxy's header (header mode).
+        token_env: variable holding the JWT (jwt mode).
+        password_env: variable holding the Windows password (ntlm mode).
+    """
+
+    mode: AuthMode = AuthMode.CERTIFICATE
+    user: str = DEFAULT_ACTING_USER
+    cert_file: str | None = None
+    key_file_env: str | None = None
+    header_name: str | None = None
+    token_env: str | None = None
+    password_env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """One Qlik Sense site.
+
+    Attributes:
+        name: the site's name (``--site`` selects by it).
+        qrs_url: QRS base URL (``https://node:4242``), or ``embedded`` for the built-in simulator.
+        virtual_proxy: prefix for header/jwt/ntlm modes ("" for the default virtual proxy).
+    """
+
+    name: str
+    qrs_url: str
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    virtual_proxy: str = ""
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    source: Source | None = None
