@@ -33,7 +33,7 @@ def run(d: object, a: object, p: Policy | None = None, signals: Signals = NO_SIG
 
     assert isinstance(d, Desired)
     pol = p or d.policy
-    return plan(dataclasses.replace(d, policy=pol), a, signals, pol, NOW)  # type: ignore[arg-type]
+    return plan(dataclasses.replace(d, policy=pol), a, signals, NOW)  # type: ignore[arg-type]
 
 
 def decisions(result: Plan) -> list[tuple[str, str, str, str]]:
@@ -602,7 +602,7 @@ def test_checksum_ignores_volatile_values() -> None:
     """Re-planning a day later with the same decisions gives the same checksum."""
     state = actual([user(BOB)], [alloc(PRO, BOB, used_days=200)])
     first = run(desired(), state)
-    later = plan(desired(), state, NO_SIGNALS, policy(), NOW + dt.timedelta(days=1))
+    later = plan(desired(), state, NO_SIGNALS, NOW + dt.timedelta(days=1))
     assert first.changes[0].detail != later.changes[0].detail
     assert first.checksum == later.checksum
 
@@ -626,7 +626,7 @@ def test_user_keys_compare_case_insensitively() -> None:
 def test_naive_now_is_refused() -> None:
     """Time must be aware: a naive datetime is a programming error."""
     with pytest.raises(ValueError, match="naive datetime"):
-        plan(desired(), actual([]), NO_SIGNALS, policy(), dt.datetime(2026, 1, 1))
+        plan(desired(), actual([]), NO_SIGNALS, dt.datetime(2026, 1, 1))
 
 
 def test_observe_mode_changes_nothing_and_reports_everything() -> None:

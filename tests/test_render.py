@@ -81,7 +81,7 @@ def _huge_plan(n: int) -> Plan:
     users = [user(f"CORP\\someone.with.a.rather.long.name{i:05d}") for i in range(n)]
     state = actual(users, [alloc(PRO, u.display, used_days=30) for u in users])
     pol = policy(safety=SafetyPolicy(max_reclaims=10, max_reclaim_share=0.1, share_floor=5))
-    return plan(desired(site_policy=pol), state, Signals(), pol, NOW)
+    return plan(desired(site_policy=pol), state, Signals(), NOW)
 
 
 def test_markdown_stays_under_github_limit() -> None:
@@ -108,7 +108,7 @@ def test_markdown_escapes_table_breakers() -> None:
     names sit in code spans (literal text), free text is escaped."""
     odd = "CORP\\a|b<script>"
     state = actual([user(odd)], [alloc(PRO, odd, used_days=30)])
-    result = plan(desired(), state, Signals(), policy(), NOW)
+    result = plan(desired(), state, Signals(), NOW)
     text = render_markdown(result)
     row = next(line for line in text.splitlines() if "a¦b" in line)
     assert "| `CORP\\a¦b<script>` |" in row

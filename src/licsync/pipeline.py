@@ -106,7 +106,7 @@ def run_plan(request: PlanRequest) -> PlanRun:
     timings["rules"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    result_plan = plan(desired, actual, signals, desired.policy, now, coverage=coverage)
+    result_plan = plan(desired, actual, signals, now, coverage=coverage)
     timings["plan"] = time.perf_counter() - started
     return PlanRun(
         plan=result_plan,

@@ -49,7 +49,6 @@ def plan(
     desired: Desired,
     actual: Actual,
     signals: Signals,
-    policy: Policy,
     now: dt.datetime,
     *,
     coverage: Mapping[AccessType, RuleCoverage] | None = None,
@@ -60,7 +59,6 @@ def plan(
         desired: the site's declarations.
         actual: what QRS holds.
         signals: users denied access and the freshness of that data.
-        policy: ownership, user actions, idle handling, protection, safety caps.
         now: the instant the plan is for (aware).
         coverage: :func:`build_coverage` of the same desired and actual state, when the caller
             built it already (to time it apart); built here otherwise.
@@ -68,7 +66,7 @@ def plan(
     now = require_aware(now).astimezone(dt.UTC)
     if coverage is None:
         coverage = build_coverage(desired, actual)
-    ctx = _Context.build(desired, actual, signals, policy, now, coverage=coverage)
+    ctx = _Context.build(desired, actual, signals, now, coverage=coverage)
     changes: list[Change] = []
     findings: list[Finding] = []
 
@@ -105,7 +103,7 @@ def plan(
     return Plan(
         site=desired.site.name,
         now=now,
-        ownership=dict(policy.ownership),
+        ownership=dict(desired.policy.ownership),
         changes=ordered,
         findings=tuple(sorted(findings, key=lambda f: f.sort_key)),
         capacity=capacity,
@@ -140,11 +138,11 @@ class _Context:
         desired: Desired,
         actual: Actual,
         signals: Signals,
-        policy: Policy,
         now: dt.datetime,
         *,
         coverage: Mapping[AccessType, RuleCoverage],
     ) -> _Context:
+        policy = desired.policy
         declared = {t: {a.key: a for a in desired.of(t).allocations} for t in AccessType}
         active: dict[AccessType, dict[str, ActualAllocation]] = {}
         quarantined: dict[AccessType, dict[str, ActualAllocation]] = {}
