@@ -98,6 +98,7 @@ def arule(
         comment=comment,
         rule_id=None if half == "no-rule" else uid(f"rule:{name}"),
         group_id=None if half == "no-group" else uid(f"group:{name}"),
+        rule_entity=None if half == "no-rule" else {"id": uid(f"rule:{name}"), "name": name},
     )
 
 

@@ -21,7 +21,7 @@ from builders import (
     user,
 )
 from licsync.identity import RuleContext
-from licsync.plan import AllocationChange, FindingKind, Plan, RuleChange, plan
+from licsync.plan import AllocationChange, FindingKind, Plan, RuleChange, SafetyCap, plan
 from licsync.policy import IdlePolicy, Ownership, Policy, SafetyPolicy, UserAction
 from licsync.signals import Denial, DenialReport, Signals, SourceReport
 
@@ -393,7 +393,7 @@ RULE_CASES = [
         "additive",
         [
             (
-                "create-rule",
+                "complete-rule",
                 "Pilot",
                 "rule-half-created",
                 ("condition", "context", "disabled", "comment"),
@@ -401,6 +401,21 @@ RULE_CASES = [
         ],
         [("half-created-rule", "Pilot")],
         id="half-created-declared-repaired",
+    ),
+    pytest.param(
+        [drule("Pilot", 'user.group = "Pilot"')],
+        [arule(ANA, "Pilot", 'user.group = "Pilot"', half="no-group")],
+        "authoritative",
+        [
+            (
+                "complete-rule",
+                "Pilot",
+                "rule-half-created",
+                ("condition", "context", "disabled", "comment"),
+            )
+        ],
+        [("half-created-rule", "Pilot")],
+        id="rule-without-group-completed-not-duplicated",
     ),
     pytest.param(
         [],
@@ -487,7 +502,11 @@ def test_safety_absolute_cap_blocks_but_plan_renders_in_full() -> None:
     """More reclaims than max_reclaims blocks the plan; every change is still in it."""
     result = _mass_reclaim(12, SafetyPolicy(max_reclaims=10, max_reclaim_share=1.0, share_floor=0))
     assert result.safety.blocked
-    assert result.safety.reasons == ("professional: 12 reclaims exceed safety.max_reclaims 10",)
+    assert [r.message for r in result.safety.reasons] == [
+        "professional: 12 reclaims exceed safety.max_reclaims 10"
+    ]
+    (reason,) = result.safety.reasons
+    assert (reason.cap, reason.reclaims, reason.limit) == (SafetyCap.MAX_RECLAIMS, 12, 10)
     assert len(result.changes) == 12
     assert [f.kind for f in result.findings][:1] == [FindingKind.BLOCKED_BY_SAFETY]
 
@@ -500,10 +519,12 @@ def test_safety_share_cap_applies_from_the_floor() -> None:
     assert below.safety.per_type[PRO].share_limit is None
     above = _mass_reclaim(20, cap)
     assert above.safety.blocked
-    assert above.safety.reasons == (
+    assert [r.message for r in above.safety.reasons] == [
         "professional: 20 reclaims are 100.0% of 20 allocations, over safety.max_reclaim_share "
-        "10% (applies from 20 allocations)",
-    )
+        "10% (at most 2; applies from 20 allocations)",
+    ]
+    (reason,) = above.safety.reasons
+    assert (reason.cap, reason.reclaims, reason.limit) == (SafetyCap.MAX_RECLAIM_SHARE, 20, 2)
 
 
 def test_safety_boundary_exactly_at_cap_passes() -> None:

@@ -33,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from licsync.severity import Severity
+
 __all__ = [
     "ConfigError",
     "FilterSyntaxError",
@@ -72,7 +74,7 @@ class Problem:
         col: 1-based column, 0 when unknown.
         field: dotted path of the field (``professional.allocations[3].user``), "" for none.
         message: what is wrong, in words a Qlik admin understands.
-        severity: ``"error"`` or ``"warning"``.
+        severity: error or warning (a problem is never mere information).
     """
 
     file: str
@@ -80,12 +82,12 @@ class Problem:
     col: int
     field: str
     message: str
-    severity: str = "error"
+    severity: Severity = Severity.ERROR
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
         what = f"{self.field}: {self.message}" if self.field else self.message
-        prefix = "warning: " if self.severity == "warning" else ""
+        prefix = "warning: " if self.severity is Severity.WARNING else ""
         return f"{where}: {prefix}{what}"
 
 

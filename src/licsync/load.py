@@ -27,9 +27,18 @@ from licsync.errors import ConfigError, Problem, RuleSyntaxError
 from licsync.fastschema import fast_validator
 from licsync.gcpause import gc_paused
 from licsync.identity import AccessType, RuleContext, Source, split_user, user_key
-from licsync.policy import DenialSource, IdlePolicy, Ownership, Policy, SafetyPolicy, UserAction
+from licsync.policy import (
+    DenialSource,
+    DenialSourceKind,
+    IdlePolicy,
+    Ownership,
+    Policy,
+    SafetyPolicy,
+    UserAction,
+)
 from licsync.rules import parse_condition
 from licsync.schemas import LICENSES_SCHEMA, load_schema
+from licsync.severity import Severity
 from licsync.site import DEFAULT_ACTING_USER, AuthConfig, AuthMode, Site, TlsConfig
 from licsync.yamlsafe import YamlDocument, load_yaml
 
@@ -57,11 +66,11 @@ class LoadReport:
 
     @property
     def errors(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.severity == "error")
+        return tuple(p for p in self.problems if p.severity is Severity.ERROR)
 
     @property
     def warnings(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.severity == "warning")
+        return tuple(p for p in self.problems if p.severity is Severity.WARNING)
 
 
 def load_desired(
@@ -134,7 +143,7 @@ def _check_directory(root: Path, *, today: dt.date) -> LoadReport:
         desired = _build_site(site_file, members, problems, today=today)
         if desired is not None:
             sites.append(desired)
-    site_errors = {p.file for p in problems if p.severity == "error"}
+    site_errors = {p.file for p in problems if p.severity is Severity.ERROR}
     good = tuple(
         sorted(
             (d for d in sites if not site_errors.intersection(d.files)), key=lambda d: d.site.name
@@ -516,7 +525,7 @@ def _collect_type(
                     _dotted((*path, "until")),
                     f"until {until.isoformat()} has passed: the plan reclaims {text}'s "
                     f"{name} allocation; remove the entry once it is done",
-                    severity="warning",
+                    severity=Severity.WARNING,
                 )
             )
         allocations.append(
@@ -557,7 +566,7 @@ def _collect_type(
         condition_source = Source(doc.file, cline, ccol)
         found = _condition_problems(doc, (*path, "condition"), condition)
         problems.extend(found)
-        if any(p.severity == "error" for p in found):
+        if any(p.severity is Severity.ERROR for p in found):
             continue
         rules.append(
             DesiredRule(
@@ -598,7 +607,9 @@ def _condition_problems(doc: YamlDocument, path: tuple[str | int, ...], text: st
     for caveat in condition.caveats:
         line, col = _offset_position(doc, path, text, caveat.offset)
         warnings.append(
-            Problem(doc.file, line, col, _dotted(path), f"condition: {caveat.message}", "warning")
+            Problem(
+                doc.file, line, col, _dotted(path), f"condition: {caveat.message}", Severity.WARNING
+            )
         )
     return warnings
 
@@ -648,7 +659,7 @@ def _warn_both_types(collected: _Collected, problems: list[Problem]) -> None:
                 "analyzer.allocations",
                 f"{ana.display} is declared for both professional ({pro.where}) and analyzer; "
                 "professional access includes everything analyzer access gives",
-                severity="warning",
+                severity=Severity.WARNING,
             )
         )
 
@@ -691,7 +702,7 @@ def _site(f: _File, problems: list[Problem]) -> Site:
                 "site.qrs_url",
                 f"{mode.value} mode goes through the proxy (port 443), but the URL names QRS "
                 "port 4242, which only accepts client certificates",
-                severity="warning",
+                severity=Severity.WARNING,
             )
         )
     cert_file = auth_data.get("cert_file")
@@ -738,7 +749,11 @@ def _policy(found: tuple[_File, dict[str, Any]] | None) -> Policy:
         kind, path = next(iter(item.items()))
         line, col = f.doc.position(("policy", "denials", "sources", index, kind))
         resolved = path if os.path.isabs(path) else str(base / path)
-        sources.append(DenialSource(kind=kind, path=resolved, source=Source(f.doc.file, line, col)))
+        sources.append(
+            DenialSource(
+                kind=DenialSourceKind(kind), path=resolved, source=Source(f.doc.file, line, col)
+            )
+        )
     return Policy(
         ownership=ownership,
         inactive=UserAction(users.get("inactive", defaults.inactive.value)),

@@ -22,7 +22,7 @@ from licsync.errors import Problem
 from licsync.load import load_desired
 from licsync.plan import Plan, plan
 from licsync.plan.planner import build_coverage
-from licsync.policy import DenialSource
+from licsync.policy import DenialSource, DenialSourceKind
 from licsync.qrs import QrsClient, read_actual
 from licsync.signals import Signals
 from licsync.signals.denials import read_denials
@@ -144,7 +144,7 @@ def _site_connection(
 
 def _signals(desired: Desired, extra_logs: Sequence[str], now: dt.datetime) -> Signals:
     sources = list(desired.policy.denial_sources)
-    sources.extend(DenialSource(kind="logs", path=path) for path in extra_logs)
+    sources.extend(DenialSource(kind=DenialSourceKind.LOGS, path=path) for path in extra_logs)
     if not sources:
         return Signals()
     since = now - dt.timedelta(days=desired.policy.denial_lookback_days)

@@ -12,6 +12,7 @@ from licsync.identity import AccessType, Source
 
 __all__ = [
     "DenialSource",
+    "DenialSourceKind",
     "IdlePolicy",
     "Ownership",
     "Policy",
@@ -60,6 +61,13 @@ class SafetyPolicy:
     share_floor: int = 50
 
 
+class DenialSourceKind(StrEnum):
+    """What a denial source is: a folder of licence logs, or a License Monitor CSV export."""
+
+    LOGS = "logs"  # *_License_Repository*.txt / .log under Repository\\Trace
+    CSV = "csv"  # the License Monitor app's "Denied Access" table exported as CSV
+
+
 @dataclass(frozen=True, slots=True)
 class DenialSource:
     """A place denials are read from.
@@ -70,7 +78,7 @@ class DenialSource:
         path: resolved against the directory of the YAML file that names it.
     """
 
-    kind: str
+    kind: DenialSourceKind
     path: str
     source: Source | None = None
 

@@ -19,23 +19,27 @@ from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser, Cap
 from licsync.desired import Desired, DesiredAllocation, DesiredRule
 from licsync.errors import RuleSyntaxError
 from licsync.identity import AccessType
-from licsync.plan.model import (
+from licsync.plan.changes import (
     Action,
-    AllocationChange,
-    CapacityLine,
+    Allocate,
     Change,
+    ChangeId,
+    CompleteRule,
+    CreateRule,
+    DeleteRule,
     FieldDiff,
-    Finding,
-    FindingKind,
-    Plan,
     Reason,
-    RuleChange,
-    Safety,
-    TypeSafety,
-    checksum,
+    Reclaim,
+    Reinstate,
+    UpdateRule,
+    UserTarget,
 )
+from licsync.plan.document import Plan, checksum
+from licsync.plan.findings import Finding, FindingKind
+from licsync.plan.safety import CapacityLine, Safety, SafetyCap, SafetyReason, TypeSafety
 from licsync.policy import Ownership, Policy, UserAction
 from licsync.rules import Condition, RuleCoverage, Verdict, parse_condition
+from licsync.severity import Severity
 from licsync.signals import Denial, DenialReport, Signals
 from licsync.timeutil import require_aware
 
@@ -70,13 +74,17 @@ def plan(
     changes: list[Change] = []
     findings: list[Finding] = []
 
-    professional = _plan_allocations(ctx, AccessType.PROFESSIONAL, holds_professional=frozenset())
+    professional = _plan_allocations(ctx, AccessType.PROFESSIONAL, holds_professional={})
     # Who holds professional once this plan is applied: an analyzer seat beside it is redundant.
-    # Counting planned allocations lets one apply converge (the next plan is empty).
-    gained = {c.key for c in professional.changes if c.action is not Action.RECLAIM}
-    lost = {c.key for c in professional.changes if c.action is Action.RECLAIM}
-    kept_professional = frozenset(ctx.active[AccessType.PROFESSIONAL]).union(gained) - lost
-    analyzer = _plan_allocations(ctx, AccessType.ANALYZER, holds_professional=kept_professional)
+    # Counting planned allocations lets one apply converge (the next plan is empty); a seat made
+    # redundant by a planned allocation depends on that allocation succeeding.
+    holds: dict[str, ChangeId | None] = dict.fromkeys(ctx.active[AccessType.PROFESSIONAL])
+    for change in professional.changes:
+        if isinstance(change, Reclaim):
+            holds.pop(change.key, None)
+        else:
+            holds[change.key] = change.id
+    analyzer = _plan_allocations(ctx, AccessType.ANALYZER, holds_professional=holds)
     for outcome in (professional, analyzer):
         changes.extend(outcome.changes)
         findings.extend(outcome.findings)
@@ -97,7 +105,14 @@ def plan(
     safety = _safety(ctx, ordered)
     if safety.blocked:
         findings.extend(
-            Finding(FindingKind.BLOCKED_BY_SAFETY, None, "", reason, severity="error")
+            Finding(
+                FindingKind.BLOCKED_BY_SAFETY,
+                reason.access_type,
+                "",
+                reason.message,
+                severity=Severity.ERROR,
+                data={"cap": reason.cap.value, "reclaims": reason.reclaims, "limit": reason.limit},
+            )
             for reason in safety.reasons
         )
     return Plan(
@@ -217,7 +232,7 @@ def _matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
 
 @dataclass(slots=True)
 class _Outcome:
-    changes: list[AllocationChange] = field(default_factory=list)
+    changes: list[Allocate | Reinstate | Reclaim] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -241,7 +256,7 @@ def _flag_action(policy: Policy, reason: Reason) -> UserAction:
 
 
 def _plan_allocations(
-    ctx: _Context, access_type: AccessType, *, holds_professional: frozenset[str]
+    ctx: _Context, access_type: AccessType, *, holds_professional: Mapping[str, ChangeId | None]
 ) -> _Outcome:
     out = _Outcome()
     declared = ctx.declared[access_type]
@@ -263,13 +278,14 @@ def _decide_allocation(
     declared: DesiredAllocation | None,
     out: _Outcome,
     *,
-    holds: frozenset[str],
+    holds: Mapping[str, ChangeId | None],
 ) -> None:
     key = allocation.key
     user = ctx.actual.users.get(key)
     display = declared.user if declared is not None else allocation.display
     reason: Reason | None = None
     detail = ""
+    needs: ChangeId | None = None
     can_log_in = user is not None
 
     if declared is not None and declared.until is not None and declared.until < ctx.today:
@@ -313,7 +329,7 @@ def _decide_allocation(
                         display,
                         f"{display} holds {access_type} but QRS marks them {words} "
                         "(policy: report)",
-                        severity="info",
+                        severity=Severity.INFO,
                         data={"flag": flag.value},
                     )
                 )
@@ -324,11 +340,12 @@ def _decide_allocation(
                 None,
                 display,
                 f"{display} holds both professional and analyzer access",
-                severity="info",
+                severity=Severity.INFO,
             )
         )
         if declared is None:
             reason, detail = Reason.HOLDS_PROFESSIONAL, "professional access includes analyzer"
+            needs = holds[key]
     if reason is None and declared is None and ctx.removes_undeclared(access_type):
         verdict = ctx.verdict(access_type, key)
         if verdict is Verdict.NO:
@@ -356,7 +373,7 @@ def _decide_allocation(
                         display,
                         f"{display} is declared for {access_type} but has not used it for "
                         f"{idle} days; remove the declaration or set `until:`",
-                        severity="info",
+                        severity=Severity.INFO,
                         data={"idle_days": idle},
                     )
                 )
@@ -369,12 +386,40 @@ def _decide_allocation(
                         access_type,
                         display,
                         f"{display} has not used {access_type} for {idle} days (policy: report)",
-                        severity="info",
+                        severity=Severity.INFO,
                         data={"idle_days": idle},
                     )
                 )
     if reason is None:
         return
+    _reclaim(
+        ctx,
+        access_type,
+        allocation,
+        declared,
+        out,
+        reason=reason,
+        detail=detail,
+        needs=needs,
+        can_log_in=can_log_in,
+    )
+
+
+def _reclaim(
+    ctx: _Context,
+    access_type: AccessType,
+    allocation: ActualAllocation,
+    declared: DesiredAllocation | None,
+    out: _Outcome,
+    *,
+    reason: Reason,
+    detail: str,
+    needs: ChangeId | None,
+    can_log_in: bool,
+) -> None:
+    """Reclaim the allocation, unless its user is protected; say so if a rule gives it back."""
+    key = allocation.key
+    display = declared.user if declared is not None else allocation.display
     if ctx.protected(key):
         out.findings.append(
             Finding(
@@ -382,7 +427,7 @@ def _decide_allocation(
                 access_type,
                 display,
                 f"{display} is protected: not reclaiming {access_type} ({reason.label})",
-                severity="info",
+                severity=Severity.INFO,
                 data={"reason": reason.value},
             )
         )
@@ -400,18 +445,19 @@ def _decide_allocation(
             )
         )
     out.changes.append(
-        AllocationChange(
-            action=Action.RECLAIM,
+        Reclaim(
             access_type=access_type,
             user=display,
             key=key,
             reason=reason,
-            detail=detail,
-            user_id=allocation.user_id,
             allocation_id=allocation.id,
+            user_id=allocation.user_id,
+            modified_date=allocation.modified_date,
             quarantine=_quarantines(allocation, ctx.now),
             last_used=allocation.last_used,
             covered_by=covered,
+            needs=needs,
+            detail=detail,
             source=declared.source if declared is not None else None,
         )
     )
@@ -454,22 +500,32 @@ def _decide_declared(
     # A quarantined seat of a declared user is reinstated rather than allocated anew: it is the
     # same seat, it still counts against capacity, and only its user may have it back.
     quarantined = ctx.quarantined[access_type].get(declared.key)
-    action, detail = Action.ALLOCATE, note
-    if quarantined is not None:
-        until = quarantined.quarantine_end
-        when = f"quarantined until {until.date().isoformat()}" if until else "quarantined"
-        action, detail = Action.REINSTATE, f"{when}; {note}" if note else when
+    target = UserTarget(id=user.id, directory=user.directory, userid=user.userid)
+    if quarantined is None:
+        out.changes.append(
+            Allocate(
+                access_type=access_type,
+                user=declared.user,
+                key=declared.key,
+                target=target,
+                detail=note,
+                source=declared.source,
+            )
+        )
+        return
+    until = quarantined.quarantine_end
+    when = f"quarantined until {until.date().isoformat()}" if until else "quarantined"
     out.changes.append(
-        AllocationChange(
-            action=action,
+        Reinstate(
             access_type=access_type,
             user=declared.user,
             key=declared.key,
-            reason=Reason.DECLARED,
-            detail=detail,
-            user_id=user.id,
-            allocation_id=quarantined.id if quarantined is not None else None,
-            last_used=quarantined.last_used if quarantined is not None else None,
+            target=target,
+            allocation_id=quarantined.id,
+            modified_date=quarantined.modified_date,
+            quarantine_end=until,
+            last_used=quarantined.last_used,
+            detail=f"{when}; {note}" if note else when,
             source=declared.source,
         )
     )
@@ -534,36 +590,52 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
         wanted = declared[folded]
         present = on_site.get(folded)
         fields = _rule_fields(wanted)
-        if present is None or present.half_created:
-            reason = Reason.RULE_MISSING if present is None else Reason.RULE_HALF_CREATED
-            if present is not None:
-                findings.append(_half_created(access_type, present, repaired=True))
+        if present is None:
             changes.append(
-                RuleChange(
-                    action=Action.CREATE_RULE,
+                CreateRule(
                     access_type=access_type,
                     name=wanted.name,
-                    reason=reason,
-                    detail=f"condition {wanted.condition}",
+                    key=folded,
+                    rule=wanted,
                     diff=tuple(FieldDiff(f, None, fields[f]) for f in _RULE_FIELDS),
-                    desired=wanted,
-                    actual=present,
+                    detail=f"condition {wanted.condition}",
+                    source=wanted.source,
+                )
+            )
+            continue
+        if present.half_created:
+            findings.append(_half_created(access_type, present, repaired=True))
+            # The missing half is created and the existing one kept: never a duplicate pair.
+            # A surviving system rule is rewritten as declared, so every field is written.
+            before = _rule_fields(present) if present.rule_id is not None else {}
+            changes.append(
+                CompleteRule(
+                    access_type=access_type,
+                    name=wanted.name,
+                    key=folded,
+                    rule=wanted,
+                    group_id=present.group_id,
+                    rule_id=present.rule_id,
+                    rule_entity=present.rule_entity,
+                    diff=tuple(FieldDiff(f, before.get(f), fields[f]) for f in _RULE_FIELDS),
+                    detail=f"condition {wanted.condition}",
                     source=wanted.source,
                 )
             )
             continue
         diff = _rule_diff(_rule_fields(present), fields)
-        if diff:
+        if diff and present.rule_id is not None:
             changes.append(
-                RuleChange(
-                    action=Action.UPDATE_RULE,
+                UpdateRule(
                     access_type=access_type,
                     name=wanted.name,
-                    reason=Reason.RULE_DRIFT,
-                    detail=", ".join(d.field for d in diff) + " changed",
+                    key=folded,
+                    rule=wanted,
+                    rule_id=present.rule_id,
+                    group_id=present.group_id,
+                    rule_entity=present.rule_entity or {},
                     diff=diff,
-                    desired=wanted,
-                    actual=present,
+                    detail=", ".join(d.field for d in diff) + " changed",
                     source=wanted.source,
                 )
             )
@@ -579,22 +651,29 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
                     rule.name,
                     f"{access_type} rule {rule.name!r} is on the site but not declared; kept "
                     f"({ctx.ownership(access_type)} ownership)",
-                    severity="info",
+                    severity=Severity.INFO,
                     data={"condition": rule.condition},
                 )
             )
         if authoritative:
             changes.append(
-                RuleChange(
-                    action=Action.DELETE_RULE,
+                DeleteRule(
                     access_type=access_type,
                     name=rule.name,
-                    reason=Reason.RULE_NOT_DECLARED,
+                    key=_rule_key(rule),
+                    rule_id=rule.rule_id,
+                    group_id=rule.group_id,
+                    condition=rule.condition,
                     detail=f"condition {rule.condition}" if rule.condition else "",
-                    actual=rule,
                 )
             )
     return changes, findings
+
+
+def _rule_key(rule: ActualRule) -> str:
+    """A rule's identity: its name casefolded; a second rule of the same name (or a nameless
+    half) is told apart by its ids, so that every delete has an identity of its own."""
+    return rule.name.casefold()
 
 
 def _rule_diff(
@@ -642,7 +721,7 @@ def _apply_observe_mode(ctx: _Context, changes: list[Change]) -> tuple[list[Chan
                 change.subject,
                 f"would {change.action.value.replace('-', ' ')} {change.subject} "
                 f"({change.reason.label}); {change.access_type} is in observe mode",
-                severity="info",
+                severity=Severity.INFO,
                 data={"action": change.action.value, "reason": change.reason.value},
             )
         )
@@ -662,7 +741,7 @@ def _denial_findings(ctx: _Context) -> list[Finding]:
                 "",
                 "no denial source is configured (policy.denials.sources): users denied access "
                 "are not reviewed",
-                severity="info",
+                severity=Severity.INFO,
             )
         ]
     findings, stale = _freshness(ctx, report)
@@ -743,21 +822,21 @@ def _denied_user(ctx: _Context, denial: Denial, *, stale: bool) -> Finding:
     group_text = f"; groups: {', '.join(groups)}" if groups else "; no directory groups"
     if holds:
         tail = f"; they hold {' and '.join(holds)} now"
-        severity = "info"
+        severity = Severity.INFO
     elif any(covering.values()):
         names = [f"{name!r} ({t})" for t, rules in covering.items() for name in rules]
         tail = (
             f"{group_text}; declared rule {', '.join(names)} covers them, so no seat was "
             "free: check capacity"
         )
-        severity = "warning"
+        severity = Severity.WARNING
     elif any(unknown.values()):
         names = [f"{name!r} ({t})" for t, rules in unknown.items() for name in rules]
         tail = f"{group_text}; rule {', '.join(names)} may cover them depending on how they log in"
-        severity = "warning"
+        severity = Severity.WARNING
     else:
         tail = f"{group_text}; no declared rule covers them: allocate, or add a rule"
-        severity = "warning"
+        severity = Severity.WARNING
     return Finding(
         FindingKind.DENIED_USER,
         None,
@@ -786,9 +865,9 @@ def _capacity(
     numbers: Capacity | None = ctx.actual.capacity.get(access_type)
     if numbers is None:
         return None
-    mine = [c for c in changes if isinstance(c, AllocationChange) and c.access_type is access_type]
-    needed = sum(1 for c in mine if c.action is Action.ALLOCATE)
-    reclaims = [c for c in mine if c.action is Action.RECLAIM]
+    mine = [c for c in changes if c.access_type is access_type]
+    needed = sum(1 for c in mine if isinstance(c, Allocate))
+    reclaims = [c for c in mine if isinstance(c, Reclaim)]
     freed_now = sum(1 for c in reclaims if not c.quarantine)
     quarantined = len(reclaims) - freed_now
     used = numbers.total - numbers.available
@@ -813,7 +892,7 @@ def _shortfall_finding(access_type: AccessType, line: CapacityLine) -> Finding:
         f"{line.available + line.freed_now} seats are free after reclaims that free seats now "
         f"({line.quarantined_by_plan} more reclaims quarantine their seat for 7 days); "
         f"{line.shortfall} allocations will fail",
-        severity="error",
+        severity=Severity.ERROR,
         data={
             "needed": line.needed,
             "available": line.available,
@@ -825,7 +904,7 @@ def _shortfall_finding(access_type: AccessType, line: CapacityLine) -> Finding:
 
 def _safety(ctx: _Context, changes: Sequence[Change]) -> Safety:
     caps = ctx.policy.safety
-    reasons: list[str] = []
+    reasons: list[SafetyReason] = []
     per_type: dict[AccessType, TypeSafety] = {}
     for access_type in AccessType:
         reclaims = sum(
@@ -843,13 +922,20 @@ def _safety(ctx: _Context, changes: Sequence[Change]) -> Safety:
         )
         if reclaims > caps.max_reclaims:
             reasons.append(
-                f"{access_type}: {reclaims} reclaims exceed safety.max_reclaims {caps.max_reclaims}"
+                SafetyReason(
+                    access_type, SafetyCap.MAX_RECLAIMS, reclaims, caps.max_reclaims, allocations
+                )
             )
         if share_limit is not None and reclaims > share_limit:
-            share = reclaims / allocations
             reasons.append(
-                f"{access_type}: {reclaims} reclaims are {share:.1%} of {allocations} "
-                f"allocations, over safety.max_reclaim_share {caps.max_reclaim_share:.0%} "
-                f"(applies from {caps.share_floor} allocations)"
+                SafetyReason(
+                    access_type,
+                    SafetyCap.MAX_RECLAIM_SHARE,
+                    reclaims,
+                    share_limit,
+                    allocations,
+                    share=caps.max_reclaim_share,
+                    share_floor=caps.share_floor,
+                )
             )
     return Safety(blocked=bool(reasons), reasons=tuple(reasons), per_type=per_type)

@@ -6,6 +6,7 @@ Markdown and the JSON never disagree.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from licsync import __version__
@@ -15,9 +16,14 @@ from licsync.plan import (
     Action,
     AllocationChange,
     Change,
+    CompleteRule,
+    DeleteRule,
     Finding,
     Plan,
+    Reclaim,
+    Reinstate,
     RuleChange,
+    UpdateRule,
 )
 
 __all__ = [
@@ -58,7 +64,18 @@ def plan_data(plan: Plan) -> dict[str, Any]:
         },
         "safety": {
             "blocked": plan.safety.blocked,
-            "reasons": list(plan.safety.reasons),
+            "reasons": [r.message for r in plan.safety.reasons],
+            "exceeded": [
+                {
+                    "access_type": r.access_type.value,
+                    "cap": r.cap.value,
+                    "reclaims": r.reclaims,
+                    "limit": r.limit,
+                    "allocations": r.allocations,
+                    "message": r.message,
+                }
+                for r in plan.safety.reasons
+            ],
             "per_type": {
                 t.value: {
                     "reclaims": s.reclaims,
@@ -77,7 +94,7 @@ def plan_data(plan: Plan) -> dict[str, Any]:
 def summary(plan: Plan) -> dict[str, Any]:
     """Counts per action, quarantined reclaims, findings by severity, and the verdict."""
     counts = plan.counts()
-    quarantined = sum(1 for c in plan.changes if isinstance(c, AllocationChange) and c.quarantine)
+    quarantined = quarantined_reclaims(plan)
     severities = {"error": 0, "warning": 0, "info": 0}
     for finding in plan.findings:
         severities[finding.severity] = severities.get(finding.severity, 0) + 1
@@ -93,7 +110,7 @@ def summary(plan: Plan) -> dict[str, Any]:
 
 def quarantined_reclaims(plan: Plan) -> int:
     """Reclaims whose seat QRS keeps in quarantine for 7 days instead of freeing it."""
-    return sum(1 for c in plan.changes if isinstance(c, AllocationChange) and c.quarantine)
+    return sum(1 for c in plan.changes if isinstance(c, Reclaim) and c.quarantine)
 
 
 def quarantine_note(plan: Plan) -> str:
@@ -106,14 +123,21 @@ def quarantine_note(plan: Plan) -> str:
 
 
 def change_data(change: Change) -> dict[str, Any]:
-    """One change as JSON-ready data."""
+    """One change as JSON-ready data: its identity, what it depends on, and what its write needs.
+
+    ``kind`` stays ``allocation`` / ``rule`` (format 1.0); ``action`` names the type of change.
+    """
+    depends_on = change.depends_on
     common: dict[str, Any] = {
+        "id": change.id.data(),
         "action": change.action.value,
         "access_type": change.access_type.value,
         "reason": change.reason.value,
         "reason_label": change.reason.label,
         "detail": change.detail,
         "source": str(change.source) if change.source is not None else None,
+        "phase": int(change.phase),
+        "depends_on": depends_on.data() if depends_on is not None else None,
     }
     if isinstance(change, AllocationChange):
         return {
@@ -121,25 +145,55 @@ def change_data(change: Change) -> dict[str, Any]:
             "user": change.user,
             "key": change.key,
             **common,
+            **_allocation_fields(change),
+        }
+    return {"kind": "rule", "name": change.name, **common, **_rule_fields(change)}
+
+
+def _allocation_fields(change: AllocationChange) -> dict[str, Any]:
+    if isinstance(change, Reclaim):
+        return {
             "user_id": change.user_id,
             "allocation_id": change.allocation_id,
+            "modified_date": change.modified_date,
             "quarantine": change.quarantine,
-            "last_used": change.last_used.isoformat() if change.last_used else None,
+            "last_used": _instant(change.last_used),
             "covered_by": list(change.covered_by),
         }
-    return _rule_change_data(change, common)
-
-
-def _rule_change_data(change: RuleChange, common: dict[str, Any]) -> dict[str, Any]:
-    actual = change.actual
-    return {
-        "kind": "rule",
-        "name": change.name,
-        **common,
-        "diff": [{"field": d.field, "actual": d.actual, "desired": d.desired} for d in change.diff],
-        "rule_id": actual.rule_id if actual is not None else None,
-        "group_id": actual.group_id if actual is not None else None,
+    fields: dict[str, Any] = {
+        "user_id": change.target.id,
+        "user_directory": change.target.directory,
+        "user_userid": change.target.userid,
+        "allocation_id": None,
+        "quarantine": False,
+        "last_used": None,
+        "covered_by": [],
     }
+    if isinstance(change, Reinstate):
+        fields.update(
+            allocation_id=change.allocation_id,
+            modified_date=change.modified_date,
+            quarantine_end=_instant(change.quarantine_end),
+            last_used=_instant(change.last_used),
+        )
+    return fields
+
+
+def _rule_fields(change: RuleChange) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "diff": [{"field": d.field, "actual": d.actual, "desired": d.desired} for d in change.diff],
+        "rule_id": None,
+        "group_id": None,
+    }
+    if isinstance(change, CompleteRule | UpdateRule | DeleteRule):
+        fields.update(rule_id=change.rule_id, group_id=change.group_id)
+    if isinstance(change, DeleteRule):
+        fields["condition"] = change.condition
+    return fields
+
+
+def _instant(value: dt.datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def finding_data(finding: Finding) -> dict[str, Any]:
@@ -162,6 +216,7 @@ def action_phrase(action: Action, n: int) -> str:
         Action.REINSTATE: "to reinstate",
         Action.RECLAIM: "to reclaim",
         Action.CREATE_RULE: "rule{s} to create",
+        Action.COMPLETE_RULE: "rule{s} to complete",
         Action.UPDATE_RULE: "rule{s} to update",
         Action.DELETE_RULE: "rule{s} to delete",
     }[action]

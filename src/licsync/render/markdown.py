@@ -11,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from licsync.identity import AccessType
-from licsync.plan import Action, AllocationChange, Change, Finding, Plan, RuleChange
+from licsync.plan import (
+    Action,
+    AllocationChange,
+    Change,
+    CompleteRule,
+    CreateRule,
+    Finding,
+    Plan,
+    Reclaim,
+    RuleChange,
+)
 from licsync.render.data import action_phrase, quarantine_note
 
 __all__ = ["MARKER", "MAX_COMMENT", "render_markdown"]
@@ -54,7 +64,7 @@ def _render(plan: Plan, rows: int) -> str:
     if plan.safety.blocked:
         out.append("> [!CAUTION]")
         out.append("> **Blocked by safety checks**: `apply` refuses this plan.")
-        out.extend(f"> - {_escape(reason)}" for reason in plan.safety.reasons)
+        out.extend(f"> - {_escape(reason.message)}" for reason in plan.safety.reasons)
         out.append("")
     out.append(_summary(plan))
     out.append("")
@@ -154,7 +164,7 @@ def _change_row(change: Change) -> str:
     if isinstance(change, AllocationChange):
         subject = _code(change.user)
         detail = change.detail
-        if change.quarantine:
+        if isinstance(change, Reclaim) and change.quarantine:
             detail = f"quarantined 7 days; {detail}" if detail else "quarantined 7 days"
     else:
         subject = "rule " + _code(change.name)
@@ -166,8 +176,8 @@ def _change_row(change: Change) -> str:
 def _rule_detail(change: RuleChange) -> str:
     if change.action is Action.UPDATE_RULE:
         return "; ".join(f"{d.field}: {d.actual!r} → {d.desired!r}" for d in change.diff)
-    if change.action is Action.CREATE_RULE and change.desired is not None:
-        return f"condition: {change.desired.condition}"
+    if isinstance(change, CreateRule | CompleteRule):
+        return f"condition: {change.rule.condition}"
     return change.detail
 
 

@@ -12,7 +12,17 @@ from itertools import groupby
 import typer
 
 from licsync.identity import AccessType
-from licsync.plan import Action, AllocationChange, Change, Finding, Plan, RuleChange
+from licsync.plan import (
+    Action,
+    AllocationChange,
+    Change,
+    CompleteRule,
+    DeleteRule,
+    Finding,
+    Plan,
+    Reclaim,
+    RuleChange,
+)
 from licsync.render.data import action_phrase, quarantine_note
 
 __all__ = ["render_text"]
@@ -84,7 +94,7 @@ def _change_lines(change: Change, paint: Style) -> list[str]:
     mark = change.action.symbol
     colour = _COLOURS[mark]
     if isinstance(change, AllocationChange):
-        tags = "  [quarantined 7 days]" if change.quarantine else ""
+        tags = "  [quarantined 7 days]" if isinstance(change, Reclaim) and change.quarantine else ""
         where = f"  ({change.source})" if change.source is not None else ""
         detail = f"  {change.detail}" if change.detail else ""
         return [paint(f"    {mark} {change.user}{tags}", fg=colour) + detail + where]
@@ -94,12 +104,14 @@ def _change_lines(change: Change, paint: Style) -> list[str]:
 def _rule_lines(change: RuleChange, paint: Style, colour: str) -> list[str]:
     mark = change.action.symbol
     lines = [paint(f"    {mark} rule {change.name!r}", fg=colour)]
-    if change.action is Action.DELETE_RULE:
-        if change.actual is not None and change.actual.condition:
-            lines.append(f"        condition: {change.actual.condition}")
+    if isinstance(change, DeleteRule):
+        if change.condition:
+            lines.append(f"        condition: {change.condition}")
         return lines
     for diff in change.diff:
-        if change.action is Action.CREATE_RULE:
+        if change.action is Action.CREATE_RULE or (
+            isinstance(change, CompleteRule) and diff.actual is None
+        ):
             lines.append(f"        {diff.field}: {_value(diff.desired)}")
         else:
             lines.append(

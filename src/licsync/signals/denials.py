@@ -80,7 +80,7 @@ from pathlib import Path
 
 from licsync.errors import SignalError
 from licsync.identity import split_user, user_key
-from licsync.policy import DenialSource
+from licsync.policy import DenialSource, DenialSourceKind
 from licsync.signals.licenselog import scan_license_log
 from licsync.timeutil import require_aware
 
@@ -139,7 +139,7 @@ class SourceReport:
     """
 
     path: str
-    kind: str
+    kind: DenialSourceKind
     files: int
     rows: int
     skipped: int = 0
@@ -309,9 +309,9 @@ class _Reader:
     def read_source(self, source: DenialSource, root: Path) -> SourceReport:
         given = Path(source.path)
         path = given if given.is_absolute() else root / given
-        if source.kind == "logs":
+        if source.kind == DenialSourceKind.LOGS:
             return self._read_logs(source, path)
-        if source.kind == "csv":
+        if source.kind == DenialSourceKind.CSV:
             return self._read_csv(source, path)
         msg = f"{source.path}: unknown denial source kind {source.kind!r} (expected logs or csv)"
         raise SignalError(msg)
@@ -355,7 +355,7 @@ class _Reader:
                 # this source's data, so its size and freshness are reported here as well.
                 _log.info("%s was already read for another denial source", file)
             summaries.append(summary)
-        return _source_report(source, "logs", summaries)
+        return _source_report(source, DenialSourceKind.LOGS, summaries)
 
     def _scan(self, file: Path, name: str) -> _FileSummary:
         self.duplicates = self.unusable = 0
@@ -440,7 +440,7 @@ class _Reader:
         summary = self.files.get(resolved)
         if summary is None:
             summary = self.files[resolved] = self._read_export(path, source.path)
-        return _source_report(source, "csv", [summary])
+        return _source_report(source, DenialSourceKind.CSV, [summary])
 
     def _read_export(self, path: Path, name: str) -> _FileSummary:
         table = _parse_csv(_read_bytes(path, name), name)
@@ -482,7 +482,9 @@ class _FileSummary:
     newest: dt.datetime | None
 
 
-def _source_report(source: DenialSource, kind: str, files: Sequence[_FileSummary]) -> SourceReport:
+def _source_report(
+    source: DenialSource, kind: DenialSourceKind, files: Sequence[_FileSummary]
+) -> SourceReport:
     stamps = [f.newest for f in files if f.newest is not None]
     return SourceReport(
         path=source.path,

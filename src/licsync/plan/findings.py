@@ -1,0 +1,71 @@
+"""Findings: what a plan asks a human to look at. None of them changes the site by itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from licsync.identity import AccessType
+from licsync.severity import Severity
+
+__all__ = ["Finding", "FindingKind"]
+
+
+class FindingKind(StrEnum):
+    """Things a human should look at; none of them changes the site by itself."""
+
+    BLOCKED_BY_SAFETY = "blocked-by-safety"
+    CAPACITY_SHORTFALL = "capacity-shortfall"
+    STALE_DENIAL_DATA = "stale-denial-data"
+    NO_DENIAL_DATA = "no-denial-data"
+    DENIED_USER = "denied-user"
+    DECLARED_USER_UNKNOWN = "declared-user-unknown"
+    DECLARED_USER_FLAGGED = "declared-user-flagged"
+    RULE_WOULD_REALLOCATE = "rule-would-reallocate"
+    COVERAGE_UNKNOWN = "coverage-unknown"
+    HALF_CREATED_RULE = "half-created-rule"
+    HOLDS_BOTH_TYPES = "holds-both-types"
+    PROTECTED_USER_KEPT = "protected-user-kept"
+    FLAGGED_USER = "flagged-user"
+    IDLE_ALLOCATION = "idle-allocation"
+    DECLARED_USER_IDLE = "declared-user-idle"
+    UNDECLARED_RULE_KEPT = "undeclared-rule-kept"
+    OBSERVE_ONLY = "observe-only"
+
+    @property
+    def order(self) -> int:
+        return _FINDING_ORDER[self]
+
+
+_FINDING_ORDER = {kind: index for index, kind in enumerate(FindingKind)}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something a human should look at.
+
+    Attributes:
+        subject: the user, rule or source concerned ("" for the site as a whole).
+        message: one sentence, complete on its own.
+        data: JSON-ready details (groups, counts, dates, rule names).
+        stale: based on denial data older than the policy's maximum age.
+    """
+
+    kind: FindingKind
+    access_type: AccessType | None
+    subject: str
+    message: str
+    severity: Severity = Severity.WARNING
+    data: Mapping[str, Any] = field(default_factory=dict)
+    stale: bool = False
+
+    @property
+    def sort_key(self) -> tuple[int, int, str]:
+        order = _type_order(self.access_type) if self.access_type is not None else -1
+        return (self.kind.order, order, self.subject.casefold())
+
+
+def _type_order(access_type: AccessType) -> int:
+    return 0 if access_type is AccessType.PROFESSIONAL else 1
