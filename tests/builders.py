@@ -1,4 +1,4 @@
-"""Builders for desired and actual state values, and an in-memory apply for property tests."""
+"""Builders for desired and actual state values."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser, Capacity
 from licsync.desired import Desired, DesiredAllocation, DesiredRule, DesiredType
 from licsync.identity import AccessType, RuleContext, Source, user_key
-from licsync.plan import Action, AllocationChange, Plan, RuleChange
 from licsync.policy import Ownership, Policy
 from licsync.site import Site
 
@@ -187,61 +186,4 @@ def desired(
             ANA: DesiredType(allocations=tuple(ana), rules=tuple(ana_rules)),
         },
         policy=site_policy or policy(),
-    )
-
-
-def apply_to_actual(plan_: Plan, state: Actual, now: dt.datetime = NOW) -> Actual:
-    """What the site looks like after every change of the plan succeeded (capacity ignored)."""
-    allocations = {t: list(state.allocations_of(t)) for t in AccessType}
-    rules = {t: list(state.rules_of(t)) for t in AccessType}
-    for change in plan_.changes:
-        t = change.access_type
-        if isinstance(change, AllocationChange):
-            if change.action is Action.RECLAIM:
-                target = next(a for a in allocations[t] if a.id == change.allocation_id)
-                allocations[t].remove(target)
-                if change.quarantine:
-                    allocations[t].append(
-                        dataclasses.replace(
-                            target, quarantined=True, quarantine_end=now + dt.timedelta(days=7)
-                        )
-                    )
-            elif change.action is Action.REINSTATE:
-                target = next(a for a in allocations[t] if a.id == change.allocation_id)
-                allocations[t].remove(target)
-                allocations[t].append(
-                    dataclasses.replace(target, quarantined=False, quarantine_end=None)
-                )
-            else:
-                u = state.users[change.key]
-                allocations[t].append(
-                    ActualAllocation(
-                        id=uid(f"new:{t}:{change.key}"),
-                        access_type=t,
-                        user_id=u.id,
-                        directory=u.directory,
-                        userid=u.userid,
-                        created=now,
-                    )
-                )
-        else:
-            assert isinstance(change, RuleChange)
-            rules[t] = [r for r in rules[t] if r.name.casefold() != change.key]
-            if change.action is not Action.DELETE_RULE:
-                assert change.desired is not None
-                d = change.desired
-                rules[t].append(
-                    arule(
-                        t,
-                        d.name,
-                        d.condition,
-                        context=d.context,
-                        disabled=d.disabled,
-                        comment=d.comment,
-                    )
-                )
-    return dataclasses.replace(
-        state,
-        allocations={t: tuple(v) for t, v in allocations.items()},
-        rules={t: tuple(v) for t, v in rules.items()},
     )

@@ -31,6 +31,11 @@ class AccessType(StrEnum):
         """``Professional`` / ``Analyzer``: the spelling QRS uses in type and resource names."""
         return self.value.capitalize()
 
+    @property
+    def order(self) -> int:
+        """Professional first: the order plans and reports list the types in."""
+        return 0 if self is AccessType.PROFESSIONAL else 1
+
 
 class RuleContext(StrEnum):
     """Where a licence rule applies; QRS stores it as ``ruleContext`` 0/1/2."""

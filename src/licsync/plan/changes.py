@@ -219,7 +219,7 @@ class _Common:
 
     @property
     def sort_key(self) -> tuple[int, int, str, str]:
-        return (_type_order(self.access_type), self.action.order, self.reason.value, self.key)
+        return (self.access_type.order, self.action.order, self.reason.value, self.key)
 
 
 class _AllocationCommon(_Common):
@@ -461,7 +461,3 @@ def execution_order(changes: Iterable[Change]) -> tuple[tuple[Change, ...], ...]
 def changes_by_id(changes: Sequence[Change]) -> dict[ChangeId, Change]:
     """Index a plan's changes by identity (identities are unique within a plan)."""
     return {change.id: change for change in changes}
-
-
-def _type_order(access_type: AccessType) -> int:
-    return 0 if access_type is AccessType.PROFESSIONAL else 1

@@ -63,9 +63,5 @@ class Finding:
 
     @property
     def sort_key(self) -> tuple[int, int, str]:
-        order = _type_order(self.access_type) if self.access_type is not None else -1
+        order = self.access_type.order if self.access_type is not None else -1
         return (self.kind.order, order, self.subject.casefold())
-
-
-def _type_order(access_type: AccessType) -> int:
-    return 0 if access_type is AccessType.PROFESSIONAL else 1

@@ -640,6 +640,7 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
                 )
             )
     undeclared = [r for f, r in on_site.items() if f not in declared] + extras
+    duplicates = {id(r) for r in extras}
     for rule in sorted(undeclared, key=lambda r: (r.name.casefold(), r.rule_id or "")):
         if rule.half_created:
             findings.append(_half_created(access_type, rule, deleted=authoritative))
@@ -660,7 +661,7 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
                 DeleteRule(
                     access_type=access_type,
                     name=rule.name,
-                    key=_rule_key(rule),
+                    key=_rule_key(rule, duplicate=id(rule) in duplicates),
                     rule_id=rule.rule_id,
                     group_id=rule.group_id,
                     condition=rule.condition,
@@ -670,10 +671,11 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
     return changes, findings
 
 
-def _rule_key(rule: ActualRule) -> str:
-    """A rule's identity: its name casefolded; a second rule of the same name (or a nameless
-    half) is told apart by its ids, so that every delete has an identity of its own."""
-    return rule.name.casefold()
+def _rule_key(rule: ActualRule, *, duplicate: bool) -> str:
+    """A rule's identity: its name casefolded; a second rule of the same name is told apart by
+    its ids, so that every change of a plan has an identity of its own."""
+    name = rule.name.casefold()
+    return f"{name}#{rule.rule_id or rule.group_id}" if duplicate else name
 
 
 def _rule_diff(

@@ -160,5 +160,10 @@ def _summary_line(plan: Plan) -> str:
     if not plan.changes:
         return "Plan: no changes. The site matches the desired state."
     counts = plan.counts()
-    parts = [action_phrase(action, counts[action.value]) for action in Action]
+    # Completing a half-created rule is rare: the line names it only when the plan does it.
+    parts = [
+        action_phrase(action, counts[action.value])
+        for action in Action
+        if counts[action.value] or action is not Action.COMPLETE_RULE
+    ]
     return "Plan: " + ", ".join(parts) + quarantine_note(plan) + "."
