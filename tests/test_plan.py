@@ -404,16 +404,9 @@ RULE_CASES = [
     ),
     pytest.param(
         [drule("Pilot", 'user.group = "Pilot"')],
-        [arule(ANA, "Pilot", 'user.group = "Pilot"', half="no-group")],
+        [arule(ANA, "Pilot", 'user.group = "Old"', half="no-group")],
         "authoritative",
-        [
-            (
-                "complete-rule",
-                "Pilot",
-                "rule-half-created",
-                ("condition", "context", "disabled", "comment"),
-            )
-        ],
+        [("complete-rule", "Pilot", "rule-half-created", ("condition",))],
         [("half-created-rule", "Pilot")],
         id="rule-without-group-completed-not-duplicated",
     ),

@@ -606,8 +606,11 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
         if present.half_created:
             findings.append(_half_created(access_type, present, repaired=True))
             # The missing half is created and the existing one kept: never a duplicate pair.
-            # A surviving system rule is rewritten as declared, so every field is written.
-            before = _rule_fields(present) if present.rule_id is not None else {}
+            # A surviving system rule is rewritten as declared; the diff shows what changes.
+            if present.rule_id is None:
+                diff = tuple(FieldDiff(f, None, fields[f]) for f in _RULE_FIELDS)
+            else:
+                diff = _rule_diff(_rule_fields(present), fields)
             changes.append(
                 CompleteRule(
                     access_type=access_type,
@@ -617,7 +620,7 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
                     group_id=present.group_id,
                     rule_id=present.rule_id,
                     rule_entity=present.rule_entity,
-                    diff=tuple(FieldDiff(f, before.get(f), fields[f]) for f in _RULE_FIELDS),
+                    diff=diff,
                     detail=f"condition {wanted.condition}",
                     source=wanted.source,
                 )
