@@ -8,15 +8,19 @@ import socket
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from licsync.cli import app
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 from licsync.sim.server import start_simulator
+from test_cli_exit_codes import Licsync
 
 REPO = Path(__file__).resolve().parent.parent
-runner = CliRunner()
 DEMO_CHECKSUM_LINE = "Checksum: sha256:"
+
+
+@pytest.fixture
+def licsync(capsys: pytest.CaptureFixture[str]) -> Licsync:
+    """Runs ``licsync`` in process through its real boundary, ``main(argv)``."""
+    return Licsync(capsys)
 
 
 @pytest.fixture
@@ -33,9 +37,9 @@ def _set_policy(site_yaml: Path, old: str, new: str) -> None:
     site_yaml.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def test_plan_against_the_embedded_demo(example: Path) -> None:
+def test_plan_against_the_embedded_demo(example: Path, licsync: Licsync) -> None:
     """The README's first command: a real plan with changes, findings and a checksum, exit 0."""
-    result = runner.invoke(app, ["plan", "licenses"])
+    result = licsync(["plan", "licenses"])
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.startswith("licsync plan for site demo at 2026-11-20T09:00:00Z")
@@ -45,25 +49,25 @@ def test_plan_against_the_embedded_demo(example: Path) -> None:
     assert "until 2026-10-31 has passed" in result.stderr  # the loader's warning
 
 
-def test_detailed_exitcode_reports_changes(example: Path) -> None:
+def test_detailed_exitcode_reports_changes(example: Path, licsync: Licsync) -> None:
     """--detailed-exitcode exits 2 when the plan has changes."""
-    result = runner.invoke(app, ["plan", "licenses", "--detailed-exitcode"])
+    result = licsync(["plan", "licenses", "--detailed-exitcode"])
     assert result.exit_code == 2, result.output
 
 
-def test_blocked_plan_renders_and_exits_3(example: Path) -> None:
+def test_blocked_plan_renders_and_exits_3(example: Path, licsync: Licsync) -> None:
     """Over a safety cap, the plan still renders in full, says what blocks it, and exits 3."""
     _set_policy(example / "site.yaml", "max_reclaims: 10", "max_reclaims: 3")
-    result = runner.invoke(app, ["plan", "licenses", "--detailed-exitcode"])
+    result = licsync(["plan", "licenses", "--detailed-exitcode"])
     assert result.exit_code == 3, result.output
     assert "BLOCKED by safety checks (apply refuses this plan):" in result.stdout
     assert "  - professional: 4 reclaims exceed safety.max_reclaims 3" in result.stdout
     assert "- CORP\\erik.holm" in result.stdout
 
 
-def test_json_out_file_and_summary(example: Path) -> None:
+def test_json_out_file_and_summary(example: Path, licsync: Licsync) -> None:
     """--format json --out writes the plan to a file and prints a one-line summary."""
-    result = runner.invoke(app, ["plan", "licenses", "--format", "json", "--out", "plan.json"])
+    result = licsync(["plan", "licenses", "--format", "json", "--out", "plan.json"])
     assert result.exit_code == 0, result.output
     data = json.loads(Path("plan.json").read_text(encoding="utf-8"))
     assert data["format_version"] == "1.1"
@@ -74,19 +78,18 @@ def test_json_out_file_and_summary(example: Path) -> None:
     )
 
 
-def test_markdown_format(example: Path) -> None:
+def test_markdown_format(example: Path, licsync: Licsync) -> None:
     """--format markdown prints the pull-request comment."""
-    result = runner.invoke(app, ["plan", "licenses", "--format", "markdown"])
+    result = licsync(["plan", "licenses", "--format", "markdown"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("<!-- licsync-plan -->\n### licsync plan for site `demo`")
 
 
-def test_served_demo_gives_the_same_plan(example: Path) -> None:
+def test_served_demo_gives_the_same_plan(example: Path, licsync: Licsync) -> None:
     """`sim serve --demo` and the embedded demo are the same site: same checksum over sockets."""
-    embedded = runner.invoke(app, ["plan", "licenses", "--format", "json"])
+    embedded = licsync(["plan", "licenses", "--format", "json"])
     with start_simulator(demo_organisation()) as sim:
-        served = runner.invoke(
-            app,
+        served = licsync(
             [
                 "plan",
                 "licenses",
@@ -104,11 +107,11 @@ def test_served_demo_gives_the_same_plan(example: Path) -> None:
     assert counts == {"GET": 8}  # read-only, constant number of requests
 
 
-def test_denial_logs_option_reads_real_qlik_logs(example: Path, sample_logs: Path) -> None:
+def test_denial_logs_option_reads_real_qlik_logs(
+    example: Path, sample_logs: Path, licsync: Licsync
+) -> None:
     """--denial-logs adds a folder: the real sample's 2019 data is too old to count, and stale."""
-    result = runner.invoke(
-        app, ["plan", "licenses", "--format", "json", "--denial-logs", str(sample_logs)]
-    )
+    result = licsync(["plan", "licenses", "--format", "json", "--denial-logs", str(sample_logs)])
     assert result.exit_code == 0, result.output
     findings = json.loads(result.stdout)["findings"]
     denied = {f["subject"]: f for f in findings if f["kind"] == "denied-user"}
@@ -117,10 +120,9 @@ def test_denial_logs_option_reads_real_qlik_logs(example: Path, sample_logs: Pat
     assert [f["data"]["path"] for f in stale] == [str(sample_logs)]
 
 
-def test_sample_logs_within_lookback(example: Path, sample_logs: Path) -> None:
+def test_sample_logs_within_lookback(example: Path, sample_logs: Path, licsync: Licsync) -> None:
     """Planning as of the sample's day finds the one person the real logs denied: 8 times."""
-    result = runner.invoke(
-        app,
+    result = licsync(
         [
             "plan",
             "licenses",
@@ -139,21 +141,22 @@ def test_sample_logs_within_lookback(example: Path, sample_logs: Path) -> None:
     assert "DOMAIN\\qvservice" not in denied
 
 
-def test_bad_now_is_a_clear_error(example: Path) -> None:
-    """A malformed --now is exit 1 with a message, no traceback."""
-    result = runner.invoke(app, ["plan", "licenses", "--now", "yesterday"])
-    assert result.exit_code == 1
-    assert result.stderr == (
-        "licsync: error: --now 'yesterday' is not an ISO-8601 date-time (e.g. "
+def test_bad_now_is_a_clear_usage_error(example: Path, licsync: Licsync) -> None:
+    """A malformed --now is a wrong command line: exit 64, click's message and hint."""
+    result = licsync(["plan", "licenses", "--now", "yesterday"])
+    assert result.exit_code == 64
+    assert result.stderr.endswith(
+        "Error: Invalid value for '--now': 'yesterday' is not an ISO-8601 date-time (e.g. "
         "2026-11-20T09:00:00Z)\n"
     )
+    assert "Try 'licsync plan -h' for help." in result.stderr
 
 
-def test_invalid_desired_state_changes_nothing(example: Path) -> None:
+def test_invalid_desired_state_changes_nothing(example: Path, licsync: Licsync) -> None:
     """Bad YAML stops the plan before any request: exit 1, file:line:col named."""
     (example / "broken.yaml").write_text("professional:\n  allocations:\n    - user: nobody\n")
     with start_simulator(demo_organisation()) as sim:
-        result = runner.invoke(app, ["plan", "licenses", "--qrs-url", sim.url])
+        result = licsync(["plan", "licenses", "--qrs-url", sim.url])
         counts = sim.request_counts()
     assert result.exit_code == 1
     assert "licenses/broken.yaml:3:13: professional.allocations[0].user" in result.stderr
@@ -166,17 +169,18 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_unreachable_qrs_is_a_clear_error(example: Path) -> None:
+def test_unreachable_qrs_is_a_clear_error(example: Path, licsync: Licsync) -> None:
     """A QRS that does not answer is exit 1 with the method and path, no traceback."""
     url = f"http://127.0.0.1:{_closed_port()}"
-    result = runner.invoke(app, ["plan", "licenses", "--qrs-url", url])
+    result = licsync(["plan", "licenses", "--qrs-url", url])
     assert result.exit_code == 1
-    assert result.stderr.startswith("licsync: error: ")
-    assert "GET /qrs/" in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("licsync: error: GET /qrs/")
     assert "Traceback" not in result.output
 
 
-def test_secret_never_printed(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_never_printed(
+    example: Path, monkeypatch: pytest.MonkeyPatch, licsync: Licsync
+) -> None:
     """A JWT from the environment never appears in output, even when the request fails."""
     secret = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJlLXRoYXQtbXVzdC1ub3QtbGVhaw"
     monkeypatch.setenv("QLIK_JWT", secret)
@@ -187,7 +191,7 @@ def test_secret_never_printed(example: Path, monkeypatch: pytest.MonkeyPatch) ->
     )
     _set_policy(example / "site.yaml", 'virtual_proxy: ""', "virtual_proxy: jwt")
     with start_simulator(demo_organisation()) as sim:
-        result = runner.invoke(app, ["--debug", "plan", "licenses", "--qrs-url", sim.url])
+        result = licsync(["--debug", "plan", "licenses", "--qrs-url", sim.url])
     assert result.exit_code == 1
     assert secret not in result.output
     assert secret[:20] not in result.output

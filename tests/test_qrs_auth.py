@@ -540,3 +540,105 @@ def test_no_secret_in_errors_or_logs_certificate(  # noqa: PLR0917 - pytest fixt
             QrsClient.from_site(site, env=bad_env, read_only=True)
         errors.append(secret_error.value)
     assert_no_secret([key_path, other_key_file, "SECRET-"], errors, caplog)
+
+
+# -- NTLM against a proxy whose 401 carries no usable NTLM challenge --------------------------
+
+
+class _ChallengeServer:
+    """A loopback HTTP server answering every request 401 with the given WWW-Authenticate
+    headers: the first list for a request without ``Authorization``, the second for one with."""
+
+    def __init__(self, first: list[str], second: list[str]) -> None:
+        import http.server
+        import threading
+
+        outer = self
+        self.authorizations: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                authorization = self.headers.get("Authorization")
+                if authorization:
+                    outer.authorizations.append(authorization.split()[0])
+                self.send_response(401)
+                for value in second if authorization else first:
+                    self.send_header("WWW-Authenticate", value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _ChallengeServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)
+
+
+@pytest.mark.skipif(not HAS_NTLM, reason="httpx-ntlm (licsync[ntlm]) is not installed")
+@pytest.mark.parametrize(
+    ("first", "second", "shown"),
+    [
+        (["Negotiate"], ["Negotiate"], "WWW-Authenticate: 'Negotiate'"),  # Kerberos only
+        (["NTLM"], ["NTLM xyz"], "WWW-Authenticate: 'NTLM xyz'"),  # not base64
+        (["NTLM"], ["NTLM " + base64.b64encode(b"garbage!").decode()], "'NTLM Z2FyYmFnZSE='"),
+        (["NTLM"], [], "no WWW-Authenticate header"),  # the challenge went missing
+        ([], [], "no WWW-Authenticate header"),  # a 401 offering nothing at all
+    ],
+)
+def test_ntlm_without_a_usable_challenge_is_an_auth_error(
+    first: list[str], second: list[str], shown: str
+) -> None:
+    """httpx-ntlm's KeyError / AttributeError / StopIteration / ValueError become a QrsAuthError
+    that names the endpoint (never the query with the xrfkey) and what the proxy offered."""
+    with _ChallengeServer(first, second) as server:
+        site = ntlm_site(server.url)
+        env = {"QRS_PASSWORD": PASSWORD}
+        with (
+            QrsClient.from_site(site, env=env, read_only=True, sleep=no_sleep) as qrs,
+            pytest.raises(QrsAuthError) as caught,
+        ):
+            qrs.get_json("/qrs/about")
+    message = str(caught.value)
+    assert message.startswith(f"GET {server.url}/win/qrs/about: Windows (NTLM) authentication")
+    assert shown in message
+    assert "xrfkey" not in message
+    assert PASSWORD not in message
+    assert caught.value.status == 401
+    assert caught.value.path == "/win/qrs/about"
+    if first:
+        assert server.authorizations == [first[0].split()[0]]  # one handshake attempt, no retry
+
+
+@pytest.mark.skipif(not HAS_NTLM, reason="httpx-ntlm (licsync[ntlm]) is not installed")
+def test_ntlm_401_without_any_offer_through_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`licsync plan` against such a proxy: exit 1 and one clear line, no traceback."""
+    from licsync.cli import main
+
+    (tmp_path / "site.yaml").write_text(
+        "site:\n  name: win\n  qrs_url: http://127.0.0.1:1\n  virtual_proxy: win\n"
+        "  auth: {mode: ntlm, user: CORP\\admin, password_env: QRS_PASSWORD}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("QRS_PASSWORD", PASSWORD)
+    with _ChallengeServer(["Negotiate"], ["Negotiate"]) as server:
+        code = main(["plan", str(tmp_path), "--qrs-url", server.url])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"licsync: error: GET {server.url}/win/qrs/about: Windows (NTLM)")
+    assert "Traceback" not in err
+    assert PASSWORD not in err

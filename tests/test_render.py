@@ -12,11 +12,11 @@ import jsonschema
 import pytest
 
 from builders import NOW, PRO, actual, alloc, desired, policy, user
-from licsync.pipeline import PlanRequest, run_plan
 from licsync.plan import Plan, plan
 from licsync.policy import SafetyPolicy
 from licsync.render import MAX_COMMENT, render_json, render_markdown, render_text
 from licsync.schemas import PLAN_SCHEMA, load_schema
+from licsync.session import SessionRequest, open_session
 from licsync.signals import Signals
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,7 +29,8 @@ def demo_plan() -> Plan:
     """The plan of the repository's example site against the embedded demo organisation."""
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(REPO)  # relative paths, as a user types them, keep the golden files portable
-        return run_plan(PlanRequest(directory=Path("licenses"))).plan
+        with open_session(SessionRequest(directory=Path("licenses"))) as session:
+            return session.plan().plan
 
 
 def _golden(name: str, text: str) -> None:

@@ -1,4 +1,4 @@
-"""``licsync sim``: the certs command through CliRunner, ``serve`` as a real process."""
+"""``licsync sim``: the certs command through ``main(argv)``, ``serve`` as a real process."""
 
 from __future__ import annotations
 
@@ -13,17 +13,20 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from typer.testing import CliRunner
 
-from licsync.cli_sim import sim_app
 from licsync.sim.testing import qrs_client
+from test_cli_exit_codes import Licsync
 
-runner = CliRunner()
+
+@pytest.fixture
+def licsync(capsys: pytest.CaptureFixture[str]) -> Licsync:
+    """Runs ``licsync`` in process through its real boundary, ``main(argv)``."""
+    return Licsync(capsys)
 
 
-def test_certs_writes_the_qmc_like_files(tmp_path: Path) -> None:
+def test_certs_writes_the_qmc_like_files(tmp_path: Path, licsync: Licsync) -> None:
     """``sim certs DIR`` writes root, client and server certificates; keys are 0600."""
-    result = runner.invoke(sim_app, ["certs", str(tmp_path / "certs")])
+    result = licsync(["sim", "certs", str(tmp_path / "certs")])
     assert result.exit_code == 0, result.output
     folder = tmp_path / "certs"
     names = sorted(p.name for p in folder.iterdir())
@@ -49,25 +52,26 @@ def test_certs_writes_the_qmc_like_files(tmp_path: Path) -> None:
     assert [str(a) for a in names_in_san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
 
 
-def test_certs_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+def test_certs_refuses_to_overwrite_without_force(tmp_path: Path, licsync: Licsync) -> None:
     """A second run refuses (exit 1, naming the files); ``--force`` overwrites."""
-    assert runner.invoke(sim_app, ["certs", str(tmp_path)]).exit_code == 0
+    assert licsync(["sim", "certs", str(tmp_path)]).exit_code == 0
     before = (tmp_path / "root.pem").read_bytes()
-    refused = runner.invoke(sim_app, ["certs", str(tmp_path)])
+    refused = licsync(["sim", "certs", str(tmp_path)])
     assert refused.exit_code == 1
     assert "root.pem" in refused.output
     assert "--force" in refused.output
     assert (tmp_path / "root.pem").read_bytes() == before
-    forced = runner.invoke(sim_app, ["certs", str(tmp_path), "--force"])
+    forced = licsync(["sim", "certs", str(tmp_path), "--force"])
     assert forced.exit_code == 0
     assert (tmp_path / "root.pem").read_bytes() != before
     assert stat.S_IMODE((tmp_path / "client_key.pem").stat().st_mode) == 0o600
 
 
-def test_serve_with_a_bad_tls_dir_exits_1(tmp_path: Path) -> None:
+def test_serve_with_a_bad_tls_dir_exits_1(tmp_path: Path, licsync: Licsync) -> None:
     """``sim serve`` with an empty TLS folder explains and exits 1."""
-    result = runner.invoke(sim_app, ["serve", "--users", "0", "--tls-dir", str(tmp_path)])
+    result = licsync(["sim", "serve", "--users", "0", "--tls-dir", str(tmp_path)])
     assert result.exit_code == 1
+    assert result.stderr.startswith("licsync: error: ")
     assert "sim certs" in result.output
 
 
@@ -92,7 +96,8 @@ def test_serve_in_a_subprocess(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "licsync.cli_sim",
+            "licsync",
+            "sim",
             "serve",
             "--port",
             "0",
@@ -132,9 +137,17 @@ def test_serve_in_a_subprocess(tmp_path: Path) -> None:
     assert process.returncode == 0
 
 
-@pytest.mark.parametrize("args", [["serve", "--users", "-1"], ["serve", "--fault-rate", "3"]])
-def test_serve_refuses_bad_values(args: list[str]) -> None:
-    """Out-of-range values exit 1 with a message instead of serving."""
-    result = runner.invoke(sim_app, args)
-    assert result.exit_code == 1
-    assert "error:" in result.output
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["serve", "--users", "-1"],
+        ["serve", "--fault-rate", "3"],
+        ["serve", "--latency-ms", "-5"],
+        ["serve", "--port", "99999"],
+    ],
+)
+def test_serve_refuses_bad_values(args: list[str], licsync: Licsync) -> None:
+    """Out-of-range values are a wrong command line: exit 64 with click's message, no serving."""
+    result = licsync(["sim", *args])
+    assert result.exit_code == 64
+    assert f"Invalid value for '{args[1]}'" in result.stderr

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from licsync import cli
-from licsync.cli import app
+from licsync.cli import app, main
+from licsync.cli import validate as cli
 from licsync.errors import ConfigError
 from licsync.identity import AccessType, RuleContext
 from licsync.load import check_directory, load_desired
@@ -249,18 +249,20 @@ def test_github_format_escapes_workflow_commands(tmp_path: Path) -> None:
     )
 
 
-def test_unexpected_crash_says_bug_and_exits_3(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A crash inside a command is reported as a bug, exit 3, without a traceback."""
+def test_unexpected_crash_says_bug_and_exits_70(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A crash inside a command is reported as a bug, exit 70, without a traceback."""
 
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(cli, "check_directory", explode)
-    result = runner.invoke(app, ["validate", "licenses"])
-    assert result.exit_code == 3
-    assert "This is a bug in licsync" in result.stderr
-    assert "RuntimeError: boom" in result.stderr
-    assert "Traceback" not in result.output
+    assert main(["validate", "licenses"]) == 70
+    stderr = capsys.readouterr().err
+    assert "This is a bug in licsync" in stderr
+    assert "RuntimeError: boom" in stderr
+    assert "Traceback" not in stderr
 
 
 def test_version() -> None:

@@ -1,5 +1,9 @@
+"""``python -m licsync``: the same entry point as the ``licsync`` console script."""
+
 from __future__ import annotations
+
+import sys
 
 from licsync.cli import main
 
-main()
+sys.exit(main())

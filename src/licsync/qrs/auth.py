@@ -13,23 +13,26 @@ server text it repeats.
 
 from __future__ import annotations
 
+import binascii
 import logging
 import os
 import ssl
+import struct
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 
 import httpx
 
 from licsync._version import __version__
-from licsync.errors import ConfigError, Problem, SecretError
+from licsync.errors import ConfigError, Problem, QrsAuthError, SecretError
 from licsync.identity import split_user
 from licsync.site import AuthMode, Site, TlsConfig
 
 __all__ = [
     "DEFAULT_CERTIFICATE_PORT",
     "Credentials",
+    "NtlmChallengeGuard",
     "certificate_credentials",
     "credentials_from_site",
     "effective_base_url",
@@ -204,7 +207,7 @@ def ntlm_credentials(
             "", 0, 0, "auth.mode", f"ntlm authentication needs the extra: {NTLM_INSTALL_HINT}"
         )
         raise ConfigError([problem]) from exc
-    auth: httpx.Auth = HttpNtlmAuth(user, password)
+    auth: httpx.Auth = NtlmChallengeGuard(HttpNtlmAuth(user, password))
     return Credentials(
         mode=AuthMode.NTLM,
         path_prefix=_prefix_path(prefix),
@@ -216,6 +219,92 @@ def ntlm_credentials(
         auth_hint=f"{_PROXY_HINT}; and the Windows account and password",
         secrets=(password,),
     )
+
+
+# What httpx-ntlm raises when a 401 carries no NTLM challenge, or a malformed one: KeyError (no
+# WWW-Authenticate on the second 401), AttributeError (none on the first), RuntimeError from a
+# StopIteration inside its generator (no "NTLM <token>" among the offers), ValueError /
+# binascii.Error (a token that is not base64), struct.error / IndexError / TypeError and pyspnego's
+# errors (a token that is not an NTLM CHALLENGE message).
+_CHALLENGE_ERRORS: tuple[type[Exception], ...] = (
+    KeyError,
+    AttributeError,
+    RuntimeError,
+    StopIteration,
+    ValueError,
+    binascii.Error,
+    struct.error,
+    IndexError,
+    TypeError,
+)
+
+
+class NtlmChallengeGuard(httpx.Auth):
+    """Runs an NTLM auth flow (httpx-ntlm) and turns its crashes on a bad challenge into errors.
+
+    A virtual proxy that is not set to Windows authentication, a load balancer that strips or
+    rewrites ``WWW-Authenticate``, or a proxy offering only Kerberos (``Negotiate`` without NTLM)
+    answers the handshake with something httpx-ntlm cannot parse, and it raises ``KeyError``,
+    ``AttributeError`` or ``StopIteration``. This says what happened instead, as a
+    :class:`~licsync.errors.QrsAuthError` naming the endpoint (never the query, which holds the
+    xrfkey).
+    """
+
+    def __init__(self, inner: httpx.Auth) -> None:
+        self._inner = inner
+        self._errors = _CHALLENGE_ERRORS + _spnego_errors()
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        flow = self._inner.auth_flow(request)
+        response: httpx.Response | None = None
+        try:
+            try:
+                outgoing = next(flow)
+            except StopIteration:
+                return
+            while True:
+                response = yield outgoing
+                try:
+                    outgoing = flow.send(response)
+                except StopIteration:
+                    return
+                except self._errors as exc:
+                    if isinstance(exc, RuntimeError) and not isinstance(
+                        exc.__cause__, StopIteration
+                    ):
+                        raise
+                    raise _challenge_error(request, response, exc) from exc
+        finally:
+            flow.close()
+
+
+def _spnego_errors() -> tuple[type[Exception], ...]:
+    try:
+        from spnego.exceptions import SpnegoError  # noqa: PLC0415 - only with the ntlm extra
+    except ImportError:  # pragma: no cover - httpx-ntlm depends on pyspnego
+        return ()
+    return (SpnegoError,)
+
+
+def _challenge_error(
+    request: httpx.Request, response: httpx.Response, exc: Exception
+) -> QrsAuthError:
+    status = response.status_code
+    offered = response.headers.get_list("www-authenticate")
+    shown = ", ".join(offered)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    what = f"WWW-Authenticate: {shown!r}" if offered else "no WWW-Authenticate header"
+    endpoint = str(request.url.copy_with(query=None, fragment=None))
+    path = request.url.path
+    message = (
+        f"{request.method} {endpoint}: Windows (NTLM) authentication failed: the server answered "
+        f"{status} with {what}, which is not a usable NTLM challenge "
+        f"({type(exc).__name__}). Check that the virtual proxy's authentication method is "
+        "Windows and that nothing between licsync and the proxy strips or rewrites "
+        "WWW-Authenticate; a proxy offering only Negotiate (Kerberos) cannot be used"
+    )
+    return QrsAuthError(message, method=request.method, path=path, status=status, excerpt=shown)
 
 
 def effective_base_url(url: str, mode: AuthMode) -> str:

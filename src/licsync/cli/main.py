@@ -1,0 +1,174 @@
+"""The ``licsync`` app and its one error boundary, :func:`main`.
+
+Every command (``sim`` included) runs inside :func:`main`, which turns whatever happens into one
+of the exit codes of :class:`~licsync.cli.exitcodes.ExitCode` and one message style:
+
+- a wrong command line (unknown option, bad value): click's usage message and hint, exit 64;
+- an error licsync recognises (:class:`~licsync.errors.LicsyncError`): ``licsync: error: …``,
+  exit 1, never a traceback;
+- Ctrl-C: ``licsync: interrupted``, exit 130;
+- anything else is a bug in licsync and says so, exit 70 (the traceback with ``--debug``).
+
+Commands report their own outcomes (changes, blocked) with ``typer.Exit(code)``. Adding a command
+is one module with a ``register(app)`` function, listed in :data:`COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from licsync import __version__
+from licsync.cli import plan, sim, validate
+from licsync.cli._click import ClickException
+from licsync.cli._click import UsageError as ClickUsageError
+from licsync.cli.exitcodes import ExitCode
+from licsync.errors import LicsyncError
+
+__all__ = ["COMMANDS", "PROG", "app", "main"]
+
+PROG = "licsync"
+
+log = logging.getLogger("licsync")
+
+app = typer.Typer(
+    name=PROG,
+    help="Qlik Sense licences as code: validate, plan and apply Professional and Analyzer "
+    "allocations and licence rules kept as YAML in git.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
+    validate.register,
+    plan.register,
+    sim.register,
+)
+"""Each adds its command(s) to the app, in the order ``--help`` lists them."""
+
+
+@dataclass
+class _Invocation:
+    """What the root options said, for the boundary (``ctx.obj``)."""
+
+    debug: bool = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"{PROG} {__version__}")
+        raise typer.Exit(ExitCode.OK)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Log debug detail (and tracebacks of bugs) to stderr.")
+    ] = False,
+) -> None:
+    ctx.ensure_object(_Invocation).debug = debug
+    if debug:
+        log.setLevel(logging.DEBUG)
+
+
+for _register in COMMANDS:
+    _register(app)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``licsync`` with ``argv`` (default ``sys.argv[1:]``) and return its exit code.
+
+    Never raises (but ``SystemExit`` from a nested ``sys.exit`` is turned into its code): the
+    console script does ``sys.exit(main())``.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    invocation = _Invocation()
+    with _logging():
+        try:
+            command = typer.main.get_command(app)
+            result = command.main(args=args, prog_name=PROG, standalone_mode=False, obj=invocation)
+        except ClickUsageError as exc:  # BadParameter, NoSuchOption, missing command, ...
+            exc.show()
+            return ExitCode.USAGE
+        except ClickException as exc:
+            exc.show()
+            return ExitCode.ERROR
+        except typer.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):
+                return _interrupted()
+            _error("aborted")
+            return ExitCode.ERROR
+        except KeyboardInterrupt:
+            return _interrupted()
+        except LicsyncError as exc:
+            _error(str(exc))
+            return ExitCode.ERROR
+        except SystemExit as exc:  # typer exits 1 itself when stdout is a closed pipe
+            return exc.code if isinstance(exc.code, int) else ExitCode.ERROR
+        except Exception as exc:
+            _error(f"unexpected {type(exc).__name__}: {exc}")
+            typer.echo(
+                f"This is a bug in licsync {__version__}. Please report it with the command you "
+                "ran" + ("." if invocation.debug else " (run with --debug for the traceback)."),
+                err=True,
+            )
+            if invocation.debug:
+                traceback.print_exception(exc, file=sys.stderr)
+            return ExitCode.BUG
+    code = result if isinstance(result, int) else ExitCode.OK
+    if code == ExitCode.INTERRUPTED:  # typer turns Ctrl-C inside a command into exit 130
+        return _interrupted()
+    return code
+
+
+def _error(message: str) -> None:
+    typer.echo(f"{PROG}: error: {message}", err=True)
+
+
+def _interrupted() -> int:
+    typer.echo(f"{PROG}: interrupted", err=True)
+    return ExitCode.INTERRUPTED
+
+
+class _StderrHandler(logging.Handler):
+    """``licsync: warning: …`` lines to whatever ``sys.stderr`` is when a record is logged."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            where = f"{record.name}: " if record.levelno < logging.WARNING else ""
+            line = f"{PROG}: {record.levelname.lower()}: {where}{record.getMessage()}"
+            if record.exc_info:
+                line += "\n" + logging.Formatter().formatException(record.exc_info)
+            sys.stderr.write(line + "\n")
+        except Exception:  # logging must never break the command
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def _logging() -> Iterator[None]:
+    """Warnings (debug detail with ``--debug``) of licsync's loggers go to stderr for one run."""
+    handler = _StderrHandler()
+    saved = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(saved)

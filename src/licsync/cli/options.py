@@ -1,0 +1,117 @@
+"""Options and helpers more than one command shares.
+
+A value the command line gets wrong is refused here, by the parser, as a click ``BadParameter``:
+the boundary prints it in click's style with a hint and exits 64 (see :mod:`.exitcodes`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import urllib.parse
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from licsync.qrs.auth import effective_base_url
+from licsync.session import EMBEDDED
+from licsync.site import AuthMode
+
+__all__ = [
+    "NOW_MAX",
+    "NOW_MIN",
+    "DirectoryArgument",
+    "NowOption",
+    "QrsUrlOption",
+    "colour_wanted",
+    "count",
+    "parse_now",
+    "parse_qrs_url",
+]
+
+DirectoryArgument = Annotated[
+    Path, typer.Argument(help="Directory of desired-state YAML (default licenses/).")
+]
+
+# --now is a what-if instant, not a calendar: Qlik Sense Enterprise first shipped in 2014, so no
+# QRS record or licence log predates 2000, and nobody plans licences a millennium ahead. Planning
+# moves away from `now` by at most the policy's day counts (the schema caps them at 3650 days) and
+# QRS's 7-day quarantine; keeping `now` within [2000, 3000) keeps all of that date arithmetic far
+# from datetime's limits (years 1..9999), where it would overflow.
+NOW_MIN = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+NOW_MAX = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+NOW_EXAMPLE = "2026-11-20T09:00:00Z"
+
+
+def parse_now(text: str) -> dt.datetime:
+    """``--now``: an ISO-8601 instant from 2000 up to (not including) 3000; no offset is UTC.
+
+    Raises:
+        typer.BadParameter: not ISO-8601, or outside the range.
+    """
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        msg = f"{text!r} is not an ISO-8601 date-time (e.g. {NOW_EXAMPLE})"
+        raise typer.BadParameter(msg) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    try:
+        in_range = NOW_MIN <= value < NOW_MAX
+    except OverflowError:  # pragma: no cover - comparing aware datetimes does not overflow today
+        in_range = False
+    if not in_range:
+        msg = f"{text!r} is outside the years 2000 to 2999 that licsync plans for"
+        raise typer.BadParameter(msg)
+    return value
+
+
+NowOption = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--now",
+        parser=parse_now,
+        metavar="ISO-8601",
+        help=f"Plan as of this instant, e.g. {NOW_EXAMPLE} (default: now; the demo's clock).",
+    ),
+]
+
+
+def parse_qrs_url(text: str) -> str:
+    """``--qrs-url``: ``embedded``, or ``http(s)://host[:port][/path]`` (checked, kept as given).
+
+    Raises:
+        typer.BadParameter: not such a URL.
+    """
+    if text == EMBEDDED:
+        return text
+    try:
+        effective_base_url(text, AuthMode.HEADER)  # the checks every auth mode shares
+        urllib.parse.urlsplit(text.strip()).port  # noqa: B018 - raises for a port out of range
+    except ValueError as exc:
+        msg = f"{text!r}: {exc} (e.g. https://qlik.example.com:4242, or {EMBEDDED})"
+        raise typer.BadParameter(msg) from None
+    return text
+
+
+QrsUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--qrs-url",
+        parser=parse_qrs_url,
+        metavar="URL",
+        help=f"Read this QRS instead of the site's qrs_url ({EMBEDDED}: the built-in simulator).",
+    ),
+]
+
+
+def colour_wanted() -> bool:
+    """Colour on a terminal, unless NO_COLOR is set (https://no-color.org: any non-empty value)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def count(n: int, noun: str) -> str:
+    """``1 change``, ``2 changes``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -1,0 +1,110 @@
+"""``licsync plan``: compare the desired state with the site and its signals; nothing is written."""
+
+from __future__ import annotations
+
+import os
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from licsync.cli.exitcodes import ExitCode
+from licsync.cli.options import DirectoryArgument, NowOption, QrsUrlOption, colour_wanted, count
+from licsync.cli.output import check_target, write_atomically
+from licsync.render import render_json, render_markdown, render_text
+from licsync.session import PlanRun, SessionRequest, open_session
+
+__all__ = ["plan", "register"]
+
+
+class PlanFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``plan`` to the ``licsync`` app."""
+    app.command()(plan)
+
+
+def plan(
+    directory: DirectoryArgument = Path("licenses"),
+    *,
+    site: Annotated[
+        str | None, typer.Option(help="The site to plan, when the directory holds several.")
+    ] = None,
+    output_format: Annotated[
+        PlanFormat, typer.Option("--format", help="text, json (versioned), or markdown (PR).")
+    ] = PlanFormat.TEXT,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the plan to this file instead of standard output."),
+    ] = None,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help="Exit 2 when the plan has changes (0: none, 1: error)."
+        ),
+    ] = False,
+    qrs_url: QrsUrlOption = None,
+    denial_logs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--denial-logs",
+            help="A folder or file of licence logs to read denials from (repeatable), "
+            "in addition to policy.denials.sources.",
+        ),
+    ] = None,
+    now: NowOption = None,
+    timings: Annotated[
+        bool, typer.Option("--timings", help="Print where the time went to standard error.")
+    ] = False,
+) -> None:
+    """Compare the desired state with the site and its signals; explain every change."""
+    if out is not None:
+        check_target(out)  # before reading the site, not after
+    request = SessionRequest(
+        directory=directory,
+        site=site,
+        qrs_url=qrs_url,
+        denial_logs=tuple(denial_logs or ()),
+        now=now,
+        env=os.environ,
+    )
+    with open_session(request) as session:
+        for warning in session.warnings:
+            typer.echo(str(warning), err=True)
+        run = session.plan()
+    started = time.perf_counter()
+    if output_format is PlanFormat.JSON:
+        text = render_json(run.plan)
+    elif output_format is PlanFormat.MARKDOWN:
+        text = render_markdown(run.plan)
+    else:
+        text = render_text(run.plan, color=out is None and colour_wanted())
+    render_seconds = time.perf_counter() - started
+    if out is not None:
+        write_atomically(out, text)
+        typer.echo(_summary(run, out))
+    else:
+        typer.echo(text, nl=False)
+    if timings:
+        phases = {**run.timings, "render": render_seconds}
+        spent = ", ".join(f"{name} {seconds:.3f}s" for name, seconds in phases.items())
+        typer.echo(f"licsync: timings: {spent}; {run.requests} QRS requests", err=True)
+    if run.plan.safety.blocked:
+        raise typer.Exit(ExitCode.BLOCKED)
+    if detailed_exitcode and run.plan.has_changes:
+        raise typer.Exit(ExitCode.CHANGES)
+
+
+def _summary(run: PlanRun, out: Path) -> str:
+    verdict = "BLOCKED by safety checks" if run.plan.safety.blocked else "safety OK"
+    return (
+        f"licsync: plan for site {run.plan.site} written to {out}: "
+        f"{count(len(run.plan.changes), 'change')}, {len(run.plan.findings)} findings, "
+        f"{verdict}, checksum {run.plan.checksum}"
+    )

@@ -1,0 +1,111 @@
+"""``licsync validate``: check desired-state files (YAML, schema, cross-file rules)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from licsync.cli.exitcodes import ExitCode
+from licsync.cli.options import DirectoryArgument, count
+from licsync.errors import Problem
+from licsync.load import LoadReport, check_directory
+from licsync.severity import Severity
+
+__all__ = ["github_annotation", "register", "validate"]
+
+
+class ValidateFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    GITHUB = "github"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``validate`` to the ``licsync`` app."""
+    app.command()(validate)
+
+
+def validate(
+    directory: DirectoryArgument = Path("licenses"),
+    output_format: Annotated[
+        ValidateFormat,
+        typer.Option("--format", help="text, json, or github (workflow annotations)."),
+    ] = ValidateFormat.TEXT,
+) -> None:
+    """Check desired-state files: YAML, schema and cross-file rules. Exit 1 on errors."""
+    report = check_directory(directory, today=dt.datetime.now(dt.UTC).date())
+    if output_format is ValidateFormat.JSON:
+        typer.echo(json.dumps(_report_json(report), indent=2))
+    elif output_format is ValidateFormat.GITHUB:
+        for problem in report.problems:
+            typer.echo(github_annotation(problem))
+        typer.echo(_summary(report), err=True)
+    else:
+        for problem in report.problems:
+            typer.echo(str(problem))
+        typer.echo(_summary(report))
+    if report.errors:
+        raise typer.Exit(ExitCode.ERROR)
+
+
+def _summary(report: LoadReport) -> str:
+    errors, warnings = len(report.errors), len(report.warnings)
+    if errors:
+        return (
+            f"{count(errors, 'error')}, {count(warnings, 'warning')} "
+            f"in {count(report.files, 'file')}"
+        )
+    parts = []
+    for desired in report.sites:
+        allocations = sum(len(desired.of(t).allocations) for t in desired.types)
+        rules = sum(len(desired.of(t).rules) for t in desired.types)
+        parts.append(
+            f"site {desired.site.name}: {count(allocations, 'allocation')}, {count(rules, 'rule')}"
+        )
+    warned = f", {count(warnings, 'warning')}" if warnings else ""
+    return f"valid: {count(report.files, 'file')}{warned}; " + "; ".join(parts)
+
+
+def _report_json(report: LoadReport) -> dict[str, object]:
+    return {
+        "format_version": 1,
+        "valid": not report.errors,
+        "files": report.files,
+        "sites": [d.site.name for d in report.sites],
+        "problems": [
+            {
+                "file": p.file,
+                "line": p.line,
+                "col": p.col,
+                "field": p.field,
+                "message": p.message,
+                "severity": p.severity,
+            }
+            for p in report.problems
+        ],
+    }
+
+
+def github_annotation(problem: Problem) -> str:
+    """A GitHub Actions workflow command that annotates the file at the problem's position."""
+    level = problem.severity.value if problem.severity is Severity.WARNING else "error"
+    props = [f"file={_gh_property(problem.file)}"]
+    if problem.line:
+        props.append(f"line={problem.line}")
+    if problem.col:
+        props.append(f"col={problem.col}")
+    text = f"{problem.field}: {problem.message}" if problem.field else problem.message
+    return f"::{level} {','.join(props)}::{_gh_data(text)}"
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")

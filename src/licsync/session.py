@@ -1,0 +1,285 @@
+"""The edge every command shares: one site, opened once, read and planned as often as needed.
+
+A :class:`Session` is the I/O edge around the pure planner. :func:`open_session` loads the
+desired state, decides where QRS is (``--qrs-url``, else the site's URL; ``embedded`` starts the
+simulator in-process with the demo organisation and keeps it running for the whole ``with``),
+opens one client (read-only unless the request says ``writable``, which only ``apply`` does) and
+decides the time (``--now``, else the embedded demo's fixed clock, else the wall clock).
+
+Inside the ``with`` a command reads (:meth:`Session.read`, a fresh read every call), gathers the
+signals (:meth:`Session.signals`) and plans (:meth:`Session.plan`, timed per phase) as often as it
+needs: ``apply`` can apply and then re-plan against the same site in one process. Every QRS
+request the session's client makes is counted (:attr:`Session.requests`).
+
+::
+
+    with open_session(SessionRequest(directory=Path("licenses"), env=os.environ)) as session:
+        run = session.plan()
+        print(run.plan.checksum, run.timings, run.requests)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from licsync.actual import Actual
+from licsync.desired import Desired
+from licsync.errors import Problem
+from licsync.load import load_desired
+from licsync.plan import Plan, plan
+from licsync.plan.planner import build_coverage
+from licsync.policy import DenialSource, DenialSourceKind
+from licsync.qrs import QrsClient, read_actual
+from licsync.signals import Signals
+from licsync.signals.denials import read_denials
+
+if TYPE_CHECKING:  # the product imports the simulator only where `embedded` starts it
+    from licsync.sim.server import Simulator
+
+__all__ = ["EMBEDDED", "PlanRun", "Session", "SessionRequest", "open_session"]
+
+log = logging.getLogger(__name__)
+
+EMBEDDED = "embedded"
+"""The ``qrs_url`` that means the built-in simulator with the demo organisation."""
+
+EMBEDDED_TARGET = "the embedded QRS simulator (demo organisation)"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRequest:
+    """What the user asked for.
+
+    Attributes:
+        directory: the desired-state directory.
+        site: ``--site``; None when the directory holds one site.
+        qrs_url: ``--qrs-url``; overrides the site's URL (``embedded`` is allowed).
+        denial_logs: ``--denial-logs`` paths added to the policy's sources.
+        now: ``--now``; None for the default (see the module docstring).
+        env: where secrets named by the site are read from (the CLI passes ``os.environ``).
+        writable: open a client that may write (``apply``); otherwise writes are refused before
+            any byte is sent.
+    """
+
+    directory: Path
+    site: str | None = None
+    qrs_url: str | None = None
+    denial_logs: tuple[str, ...] = ()
+    now: dt.datetime | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    writable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRun:
+    """A plan and how it was made.
+
+    Attributes:
+        plan: the plan.
+        actual: the actual state it was planned against.
+        signals: the signals it used.
+        now: the instant it was planned as of.
+        timings: seconds per phase: load (the session's, once), read, logs, rules, plan.
+        requests: QRS requests this plan made (retries not counted).
+    """
+
+    plan: Plan
+    actual: Actual
+    signals: Signals
+    now: dt.datetime
+    timings: Mapping[str, float]
+    requests: int
+
+
+class _CountingClient(QrsClient):
+    """A QRS client that counts the requests made through it (thread-safe)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._count = 0
+        self._count_lock = threading.Lock()
+
+    @property
+    def count(self) -> int:
+        """Requests made so far (one per call, whatever the retries)."""
+        return self._count
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+    ) -> httpx.Response:
+        with self._count_lock:
+            self._count += 1
+        return super().request(method, path, params=params, body=body)
+
+
+class Session:
+    """One site, open for the length of a command. Build it with :func:`open_session`.
+
+    Attributes:
+        desired: the desired state of the site.
+        warnings: the loader's warnings (the caller shows them).
+        client: the QRS client (read-only unless the request was ``writable``).
+        target: where QRS is, for display (never with credentials).
+        simulator: the embedded simulator, running until the session closes; None otherwise.
+        load_seconds: how long loading the desired state took.
+    """
+
+    def __init__(
+        self,
+        request: SessionRequest,
+        *,
+        desired: Desired,
+        warnings: tuple[Problem, ...],
+        client: _CountingClient,
+        target: str,
+        clock: dt.datetime | None,
+        simulator: Simulator | None,
+        load_seconds: float,
+    ) -> None:
+        self._request = request
+        self.desired = desired
+        self.warnings = warnings
+        self.client: QrsClient = client
+        self._counting = client
+        self.target = target
+        self._clock = clock
+        self.simulator = simulator
+        self.load_seconds = load_seconds
+
+    @property
+    def writable(self) -> bool:
+        """True when the client may write."""
+        return not self.client.read_only
+
+    @property
+    def requests(self) -> int:
+        """QRS requests made through this session's client so far (retries not counted)."""
+        return self._counting.count
+
+    def now(self) -> dt.datetime:
+        """The instant to plan as of: ``--now``, else the site's own clock, else the wall clock."""
+        return self._request.now or self._clock or dt.datetime.now(dt.UTC)
+
+    def read(self) -> Actual:
+        """Read the site's whole actual state now (a fresh read every call).
+
+        Raises:
+            QrsError: the site cannot be read.
+        """
+        return read_actual(self.client).actual
+
+    def signals(self, now: dt.datetime | None = None) -> Signals:
+        """The denial signals of the policy's sources and ``--denial-logs``, as of ``now``.
+
+        Raises:
+            SignalError: a denial source cannot be read.
+        """
+        desired = self.desired
+        sources = list(desired.policy.denial_sources)
+        sources.extend(
+            DenialSource(kind=DenialSourceKind.LOGS, path=path)
+            for path in self._request.denial_logs
+        )
+        if not sources:
+            return Signals()
+        since = (now or self.now()) - dt.timedelta(days=desired.policy.denial_lookback_days)
+        report = read_denials(
+            sources,
+            root=Path.cwd(),
+            since=since,
+            service_accounts=desired.policy.service_accounts,
+        )
+        return Signals(denials=report)
+
+    def plan(self) -> PlanRun:
+        """Read the site and the signals afresh and plan, timing every phase.
+
+        Raises:
+            QrsError: the site cannot be read.
+            SignalError: a denial source cannot be read.
+        """
+        timings: dict[str, float] = {"load": self.load_seconds}
+        requests_before = self.requests
+        now = self.now()
+
+        started = time.perf_counter()
+        actual = self.read()
+        timings["read"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        signals = self.signals(now)
+        timings["logs"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        coverage = build_coverage(self.desired, actual)
+        timings["rules"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        result = plan(self.desired, actual, signals, now, coverage=coverage)
+        timings["plan"] = time.perf_counter() - started
+        return PlanRun(
+            plan=result,
+            actual=actual,
+            signals=signals,
+            now=now,
+            timings=timings,
+            requests=self.requests - requests_before,
+        )
+
+
+@contextlib.contextmanager
+def open_session(request: SessionRequest) -> Iterator[Session]:
+    """Load the desired state and open the site; close everything when the ``with`` ends.
+
+    Raises:
+        ConfigError: the desired state is invalid, or the site's settings are unusable.
+        SecretError: a secret the site names is missing.
+        UsageError: the embedded simulator cannot start.
+    """
+    started = time.perf_counter()
+    today = (request.now or dt.datetime.now(dt.UTC)).date()
+    desired, warnings = load_desired(request.directory, today=today, site=request.site)
+    load_seconds = time.perf_counter() - started
+
+    url = request.qrs_url or desired.site.qrs_url
+    with contextlib.ExitStack() as stack:
+        base_url, target, clock = request.qrs_url, None, None
+        simulator = None
+        if url == EMBEDDED:
+            from licsync.sim.demo import DEMO_NOW, demo_organisation  # noqa: PLC0415 - only here
+            from licsync.sim.server import start_simulator  # noqa: PLC0415
+
+            simulator = stack.enter_context(start_simulator(demo_organisation()))
+            log.info("embedded simulator at %s", simulator.url)
+            base_url, clock, target = simulator.url, DEMO_NOW, EMBEDDED_TARGET
+        client = stack.enter_context(
+            _CountingClient.from_site(
+                desired.site, env=request.env, read_only=not request.writable, base_url=base_url
+            )
+        )
+        assert isinstance(client, _CountingClient)  # from_site builds the class it is called on
+        yield Session(
+            request,
+            desired=desired,
+            warnings=warnings,
+            client=client,
+            target=target or client.base_url,
+            clock=clock,
+            simulator=simulator,
+            load_seconds=load_seconds,
+        )
