@@ -925,3 +925,8 @@ def _check_chunk(size: int) -> None:
 
 def _s(count: int) -> str:
     return "" if count == 1 else "s"
+
+
+def _conforms(qrs: QrsWriter, dry: RecordingWriter) -> tuple[Writer, Writer]:
+    """Never called: mypy checks here that both writers implement :class:`Writer`."""
+    return qrs, dry
