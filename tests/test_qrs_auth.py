@@ -34,11 +34,14 @@ from licsync.errors import (
     SecretError,
 )
 from licsync.identity import AccessType
+from licsync.plan.changes import CreateRule
 from licsync.qrs import (
+    Outcome,
     QrsClient,
+    QrsWriter,
     RetryPolicy,
+    WriteResult,
     certificate_credentials,
-    create_rule,
     fetch_actual,
     paths,
     tls_context,
@@ -48,6 +51,15 @@ from licsync.sim import ProxyConfig, SimStore, Simulator, start_simulator, write
 from licsync.site import AuthConfig, AuthMode, Site, TlsConfig
 
 NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
+
+
+def create_rule(qrs: QrsClient, kind: AccessType, rule: DesiredRule) -> WriteResult:
+    """Create a licence rule through the writer; it must be applied."""
+    result = QrsWriter(qrs).create_rule(CreateRule(kind, rule.name, rule.name.casefold(), rule))
+    assert result.outcome is Outcome.APPLIED, result.message
+    return result
+
+
 PRO = AccessType.PROFESSIONAL
 PASSWORD = "Pa55-SECRET-w0rd-7d1f"
 HAS_NTLM = importlib.util.find_spec("httpx_ntlm") is not None
@@ -291,7 +303,7 @@ def test_header_mode_reads_and_writes_through_the_proxy(sim: Simulator) -> None:
         result = create_rule(qrs, PRO, DesiredRule(name="Via header", condition='user.group="X"'))
         assert sim.request_counts() == {"GET": 1, "POST": 2}
         actual = fetch_actual(qrs)
-    created = next(r for r in actual.rules_of(PRO) if r.rule_id == result.rule_id)
+    created = next(r for r in actual.rules_of(PRO) if r.rule_id == result.created_id)
     assert created.rule_entity is not None
     assert created.rule_entity["modifiedByUserName"] == "CORP\\admin"
 

@@ -23,21 +23,24 @@ from licsync.errors import (
     QrsTransportError,
 )
 from licsync.identity import AccessType
+from licsync.plan.changes import (
+    Allocate,
+    CreateRule,
+    DeleteRule,
+    Reason,
+    Reclaim,
+    Reinstate,
+    UpdateRule,
+    UserTarget,
+)
 from licsync.qrs import (
     QrsClient,
+    QrsWriter,
     RetryPolicy,
-    allocate,
-    allocate_many,
-    create_rule,
-    delete_rule,
     fetch_actual,
     filters,
     header_credentials,
     paths,
-    reclaim,
-    reclaim_many,
-    reinstate_quarantined_allocation,
-    update_rule,
 )
 from licsync.qrs.read import find_user
 from licsync.qrs.retry import parse_retry_after
@@ -111,7 +114,9 @@ def test_every_request_carries_a_fresh_valid_xrfkey(sim: Simulator) -> None:
     with QrsClient(sim.url, transport=transport) as qrs:
         actual = fetch_actual(qrs)
         jdoe = actual.users["corp\\jdoe"]
-        allocate(qrs, jdoe, PRO)
+        target = UserTarget(jdoe.id, jdoe.directory, jdoe.userid)
+        (result,) = QrsWriter(qrs).allocate([Allocate(PRO, jdoe.display, jdoe.key, target)])
+        assert result.ok
     assert len(transport.seen) == sum(sim.request_counts().values()) == 9
     keys = []
     for _, query_key, header_key in transport.seen:
@@ -236,14 +241,22 @@ def test_read_only_client_sends_nothing(sim: Simulator, proxy: bool) -> None:
     (seat,) = actual.allocations_of(PRO)
     (rule,) = actual.rules_of(PRO)
     desired = DesiredRule(name="x", condition='user.group="x"')
+    target = UserTarget(jdoe.id, jdoe.directory, jdoe.userid)
+    grant = Allocate(PRO, jdoe.display, jdoe.key, target)
+    take = Reclaim(PRO, seat.display, seat.key, Reason.NOT_DECLARED, seat.id)
+    second = Reclaim(PRO, "CORP\\x", "corp\\x", Reason.NOT_DECLARED, rule.group_id or "")
+    create = CreateRule(PRO, "x", "x", desired)
+    update = UpdateRule(
+        PRO, "x", "x", desired, rule.rule_id or "", rule.group_id, rule.rule_entity or {}
+    )
+    remove = DeleteRule(PRO, rule.name, rule.name.casefold(), rule.rule_id, rule.group_id)
     writes: list[Callable[[QrsClient], object]] = [
-        lambda q: allocate(q, jdoe, PRO),
-        lambda q: allocate_many(q, [jdoe], PRO),
-        lambda q: reclaim(q, seat),
-        lambda q: reclaim_many(q, [seat]),
-        lambda q: create_rule(q, PRO, desired),
-        lambda q: update_rule(q, rule, desired),
-        lambda q: delete_rule(q, rule),
+        lambda q: QrsWriter(q).allocate([grant]),
+        lambda q: QrsWriter(q).reclaim([take]),
+        lambda q: QrsWriter(q).reclaim([take, second]),
+        lambda q: QrsWriter(q).create_rule(create),
+        lambda q: QrsWriter(q).update_rule(update),
+        lambda q: QrsWriter(q).delete_rule(remove),
         lambda q: q.post_json(paths.access_group(PRO), {"name": "x"}),
         lambda q: q.put_json(paths.entity(paths.SYSTEM_RULE, rule.rule_id or ""), {}),
         lambda q: q.delete(paths.entity(paths.SYSTEM_RULE, rule.rule_id or "")),
@@ -259,10 +272,14 @@ def test_read_only_client_sends_nothing(sim: Simulator, proxy: bool) -> None:
 def test_reinstate_through_read_only_client_sends_no_write(sim: Simulator) -> None:
     """Reinstating reads the seat, then refuses the PUT before sending it."""
     with QrsClient(sim.url) as reader:
+        (used,) = fetch_actual(reader).allocations_of(PRO)
+        sim.store.deallocate(PRO, used.id, "INTERNAL\\sa_api")  # used yesterday: quarantined
         (seat,) = fetch_actual(reader).allocations_of(PRO)
     sim.reset_counts()
+    owner = UserTarget(seat.user_id or "", seat.directory, seat.userid)
+    change = Reinstate(PRO, seat.display, seat.key, owner, seat.id, seat.modified_date)
     with QrsClient(sim.url, read_only=True) as qrs, pytest.raises(QrsReadOnlyError):
-        reinstate_quarantined_allocation(qrs, seat)
+        QrsWriter(qrs).reinstate([change])
     assert sim.request_counts() == {"GET": 1}
 
 

@@ -1,39 +1,65 @@
-"""Writes against the simulator: allocate, reclaim, licence rules, reinstate; nothing retried."""
+"""The write contract against the simulator over real sockets: one result per change, per item.
+
+Every write kind meets every outcome it can have (applied, already, failed, unknown); bulk
+writes report per item; the recording writer lists exactly what the QRS writer sends; a
+half-created rule is completed (both directions) into one pair and the next plan is empty.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import unquote
 
+import httpx
 import pytest
 
-from licsync.actual import Actual, ActualAllocation, ActualUser
+from builders import desired, drule, policy
+from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser
 from licsync.desired import DesiredRule
-from licsync.errors import QrsBadRequest, QrsConflict, QrsServerError
+from licsync.errors import QrsBadRequest, QrsReadOnlyError, QrsResponseError
 from licsync.identity import AccessType, RuleContext
-from licsync.qrs import (
-    QrsClient,
-    allocate,
-    allocate_many,
-    create_rule,
-    delete_rule,
-    fetch_actual,
-    reclaim,
-    reclaim_many,
-    reinstate_quarantined_allocation,
-    update_rule,
+from licsync.plan import plan
+from licsync.plan.changes import (
+    Allocate,
+    Change,
+    CompleteRule,
+    CreateRule,
+    DeleteRule,
+    Reason,
+    Reclaim,
+    Reinstate,
+    UpdateRule,
+    UserTarget,
 )
-from licsync.sim import SimStore, Simulator, start_simulator
+from licsync.qrs import (
+    Outcome,
+    QrsClient,
+    QrsWriter,
+    RecordingWriter,
+    Request,
+    WriteResult,
+    fetch_actual,
+    read_actual,
+)
+from licsync.qrs.write import NEW_ALLOCATION_ID, NEW_GROUP_ID, NEW_RULE_ID
+from licsync.signals import Signals
+from licsync.sim import FaultPlan, SimStore, Simulator, start_simulator
 
 NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 PRO = AccessType.PROFESSIONAL
 ANA = AccessType.ANALYZER
 PEOPLE = [f"user{i}" for i in range(8)]
+GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+PLACEHOLDER = re.compile(r"<new [a-z ]+ id>")
 
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    """Eight people, room for six Professional seats, two seats held (one recently used)."""
+    """Eight people, room for six seats per type, two Analyzer seats held (one recently used)."""
     store = SimStore(NOW)
     store.set_capacity(PRO, 6)
     store.set_capacity(ANA, 6)
@@ -56,247 +82,840 @@ def client(sim: Simulator) -> Iterator[QrsClient]:
         yield qrs
 
 
+@pytest.fixture
+def writer(client: QrsClient) -> QrsWriter:
+    return QrsWriter(client, allocate_chunk=2, reclaim_chunk=2)
+
+
+# -- building changes from what was read -----------------------------------------------------------
+
+
 def people(actual: Actual, *userids: str) -> list[ActualUser]:
-    """The users named, as read."""
     return [actual.users[f"corp\\{u}"] for u in userids]
 
 
 def seat_of(actual: Actual, kind: AccessType, userid: str) -> ActualAllocation | None:
-    """The allocation of ``CORP\\userid`` of ``kind``, or None."""
     return next((a for a in actual.allocations_of(kind) if a.key == f"corp\\{userid}"), None)
 
 
-def test_allocate_one(client: QrsClient, sim: Simulator) -> None:
-    """One POST allocates a seat; the result carries its id."""
-    (user,) = people(fetch_actual(client), "user0")
-    sim.reset_counts()
-    result = allocate(client, user, PRO)
-    assert sim.request_counts() == {"POST": 1}
-    assert result.ok
-    assert result.user == "CORP\\user0"
-    seat = seat_of(fetch_actual(client), PRO, "user0")
+def grant(user: ActualUser, kind: AccessType = PRO) -> Allocate:
+    return Allocate(kind, user.display, user.key, UserTarget(user.id, user.directory, user.userid))
+
+
+def take(seat: ActualAllocation) -> Reclaim:
+    return Reclaim(
+        seat.access_type,
+        seat.display,
+        seat.key,
+        Reason.NOT_DECLARED,
+        seat.id,
+        user_id=seat.user_id,
+        modified_date=seat.modified_date,
+    )
+
+
+def give_back(seat: ActualAllocation) -> Reinstate:
+    owner = UserTarget(seat.user_id or "", seat.directory, seat.userid)
+    return Reinstate(
+        seat.access_type, seat.display, seat.key, owner, seat.id, modified_date=seat.modified_date
+    )
+
+
+def create(kind: AccessType, rule: DesiredRule) -> CreateRule:
+    return CreateRule(kind, rule.name, rule.name.casefold(), rule)
+
+
+def update(rule: ActualRule, wanted: DesiredRule) -> UpdateRule:
+    assert rule.rule_id is not None
+    assert rule.rule_entity is not None
+    return UpdateRule(
+        rule.access_type,
+        wanted.name,
+        wanted.name.casefold(),
+        wanted,
+        rule.rule_id,
+        rule.group_id,
+        rule.rule_entity,
+    )
+
+
+def remove(rule: ActualRule) -> DeleteRule:
+    return DeleteRule(
+        rule.access_type, rule.name, rule.name.casefold(), rule.rule_id, rule.group_id
+    )
+
+
+def quarantined_seat(client: QrsClient, writer: QrsWriter) -> ActualAllocation:
+    """Reclaim the recently used Analyzer seat: QRS quarantines it; the seat as read after."""
+    recent = seat_of(fetch_actual(client), ANA, "recent")
+    assert recent is not None
+    assert writer.reclaim([take(recent)])[0].outcome is Outcome.APPLIED
+    seat = seat_of(fetch_actual(client), ANA, "recent")
     assert seat is not None
-    assert seat.id == result.allocation_id
+    assert seat.quarantined
+    return seat
 
 
-def test_allocate_beyond_capacity_is_a_bad_request(client: QrsClient) -> None:
-    """Seven seats of six: the seventh is refused with 400 and the reason."""
-    actual = fetch_actual(client)
-    for user in people(actual, *PEOPLE[:6]):
-        allocate(client, user, PRO)
-    with pytest.raises(QrsBadRequest, match="No professional access available"):
-        allocate(client, people(actual, "user6")[0], PRO)
+def outcomes(results: tuple[WriteResult, ...]) -> list[Outcome]:
+    return [r.outcome for r in results]
 
 
-def test_allocate_many_in_chunks(client: QrsClient, sim: Simulator) -> None:
-    """Five users in chunks of two: three POSTs to .../many, every user reported with its id."""
-    actual = fetch_actual(client)
-    users = people(actual, *PEOPLE[:5])
+class ScriptedTransport(httpx.HTTPTransport):
+    """Forwards to the simulator, except requests ``decide`` answers itself (or drops)."""
+
+    def __init__(self, decide: Callable[[httpx.Request], httpx.Response | None]) -> None:
+        super().__init__(retries=0)
+        self.decide = decide
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        answer = self.decide(request)
+        return answer if answer is not None else super().handle_request(request)
+
+
+Decide = Callable[[httpx.Request], httpx.Response | None]
+Scripted = Callable[[Simulator, Decide], QrsWriter]
+
+
+@pytest.fixture
+def scripted() -> Iterator[Scripted]:
+    """Make writers whose requests ``decide`` may answer instead of the simulator."""
+    clients: list[QrsClient] = []
+
+    def make(target: Simulator, decide: Decide) -> QrsWriter:
+        client = QrsClient(target.url, transport=ScriptedTransport(decide), sleep=lambda _: None)
+        clients.append(client)
+        return QrsWriter(client)
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def answer_on(
+    method: str, path_part: str, status: int, body: Any = "refused"
+) -> Callable[[httpx.Request], httpx.Response | None]:
+    """Answer ``method`` requests whose path contains ``path_part`` with ``status``."""
+
+    def decide(request: httpx.Request) -> httpx.Response | None:
+        if request.method == method and path_part in request.url.path:
+            if isinstance(body, str):
+                return httpx.Response(status, text=body)
+            return httpx.Response(status, json=body)
+        return None
+
+    return decide
+
+
+# -- allocate --------------------------------------------------------------------------------------
+
+
+def test_allocate_in_chunks_through_many(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    """Five users in chunks of two: three POSTs to .../many, each applied with its new id."""
+    users = people(fetch_actual(client), *PEOPLE[:5])
     sim.reset_counts()
-    results = allocate_many(client, users, PRO, chunk_size=2)
+    results = writer.allocate([grant(u) for u in users])
     assert sim.request_counts() == {"POST": 3}
-    assert [r.user for r in results] == [f"CORP\\{u}" for u in PEOPLE[:5]]
-    assert all(r.ok for r in results)
+    assert outcomes(results) == [Outcome.APPLIED] * 5
+    assert [r.change for r in results] == [grant(u).id for u in users]
     after = fetch_actual(client)
     for result, userid in zip(results, PEOPLE[:5], strict=True):
         seat = seat_of(after, PRO, userid)
         assert seat is not None
-        assert seat.id == result.allocation_id
+        assert result.created_id == seat.id
+        assert result.ok
 
 
-def test_allocate_many_reports_a_failed_chunk_per_user(client: QrsClient) -> None:
-    """A chunk QRS refuses fails as a whole; each of its users carries the error; others succeed."""
+def test_allocate_of_a_held_type_is_already(writer: QrsWriter, client: QrsClient) -> None:
+    """The simulator answers 400 "already has an ... allocation": that user is 'already'."""
+    (user,) = people(fetch_actual(client), "stale")
+    (result,) = writer.allocate([grant(user, ANA)])
+    assert result.outcome is Outcome.ALREADY
+    assert result.status == 400
+    assert result.ok
+
+
+def test_allocate_beside_a_quarantined_seat_fails(writer: QrsWriter, client: QrsClient) -> None:
+    """A quarantined seat is not 'already so': the user cannot use it (reinstate it instead)."""
+    quarantined_seat(client, writer)
+    (user,) = people(fetch_actual(client), "recent")
+    (result,) = writer.allocate([grant(user, ANA)])
+    assert result.outcome is Outcome.FAILED
+    assert result.status == 400
+    assert "quarantined" in result.message
+
+
+def test_a_refused_chunk_reports_each_of_its_changes(writer: QrsWriter, client: QrsClient) -> None:
+    """Chunk [user2, user3] is refused for user2 (already): user2 already, user3 failed, the
+    chunks before and after applied."""
     actual = fetch_actual(client)
-    allocate(client, people(actual, "user2")[0], PRO)
-    users = people(actual, "user0", "user1", "user2", "user3", "user4")
-    results = allocate_many(client, users, PRO, chunk_size=2)
-    assert [r.ok for r in results] == [True, True, False, False, True]
-    assert isinstance(results[2].error, QrsBadRequest)
-    assert results[2].error is results[3].error
+    writer.allocate([grant(people(actual, "user2")[0])])
+    results = writer.allocate([grant(u) for u in people(actual, *PEOPLE[:5])])
+    assert outcomes(results) == [
+        Outcome.APPLIED,
+        Outcome.APPLIED,
+        Outcome.ALREADY,
+        Outcome.FAILED,
+        Outcome.APPLIED,
+    ]
+    assert results[3].status == 400
+    assert "batch of 2" in results[3].message
     after = fetch_actual(client)
     assert seat_of(after, PRO, "user3") is None
     assert seat_of(after, PRO, "user4") is not None
 
 
-def test_reclaim_one_quarantines_or_releases(client: QrsClient, sim: Simulator) -> None:
-    """A recently used seat is quarantined, an idle one released; reclaiming again is 'absent'."""
+def test_allocate_beyond_capacity_fails_with_qrs_reason(client: QrsClient) -> None:
+    """Seven seats of six in one chunk: every change failed with QRS's 400 and its message."""
+    users = people(fetch_actual(client), *PEOPLE[:7])
+    results = QrsWriter(client).allocate([grant(u) for u in users])
+    assert outcomes(results) == [Outcome.FAILED] * 7
+    assert {r.status for r in results} == {400}
+    assert all("No professional access available" in r.message for r in results)
+
+
+def test_a_5xx_chunk_fails_and_later_chunks_still_go(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    """The first chunk meets a 503: both its changes fail with it; the second chunk is sent."""
+    users = people(fetch_actual(client), *PEOPLE[:4])
+    sim.fail_next("POST", "503")
+    results = writer.allocate([grant(u) for u in users])
+    assert outcomes(results) == [Outcome.FAILED] * 2 + [Outcome.APPLIED] * 2
+    assert results[0].status == results[1].status == 503
+    assert "503" in results[0].message
+
+
+def test_a_dropped_allocation_is_unknown_and_may_have_happened(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    """Processed, then the connection drops: unknown (sent once); the seat does exist."""
+    (user,) = people(fetch_actual(client), "user0")
+    sim.reset_counts()
+    sim.fail_next("POST", "drop-after")
+    (result,) = writer.allocate([grant(user)])
+    assert result.outcome is Outcome.UNKNOWN
+    assert "may have happened" in result.message
+    assert result.status is None
+    assert sim.request_counts() == {"POST": 1}
+    assert seat_of(fetch_actual(client), PRO, "user0") is not None
+
+
+def test_a_timed_out_allocation_is_unknown(sim: Simulator) -> None:
+    """No answer within the timeout: unknown."""
+    with QrsClient(sim.url) as reader:
+        (user,) = people(fetch_actual(reader), "user0")
+    sim.set_faults(FaultPlan(latency_ms=600))
+    with QrsClient(sim.url, timeout=httpx.Timeout(0.15)) as impatient:
+        (result,) = QrsWriter(impatient).allocate([grant(user)])
+    assert result.outcome is Outcome.UNKNOWN
+    assert "timed out" in result.message
+
+
+def test_a_2xx_without_ids_is_a_response_error(
+    sim: Simulator, client: QrsClient, scripted: Scripted
+) -> None:
+    """201 with allocations lacking their id is not what the spec says: QrsResponseError."""
+    (user,) = people(fetch_actual(client), "user0")
+    writer = scripted(sim, answer_on("POST", "/many", 201, [{"user": {"id": user.id}}]))
+    with pytest.raises(QrsResponseError, match="id"):
+        writer.allocate([grant(user)])
+
+
+def test_read_only_client_raises_and_sends_nothing(sim: Simulator, client: QrsClient) -> None:
+    """Through a read-only client every write raises QrsReadOnlyError; nothing reaches QRS."""
     actual = fetch_actual(client)
-    recent = seat_of(actual, ANA, "recent")
-    stale = seat_of(actual, ANA, "stale")
+    (rule,) = actual.rules_of(PRO)
+    (seat, other) = actual.allocations_of(ANA)
+    sim.reset_counts()
+    with QrsClient(sim.url, read_only=True) as reader:
+        writer = QrsWriter(reader)
+        writes: list[Callable[[], object]] = [
+            lambda: writer.allocate([grant(people(actual, "user0")[0])]),
+            lambda: writer.reclaim([take(seat)]),
+            lambda: writer.reclaim([take(seat), take(other)]),
+            lambda: writer.create_rule(create(PRO, drule("x", "true"))),
+            lambda: writer.update_rule(update(rule, drule("Sales pros", "true"))),
+            lambda: writer.delete_rule(remove(rule)),
+        ]
+        for write in writes:
+            with pytest.raises(QrsReadOnlyError):
+                write()
+    assert sim.request_counts() == {}
+
+
+def test_messages_escape_names_from_outside(sim: Simulator, client: QrsClient) -> None:
+    """A user name with a terminal escape reaches a message only escaped (repr)."""
+    evil = sim.store.add_user("CORP", "evil\x1b[2J")
+    sim.store.add_allocation(PRO, evil["id"])
+    user = fetch_actual(client).users["corp\\evil\x1b[2j"]
+    (result,) = QrsWriter(client).allocate([grant(user)])
+    assert result.outcome is Outcome.ALREADY
+    assert "\x1b" not in result.message
+    assert "\\x1b" in result.message
+
+
+# -- reinstate -------------------------------------------------------------------------------------
+
+
+def test_reinstate_gets_then_puts(writer: QrsWriter, client: QrsClient, sim: Simulator) -> None:
+    """GET the seat, PUT it back un-quarantined: the same seat is the user's again."""
+    seat = quarantined_seat(client, writer)
+    sim.reset_counts()
+    (result,) = writer.reinstate([give_back(seat)])
+    assert sim.request_counts() == {"GET": 1, "PUT": 1}
+    assert result.outcome is Outcome.APPLIED
+    after = seat_of(fetch_actual(client), ANA, "recent")
+    assert after is not None
+    assert (after.id, after.quarantined) == (seat.id, False)
+
+
+def test_reinstate_of_a_seat_in_use_is_already(writer: QrsWriter, client: QrsClient) -> None:
+    """Not quarantined and still the user's: already so, no PUT."""
+    seat = seat_of(fetch_actual(client), ANA, "stale")
+    assert seat is not None
+    (result,) = writer.reinstate([give_back(seat)])
+    assert result.outcome is Outcome.ALREADY
+
+
+def test_reinstate_from_a_stale_read_fails_409(writer: QrsWriter, client: QrsClient) -> None:
+    """The plan's modifiedDate is older than the seat's: 409, failed."""
+    seat = quarantined_seat(client, writer)
+    stale = give_back(seat)
+    assert writer.reinstate([stale])[0].outcome is Outcome.APPLIED
+    again = seat_of(fetch_actual(client), ANA, "recent")
+    assert again is not None
+    assert writer.reclaim([take(again)])[0].ok  # quarantined again, with a newer modifiedDate
+    (result,) = writer.reinstate([stale])
+    assert (result.outcome, result.status) == (Outcome.FAILED, 409)
+
+
+def test_reinstate_after_the_quarantine_ended_fails_404(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    """The seat is gone (released at the end of its quarantine): failed, not already."""
+    seat = quarantined_seat(client, writer)
+    sim.advance(dt.timedelta(days=8))
+    (result,) = writer.reinstate([give_back(seat)])
+    assert (result.outcome, result.status) == (Outcome.FAILED, 404)
+
+
+def test_reinstate_without_answer_to_put_is_unknown(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    seat = quarantined_seat(client, writer)
+    sim.fail_next("PUT", "drop")
+    (result,) = writer.reinstate([give_back(seat)])
+    assert result.outcome is Outcome.UNKNOWN
+
+
+def test_reinstate_whose_read_fails_wrote_nothing(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    """Every GET attempt dropped: failed (nothing was written), not unknown."""
+    seat = quarantined_seat(client, writer)
+    sim.fail_next("GET", "drop", count=10)
+    (result,) = writer.reinstate([give_back(seat)])
+    assert result.outcome is Outcome.FAILED
+    assert "nothing was written" in result.message
+
+
+# -- reclaim ---------------------------------------------------------------------------------------
+
+
+def test_reclaim_a_lone_seat_with_one_delete(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    """One seat: one DELETE; QRS quarantines a recent seat; again: already (404)."""
+    recent = seat_of(fetch_actual(client), ANA, "recent")
+    stale = seat_of(fetch_actual(client), ANA, "stale")
     assert recent is not None
     assert stale is not None
     sim.reset_counts()
-    assert reclaim(client, recent).ok
-    assert reclaim(client, stale).ok
-    assert sim.request_counts() == {"DELETE": 2}
-    after = fetch_actual(client)
-    quarantined = seat_of(after, ANA, "recent")
-    assert quarantined is not None
-    assert quarantined.quarantined
-    assert seat_of(after, ANA, "stale") is None
-    again = reclaim(client, stale)
-    assert (again.ok, again.absent) == (True, True)
+    assert outcomes(writer.reclaim([take(stale)])) == [Outcome.APPLIED]
+    assert sim.request_counts() == {"DELETE": 1}
+    (again,) = writer.reclaim([take(stale)])
+    assert (again.outcome, again.status) == (Outcome.ALREADY, 404)
 
 
-def test_reclaim_many_through_selections(client: QrsClient, sim: Simulator) -> None:
-    """Per chunk: POST a selection, DELETE its seats, DELETE the selection; gone seats 'absent'."""
-    actual = fetch_actual(client)
-    allocate_many(client, people(actual, *PEOPLE[:5]), PRO)
-    seats = list(fetch_actual(client).allocations_of(PRO))
-    assert len(seats) == 5
-    reclaim(client, seats[0])
-    sim.reset_counts()
-    results = reclaim_many(client, seats, chunk_size=2)
-    assert sim.request_counts() == {"POST": 3, "DELETE": 6}
-    assert [r.allocation_id for r in results] == [s.id for s in seats]
-    assert all(r.ok for r in results)
-    assert [r.absent for r in results] == [True, False, False, False, False]
-    assert fetch_actual(client).allocations_of(PRO) == ()
-
-
-def test_reclaim_many_cleans_up_the_selection_after_a_failure(
-    client: QrsClient, sim: Simulator
+def test_reclaim_many_through_selections(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
 ) -> None:
-    """When the bulk DELETE fails the selection is still deleted; every seat reports the error."""
+    """Chunks of two through selections (a last lone seat by DELETE); a gone seat is already."""
+    writer.allocate([grant(u) for u in people(fetch_actual(client), *PEOPLE[:5])])
+    seats = list(fetch_actual(client).allocations_of(PRO))
+    writer.reclaim([take(seats[0])])
+    sim.reset_counts()
+    results = writer.reclaim([take(s) for s in seats])
+    assert sim.request_counts() == {"POST": 2, "DELETE": 5}
+    assert outcomes(results) == [Outcome.ALREADY] + [Outcome.APPLIED] * 4
+    assert fetch_actual(client).allocations_of(PRO) == ()
+    assert sim.store.selections() == []
+
+
+def test_a_failed_bulk_delete_fails_each_and_discards_the_selection(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
     seats = list(fetch_actual(client).allocations_of(ANA))
     sim.reset_counts()
-    sim.fail_next("DELETE", "503", count=1)
-    results = reclaim_many(client, seats)
+    sim.fail_next("DELETE", "503")
+    results = writer.reclaim([take(s) for s in seats])
     assert sim.request_counts() == {"POST": 1, "DELETE": 2}
-    assert [r.ok for r in results] == [False, False]
-    assert all(isinstance(r.error, QrsServerError) for r in results)
+    assert outcomes(results) == [Outcome.FAILED] * 2
+    assert {r.status for r in results} == {503}
+    assert sim.store.selections() == []
     assert len(fetch_actual(client).allocations_of(ANA)) == 2
 
 
-def test_create_rule_makes_group_and_rule(client: QrsClient, sim: Simulator) -> None:
-    """Two POSTs: the access group, then the License system rule naming it."""
-    desired = DesiredRule(
-        name="Analysts",
-        condition='((user.group="Analysts"))',
-        context=RuleContext.BOTH,
-        disabled=True,
-        comment="made by licsync",
-    )
+def test_an_unanswered_bulk_delete_is_unknown_for_each(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    """The bulk DELETE happens, then the connection drops: unknown for both (they did go)."""
+    seats = list(fetch_actual(client).allocations_of(ANA))
+    sim.fail_next("DELETE", "drop-after")
+    results = writer.reclaim([take(s) for s in seats])
+    assert outcomes(results) == [Outcome.UNKNOWN] * 2
+    after = fetch_actual(client).allocations_of(ANA)
+    assert [s.quarantined for s in after] == [True]  # the recent seat, quarantined
+
+
+def test_a_refused_selection_reclaims_nothing(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    seats = list(fetch_actual(client).allocations_of(ANA))
+    sim.fail_next("POST", "500")
+    results = writer.reclaim([take(s) for s in seats])
+    assert outcomes(results) == [Outcome.FAILED] * 2
+    assert all("nothing was reclaimed" in r.message for r in results)
+
+
+# -- licence rules ---------------------------------------------------------------------------------
+
+
+ANALYSTS = DesiredRule(
+    name="Analysts",
+    condition='((user.group="Analysts"))',
+    context=RuleContext.BOTH,
+    disabled=True,
+    comment="made by licsync",
+)
+
+
+def test_create_rule_posts_group_then_rule(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
     sim.reset_counts()
-    result = create_rule(client, ANA, desired)
+    result = writer.create_rule(create(ANA, ANALYSTS))
     assert sim.request_counts() == {"POST": 2}
+    assert result.outcome is Outcome.APPLIED
     (rule,) = fetch_actual(client).rules_of(ANA)
-    assert (rule.rule_id, rule.group_id) == (result.rule_id, result.group_id)
-    assert (rule.name, rule.condition, rule.context, rule.disabled, rule.comment) == (
-        "Analysts",
+    assert result.created_id == rule.rule_id
+    assert (rule.condition, rule.context, rule.disabled, rule.comment, rule.actions) == (
         '((user.group="Analysts"))',
         RuleContext.BOTH,
         True,
         "made by licsync",
+        1,
     )
-    assert rule.actions == 1
     assert rule.rule_entity is not None
-    assert rule.rule_entity["category"] == "License"
-    assert rule.rule_entity["resourceFilter"] == f"License.AnalyzerAccessGroup_{result.group_id}"
+    assert rule.rule_entity["resourceFilter"] == f"License.AnalyzerAccessGroup_{rule.group_id}"
 
 
 def test_create_rule_actions_are_configurable(client: QrsClient) -> None:
     """The UNVERIFIED actions value can be set (15, as in Qlik's doc example)."""
-    create_rule(client, ANA, DesiredRule(name="Fifteen", condition="true"), actions=15)
+    QrsWriter(client, rule_actions=15).create_rule(create(ANA, drule("Fifteen", "true")))
     (rule,) = fetch_actual(client).rules_of(ANA)
     assert rule.actions == 15
 
 
-def test_create_rule_failing_second_post_leaves_a_half_created_rule(client: QrsClient) -> None:
-    """The rule POST fails (condition too long): the error says the group stays; plan sees it."""
-    desired = DesiredRule(name="Too long", condition="x" * 3000)
-    with pytest.raises(QrsBadRequest, match="half-created") as caught:
-        create_rule(client, ANA, desired)
-    assert "stays without its rule" in str(caught.value)
-    (half,) = fetch_actual(client).rules_of(ANA)
-    assert (half.name, half.rule_id, half.half_created) == ("Too long", None, True)
-
-
-def test_update_rule_puts_the_entity_as_read(client: QrsClient) -> None:
-    """The PUT carries the changed fields and the original modifiedDate."""
-    (rule,) = fetch_actual(client).rules_of(PRO)
-    desired = DesiredRule(
-        name="Sales pros", condition='((user.group="Sales EMEA"))', context=RuleContext.QMC
-    )
-    result = update_rule(client, rule, desired)
-    (after,) = fetch_actual(client).rules_of(PRO)
-    assert (after.condition, after.context, after.group_id) == (
-        '((user.group="Sales EMEA"))',
-        RuleContext.QMC,
-        rule.group_id,
-    )
-    assert result.rule_entity is not None
-    assert after.rule_entity is not None
-    assert result.rule_entity["modifiedDate"] == after.rule_entity["modifiedDate"]
-
-
-def test_stale_rule_update_is_a_conflict(client: QrsClient) -> None:
-    """Updating from a stale read: 409 surfaces as QrsConflict asking to re-run plan."""
-    (rule,) = fetch_actual(client).rules_of(PRO)
-    update_rule(client, rule, DesiredRule(name="Sales pros", condition="first"))
-    with pytest.raises(QrsConflict, match="re-run plan") as caught:
-        update_rule(client, rule, DesiredRule(name="Sales pros", condition="second"))
-    assert caught.value.status == 409
-    (after,) = fetch_actual(client).rules_of(PRO)
-    assert after.condition == "first"
-
-
-def test_update_of_a_half_created_rule_is_refused(client: QrsClient, sim: Simulator) -> None:
-    """A rule without its system rule cannot be updated (delete and create it instead)."""
-    sim.store.add_group_only(ANA, "Lonely")
-    (lonely,) = fetch_actual(client).rules_of(ANA)
-    with pytest.raises(ValueError, match="half-created"):
-        update_rule(client, lonely, DesiredRule(name="Lonely", condition="true"))
-
-
-def test_delete_rule_removes_both_halves_and_converges(client: QrsClient, sim: Simulator) -> None:
-    """The rule goes, then its group; deleting what is already gone counts as done."""
-    (rule,) = fetch_actual(client).rules_of(PRO)
-    sim.reset_counts()
-    result = delete_rule(client, rule)
-    assert sim.request_counts() == {"DELETE": 2}
-    assert result.action == "deleted"
-    assert fetch_actual(client).rules_of(PRO) == ()
-    assert delete_rule(client, rule).action == "deleted"
-
-
-def test_delete_half_created_and_orphaned_rules(client: QrsClient, sim: Simulator) -> None:
-    """A lone group and a groupless rule are deleted by the half they have."""
-    sim.store.add_group_only(ANA, "Lonely")
-    group, _ = sim.store.add_rule(ANA, "Orphan", "true")
-    sim.store.delete_group(ANA, group["id"])
-    for rule in fetch_actual(client).rules_of(ANA):
-        delete_rule(client, rule)
+def test_create_rule_whose_group_fails_created_nothing(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    sim.fail_next("POST", "500")
+    result = writer.create_rule(create(ANA, ANALYSTS))
+    assert (result.outcome, result.status) == (Outcome.FAILED, 500)
+    assert "nothing was created" in result.message
     assert fetch_actual(client).rules_of(ANA) == ()
 
 
-def test_reinstate_a_quarantined_seat(client: QrsClient, sim: Simulator) -> None:
-    """GET the seat, PUT it back with quarantined false: it is the user's again."""
-    recent = seat_of(fetch_actual(client), ANA, "recent")
-    assert recent is not None
-    reclaim(client, recent)
-    quarantined = seat_of(fetch_actual(client), ANA, "recent")
-    assert quarantined is not None
-    assert quarantined.quarantined
+def test_create_rule_whose_group_post_drops_is_unknown(writer: QrsWriter, sim: Simulator) -> None:
+    sim.fail_next("POST", "drop-after")
+    result = writer.create_rule(create(ANA, ANALYSTS))
+    assert result.outcome is Outcome.UNKNOWN
+    assert "next plan completes it" in result.message
+
+
+def test_create_rule_whose_rule_fails_says_the_group_stays(
+    writer: QrsWriter, client: QrsClient
+) -> None:
+    """The rule POST is refused (condition too long): failed, the message names the group."""
+    result = writer.create_rule(create(ANA, drule("Too long", "x" * 3000)))
+    (half,) = fetch_actual(client).rules_of(ANA)
+    assert (result.outcome, result.status) == (Outcome.FAILED, 400)
+    assert f"'Too long' ({half.group_id}) was created and stays without its rule" in (
+        result.message
+    )
+    assert "next plan completes it" in result.message
+    assert (half.rule_id, half.half_created) == (None, True)
+
+
+def test_create_rule_whose_rule_post_drops_is_unknown(
+    sim: Simulator, client: QrsClient, scripted: Scripted
+) -> None:
+    """No answer to the rule POST: unknown; the message says what may be left."""
+
+    def decide(request: httpx.Request) -> httpx.Response | None:
+        if request.method == "POST" and request.url.path == "/qrs/systemrule":
+            raise httpx.ReadTimeout("simulated", request=request)
+        return None
+
+    result = scripted(sim, decide).create_rule(create(ANA, ANALYSTS))
+    assert result.outcome is Outcome.UNKNOWN
+    assert "stays without its rule" in result.message
+
+
+def test_a_rule_answer_without_id_is_a_response_error(sim: Simulator, scripted: Scripted) -> None:
+    writer = scripted(sim, answer_on("POST", "/qrs/systemrule", 201, {"name": "x"}))
+    with pytest.raises(QrsResponseError):
+        writer.create_rule(create(ANA, ANALYSTS))
+
+
+def test_update_rule_puts_the_entity_as_read(writer: QrsWriter, client: QrsClient) -> None:
+    (rule,) = fetch_actual(client).rules_of(PRO)
+    wanted = drule("Sales pros", '((user.group="Sales EMEA"))', context=RuleContext.QMC)
+    result = writer.update_rule(update(rule, wanted))
+    assert result.outcome is Outcome.APPLIED
+    (after,) = fetch_actual(client).rules_of(PRO)
+    assert (after.condition, after.context, after.rule_id, after.group_id) == (
+        '((user.group="Sales EMEA"))',
+        RuleContext.QMC,
+        rule.rule_id,
+        rule.group_id,
+    )
+
+
+def test_update_rule_from_a_stale_read_fails_409(writer: QrsWriter, client: QrsClient) -> None:
+    (rule,) = fetch_actual(client).rules_of(PRO)
+    assert writer.update_rule(update(rule, drule("Sales pros", "first"))).ok
+    result = writer.update_rule(update(rule, drule("Sales pros", "second")))
+    assert (result.outcome, result.status) == (Outcome.FAILED, 409)
+    assert "re-run plan" in result.message
+    assert fetch_actual(client).rules_of(PRO)[0].condition == "first"
+
+
+def test_update_rule_without_answer_is_unknown(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    (rule,) = fetch_actual(client).rules_of(PRO)
+    sim.fail_next("PUT", "drop")
+    assert writer.update_rule(update(rule, drule("Sales pros", "x"))).outcome is Outcome.UNKNOWN
+
+
+def test_delete_rule_removes_both_halves_then_is_already(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    (rule,) = fetch_actual(client).rules_of(PRO)
     sim.reset_counts()
-    result = reinstate_quarantined_allocation(client, quarantined)
-    assert sim.request_counts() == {"GET": 1, "PUT": 1}
-    assert result.quarantined is False
-    after = seat_of(fetch_actual(client), ANA, "recent")
-    assert after is not None
-    assert (after.id, after.quarantined) == (quarantined.id, False)
+    assert writer.delete_rule(remove(rule)).outcome is Outcome.APPLIED
+    assert sim.request_counts() == {"DELETE": 2}
+    assert fetch_actual(client).rules_of(PRO) == ()
+    again = writer.delete_rule(remove(rule))
+    assert again.outcome is Outcome.ALREADY
 
 
-def test_reinstate_from_a_stale_read_is_a_conflict(client: QrsClient) -> None:
-    """Reinstating with the modifiedDate of an older read is a QrsConflict."""
-    recent = seat_of(fetch_actual(client), ANA, "recent")
-    assert recent is not None
-    reclaim(client, recent)
-    with pytest.raises(QrsConflict):
-        reinstate_quarantined_allocation(client, recent)
+def test_delete_rule_whose_rule_delete_fails_keeps_the_group(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    """The system rule DELETE fails: failed, and the group is not deleted under it."""
+    (rule,) = fetch_actual(client).rules_of(PRO)
+    sim.reset_counts()
+    sim.fail_next("DELETE", "503")
+    result = writer.delete_rule(remove(rule))
+    assert (result.outcome, result.status) == (Outcome.FAILED, 503)
+    assert sim.request_counts() == {"DELETE": 1}
+    assert len(fetch_actual(client).rules_of(PRO)) == 1
 
 
-def test_chunk_size_must_be_positive(client: QrsClient) -> None:
-    """A chunk size below 1 is a programming error."""
+def test_delete_rule_whose_group_delete_fails_says_the_group_stays(
+    sim: Simulator, client: QrsClient, scripted: Scripted
+) -> None:
+    (rule,) = fetch_actual(client).rules_of(PRO)
+    writer = scripted(sim, answer_on("DELETE", "accessgroup", 500))
+    result = writer.delete_rule(remove(rule))
+    assert (result.outcome, result.status) == (Outcome.FAILED, 500)
+    assert f"the system rule {rule.rule_id} was deleted but the access group" in result.message
+    (left,) = fetch_actual(client).rules_of(PRO)
+    assert (left.rule_id, left.group_id) == (None, rule.group_id)
+
+
+def test_delete_rule_without_answer_is_unknown(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    (rule,) = fetch_actual(client).rules_of(PRO)
+    sim.fail_next("DELETE", "drop")
+    assert writer.delete_rule(remove(rule)).outcome is Outcome.UNKNOWN
+
+
+def test_simulator_refuses_a_rule_put_naming_no_group(writer: QrsWriter, client: QrsClient) -> None:
+    """A PUT may move a licence rule to another group, but only to one that exists (as QRS)."""
+    (rule,) = fetch_actual(client).rules_of(PRO)
+    assert rule.rule_entity is not None
+    missing = "6d2b5c5e-0d3f-4c4e-9d51-5f2b6d8e9a10"
+    body = {**rule.rule_entity, "resourceFilter": f"License.ProfessionalAccessGroup_{missing}"}
+    with pytest.raises(QrsBadRequest, match="does not exist"):
+        client.put_json(f"/qrs/systemrule/{rule.rule_id}", body)
+
+
+# -- half-created rules: completed into one pair, the next plan empty ------------------------------
+
+
+@pytest.fixture
+def bare() -> Iterator[Simulator]:
+    """A site with no allocations, so a plan's only changes are the rules'."""
+    store = SimStore(NOW)
+    store.set_capacity(PRO, 5)
+    store.set_capacity(ANA, 5)
+    store.add_user("INTERNAL", "sa_api", roles=["RootAdmin"])
+    with start_simulator(store) as running:
+        yield running
+
+
+def plan_against(client: QrsClient, ownership: str, *rules: DesiredRule) -> tuple[Change, ...]:
+    wanted = desired(
+        ana_rules=rules, site_policy=policy(professional=ownership, analyzer=ownership)
+    )
+    return plan(wanted, read_actual(client).actual, Signals(), NOW).changes
+
+
+FINANCE = drule("Finance", '((user.group="Finance"))', comment="declared")
+
+
+@pytest.mark.parametrize("ownership", ["additive", "authoritative"])
+def test_a_group_without_its_rule_is_completed(bare: Simulator, ownership: str) -> None:
+    """The plan completes the lone group with a system rule naming it: one pair, no duplicate."""
+    group = bare.store.add_group_only(ANA, "Finance")
+    with QrsClient(bare.url) as client:
+        (change,) = plan_against(client, ownership, FINANCE)
+        assert isinstance(change, CompleteRule)
+        assert change.group_id == group["id"]
+        result = QrsWriter(client).complete_rule(change)
+        assert result.outcome is Outcome.APPLIED
+        (rule,) = fetch_actual(client).rules_of(ANA)
+        assert (rule.group_id, rule.condition, rule.comment) == (
+            group["id"],
+            FINANCE.condition,
+            "declared",
+        )
+        assert result.created_id == rule.rule_id
+        assert plan_against(client, ownership, FINANCE) == ()
+
+
+@pytest.mark.parametrize("ownership", ["additive", "authoritative"])
+def test_a_rule_without_its_group_is_completed(bare: Simulator, ownership: str) -> None:
+    """The plan makes a new group and points the existing rule at it: one pair, same rule id."""
+    group, made = bare.store.add_rule(ANA, "Finance", "stale condition")
+    bare.store.delete_group(ANA, group["id"])
+    with QrsClient(bare.url) as client:
+        (change,) = plan_against(client, ownership, FINANCE)
+        assert isinstance(change, CompleteRule)
+        assert change.rule_id == made["id"]
+        bare.reset_counts()
+        result = QrsWriter(client).complete_rule(change)
+        assert bare.request_counts() == {"POST": 1, "PUT": 1}
+        assert result.outcome is Outcome.APPLIED
+        (rule,) = fetch_actual(client).rules_of(ANA)
+        assert rule.rule_id == made["id"]
+        assert rule.group_id is not None
+        assert result.created_id == rule.group_id
+        assert (rule.condition, rule.comment) == (FINANCE.condition, "declared")
+        assert plan_against(client, ownership, FINANCE) == ()
+
+
+def test_a_failed_completion_deletes_the_new_group_again(bare: Simulator) -> None:
+    """The PUT meets a 409: failed; the group made for it is deleted; the site is as before."""
+    group, made = bare.store.add_rule(ANA, "Finance", "stale condition")
+    bare.store.delete_group(ANA, group["id"])
+    with QrsClient(bare.url) as client:
+        (change,) = plan_against(client, "additive", FINANCE)
+        assert isinstance(change, CompleteRule)
+        bare.fail_next("PUT", "409")
+        result = QrsWriter(client).complete_rule(change)
+        assert (result.outcome, result.status) == (Outcome.FAILED, 409)
+        assert "was deleted again" in result.message
+        (rule,) = fetch_actual(client).rules_of(ANA)
+        assert (rule.rule_id, rule.group_id) == (made["id"], None)
+        (again,) = plan_against(client, "additive", FINANCE)
+        assert isinstance(again, CompleteRule)
+        assert QrsWriter(client).complete_rule(again).ok
+        assert plan_against(client, "additive", FINANCE) == ()
+
+
+def test_a_half_created_rule_from_a_failed_create_converges(
+    bare: Simulator, scripted: Scripted
+) -> None:
+    """Create fails at its second step; the next plan completes the group; then nothing."""
+    with QrsClient(bare.url) as client:
+        (change,) = plan_against(client, "additive", FINANCE)
+        assert isinstance(change, CreateRule)
+        flaky = scripted(bare, answer_on("POST", "/qrs/systemrule", 503))
+        first = flaky.create_rule(change)
+        assert (first.outcome, first.status) == (Outcome.FAILED, 503)
+        assert "stays without its rule" in first.message
+        (complete,) = plan_against(client, "additive", FINANCE)
+        assert isinstance(complete, CompleteRule)
+        assert QrsWriter(client).complete_rule(complete).ok
+        assert len(fetch_actual(client).rules_of(ANA)) == 1
+        assert plan_against(client, "additive", FINANCE) == ()
+
+
+def test_an_orphaned_access_group_is_deleted_when_authoritative(bare: Simulator) -> None:
+    """A lone group nothing declares: authoritative plans delete it; the next plan is empty."""
+    bare.store.add_group_only(ANA, "Leftover")
+    with QrsClient(bare.url) as client:
+        assert plan_against(client, "additive") == ()
+        (change,) = plan_against(client, "authoritative")
+        assert isinstance(change, DeleteRule)
+        assert change.rule_id is None
+        bare.reset_counts()
+        assert QrsWriter(client).delete_rule(change).outcome is Outcome.APPLIED
+        assert bare.request_counts() == {"DELETE": 1}
+        assert fetch_actual(client).rules_of(ANA) == ()
+        assert plan_against(client, "authoritative") == ()
+
+
+# -- the recording writer --------------------------------------------------------------------------
+
+
+def scenario(client: QrsClient, sim: Simulator) -> list[Callable[[Any], object]]:
+    """One of every write, as calls on a writer, built from the site as read."""
+    sim.store.add_group_only(ANA, "Lonely")
+    orphan_group, _ = sim.store.add_rule(ANA, "Orphan", "true")
+    sim.store.delete_group(ANA, orphan_group["id"])
+    sim.store.add_rule(ANA, "Gone", "true")
+    user6 = sim.store.find_user("CORP", "user6")
+    assert user6 is not None
+    sim.store.add_allocation(ANA, user6["id"], quarantined_until=NOW + dt.timedelta(days=3))
+    actual = fetch_actual(client)
+    rules = {r.name: r for r in actual.rules_of(ANA) + actual.rules_of(PRO)}
+    lonely = CompleteRule(
+        ANA, "Lonely", "lonely", drule("Lonely", "true"), group_id=rules["Lonely"].group_id
+    )
+    orphan = rules["Orphan"]
+    pointed = CompleteRule(
+        ANA,
+        "Orphan",
+        "orphan",
+        drule("Orphan", "false"),
+        rule_id=orphan.rule_id,
+        rule_entity=orphan.rule_entity,
+    )
+    quarantined = seat_of(actual, ANA, "user6")
+    assert quarantined is not None
+    seats = [s for s in actual.allocations_of(ANA) if not s.quarantined]
+    return [
+        lambda w: w.allocate([grant(u) for u in people(actual, *PEOPLE[:3])]),
+        lambda w: w.reclaim([take(s) for s in seats]),
+        lambda w: w.reclaim([take(seats[0])]),
+        lambda w: w.reinstate([give_back(quarantined)]),
+        lambda w: w.create_rule(create(PRO, ANALYSTS)),
+        lambda w: w.complete_rule(lonely),
+        lambda w: w.complete_rule(pointed),
+        lambda w: w.update_rule(update(rules["Sales pros"], drule("Sales pros", "x"))),
+        lambda w: w.delete_rule(remove(rules["Gone"])),
+    ]
+
+
+class CapturingTransport(httpx.HTTPTransport):
+    """Forwards to the simulator and keeps (method, path, params without xrfkey, body)."""
+
+    def __init__(self) -> None:
+        super().__init__(retries=0)
+        self.seen: list[tuple[str, str, dict[str, str], Any]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        params = {k: v for k, v in request.url.params.items() if k != "xrfkey"}
+        body = json.loads(request.content) if request.content else None
+        self.seen.append((request.method, request.url.path, params, body))
+        return super().handle_request(request)
+
+
+def matches(recorded: Any, sent: Any) -> bool:
+    """``sent`` equals ``recorded`` where placeholders stand for any GUID."""
+    if isinstance(recorded, str) and PLACEHOLDER.search(recorded):
+        pattern = GUID.join(re.escape(part) for part in PLACEHOLDER.split(recorded))
+        return isinstance(sent, str) and re.fullmatch(pattern, sent) is not None
+    if isinstance(recorded, dict) and any(str(k).startswith("<the rest") for k in recorded):
+        # A reinstatement's PUT: the entity as read (unknown to a dry run) plus what it sets.
+        return isinstance(sent, dict) and all(
+            sent.get(k) == recorded[k] for k in ("id", "quarantined", "modifiedDate")
+        )
+    if isinstance(recorded, dict):
+        return (
+            isinstance(sent, dict)
+            and recorded.keys() == sent.keys()
+            and all(matches(recorded[k], sent[k]) for k in recorded)
+        )
+    if isinstance(recorded, list):
+        return (
+            isinstance(sent, list)
+            and len(recorded) == len(sent)
+            and all(matches(r, s) for r, s in zip(recorded, sent, strict=True))
+        )
+    return bool(recorded == sent)
+
+
+def test_the_recording_writer_lists_what_the_qrs_writer_sends(sim: Simulator) -> None:
+    """The same changes through both writers: the same requests, placeholders aside."""
+    with QrsClient(sim.url) as reader:
+        calls = scenario(reader, sim)
+    dry = RecordingWriter(allocate_chunk=2, reclaim_chunk=2)
+    sim.reset_counts()
+    for call in calls:
+        call(dry)
+    assert sim.request_counts() == {}
+    transport = CapturingTransport()
+    with QrsClient(sim.url, transport=transport) as client:
+        real = QrsWriter(client, allocate_chunk=2, reclaim_chunk=2)
+        real_results = [call(real) for call in calls]
+    flat_real = [r for rs in real_results for r in (rs if isinstance(rs, tuple) else (rs,))]
+    assert all(isinstance(r, WriteResult) and r.ok for r in flat_real), flat_real
+    assert len(dry.requests) == len(transport.seen)
+    for recorded, (method, path, params, body) in zip(dry.requests, transport.seen, strict=True):
+        assert isinstance(recorded, Request)
+        assert recorded.method == method
+        assert matches(unquote(recorded.path), unquote(path)), (recorded.path, path)
+        assert "xrfkey" not in {k.lower() for k in recorded.params}
+        assert dict(recorded.params) == params
+        assert matches(recorded.body, body), (recorded.method, recorded.path)
+
+
+def test_recording_results_are_applied_dry_runs_with_placeholders(client: QrsClient) -> None:
+    """Every change applied with the message "dry run"; new ids are placeholders."""
+    dry = RecordingWriter()
+    actual = fetch_actual(client)
+    (allocated,) = dry.allocate([grant(people(actual, "user0")[0])])
+    created = dry.create_rule(create(ANA, ANALYSTS))
+    (reclaimed,) = dry.reclaim([take(actual.allocations_of(ANA)[0])])
+    assert (allocated.outcome, allocated.message, allocated.created_id) == (
+        Outcome.APPLIED,
+        "dry run",
+        NEW_ALLOCATION_ID,
+    )
+    assert (created.outcome, created.message, created.created_id) == (
+        Outcome.APPLIED,
+        "dry run",
+        NEW_RULE_ID,
+    )
+    assert reclaimed.message == "dry run"
+    group_post, rule_post = dry.requests[1:3]
+    assert group_post.body == {"name": "Analysts"}
+    assert rule_post.body["resourceFilter"] == f"License.AnalyzerAccessGroup_{NEW_GROUP_ID}"
+    assert [r.method for r in dry.requests] == ["POST", "POST", "POST", "DELETE"]
+
+
+def test_chunk_sizes_must_be_positive(client: QrsClient) -> None:
     with pytest.raises(ValueError, match="chunk size"):
-        allocate_many(client, [], PRO, chunk_size=0)
+        QrsWriter(client, allocate_chunk=0)
+    with pytest.raises(ValueError, match="chunk size"):
+        RecordingWriter(reclaim_chunk=0)

@@ -7,8 +7,8 @@
 
 Modules: :mod:`.client` (transport, xrfkey, retries, error translation), :mod:`.auth` (the four
 auth modes), :mod:`.filters` (filter expressions and query strings), :mod:`.parse` (JSON ->
-actual state, pure), :mod:`.read` (``fetch_actual``), :mod:`.write` (allocate, reclaim, rules),
-:mod:`.retry`, :mod:`.errormap`, :mod:`.paths`.
+actual state, pure), :mod:`.read` (``fetch_actual``), :mod:`.write` (``QrsWriter`` and
+``RecordingWriter``: one result per change), :mod:`.retry`, :mod:`.errormap`, :mod:`.paths`.
 """
 
 from __future__ import annotations
@@ -33,40 +33,36 @@ from licsync.qrs.read import (
 )
 from licsync.qrs.retry import RetryPolicy
 from licsync.qrs.write import (
+    ALLOCATE_CHUNK,
     DEFAULT_RULE_ACTIONS,
-    AllocationResult,
-    ReclaimResult,
-    ReinstateResult,
-    RuleResult,
-    allocate,
-    allocate_many,
-    create_rule,
-    delete_rule,
-    reclaim,
-    reclaim_many,
-    reinstate_quarantined_allocation,
-    update_rule,
+    RECLAIM_CHUNK,
+    Outcome,
+    QrsWriter,
+    RecordingWriter,
+    Request,
+    Writer,
+    WriteResult,
 )
 
 __all__ = [
+    "ALLOCATE_CHUNK",
     "DEFAULT_RULE_ACTIONS",
     "DEFAULT_TIMEOUT",
-    "AllocationResult",
+    "RECLAIM_CHUNK",
     "Credentials",
     "EndpointTiming",
+    "Outcome",
     "QrsClient",
+    "QrsWriter",
     "ReadResult",
     "ReadTiming",
-    "ReclaimResult",
-    "ReinstateResult",
+    "RecordingWriter",
+    "Request",
     "RetryPolicy",
-    "RuleResult",
-    "allocate",
-    "allocate_many",
+    "WriteResult",
+    "Writer",
     "certificate_credentials",
-    "create_rule",
     "credentials_from_site",
-    "delete_rule",
     "fetch_actual",
     "find_user",
     "header_credentials",
@@ -74,9 +70,5 @@ __all__ = [
     "new_xrfkey",
     "ntlm_credentials",
     "read_actual",
-    "reclaim",
-    "reclaim_many",
-    "reinstate_quarantined_allocation",
     "tls_context",
-    "update_rule",
 ]

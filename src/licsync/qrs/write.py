@@ -1,46 +1,100 @@
-"""Writes to QRS: allocate, reclaim, create / update / delete licence rules, reinstate.
+"""Writes to QRS: one result per change, never an exception for one item's failure.
 
-None of these retries: a write that got no answer may still have happened, so the caller re-reads
-the site (the next plan) to learn what it did. Single-item functions raise the ``QrsError`` they
-meet; bulk functions report every item instead, so ``apply`` can go on past a failure. Deleting
-something QRS no longer has (404) counts as done, so a re-run converges.
+::
 
-Several request shapes here are not confirmed by any public source (see the functions'
-docstrings, "UNVERIFIED"); each is the likeliest form and, where a value is a guess, a parameter.
+    writer = QrsWriter(client)               # or RecordingWriter() for --dry-run and tests
+    results = writer.allocate(changes)       # one WriteResult per change, in input order
+
+Every write reports, per change, one :class:`Outcome`:
+
+* ``applied``: QRS did it;
+* ``already``: it was so already (a delete or reclaim of something QRS no longer has, an
+  allocation QRS refused because the user holds that access type);
+* ``failed``: QRS answered with an error status (``status`` and QRS's message are kept);
+* ``unknown``: no answer (timeout, dropped connection): it may have happened. Nothing here
+  retries a write; the caller re-reads the site to learn what it did.
+
+Two things do raise: :class:`~licsync.errors.QrsReadOnlyError` (the client refuses writes;
+nothing was sent) and :class:`~licsync.errors.QrsResponseError` (QRS answered 2xx with a body
+lacking what the spec requires, e.g. no ``id``: the caller treats the changes it passed as
+unknown). A bulk call that raises has sent the chunks before the failing one and none after.
+
+Each request is built once, by the ``*_request`` functions below, and both writers run the same
+code over them: :class:`QrsWriter` sends them, :class:`RecordingWriter` lists them and pretends
+QRS agreed, so a dry run shows exactly what a real run sends (ids QRS would assign appear as
+placeholders such as ``<new access group id>``).
+
+Several request shapes and answers are not confirmed by any public source ("UNVERIFIED" in the
+docstrings); each is the likeliest form and, where a value is a guess, a parameter or a constant.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
+import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final, Protocol, TypeVar
 
-from licsync.actual import ActualAllocation, ActualRule, ActualUser
 from licsync.desired import DesiredRule
-from licsync.errors import QrsError, QrsNotFound, QrsReadOnlyError, QrsStatusError
+from licsync.errors import (
+    QrsError,
+    QrsNotFound,
+    QrsReadOnlyError,
+    QrsResponseError,
+    QrsStatusError,
+    QrsTransportError,
+)
 from licsync.identity import AccessType
+from licsync.plan.changes import (
+    Allocate,
+    ChangeId,
+    CompleteRule,
+    CreateRule,
+    DeleteRule,
+    Reclaim,
+    Reinstate,
+    UpdateRule,
+)
 from licsync.qrs import filters, paths
 from licsync.qrs.client import QrsClient
+from licsync.qrs.errormap import sanitise_excerpt
 
 __all__ = [
     "ALLOCATE_CHUNK",
+    "ALREADY_ALLOCATED",
     "DEFAULT_RULE_ACTIONS",
+    "NEW_ALLOCATION_ID",
+    "NEW_GROUP_ID",
+    "NEW_RULE_ID",
+    "NEW_SELECTION_ID",
     "RECLAIM_CHUNK",
-    "AllocationResult",
-    "ReclaimResult",
-    "ReinstateResult",
-    "RuleResult",
-    "allocate",
-    "allocate_many",
-    "create_rule",
-    "delete_rule",
-    "reclaim",
-    "reclaim_many",
-    "reinstate_quarantined_allocation",
-    "rule_body",
-    "update_rule",
+    "Outcome",
+    "QrsWriter",
+    "RecordingWriter",
+    "Request",
+    "WriteResult",
+    "Writer",
+    "allocate_request",
+    "allocation_body",
+    "delete_group_request",
+    "delete_system_rule_request",
+    "discard_selection_request",
+    "group_request",
+    "license_rule_body",
+    "new_rule_request",
+    "point_rule_request",
+    "reclaim_one_request",
+    "reclaim_selected_request",
+    "reinstate_body",
+    "reinstate_read_request",
+    "reinstate_request",
+    "selection_request",
+    "update_rule_request",
 ]
 
 log = logging.getLogger(__name__)
@@ -53,444 +107,774 @@ RECLAIM_CHUNK: Final = 50
 # UNVERIFIED: Qlik-Cli and Informatiqal write 1 ("Allow access"), Qlik's API doc example 15.
 DEFAULT_RULE_ACTIONS: Final = 1
 
+NEW_GROUP_ID: Final = "<new access group id>"
+NEW_RULE_ID: Final = "<new system rule id>"
+NEW_ALLOCATION_ID: Final = "<new allocation id>"
+NEW_SELECTION_ID: Final = "<new selection id>"
+_AS_READ: Final = "<the rest of the allocation as QRS returns it>"
+
+ALREADY_ALLOCATED: Final = re.compile(
+    r"already has an (?P<type>professional|analyzer) access allocation", re.IGNORECASE
+)
+"""How a refused allocation says the user already holds that access type (not quarantined).
+
+This is the simulator's wording. What a live QRS answers is UNVERIFIED (no public source shows
+an allocation by API at all), so the match is deliberately narrow: an answer it does not
+recognise is reported ``failed``, never ``already``; a user holding a *quarantined* seat is
+``failed`` too (the seat needs reinstating, which the next plan proposes)."""
+
+_BATCH_ITEM = re.compile(r"\bitem (?P<index>\d+):")
+"""The simulator prefixes a refused ``/many`` item with ``item <index>:`` (UNVERIFIED live)."""
+
+_DRY_RUN: Final = "dry run"
+
+
+class Outcome(StrEnum):
+    """What became of one change."""
+
+    APPLIED = "applied"
+    ALREADY = "already"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
 
 @dataclass(frozen=True, slots=True)
-class AllocationResult:
-    """The outcome of allocating one user.
+class WriteResult:
+    """The outcome of writing one change.
 
     Attributes:
-        user: ``DIRECTORY\\userid`` as QRS spells it.
-        ok: True when QRS created the allocation.
-        allocation_id: the new allocation's id (None on failure or if QRS did not say).
-        error: why it failed; after a transport error the allocation may exist (re-read).
+        change: the identity of the change written.
+        outcome: applied / already / failed / unknown.
+        message: failed: QRS's status and message; unknown: what may have happened; already:
+            why; applied: "" (or "dry run", or what a multi-step write did).
+        status: the HTTP status when QRS answered with an error (failed, already by 404/400).
+        created_id: the new allocation id or system rule id, when QRS said.
     """
 
-    access_type: AccessType
-    user: str
-    user_id: str
-    ok: bool
-    allocation_id: str | None = None
-    error: QrsError | None = None
+    change: ChangeId
+    outcome: Outcome
+    message: str = ""
+    status: int | None = None
+    created_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the site is now as the change wanted (applied or already so)."""
+        return self.outcome in (Outcome.APPLIED, Outcome.ALREADY)
 
 
 @dataclass(frozen=True, slots=True)
-class ReclaimResult:
-    """The outcome of reclaiming one allocation.
+class Request:
+    """One HTTP request a writer sends (or would send). Never carries an xrfkey or a secret:
+    the client adds the xrfkey and the auth headers when it sends."""
 
-    Attributes:
-        absent: QRS did not have the allocation any more (counts as done).
-        error: why it failed; after a transport error it may be gone anyway (re-read).
+    method: str
+    path: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    body: Any = None
+
+
+class Writer(Protocol):
+    """What ``apply`` writes through: one result per change, in input order."""
+
+    def allocate(self, changes: Sequence[Allocate]) -> tuple[WriteResult, ...]: ...
+
+    def reinstate(self, changes: Sequence[Reinstate]) -> tuple[WriteResult, ...]: ...
+
+    def reclaim(self, changes: Sequence[Reclaim]) -> tuple[WriteResult, ...]: ...
+
+    def create_rule(self, change: CreateRule) -> WriteResult: ...
+
+    def complete_rule(self, change: CompleteRule) -> WriteResult: ...
+
+    def update_rule(self, change: UpdateRule) -> WriteResult: ...
+
+    def delete_rule(self, change: DeleteRule) -> WriteResult: ...
+
+
+# -- requests: each change becomes its requests here, and only here ----------------------------
+
+
+def allocation_body(change: Allocate) -> dict[str, Any]:
+    """``{"user": {"id", "userId", "userDirectory"}}``.
+
+    The spec marks ``userId`` and ``userDirectory`` required in ``UserCondensed``; whether
+    ``id`` alone would do is UNVERIFIED, so all three are sent.
     """
-
-    access_type: AccessType
-    allocation_id: str
-    user: str
-    ok: bool
-    absent: bool = False
-    error: QrsError | None = None
+    target = change.target
+    return {"user": {"id": target.id, "userId": target.userid, "userDirectory": target.directory}}
 
 
-@dataclass(frozen=True, slots=True)
-class RuleResult:
-    """The outcome of creating, updating or deleting one licence rule.
-
-    Attributes:
-        action: ``created`` / ``updated`` / ``deleted``.
-        rule_id, group_id: the system rule and access group concerned.
-        rule_entity: the system rule as QRS returned it (create, update), for a later update.
-    """
-
-    access_type: AccessType
-    name: str
-    action: str
-    rule_id: str | None
-    group_id: str | None
-    rule_entity: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ReinstateResult:
-    """The outcome of reinstating a quarantined allocation."""
-
-    access_type: AccessType
-    allocation_id: str
-    user: str
-    quarantined: bool
-
-
-# -- allocations --------------------------------------------------------------------------------
-
-
-def allocate(client: QrsClient, user: ActualUser, access_type: AccessType) -> AllocationResult:
-    """Allocate ``access_type`` to ``user``: one ``POST /qrs/license/<type>accesstype``.
-
-    The body is ``{"user": {"id", "userId", "userDirectory"}}``: the spec marks ``userId`` and
-    ``userDirectory`` required in ``UserCondensed``; whether ``id`` alone would do is UNVERIFIED.
-
-    Raises:
-        QrsError: QRS refused (e.g. 400 when no licence is available) or did not answer.
-    """
-    created = client.post_json(paths.access_type(access_type), _allocation_body(user))
-    allocation_id = created.get("id") if isinstance(created, dict) else None
-    log.info("allocate: %s %s -> %s", access_type.value, _display(user), allocation_id)
-    return AllocationResult(
-        access_type=access_type,
-        user=_display(user),
-        user_id=user.id,
-        ok=True,
-        allocation_id=allocation_id,
+def allocate_request(access_type: AccessType, changes: Sequence[Allocate]) -> Request:
+    """``POST /qrs/license/<type>accesstype/many`` with one body per change."""
+    return Request(
+        "POST", f"{paths.access_type(access_type)}/many", {}, [allocation_body(c) for c in changes]
     )
 
 
-def allocate_many(
-    client: QrsClient,
-    users: Sequence[ActualUser],
-    access_type: AccessType,
-    *,
-    chunk_size: int = ALLOCATE_CHUNK,
-) -> tuple[AllocationResult, ...]:
-    """Allocate ``access_type`` to many users through ``POST .../many``, ``chunk_size`` at a time.
-
-    A chunk is taken to be created entirely or not at all (the simulator does so; on a live
-    server this is UNVERIFIED, and the next read shows the truth), so every user of a failed chunk
-    is reported with that chunk's error; later chunks are still sent. One result per user, in
-    input order.
-
-    Raises:
-        QrsReadOnlyError: the client is read-only (nothing was sent).
-    """
-    _check_chunk(chunk_size)
-    results: list[AllocationResult] = []
-    path = f"{paths.access_type(access_type)}/many"
-    for chunk in _chunks(users, chunk_size):
-        try:
-            created = client.post_json(path, [_allocation_body(user) for user in chunk])
-        except QrsReadOnlyError:
-            raise
-        except QrsError as exc:
-            log.warning("allocate: %d %s users failed: %s", len(chunk), access_type.value, exc)
-            results.extend(
-                AllocationResult(access_type, _display(u), u.id, ok=False, error=exc) for u in chunk
-            )
-            continue
-        ids = _allocation_ids_by_user(created)
-        for user in chunk:
-            results.append(
-                AllocationResult(
-                    access_type,
-                    _display(user),
-                    user.id,
-                    ok=True,
-                    allocation_id=ids.get(user.id.lower()),
-                )
-            )
-        log.info("allocate: %d %s users", len(chunk), access_type.value)
-    return tuple(results)
+def reinstate_read_request(change: Reinstate) -> Request:
+    """``GET`` the quarantined allocation (its whole entity goes back in the PUT)."""
+    return Request("GET", paths.entity(paths.access_type(change.access_type), change.allocation_id))
 
 
-def reclaim(client: QrsClient, allocation: ActualAllocation) -> ReclaimResult:
-    """Reclaim one allocation: ``DELETE /qrs/license/<type>accesstype/{id}``.
-
-    QRS quarantines the seat for seven days when it was used in the last seven (QMC semantics).
-    An allocation QRS no longer has is reported ``absent`` and ok.
-
-    Raises:
-        QrsError: QRS refused or did not answer (then it may be gone anyway: re-read).
-    """
-    kind = allocation.access_type
-    try:
-        client.delete(paths.entity(paths.access_type(kind), allocation.id))
-    except QrsNotFound:
-        log.info("reclaim: %s %s was already gone", kind.value, allocation.display)
-        return ReclaimResult(kind, allocation.id, allocation.display, ok=True, absent=True)
-    log.info("reclaim: %s %s (%s)", kind.value, allocation.display, allocation.id)
-    return ReclaimResult(kind, allocation.id, allocation.display, ok=True)
-
-
-def reclaim_many(
-    client: QrsClient,
-    allocations: Sequence[ActualAllocation],
-    *,
-    chunk_size: int = RECLAIM_CHUNK,
-) -> tuple[ReclaimResult, ...]:
-    """Reclaim many allocations through QRS selections, ``chunk_size`` per selection.
-
-    Per chunk: ``POST /qrs/selection/license/<type>accesstype?filter=(id eq A or id eq B ...)``,
-    then ``DELETE /qrs/selection/{sel}/license/<type>accesstype``, and always
-    ``DELETE /qrs/selection/{sel}`` (even when the bulk delete failed). Allocations the selection
-    did not find are reported ``absent``. Ids that are not GUIDs (never seen from QRS) go one by
-    one through :func:`reclaim`. One result per allocation, in input order.
-
-    Raises:
-        QrsReadOnlyError: the client is read-only (nothing was sent).
-    """
-    _check_chunk(chunk_size)
-    outcome: dict[int, ReclaimResult] = {}
-    by_type: dict[AccessType, list[tuple[int, ActualAllocation, uuid.UUID]]] = {}
-    for index, allocation in enumerate(allocations):
-        guid = _guid(allocation.id)
-        if guid is None:
-            outcome[index] = _reclaim_reporting(client, allocation)
-        else:
-            by_type.setdefault(allocation.access_type, []).append((index, allocation, guid))
-    for kind, entries in by_type.items():
-        for chunk in _chunks(entries, chunk_size):
-            for index, result in _reclaim_chunk(client, kind, chunk):
-                outcome[index] = result
-    return tuple(outcome[index] for index in range(len(allocations)))
-
-
-def reinstate_quarantined_allocation(
-    client: QrsClient, allocation: ActualAllocation
-) -> ReinstateResult:
-    """Give a quarantined allocation back to its user. **The API for this is UNVERIFIED.**
-
-    No public client reinstates through the QRS API; the QMC can, within the seven days. This
-    implements the likeliest form: ``GET`` the allocation by id and ``PUT`` it back with
-    ``quarantined: false``, carrying the ``modifiedDate`` licsync planned with (so a change since
-    the plan gives 409 rather than being overwritten). The other candidate, POSTing a new
-    allocation for the same user, is what :func:`allocate` does. Confirm on a live server
-    before relying on it.
-
-    Raises:
-        QrsConflict: the allocation changed since it was read.
-        QrsNotFound: it is gone (quarantine ended, or reclaimed for good).
-        QrsError: any other refusal, or no answer.
-    """
-    kind = allocation.access_type
-    path = paths.entity(paths.access_type(kind), allocation.id)
-    entity = client.get_json(path)
-    if not isinstance(entity, dict):
-        msg = f"GET {path}: expected an allocation object, got {type(entity).__name__}"
-        raise QrsError(msg, method="GET", path=path)
+def reinstate_body(change: Reinstate, entity: Mapping[str, Any]) -> dict[str, Any]:
+    """The allocation as read, ``quarantined: false``, with the ``modifiedDate`` of the plan."""
     body = dict(entity)
     body["quarantined"] = False
-    if allocation.modified_date:
-        body["modifiedDate"] = allocation.modified_date
-    updated = client.put_json(path, body)
-    quarantined = isinstance(updated, dict) and updated.get("quarantined") is True
-    log.info(
-        "reinstate: %s %s (still quarantined: %s)", kind.value, allocation.display, quarantined
+    if change.modified_date:
+        body["modifiedDate"] = change.modified_date
+    return body
+
+
+def reinstate_request(change: Reinstate, entity: Mapping[str, Any]) -> Request:
+    """``PUT`` the allocation back un-quarantined (UNVERIFIED, see :meth:`QrsWriter.reinstate`)."""
+    path = paths.entity(paths.access_type(change.access_type), change.allocation_id)
+    return Request("PUT", path, {}, reinstate_body(change, entity))
+
+
+def selection_request(access_type: AccessType, allocation_ids: Iterable[uuid.UUID]) -> Request:
+    """``POST /qrs/selection/license/<type>accesstype?filter=(id eq A or id eq B ...)``."""
+    clause = filters.any_of(*(filters.eq("id", guid) for guid in allocation_ids))
+    return Request("POST", paths.selection_of(access_type), {"filter": clause})
+
+
+def reclaim_selected_request(selection_id: str, access_type: AccessType) -> Request:
+    """``DELETE /qrs/selection/{id}/license/<type>accesstype``: deallocate the selection."""
+    return Request("DELETE", paths.selection_access_type(selection_id, access_type))
+
+
+def discard_selection_request(selection_id: str) -> Request:
+    """``DELETE /qrs/selection/{id}``: the selection itself."""
+    return Request("DELETE", paths.selection(selection_id))
+
+
+def reclaim_one_request(change: Reclaim) -> Request:
+    """``DELETE /qrs/license/<type>accesstype/{id}``."""
+    return Request(
+        "DELETE", paths.entity(paths.access_type(change.access_type), change.allocation_id)
     )
-    return ReinstateResult(kind, allocation.id, allocation.display, quarantined=quarantined)
 
 
-# -- licence rules ------------------------------------------------------------------------------
+def group_request(access_type: AccessType, name: str) -> Request:
+    """``POST /qrs/license/<type>accessgroup`` ``{"name": ...}``."""
+    return Request("POST", paths.access_group(access_type), {}, {"name": name})
 
 
-def rule_body(
-    access_type: AccessType, group_id: str, desired: DesiredRule, *, actions: int
+def license_rule_body(
+    access_type: AccessType, group_id: str, rule: DesiredRule, *, actions: int
 ) -> dict[str, Any]:
-    """The ``SystemRule`` body that makes ``desired`` a licence rule for access group ``group_id``.
+    """The ``SystemRule`` body that makes ``rule`` the licence rule of access group ``group_id``.
 
-    ``actions`` is UNVERIFIED (1 like Qlik-Cli and Informatiqal, or 15 like Qlik's doc example);
-    the caller passes it.
+    ``actions`` is UNVERIFIED (1 like Qlik-Cli and Informatiqal, 15 like Qlik's doc example).
     """
     return {
         "category": "License",
         "subcategory": "",
         "type": "Custom",
-        "name": desired.name,
-        "rule": desired.condition,
-        "resourceFilter": f"License.{access_type.title}AccessGroup_{group_id}",
+        "name": rule.name,
+        "rule": rule.condition,
+        "resourceFilter": _resource_filter(access_type, group_id),
         "actions": actions,
-        "ruleContext": desired.context.qrs_value,
-        "disabled": desired.disabled,
-        "comment": desired.comment,
+        "ruleContext": rule.context.qrs_value,
+        "disabled": rule.disabled,
+        "comment": rule.comment,
     }
 
 
-def create_rule(
-    client: QrsClient,
-    access_type: AccessType,
-    desired: DesiredRule,
-    *,
-    actions: int = DEFAULT_RULE_ACTIONS,
-) -> RuleResult:
-    """Create a licence rule: ``POST`` the access group, then ``POST`` its ``License`` system rule.
+def new_rule_request(
+    access_type: AccessType, group_id: str, rule: DesiredRule, *, actions: int
+) -> Request:
+    """``POST /qrs/systemrule``: the licence rule naming access group ``group_id``."""
+    body = license_rule_body(access_type, group_id, rule, actions=actions)
+    return Request("POST", paths.SYSTEM_RULE, {}, body)
 
-    Args:
-        actions: the rule's ``actions`` bit mask; UNVERIFIED (see ``DEFAULT_RULE_ACTIONS``).
 
-    Raises:
-        QrsError: the group could not be created (nothing was), or the rule could not: then the
-            group stays without a rule, which the next plan reports as half-created; the error
-            says so.
+def point_rule_request(change: CompleteRule, group_id: str) -> Request:
+    """``PUT`` a group-less system rule as read, naming ``group_id`` and the declared fields."""
+    body = _declared(change.rule_entity or {}, change.rule)
+    body["resourceFilter"] = _resource_filter(change.access_type, group_id)
+    return Request("PUT", paths.entity(paths.SYSTEM_RULE, change.rule_id or ""), {}, body)
+
+
+def update_rule_request(change: UpdateRule) -> Request:
+    """``PUT`` the system rule as read (with its ``modifiedDate``), the declared fields changed.
+
+    The access group is left as it is: its name is only a label, the pairing goes through
+    ``resourceFilter``, which stays.
     """
-    group = client.post_json(paths.access_group(access_type), {"name": desired.name})
-    group_id = group.get("id") if isinstance(group, dict) else None
-    if not isinstance(group_id, str):
-        path = paths.access_group(access_type)
-        msg = f"POST {path}: QRS created an access group but its answer carries no id"
-        raise QrsError(msg, method="POST", path=path)
-    body = rule_body(access_type, group_id, desired, actions=actions)
-    try:
-        rule = client.post_json(paths.SYSTEM_RULE, body)
-    except QrsError as exc:
-        note = (
-            f"the {access_type.value} access group {desired.name!r} ({group_id}) was created and "
-            "stays without its rule; the next plan reports it as a half-created rule"
-        )
-        raise _with_note(exc, note) from exc
-    rule_id = rule.get("id") if isinstance(rule, dict) else None
-    log.info(
-        "rule: created %s %r (rule %s, group %s)",
-        access_type.value,
-        desired.name,
-        rule_id,
-        group_id,
-    )
-    return RuleResult(
-        access_type,
-        desired.name,
-        "created",
-        rule_id=rule_id if isinstance(rule_id, str) else None,
-        group_id=group_id,
-        rule_entity=rule if isinstance(rule, dict) else None,
-    )
+    body = _declared(change.rule_entity, change.rule)
+    return Request("PUT", paths.entity(paths.SYSTEM_RULE, change.rule_id), {}, body)
 
 
-def update_rule(client: QrsClient, actual: ActualRule, desired: DesiredRule) -> RuleResult:
-    """Update a licence rule: ``PUT`` the system rule as read, with the desired fields changed.
+def delete_system_rule_request(rule_id: str) -> Request:
+    """``DELETE /qrs/systemrule/{id}``."""
+    return Request("DELETE", paths.entity(paths.SYSTEM_RULE, rule_id))
 
-    The entity keeps the ``modifiedDate`` it was read with, so QRS answers 409 (``QrsConflict``)
-    when someone changed it since: re-read and re-plan. The access group is left as it is (its
-    name is only a label; the pairing goes through ``resourceFilter``).
 
-    Raises:
-        ValueError: ``actual`` has no system rule (a half-created rule: delete and create it).
-        QrsConflict: the rule changed since it was read.
-        QrsError: any other refusal, or no answer.
-    """
-    if actual.rule_entity is None or actual.rule_id is None:
-        msg = f"licence rule {actual.name!r} has no system rule to update (half-created)"
-        raise ValueError(msg)
-    body = dict(actual.rule_entity)
+def delete_group_request(access_type: AccessType, group_id: str) -> Request:
+    """``DELETE /qrs/license/<type>accessgroup/{id}``."""
+    return Request("DELETE", paths.entity(paths.access_group(access_type), group_id))
+
+
+def _declared(entity: Mapping[str, Any], rule: DesiredRule) -> dict[str, Any]:
+    body = dict(entity)
     body.update(
         {
-            "name": desired.name,
-            "rule": desired.condition,
-            "ruleContext": desired.context.qrs_value,
-            "disabled": desired.disabled,
-            "comment": desired.comment,
+            "name": rule.name,
+            "rule": rule.condition,
+            "ruleContext": rule.context.qrs_value,
+            "disabled": rule.disabled,
+            "comment": rule.comment,
         }
     )
-    updated = client.put_json(paths.entity(paths.SYSTEM_RULE, actual.rule_id), body)
-    log.info("rule: updated %s %r (%s)", actual.access_type.value, desired.name, actual.rule_id)
-    return RuleResult(
-        actual.access_type,
-        desired.name,
-        "updated",
-        rule_id=actual.rule_id,
-        group_id=actual.group_id,
-        rule_entity=updated if isinstance(updated, dict) else None,
-    )
+    return body
 
 
-def delete_rule(client: QrsClient, actual: ActualRule) -> RuleResult:
-    """Delete a licence rule: ``DELETE`` the system rule, then its access group.
+def _resource_filter(access_type: AccessType, group_id: str) -> str:
+    return f"License.{access_type.title}AccessGroup_{group_id}"
 
-    Either half may be missing already (half-created or orphaned rules); a 404 counts as done.
-    Whether deleting a rule takes back the allocations it made is UNVERIFIED (Qlik documents
-    that it does not for user access tokens).
 
-    Raises:
-        QrsError: a delete was refused or got no answer; if the rule went but the group did not,
-            the error says the group stays (the next plan reports it).
-    """
-    if actual.rule_id is not None:
-        _delete_if_present(client, paths.entity(paths.SYSTEM_RULE, actual.rule_id))
-    if actual.group_id is not None:
+# -- the writers ------------------------------------------------------------------------------
+
+
+class _WriterBase:
+    """The write logic both writers share; subclasses say how a request is sent."""
+
+    def __init__(self, *, allocate_chunk: int, reclaim_chunk: int, rule_actions: int) -> None:
+        _check_chunk(allocate_chunk)
+        _check_chunk(reclaim_chunk)
+        self._allocate_chunk = allocate_chunk
+        self._reclaim_chunk = reclaim_chunk
+        self._rule_actions = rule_actions
+
+    def _send(self, request: Request, dry_answer: Any) -> Any:
+        """Send ``request``; its decoded JSON answer (None when empty). ``dry_answer`` is what a
+        writer that sends nothing pretends QRS answered."""
+        raise NotImplementedError
+
+    def _finish(self, result: WriteResult) -> WriteResult:
+        """Every result passes here once (the recording writer marks its own)."""
+        level = logging.INFO if result.ok else logging.WARNING
+        # The change's subject comes from outside (user and rule names): repr() escapes it.
+        log.log(level, "write %r: %s %s", str(result.change), result.outcome.value, result.message)
+        return result
+
+    def _request(self, request: Request, dry_answer: Any = None) -> Any:
+        count = len(request.body) if isinstance(request.body, list) else 1
+        log.info("write: %s %s (%d item%s)", request.method, request.path, count, _s(count))
+        return self._send(request, dry_answer)
+
+    # -- allocations
+
+    def allocate(self, changes: Sequence[Allocate]) -> tuple[WriteResult, ...]:
+        """Allocate through ``POST .../many``, ``allocate_chunk`` users per request.
+
+        A chunk QRS refuses is refused as a whole (the simulator creates all or nothing; on a
+        live server UNVERIFIED, and the next read shows the truth): each of its changes gets
+        that result, except a user QRS says already holds the access type (``already``, see
+        :data:`ALREADY_ALLOCATED`). Later chunks are still sent.
+        """
+        results: dict[int, WriteResult] = {}
+        for kind, entries in _by_type(changes).items():
+            for chunk in _chunks(entries, self._allocate_chunk):
+                for index, result in self._allocate_chunk_of(kind, chunk):
+                    results[index] = self._finish(result)
+        return tuple(results[i] for i in range(len(changes)))
+
+    def _allocate_chunk_of(
+        self, kind: AccessType, chunk: Sequence[tuple[int, Allocate]]
+    ) -> list[tuple[int, WriteResult]]:
+        batch = [change for _, change in chunk]
+        request = allocate_request(kind, batch)
+        dry = [
+            {"id": NEW_ALLOCATION_ID, "user": {"id": c.target.id}, "quarantined": False}
+            for c in batch
+        ]
         try:
-            _delete_if_present(
-                client, paths.entity(paths.access_group(actual.access_type), actual.group_id)
+            created = self._request(request, dry)
+        except QrsError as exc:
+            return list(self._allocation_refused(chunk, exc))
+        ids = _allocation_ids(created, request)
+        results = []
+        for index, change in chunk:
+            allocation_id = ids.get(change.target.id.lower())
+            if allocation_id is None:
+                msg = (
+                    f"POST {request.path}: QRS answered 201 without an allocation for user "
+                    f"{change.target.id} of the {len(batch)} sent"
+                )
+                raise QrsResponseError(msg, method="POST", path=request.path)
+            results.append(
+                (index, WriteResult(change.id, Outcome.APPLIED, created_id=allocation_id))
+            )
+        return results
+
+    def _allocation_refused(
+        self, chunk: Sequence[tuple[int, Allocate]], exc: QrsError
+    ) -> Iterable[tuple[int, WriteResult]]:
+        already_at = _already_allocated_index(chunk, exc)
+        for position, (index, change) in enumerate(chunk):
+            if position == already_at:
+                yield (
+                    index,
+                    WriteResult(
+                        change.id,
+                        Outcome.ALREADY,
+                        f"QRS says {change.user!r} already holds {change.access_type} access",
+                        status=_status(exc),
+                    ),
+                )
+            elif len(chunk) > 1:
+                note = (
+                    f"refused with its batch of {len(chunk)}; none of the batch was created "
+                    "(all or nothing; UNVERIFIED on a live QRS)"
+                )
+                yield index, _failure(change.id, exc, note)
+            else:
+                yield index, _failure(change.id, exc)
+
+    def reinstate(self, changes: Sequence[Reinstate]) -> tuple[WriteResult, ...]:
+        """Give quarantined seats back to their users. **The API for this is UNVERIFIED.**
+
+        No public client reinstates through the QRS API; the QMC can, within the seven days.
+        This keeps the likeliest form: ``GET`` the allocation and ``PUT`` it back with
+        ``quarantined: false`` and the ``modifiedDate`` the plan read (so a change since the plan
+        gives 409 rather than being overwritten). A seat that is no longer quarantined and still
+        the user's is ``already``; one that is gone (404: its quarantine ended) is ``failed``.
+        Confirm on a live server before relying on it.
+        """
+        return tuple(self._finish(self._reinstate_one(change)) for change in changes)
+
+    def _reinstate_one(self, change: Reinstate) -> WriteResult:
+        read = reinstate_read_request(change)
+        target = change.target
+        dry_entity = {
+            "id": change.allocation_id,
+            "user": {"id": target.id, "userId": target.userid, "userDirectory": target.directory},
+            "quarantined": True,
+            "modifiedDate": change.modified_date,
+            _AS_READ: "...",
+        }
+        try:
+            entity = self._request(read, dry_entity)
+        except QrsError as exc:
+            _reraise(exc)
+            note = "the quarantined allocation could not be read; nothing was written"
+            return _not_written(change.id, exc, note)
+        if not isinstance(entity, dict):
+            raise _shape(read, "an allocation object")
+        user = entity.get("user")
+        user_id = user.get("id") if isinstance(user, dict) else None
+        if entity.get("quarantined") is False and _same(user_id, target.id):
+            return WriteResult(change.id, Outcome.ALREADY, "the seat is not quarantined any more")
+        put = reinstate_request(change, entity)
+        try:
+            updated = self._request(put, put.body)
+        except QrsError as exc:
+            return _failure(change.id, exc)
+        if not isinstance(updated, dict):
+            raise _shape(put, "the allocation")
+        if updated.get("quarantined") is True:
+            return WriteResult(
+                change.id,
+                Outcome.FAILED,
+                "QRS accepted the PUT but the seat is still quarantined (reinstating through "
+                "the API is UNVERIFIED)",
+            )
+        return WriteResult(change.id, Outcome.APPLIED, created_id=None)
+
+    def reclaim(self, changes: Sequence[Reclaim]) -> tuple[WriteResult, ...]:
+        """Reclaim allocations: one ``DELETE`` for a lone one, else selections in chunks.
+
+        Per chunk of two or more: ``POST /qrs/selection/license/<type>accesstype?filter=(id eq A
+        or ...)``, ``DELETE /qrs/selection/{sel}/license/<type>accesstype`` and always ``DELETE
+        /qrs/selection/{sel}`` (a leftover selection is only logged: it is temporary state). An
+        allocation the selection does not hold (or a lone DELETE answered 404) is ``already``.
+        QRS quarantines a seat used in the last seven days (QMC semantics). Ids that are not
+        GUIDs (never seen from QRS) go one by one.
+        """
+        results: dict[int, WriteResult] = {}
+        bulk: dict[AccessType, list[tuple[int, Reclaim, uuid.UUID]]] = {}
+        for index, change in enumerate(changes):
+            guid = _guid(change.allocation_id)
+            if guid is None:
+                results[index] = self._finish(self._reclaim_one(change))
+            else:
+                bulk.setdefault(change.access_type, []).append((index, change, guid))
+        for kind, entries in bulk.items():
+            for chunk in _chunks(entries, self._reclaim_chunk):
+                if len(chunk) == 1:
+                    index, change, _ = chunk[0]
+                    results[index] = self._finish(self._reclaim_one(change))
+                    continue
+                for index, result in self._reclaim_chunk_of(kind, chunk):
+                    results[index] = self._finish(result)
+        return tuple(results[i] for i in range(len(changes)))
+
+    def _reclaim_one(self, change: Reclaim) -> WriteResult:
+        try:
+            self._request(reclaim_one_request(change))
+        except QrsNotFound as exc:
+            return WriteResult(
+                change.id, Outcome.ALREADY, "QRS no longer has this allocation", status=exc.status
             )
         except QrsError as exc:
-            if actual.rule_id is None:
-                raise
+            return _failure(change.id, exc)
+        return WriteResult(change.id, Outcome.APPLIED)
+
+    def _reclaim_chunk_of(
+        self, kind: AccessType, chunk: Sequence[tuple[int, Reclaim, uuid.UUID]]
+    ) -> list[tuple[int, WriteResult]]:
+        make = selection_request(kind, (guid for _, _, guid in chunk))
+        dry = {"id": NEW_SELECTION_ID, "items": [{"objectID": str(g)} for _, _, g in chunk]}
+        try:
+            selection = self._request(make, dry)
+        except QrsError as exc:
+            _reraise(exc)
+            note = "making the selection failed; nothing was reclaimed"
+            return [(i, _not_written(c.id, exc, note)) for i, c, _ in chunk]
+        selection_id = selection.get("id") if isinstance(selection, dict) else None
+        if not isinstance(selection_id, str):
+            raise _shape(make, "a selection with an id")
+        selected = _selected_ids(selection)
+        try:
+            if selected is None or selected:
+                self._request(reclaim_selected_request(selection_id, kind))
+        except QrsError as exc:
+            _reraise(exc)
+            return [(i, _failure(c.id, exc)) for i, c, _ in chunk]
+        finally:
+            try:
+                self._request(discard_selection_request(selection_id))
+            except QrsError as exc:
+                _reraise(exc)
+                log.warning("reclaim: could not discard selection %s: %s", selection_id, exc)
+        results = []
+        for index, change, guid in chunk:
+            if selected is not None and str(guid) not in selected:
+                result = WriteResult(
+                    change.id, Outcome.ALREADY, "QRS no longer has this allocation"
+                )
+            else:
+                result = WriteResult(change.id, Outcome.APPLIED)
+            results.append((index, result))
+        return results
+
+    # -- licence rules
+
+    def create_rule(self, change: CreateRule) -> WriteResult:
+        """Two POSTs: the access group, then the ``License`` system rule naming it.
+
+        When the rule cannot be created the group stays without it; the result says so and the
+        next plan completes it (:class:`~licsync.plan.changes.CompleteRule`).
+        """
+        return self._finish(self._create_rule(change))
+
+    def _create_rule(self, change: CreateRule) -> WriteResult:
+        kind = change.access_type
+        try:
+            group_id = self._create_group(kind, change.name)
+        except QrsError as exc:
             note = (
-                f"the system rule {actual.rule_id} was deleted but the access group "
-                f"{actual.group_id} stays; the next plan reports it as a half-created rule"
+                "the access group may have been created; if so the next plan completes it"
+                if isinstance(exc, QrsTransportError)
+                else "nothing was created"
             )
-            raise _with_note(exc, note) from exc
-    log.info("rule: deleted %s %r", actual.access_type.value, actual.name)
-    return RuleResult(
-        actual.access_type,
-        actual.name,
-        "deleted",
-        rule_id=actual.rule_id,
-        group_id=actual.group_id,
-    )
+            return _failure(change.id, exc, note)
+        post = new_rule_request(kind, group_id, change.rule, actions=self._rule_actions)
+        left = (
+            f"the {kind} access group {change.name!r} ({group_id}) was created and stays "
+            "without its rule; the next plan completes it"
+        )
+        return self._post_rule(change.id, post, left)
+
+    def complete_rule(self, change: CompleteRule) -> WriteResult:
+        """Complete a half-created licence rule; never creates a second pair.
+
+        ``group_id`` set (a group without its rule): ``POST`` the system rule naming that group.
+        ``rule_id`` set (a rule naming a group that does not exist): ``POST`` a new group, then
+        ``PUT`` the rule as read (with its ``modifiedDate``) naming it, with the declared fields.
+        If that PUT fails, the new group is deleted again, so that the site is as before and the
+        next plan proposes the same completion (a group left over would pair with nothing).
+        """
+        return self._finish(self._complete_rule(change))
+
+    def _complete_rule(self, change: CompleteRule) -> WriteResult:
+        kind = change.access_type
+        if change.group_id is not None and change.rule_id is None:
+            post = new_rule_request(kind, change.group_id, change.rule, actions=self._rule_actions)
+            return self._post_rule(change.id, post, "")
+        if change.rule_id is None or change.group_id is not None or not change.rule_entity:
+            return WriteResult(
+                change.id,
+                Outcome.FAILED,
+                "the change names no half-created rule this writer can complete (it needs "
+                "group_id alone, or rule_id with the rule as read); nothing was sent",
+            )
+        try:
+            group_id = self._create_group(kind, change.name)
+        except QrsError as exc:
+            note = (
+                "an access group may have been created; the next plan shows it"
+                if isinstance(exc, QrsTransportError)
+                else "nothing was changed"
+            )
+            return _failure(change.id, exc, note)
+        put = point_rule_request(change, group_id)
+        try:
+            updated = self._request(put, {**put.body, "id": change.rule_id})
+        except QrsError as exc:
+            _reraise(exc)
+            return _failure(change.id, exc, self._undo_group(kind, change.name, group_id))
+        if not isinstance(updated, dict) or not isinstance(updated.get("id"), str):
+            raise _shape(put, "the system rule with its id")
+        return WriteResult(change.id, Outcome.APPLIED, created_id=group_id)
+
+    def _undo_group(self, kind: AccessType, name: str, group_id: str) -> str:
+        try:
+            self._request(delete_group_request(kind, group_id))
+        except QrsError as exc:
+            _reraise(exc)
+            log.warning("complete rule: could not delete access group %s again: %s", group_id, exc)
+            return (
+                f"the {kind} access group {name!r} ({group_id}) was created and stays (deleting "
+                "it again failed); the next plan shows it beside the rule it was made for"
+            )
+        return (
+            f"the {kind} access group {name!r} ({group_id}) created for it was deleted again; "
+            "the site is as before and the next plan proposes the same completion"
+        )
+
+    def update_rule(self, change: UpdateRule) -> WriteResult:
+        """``PUT`` the system rule as read with the declared fields; a stale read gives 409."""
+        return self._finish(self._update_rule(change))
+
+    def _update_rule(self, change: UpdateRule) -> WriteResult:
+        if not change.rule_entity:
+            return WriteResult(
+                change.id,
+                Outcome.FAILED,
+                "the change carries no system rule as read; nothing was sent (re-run plan)",
+            )
+        put = update_rule_request(change)
+        try:
+            updated = self._request(put, put.body)
+        except QrsError as exc:
+            return _failure(change.id, exc)
+        if not isinstance(updated, dict):
+            raise _shape(put, "the system rule")
+        return WriteResult(change.id, Outcome.APPLIED)
+
+    def delete_rule(self, change: DeleteRule) -> WriteResult:
+        """``DELETE`` the system rule, then its access group: whichever of the two exist.
+
+        A 404 counts as gone. When both were gone the result is ``already``. When the rule goes
+        and the group cannot, the result says the group stays (the next plan deletes it again
+        when ownership is authoritative). Whether deleting a rule takes back the seats it handed
+        out is UNVERIFIED (the simulator keeps them).
+        """
+        return self._finish(self._delete_rule(change))
+
+    def _delete_rule(self, change: DeleteRule) -> WriteResult:
+        kind = change.access_type
+        steps: list[tuple[str, Request]] = []
+        if change.rule_id is not None:
+            steps.append(
+                (f"the system rule {change.rule_id}", delete_system_rule_request(change.rule_id))
+            )
+        if change.group_id is not None:
+            steps.append(
+                (f"the access group {change.group_id}", delete_group_request(kind, change.group_id))
+            )
+        done: list[str] = []
+        gone: list[str] = []
+        for what, request in steps:
+            try:
+                self._request(request)
+            except QrsNotFound:
+                gone.append(what)
+                continue
+            except QrsError as exc:
+                note = (
+                    f"{' and '.join(done)} was deleted but {what} stays; the next plan shows it"
+                    if done
+                    else ""
+                )
+                return _failure(change.id, exc, note)
+            done.append(what)
+        if not done:
+            return WriteResult(change.id, Outcome.ALREADY, "QRS no longer has the rule")
+        message = f"{' and '.join(gone)} was already gone" if gone else ""
+        return WriteResult(change.id, Outcome.APPLIED, message)
+
+    # -- shared steps
+
+    def _create_group(self, kind: AccessType, name: str) -> str:
+        request = group_request(kind, name)
+        group = self._request(request, {"id": NEW_GROUP_ID, "name": name})
+        group_id = group.get("id") if isinstance(group, dict) else None
+        if not isinstance(group_id, str):
+            raise _shape(request, "the access group with its id")
+        return group_id
+
+    def _post_rule(self, change_id: ChangeId, post: Request, left: str) -> WriteResult:
+        try:
+            rule = self._request(post, {**post.body, "id": NEW_RULE_ID})
+        except QrsError as exc:
+            _reraise(exc)
+            if isinstance(exc, QrsTransportError):
+                note = "the system rule may have been created; the next plan shows it"
+                left = f"{note}; if not, {left}" if left else note
+            return _failure(change_id, exc, left)
+        rule_id = rule.get("id") if isinstance(rule, dict) else None
+        if not isinstance(rule_id, str):
+            raise _shape(post, "the system rule with its id")
+        return WriteResult(change_id, Outcome.APPLIED, created_id=rule_id)
+
+
+class QrsWriter(_WriterBase):
+    """Writes through a writable :class:`~licsync.qrs.QrsClient`; nothing is retried.
+
+    Args:
+        client: the QRS client (a read-only one makes every write raise ``QrsReadOnlyError``).
+        allocate_chunk: users per ``POST .../many``.
+        reclaim_chunk: allocations per selection.
+        rule_actions: the ``actions`` of licence rules it creates (UNVERIFIED, see
+            :data:`DEFAULT_RULE_ACTIONS`).
+    """
+
+    def __init__(
+        self,
+        client: QrsClient,
+        *,
+        allocate_chunk: int = ALLOCATE_CHUNK,
+        reclaim_chunk: int = RECLAIM_CHUNK,
+        rule_actions: int = DEFAULT_RULE_ACTIONS,
+    ) -> None:
+        super().__init__(
+            allocate_chunk=allocate_chunk, reclaim_chunk=reclaim_chunk, rule_actions=rule_actions
+        )
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"QrsWriter({self._client!r})"
+
+    def _send(self, request: Request, dry_answer: Any) -> Any:
+        response = self._client.request(
+            request.method, request.path, params=request.params or None, body=request.body
+        )
+        if not response.content:
+            return None
+        return self._client.decode_json(request.method, request.path, response.content)
+
+
+class RecordingWriter(_WriterBase):
+    """Sends nothing: lists the requests a :class:`QrsWriter` would send (``requests``, in
+    order) and reports every change ``applied`` with the message "dry run". Ids QRS would
+    assign appear as placeholders (:data:`NEW_GROUP_ID`, :data:`NEW_RULE_ID`, ...).
+
+    A reinstatement's ``PUT`` depends on the allocation QRS returns to the ``GET``; here it is
+    built from what the change knows, with a ``<the rest of the allocation ...>`` placeholder key.
+    """
+
+    def __init__(
+        self,
+        *,
+        allocate_chunk: int = ALLOCATE_CHUNK,
+        reclaim_chunk: int = RECLAIM_CHUNK,
+        rule_actions: int = DEFAULT_RULE_ACTIONS,
+    ) -> None:
+        super().__init__(
+            allocate_chunk=allocate_chunk, reclaim_chunk=reclaim_chunk, rule_actions=rule_actions
+        )
+        self._lock = threading.Lock()
+        self.requests: list[Request] = []
+
+    def _send(self, request: Request, dry_answer: Any) -> Any:
+        with self._lock:
+            self.requests.append(request)
+        return dry_answer
+
+    def _finish(self, result: WriteResult) -> WriteResult:
+        # Pretended answers always agree, so every result is applied, except a change this
+        # module refuses before sending anything: that keeps its reason.
+        if result.outcome is Outcome.APPLIED:
+            result = dataclasses.replace(result, message=_DRY_RUN)
+        else:
+            result = dataclasses.replace(result, message=f"{_DRY_RUN}: {result.message}")
+        return super()._finish(result)
 
 
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _allocation_body(user: ActualUser) -> dict[str, Any]:
-    return {"user": {"id": user.id, "userId": user.userid, "userDirectory": user.directory}}
+def _failure(change: ChangeId, exc: QrsError, note: str = "") -> WriteResult:
+    """The result of a request that raised: unknown without an answer, failed with one.
+
+    Raises:
+        QrsReadOnlyError, QrsResponseError: passed on (nothing sent / a malformed answer).
+    """
+    _reraise(exc)
+    suffix = f"; {note}" if note else ""
+    if isinstance(exc, QrsTransportError):
+        return WriteResult(change, Outcome.UNKNOWN, f"{exc}; it may have happened{suffix}")
+    return WriteResult(change, Outcome.FAILED, f"{exc}{suffix}", status=_status(exc))
 
 
-def _allocation_ids_by_user(created: Any) -> dict[str, str]:
-    ids: dict[str, str] = {}
+def _not_written(change: ChangeId, exc: QrsError, note: str) -> WriteResult:
+    """Failed, whether QRS answered or not: only a read or a selection went unanswered, so
+    certainly nothing was written."""
+    _reraise(exc)
+    return WriteResult(change, Outcome.FAILED, f"{exc}; {note}", status=_status(exc))
+
+
+def _reraise(exc: QrsError) -> None:
+    if isinstance(exc, QrsReadOnlyError | QrsResponseError):
+        raise exc
+
+
+def _status(exc: QrsError) -> int | None:
+    return exc.status if isinstance(exc, QrsStatusError) else None
+
+
+def _already_allocated_index(chunk: Sequence[tuple[int, Allocate]], exc: QrsError) -> int | None:
+    """The position in ``chunk`` of the change QRS refused as already allocated, if it said so
+    in words this module recognises (see :data:`ALREADY_ALLOCATED`), else None."""
+    if not isinstance(exc, QrsStatusError) or exc.status != 400:
+        return None
+    found = ALREADY_ALLOCATED.search(exc.excerpt)
+    if found is None:
+        return None
+    position = 0
+    if len(chunk) > 1:
+        item = _BATCH_ITEM.search(exc.excerpt)
+        if item is None:
+            return None
+        position = int(item["index"])
+        if position >= len(chunk):
+            return None
+    change = chunk[position][1]
+    said = exc.excerpt.casefold()
+    # The excerpt is sanitised (no control characters, whitespace collapsed): compare alike.
+    userid = sanitise_excerpt(change.target.userid.encode()).casefold()
+    if found["type"].casefold() != change.access_type.value or userid not in said:
+        return None
+    return position
+
+
+def _allocation_ids(created: Any, request: Request) -> dict[str, str]:
+    """Allocation ids by user GUID (lower case) from a ``/many`` answer."""
     if not isinstance(created, list):
-        return ids
+        raise _shape(request, "an array of allocations")
+    ids: dict[str, str] = {}
     for entity in created:
-        if not isinstance(entity, dict):
-            continue
-        user = entity.get("user")
-        allocation_id = entity.get("id")
-        if (
-            isinstance(user, dict)
-            and isinstance(user.get("id"), str)
-            and isinstance(allocation_id, str)
-        ):
-            ids[user["id"].lower()] = allocation_id
+        user = entity.get("user") if isinstance(entity, dict) else None
+        allocation_id = entity.get("id") if isinstance(entity, dict) else None
+        user_id = user.get("id") if isinstance(user, dict) else None
+        if not isinstance(allocation_id, str) or not isinstance(user_id, str):
+            raise _shape(request, "allocations with id and user.id")
+        ids[user_id.lower()] = allocation_id
     return ids
-
-
-def _reclaim_chunk(
-    client: QrsClient,
-    kind: AccessType,
-    chunk: Sequence[tuple[int, ActualAllocation, uuid.UUID]],
-) -> list[tuple[int, ReclaimResult]]:
-    clause = filters.any_of(*(filters.eq("id", guid) for _, _, guid in chunk))
-    try:
-        selection = client.post_json(paths.selection_of(kind), params={"filter": clause})
-        selection_id = selection.get("id") if isinstance(selection, dict) else None
-        if not isinstance(selection_id, str):
-            path = paths.selection_of(kind)
-            msg = f"POST {path}: QRS made a selection but its answer carries no id"
-            raise QrsError(msg, method="POST", path=path)
-    except QrsReadOnlyError:
-        raise
-    except QrsError as exc:
-        log.warning("reclaim: %d %s allocations failed: %s", len(chunk), kind.value, exc)
-        return [(i, _failed(a, exc)) for i, a, _ in chunk]
-
-    selected = _selected_ids(selection)
-    try:
-        if selected is None or selected:
-            client.delete(paths.selection_access_type(selection_id, kind))
-    except QrsError as exc:
-        log.warning("reclaim: %d %s allocations failed: %s", len(chunk), kind.value, exc)
-        return [(i, _failed(a, exc)) for i, a, _ in chunk]
-    finally:
-        try:
-            client.delete(paths.selection(selection_id))
-        except QrsError as exc:
-            # Selections are temporary server-side state; a leftover one does no harm.
-            log.warning("reclaim: could not discard selection %s: %s", selection_id, exc)
-    results: list[tuple[int, ReclaimResult]] = []
-    for index, allocation, guid in chunk:
-        absent = selected is not None and str(guid) not in selected
-        results.append(
-            (
-                index,
-                ReclaimResult(kind, allocation.id, allocation.display, ok=True, absent=absent),
-            )
-        )
-    log.info("reclaim: %d %s allocations", len(chunk), kind.value)
-    return results
 
 
 def _selected_ids(selection: Mapping[str, Any]) -> set[str] | None:
@@ -505,36 +889,20 @@ def _selected_ids(selection: Mapping[str, Any]) -> set[str] | None:
     return ids
 
 
-def _reclaim_reporting(client: QrsClient, allocation: ActualAllocation) -> ReclaimResult:
-    try:
-        return reclaim(client, allocation)
-    except QrsReadOnlyError:
-        raise
-    except QrsError as exc:
-        return _failed(allocation, exc)
+def _shape(request: Request, expected: str) -> QrsResponseError:
+    msg = f"{request.method} {request.path}: QRS answered with success but not with {expected}"
+    return QrsResponseError(msg, method=request.method, path=request.path)
 
 
-def _failed(allocation: ActualAllocation, exc: QrsError) -> ReclaimResult:
-    return ReclaimResult(
-        allocation.access_type, allocation.id, allocation.display, ok=False, error=exc
-    )
+def _same(left: Any, right: str) -> bool:
+    return isinstance(left, str) and left.lower() == right.lower()
 
 
-def _delete_if_present(client: QrsClient, path: str) -> None:
-    try:
-        client.delete(path)
-    except QrsNotFound:
-        log.info("delete: %s was already gone", path)
-
-
-def _with_note(exc: QrsError, note: str) -> QrsError:
-    """The same kind of error with ``note`` appended to its message."""
-    message = f"{exc}; {note}"
-    if isinstance(exc, QrsStatusError):
-        return type(exc)(
-            message, method=exc.method, path=exc.path, status=exc.status, excerpt=exc.excerpt
-        )
-    return type(exc)(message, method=exc.method, path=exc.path)
+def _by_type(changes: Sequence[Allocate]) -> dict[AccessType, list[tuple[int, Allocate]]]:
+    grouped: dict[AccessType, list[tuple[int, Allocate]]] = {}
+    for index, change in enumerate(changes):
+        grouped.setdefault(change.access_type, []).append((index, change))
+    return grouped
 
 
 def _guid(value: str) -> uuid.UUID | None:
@@ -555,5 +923,10 @@ def _check_chunk(size: int) -> None:
         raise ValueError(msg)
 
 
-def _display(user: ActualUser) -> str:
-    return f"{user.directory}\\{user.userid}"
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def _conforms(qrs: QrsWriter, dry: RecordingWriter) -> tuple[Writer, Writer]:
+    """Never called: mypy checks here that both writers implement :class:`Writer`."""
+    return qrs, dry
