@@ -1,0 +1,234 @@
+"""One apply converges: the real writes, against the simulator over sockets, on random sites.
+
+For every ownership mode (drawn per access type), a random site is built in the simulator, read
+over HTTP, planned, executed through :class:`~licsync.qrs.write.QrsWriter` and read again: the
+second plan has no changes, and a site that already matches plans none to begin with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from builders import NOW, decl, desired, drule, policy
+from licsync.apply import execute
+from licsync.desired import Desired
+from licsync.identity import AccessType
+from licsync.plan import Plan, execution_order, plan
+from licsync.policy import IdlePolicy, Ownership, SafetyPolicy, UserAction
+from licsync.qrs import QrsClient, read_actual
+from licsync.qrs.write import Outcome, QrsWriter
+from licsync.signals import Signals
+from licsync.sim import SimStore, start_simulator
+
+PRO = AccessType.PROFESSIONAL
+ANA = AccessType.ANALYZER
+POOL = [f"u{i}" for i in range(8)]
+GROUPS = ["Sales", "Finance", "Dev"]
+RULES = {
+    "Sales": 'user.group = "Sales"',
+    "Money": 'user.group = "Finance" or user.group like "Acc*"',
+    "NotDev": '!(user.group = "Dev")',
+    "Office": 'user.environment.ip like "10.*" and user.group = "Dev"',
+}
+
+
+@dataclass(frozen=True)
+class SitePerson:
+    userid: str
+    groups: tuple[str, ...]
+    inactive: bool
+    removed: bool
+    blocked: bool
+
+
+@dataclass(frozen=True)
+class SiteSeat:
+    access_type: AccessType
+    userid: str
+    used_days: int | None  # None: never used
+    quarantined_days_left: int | None
+
+
+@dataclass(frozen=True)
+class SiteRule:
+    access_type: AccessType
+    name: str
+    condition: str
+    half: str | None  # None, "no-rule" (group only) or "no-group" (orphaned system rule)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    people: tuple[SitePerson, ...]
+    seats: tuple[SiteSeat, ...]
+    rules: tuple[SiteRule, ...]
+    desired: Desired
+
+    def store(self) -> SimStore:
+        """The site in a fresh simulator store, clock frozen at NOW."""
+        store = SimStore(NOW)
+        for kind in AccessType:
+            store.set_capacity(kind, 40)
+        store.add_user("INTERNAL", "sa_api", roles=["RootAdmin"])
+        ids: dict[str, str] = {}
+        for person in self.people:
+            made = store.add_user(
+                "CORP",
+                person.userid,
+                groups=person.groups,
+                inactive=person.inactive,
+                removed_externally=person.removed,
+                blacklisted=person.blocked,
+                created=NOW - dt.timedelta(days=400),
+            )
+            ids[person.userid] = made["id"]
+        for seat in self.seats:
+            left, used = seat.quarantined_days_left, seat.used_days
+            store.add_allocation(
+                seat.access_type,
+                ids[seat.userid],
+                created=NOW - dt.timedelta(days=300),
+                last_used=None if used is None else NOW - dt.timedelta(days=used),
+                quarantined_until=None if left is None else NOW + dt.timedelta(days=left),
+            )
+        for rule in self.rules:
+            if rule.half == "no-rule":
+                store.add_group_only(rule.access_type, rule.name)
+                continue
+            group, _ = store.add_rule(rule.access_type, rule.name, rule.condition)
+            if rule.half == "no-group":
+                store.delete_group(rule.access_type, group["id"])
+        return store
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    userids = draw(st.lists(st.sampled_from(POOL), unique=True, min_size=1))
+    people = tuple(
+        SitePerson(
+            userid,
+            tuple(draw(st.lists(st.sampled_from(GROUPS), unique=True, max_size=2))),
+            inactive=draw(st.booleans()),
+            removed=draw(st.booleans()),
+            blocked=draw(st.booleans()),
+        )
+        for userid in userids
+    )
+    seats = []
+    for userid in userids:
+        for kind in AccessType:
+            state = draw(st.sampled_from(["none", "none", "active", "quarantined"]))
+            if state == "active":
+                used = draw(st.sampled_from([None, 1, 30, 200]))
+                seats.append(SiteSeat(kind, userid, used, None))
+            elif state == "quarantined":
+                seats.append(SiteSeat(kind, userid, 3, 4))
+    rules = tuple(
+        SiteRule(
+            kind,
+            name,
+            draw(st.sampled_from([RULES[name], 'user.group = "X"'])),
+            draw(st.sampled_from([None, None, "no-rule", "no-group"])),
+        )
+        for kind in AccessType
+        for name in draw(st.lists(st.sampled_from(sorted(RULES)), unique=True, max_size=3))
+    )
+    until = st.sampled_from([None, None, dt.date(2026, 1, 1), dt.date(2027, 1, 1)])
+    declared = {
+        kind: [
+            decl(f"CORP\\{u}", until=draw(until))
+            for u in draw(st.lists(st.sampled_from(POOL), unique=True))
+        ]
+        for kind in AccessType
+    }
+    names = draw(st.lists(st.sampled_from(sorted(RULES)), unique=True))
+    declared_rules = [drule(n, RULES[n], disabled=draw(st.booleans())) for n in names]
+    action = st.sampled_from(list(UserAction))
+    pol = policy(
+        professional=draw(st.sampled_from(list(Ownership))).value,
+        analyzer=draw(st.sampled_from(list(Ownership))).value,
+        inactive=draw(action),
+        removed_externally=draw(action),
+        blocked=draw(action),
+        idle=IdlePolicy(days=90, action=draw(action)),
+        protected=draw(st.sampled_from([(), ("INTERNAL\\*",), ("corp\\u1",)])),
+        safety=SafetyPolicy(max_reclaims=1000, max_reclaim_share=1.0, share_floor=0),
+    )
+    split = draw(st.booleans())
+    wanted = desired(
+        pro=declared[PRO],
+        ana=declared[ANA],
+        pro_rules=declared_rules if split else [],
+        ana_rules=declared_rules,
+        site_policy=pol,
+    )
+    return Scenario(people, tuple(seats), rules, wanted)
+
+
+def _plan(client: QrsClient, wanted: Desired) -> Plan:
+    return plan(wanted, read_actual(client).actual, Signals(), NOW)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_one_apply_leaves_an_empty_plan(scenario: Scenario) -> None:
+    """Plan, execute every change with the real writes, re-read: nothing is left to do."""
+    with (
+        start_simulator(scenario.store()) as sim,
+        QrsClient(sim.url, sleep=lambda _: None) as client,
+    ):
+        first = _plan(client, scenario.desired)
+        results = execute(first.changes, QrsWriter(client))
+        assert len(results) == len(first.changes)
+        failed = [(str(r.change), r.outcome, r.message) for r in results if not r.ok]
+        assert failed == []
+        second = _plan(client, scenario.desired)
+        assert [str(c.id) for c in second.changes] == []
+        # Nothing was duplicated: one pair per declared rule name at most.
+        for kind in AccessType:
+            names = [r.name.casefold() for r in read_actual(client).actual.rules_of(kind)]
+            declared = {r.name.casefold() for r in scenario.desired.of(kind).rules}
+            assert all(names.count(n) <= 1 for n in declared), names
+
+
+@settings(max_examples=30, deadline=None)
+@given(scenarios())
+def test_every_change_runs_after_what_it_depends_on(scenario: Scenario) -> None:
+    """The execution order puts each dependency in an earlier phase than its dependant."""
+    store = scenario.store()
+    with (
+        start_simulator(store) as sim,
+        QrsClient(sim.url, sleep=lambda _: None) as client,
+    ):
+        first = _plan(client, scenario.desired)
+    position = {c.id: i for i, phase in enumerate(execution_order(first.changes)) for c in phase}
+    for change in first.changes:
+        if change.depends_on is not None:
+            assert change.depends_on in position
+            assert position[change.depends_on] < position[change.id]
+
+
+def test_a_failed_professional_allocation_keeps_the_analyzer_seat() -> None:
+    """The redundant analyzer seat is reclaimed only if the professional allocation succeeded."""
+    store = SimStore(NOW)
+    store.set_capacity(PRO, 0)  # the professional allocation will be refused: no seat
+    store.set_capacity(ANA, 5)
+    store.add_user("INTERNAL", "sa_api", roles=["RootAdmin"])
+    person = store.add_user("CORP", "ana")
+    store.add_allocation(ANA, person["id"], last_used=NOW - dt.timedelta(days=30))
+    wanted = desired(pro=[decl("CORP\\ana")], site_policy=policy(analyzer="authoritative"))
+    with start_simulator(store) as sim, QrsClient(sim.url, sleep=lambda _: None) as client:
+        first = _plan(client, wanted)
+        actions = sorted((c.action.value, c.access_type.value) for c in first.changes)
+        assert actions == [("allocate", "professional"), ("reclaim", "analyzer")]
+        results = {r.change: r for r in execute(first.changes, QrsWriter(client))}
+        outcomes = sorted((k.kind.value, r.outcome) for k, r in results.items())
+        assert outcomes == [("allocate", Outcome.FAILED), ("reclaim", Outcome.FAILED)]
+        reclaim = next(r for k, r in results.items() if k.kind.value == "reclaim")
+        assert reclaim.message.startswith("not attempted")
+        seats = read_actual(client).actual.allocations_of(ANA)
+        assert [s.key for s in seats] == ["corp\\ana"]
