@@ -16,10 +16,11 @@ from typing import Any
 
 from licsync.errors import LicsyncError
 
-__all__ = ["LICENSES_SCHEMA", "PLAN_SCHEMA", "load_schema", "schema_dir"]
+__all__ = ["AUDIT_SCHEMA", "LICENSES_SCHEMA", "PLAN_SCHEMA", "load_schema", "schema_dir"]
 
 LICENSES_SCHEMA = "licenses.schema.json"
 PLAN_SCHEMA = "plan.schema.json"
+AUDIT_SCHEMA = "audit.schema.json"
 
 
 def schema_dir() -> Traversable:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from licsync.identity import AccessType
@@ -20,7 +20,7 @@ from licsync.plan.findings import Finding
 from licsync.plan.safety import CapacityLine, Safety
 from licsync.policy import Ownership
 
-__all__ = ["FORMAT_VERSION", "Plan", "checksum"]
+__all__ = ["FORMAT_VERSION", "Plan", "checksum", "checksum_of_decisions"]
 
 FORMAT_VERSION = "1.1"
 """Version of the JSON plan (``schema/plan.schema.json``): minor additive, major breaking.
@@ -75,8 +75,13 @@ class Plan:
 
 def checksum(site: str, changes: Iterable[Change]) -> str:
     """``sha256:<hex>`` of the canonical JSON of the decisions."""
+    return checksum_of_decisions(site, [c.decision() for c in changes])
+
+
+def checksum_of_decisions(site: str, decisions: Sequence[Sequence[str]]) -> str:
+    """The checksum of decisions given as lists (how a JSON plan is checked without planning)."""
     payload = json.dumps(
-        {"site": site, "decisions": [c.decision() for c in changes]},
+        {"site": site, "decisions": [list(d) for d in decisions]},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,

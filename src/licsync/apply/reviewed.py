@@ -1,0 +1,173 @@
+"""A reviewed plan: the JSON plan a person approved, read back and checked.
+
+The JSON plan carries every change's identity and the decisions its checksum covers, so the
+checksum can be recomputed from the file itself: a plan edited by hand after review no longer
+matches its own checksum and is refused. What a reviewed plan binds is its decisions, matched
+by :class:`~licsync.plan.changes.ChangeId` against a fresh plan (:func:`match`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from licsync.errors import UsageError
+from licsync.plan.changes import Change, ChangeId
+from licsync.plan.document import Plan, checksum_of_decisions
+
+__all__ = ["MAX_PLAN_BYTES", "Match", "ReviewedPlan", "load_reviewed", "match"]
+
+MAX_PLAN_BYTES = 512 * 1024 * 1024
+"""A JSON plan of 200,000 changes is about 250 MB; anything larger is not a plan of ours."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewedPlan:
+    """What a reviewed JSON plan binds.
+
+    Attributes:
+        path: the file, as given.
+        site: the site it was made for.
+        checksum: its checksum (verified against its own decisions).
+        ids: the identities of its changes, in the file's order.
+        format_version: as written in the file.
+    """
+
+    path: str
+    site: str
+    checksum: str
+    ids: tuple[ChangeId, ...]
+    format_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A reviewed plan against a fresh one.
+
+    Attributes:
+        approved: fresh changes that the review approved: these are applied.
+        no_longer_needed: reviewed decisions the fresh plan no longer makes (someone fixed it
+            in the QMC, the user logged in): skipped and reported.
+        not_reviewed: fresh changes nobody reviewed: never applied, reported.
+    """
+
+    approved: tuple[Change, ...]
+    no_longer_needed: tuple[ChangeId, ...]
+    not_reviewed: tuple[Change, ...]
+
+
+def load_reviewed(path: str | Path) -> ReviewedPlan:
+    """Read a JSON plan written by ``licsync plan --format json`` and check it is intact.
+
+    Raises:
+        UsageError: the file cannot be read, is not a licsync JSON plan of a major version
+            this licsync reads, or its checksum does not match its own decisions.
+    """
+    shown = str(path)
+    data = _read_json(Path(path), shown)
+    if not isinstance(data, dict):
+        raise UsageError(f"{shown}: not a licsync JSON plan (expected an object)")
+    version = _field(data, "format_version", str, shown)
+    if version.split(".", 1)[0] != "1":
+        raise UsageError(f"{shown}: format_version {version!r}: this licsync reads 1.x plans")
+    site = _field(data, "site", str, shown)
+    checksum = _field(data, "checksum", str, shown)
+    changes = _field(data, "changes", list, shown)
+    ids: list[ChangeId] = []
+    decisions: list[list[str]] = []
+    for index, item in enumerate(changes):
+        where = f"{shown}: changes[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("id"), dict):
+            raise UsageError(
+                f"{where}.id: missing; plans of format 1.0 carry no change ids: re-plan with "
+                "this licsync"
+            )
+        try:
+            change_id = ChangeId.from_data(item["id"])
+        except (KeyError, ValueError) as exc:
+            raise UsageError(f"{where}.id: not a change identity ({exc})") from None
+        ids.append(change_id)
+        decisions.append(_decision(change_id, item, where))
+    if len(set(ids)) != len(ids):
+        raise UsageError(f"{shown}: the same change is listed twice")
+    if checksum_of_decisions(site, decisions) != checksum:
+        raise UsageError(
+            f"{shown}: its checksum does not match its changes: the file was edited after it "
+            "was planned; plan again and have the new plan reviewed"
+        )
+    return ReviewedPlan(
+        path=shown, site=site, checksum=checksum, ids=tuple(ids), format_version=version
+    )
+
+
+def match(reviewed: ReviewedPlan, fresh: Plan) -> Match:
+    """Which fresh changes the review approved, which reviewed ones are no longer needed, and
+    which fresh ones nobody reviewed. A change that depends on one not approved is not approved
+    either (it would be executed without its dependency)."""
+    wanted = set(reviewed.ids)
+    present = fresh.ids()
+    approved = [c for c in fresh.changes if c.id in wanted]
+    approved_ids = {c.id for c in approved}
+    kept = [c for c in approved if c.depends_on is None or c.depends_on in approved_ids]
+    dropped = [c for c in approved if c not in kept]
+    return Match(
+        approved=tuple(kept),
+        no_longer_needed=tuple(i for i in reviewed.ids if i not in present),
+        not_reviewed=tuple(c for c in fresh.changes if c.id not in wanted) + tuple(dropped),
+    )
+
+
+def _read_json(path: Path, shown: str) -> Any:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise UsageError(f"{shown}: cannot read the plan: {exc.strerror}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise UsageError(f"{shown}: not a regular file")
+    if info.st_size > MAX_PLAN_BYTES:
+        os.close(fd)
+        raise UsageError(f"{shown}: {info.st_size} bytes is too large for a plan")
+    with os.fdopen(fd, "rb") as handle:
+        raw = handle.read(MAX_PLAN_BYTES + 1)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UsageError(f"{shown}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{shown}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise UsageError(f"{shown}: JSON nested too deeply") from None
+
+
+def _field(data: Mapping[str, Any], name: str, kind: type, shown: str) -> Any:
+    value = data.get(name)
+    if not isinstance(value, kind):
+        raise UsageError(f"{shown}: {name}: missing or not a {kind.__name__}")
+    return value
+
+
+def _decision(change_id: ChangeId, item: Mapping[str, Any], where: str) -> list[str]:
+    """The same list :meth:`Change.decision` gives, rebuilt from the JSON."""
+    decision = [
+        change_id.access_type.value,
+        change_id.kind.value,
+        change_id.subject,
+        change_id.reason.value,
+    ]
+    if item.get("kind") != "rule":
+        return decision
+    diff = item.get("diff")
+    if not isinstance(diff, list):
+        raise UsageError(f"{where}.diff: missing or not a list")
+    for entry in diff:
+        if not isinstance(entry, dict) or not isinstance(entry.get("field"), str):
+            raise UsageError(f"{where}.diff: an entry without a field name")
+        decision.append(f"{entry['field']}={json.dumps(entry.get('desired'))}")
+    return decision
