@@ -7,10 +7,12 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
+from hypothesis import strategies as st
+
 from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser, Capacity
 from licsync.desired import Desired, DesiredAllocation, DesiredRule, DesiredType
 from licsync.identity import AccessType, RuleContext, Source, user_key
-from licsync.policy import Ownership, Policy
+from licsync.policy import IdlePolicy, Ownership, Policy, SafetyPolicy, UserAction
 from licsync.site import Site
 
 NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
@@ -186,4 +188,48 @@ def desired(
             ANA: DesiredType(allocations=tuple(ana), rules=tuple(ana_rules)),
         },
         policy=site_policy or policy(),
+    )
+
+
+RANDOM_RULES = {
+    "Sales": 'user.group = "Sales"',
+    "Money": 'user.group = "Finance" or user.group like "Acc*"',
+    "NotDev": '!(user.group = "Dev")',
+    "Office": 'user.environment.ip like "10.*" and user.group = "Dev"',
+}
+"""Conditions for random sites: plain, with `like`, negated, one unknowable at plan time."""
+
+
+def random_desired(draw: st.DrawFn, identities: Sequence[str]) -> Desired:
+    """A random desired state over ``identities``: declarations (some with ``until``), rules of
+    :data:`RANDOM_RULES` (some disabled, on one or both types) and a random policy with every
+    ownership mode, no safety cap in the way."""
+    until = st.sampled_from([None, None, dt.date(2026, 1, 1), dt.date(2027, 1, 1)])
+    declared = {
+        kind: [
+            decl(i, until=draw(until))
+            for i in draw(st.lists(st.sampled_from(list(identities)), unique=True))
+        ]
+        for kind in AccessType
+    }
+    names = draw(st.lists(st.sampled_from(sorted(RANDOM_RULES)), unique=True))
+    declared_rules = [drule(n, RANDOM_RULES[n], disabled=draw(st.booleans())) for n in names]
+    action = st.sampled_from(list(UserAction))
+    pol = policy(
+        professional=draw(st.sampled_from(list(Ownership))).value,
+        analyzer=draw(st.sampled_from(list(Ownership))).value,
+        inactive=draw(action),
+        removed_externally=draw(action),
+        blocked=draw(action),
+        idle=IdlePolicy(days=90, action=draw(action)),
+        protected=draw(st.sampled_from([(), ("INTERNAL\\*",), ("corp\\u1",)])),
+        safety=SafetyPolicy(max_reclaims=1000, max_reclaim_share=1.0, share_floor=0),
+    )
+    split = draw(st.booleans())
+    return desired(
+        pro=declared[PRO],
+        ana=declared[ANA],
+        pro_rules=declared_rules if split else [],
+        ana_rules=declared_rules,
+        site_policy=pol,
     )

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import NOW, decl, desired, drule, policy
+from builders import NOW, RANDOM_RULES, decl, desired, policy, random_desired
 from licsync.apply import execute
 from licsync.desired import Desired
 from licsync.identity import AccessType
 from licsync.plan import Plan, execution_order, plan
-from licsync.policy import IdlePolicy, Ownership, SafetyPolicy, UserAction
 from licsync.qrs import QrsClient, read_actual
 from licsync.qrs.write import Outcome, QrsWriter
 from licsync.signals import Signals
@@ -28,12 +27,7 @@ PRO = AccessType.PROFESSIONAL
 ANA = AccessType.ANALYZER
 POOL = [f"u{i}" for i in range(8)]
 GROUPS = ["Sales", "Finance", "Dev"]
-RULES = {
-    "Sales": 'user.group = "Sales"',
-    "Money": 'user.group = "Finance" or user.group like "Acc*"',
-    "NotDev": '!(user.group = "Dev")',
-    "Office": 'user.environment.ip like "10.*" and user.group = "Dev"',
-}
+RULES = RANDOM_RULES
 
 
 @dataclass(frozen=True)
@@ -137,35 +131,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         for kind in AccessType
         for name in draw(st.lists(st.sampled_from(sorted(RULES)), unique=True, max_size=3))
     )
-    until = st.sampled_from([None, None, dt.date(2026, 1, 1), dt.date(2027, 1, 1)])
-    declared = {
-        kind: [
-            decl(f"CORP\\{u}", until=draw(until))
-            for u in draw(st.lists(st.sampled_from(POOL), unique=True))
-        ]
-        for kind in AccessType
-    }
-    names = draw(st.lists(st.sampled_from(sorted(RULES)), unique=True))
-    declared_rules = [drule(n, RULES[n], disabled=draw(st.booleans())) for n in names]
-    action = st.sampled_from(list(UserAction))
-    pol = policy(
-        professional=draw(st.sampled_from(list(Ownership))).value,
-        analyzer=draw(st.sampled_from(list(Ownership))).value,
-        inactive=draw(action),
-        removed_externally=draw(action),
-        blocked=draw(action),
-        idle=IdlePolicy(days=90, action=draw(action)),
-        protected=draw(st.sampled_from([(), ("INTERNAL\\*",), ("corp\\u1",)])),
-        safety=SafetyPolicy(max_reclaims=1000, max_reclaim_share=1.0, share_floor=0),
-    )
-    split = draw(st.booleans())
-    wanted = desired(
-        pro=declared[PRO],
-        ana=declared[ANA],
-        pro_rules=declared_rules if split else [],
-        ana_rules=declared_rules,
-        site_policy=pol,
-    )
+    wanted = random_desired(draw, [f"CORP\\{u}" for u in POOL])
     return Scenario(people, tuple(seats), rules, wanted)
 
 
