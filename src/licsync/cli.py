@@ -28,7 +28,7 @@ from typer.exceptions import TyperException
 
 from licsync import __version__
 from licsync.cli_sim import sim_app
-from licsync.errors import LicsyncError, PlanBlocked, Problem, UsageError
+from licsync.errors import LicsyncError, Problem, UsageError
 from licsync.load import LoadReport, check_directory
 from licsync.pipeline import PlanRequest, PlanRun, run_plan
 from licsync.render import render_json, render_markdown, render_text
@@ -67,9 +67,6 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, TyperException):
             raise
-        except PlanBlocked as exc:
-            typer.echo(f"licsync: {exc}", err=True)
-            raise typer.Exit(EXIT_BLOCKED) from None
         except LicsyncError as exc:
             typer.echo(f"licsync: error: {exc}", err=True)
             raise typer.Exit(EXIT_ERROR) from None
