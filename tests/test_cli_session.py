@@ -11,9 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from licsync.apply import execute
 from licsync.errors import QrsReadOnlyError
 from licsync.identity import AccessType
-from licsync.qrs import reclaim
+from licsync.plan import Reclaim
+from licsync.qrs.write import QrsWriter
 from licsync.session import EMBEDDED, SessionRequest, open_session
 from licsync.sim.demo import DEMO_NOW
 
@@ -43,11 +45,13 @@ def test_a_writable_session_applies_and_replans_against_the_same_site(example: P
         assert first.requests == 8
         assert session.requests == 8
 
-        victim = session.read().allocations_of(PRO)[0]
-        assert reclaim(session.client, victim).ok
-        after = {a.id: a for a in session.read().allocations_of(PRO)}
-        assert victim.id not in after or after[victim.id].quarantined  # freed, or quarantined
-        assert session.requests == 8 + 8 + 1 + 8
+        victim = next(c for c in first.plan.changes if isinstance(c, Reclaim))
+        (result,) = execute([victim], QrsWriter(session.client))
+        assert result.ok, result
+        after = {a.id: a for a in session.read().allocations_of(victim.access_type)}
+        gone = victim.allocation_id not in after
+        assert gone or after[victim.allocation_id].quarantined  # freed, or quarantined
+        assert session.requests == 8 + 1 + 8  # plan, one DELETE, read
 
         second = session.plan()
         assert second.requests == 8
@@ -60,11 +64,11 @@ def test_a_writable_session_applies_and_replans_against_the_same_site(example: P
 def test_a_read_only_session_refuses_writes_before_sending(example: Path) -> None:
     with open_session(SessionRequest(directory=example)) as session:
         assert not session.writable
-        victim = session.read().allocations_of(PRO)[0]
+        victim = next(c for c in session.plan().plan.changes if isinstance(c, Reclaim))
         assert session.simulator is not None
         session.simulator.reset_counts()
         with pytest.raises(QrsReadOnlyError):
-            reclaim(session.client, victim)
+            execute([victim], QrsWriter(session.client))
         assert session.simulator.request_counts() == {}
 
 

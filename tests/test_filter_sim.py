@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from licsync.errors import FilterSyntaxError
+from licsync.sim.errors import FilterSyntaxError
 from licsync.sim.filter import (
     MAX_FILTER_CONDITIONS,
     MAX_FILTER_DEPTH,

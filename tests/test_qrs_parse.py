@@ -14,7 +14,6 @@ from licsync.errors import QrsError
 from licsync.identity import AccessType, RuleContext
 from licsync.qrs.parse import (
     access_group_reference,
-    build_actual,
     parse_about,
     parse_allocations,
     parse_capacity,
@@ -265,7 +264,6 @@ def test_rule_paired_with_group_case_insensitively() -> None:
     assert paired.actions == 1
     assert paired.disabled is False
     assert dict(paired.rule_entity or {}) == rule
-    assert dict(paired.group_entity or {}) == {"id": GROUP_ID.upper(), "name": "Sales pros"}
 
 
 def test_half_created_and_orphaned_rules() -> None:
@@ -402,21 +400,3 @@ def test_about_requires_build_version() -> None:
     assert parse_about({"buildVersion": "38.22.0"}) == "38.22.0"
     with pytest.raises(QrsError, match="buildVersion"):
         parse_about({"buildDate": "x"})
-
-
-def test_build_actual_assembles_everything() -> None:
-    """build_actual ties every endpoint's JSON into one Actual."""
-    actual = build_actual(
-        about={"buildVersion": "1"},
-        users=[user()],
-        allocations={PRO: [allocation()], ANA: []},
-        groups={PRO: [{"id": GROUP_ID, "name": "g"}], ANA: []},
-        system_rules=[system_rule()],
-        overview={"analyzerAccess": {"total": 3}},
-    )
-    assert actual.build_version == "1"
-    assert list(actual.users) == ["corp\\alice"]
-    assert len(actual.allocations_of(PRO)) == 1
-    assert actual.allocations_of(ANA) == ()
-    assert actual.rules_of(PRO)[0].group_id == GROUP_ID
-    assert actual.capacity[ANA].total == 3

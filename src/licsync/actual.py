@@ -103,7 +103,7 @@ class ActualRule:
     Attributes:
         rule_id / group_id: GUIDs of the two halves (None when absent).
         name: the system rule's name, or the group's when there is no rule.
-        rule_entity / group_entity: the entities exactly as read, for PUT with ``modifiedDate``.
+        rule_entity: the system rule exactly as read, for PUT with ``modifiedDate``.
     """
 
     access_type: AccessType
@@ -116,7 +116,6 @@ class ActualRule:
     group_id: str | None
     actions: int = 1
     rule_entity: Mapping[str, Any] | None = None
-    group_entity: Mapping[str, Any] | None = None
 
     @property
     def half_created(self) -> bool:

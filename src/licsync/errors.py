@@ -18,14 +18,14 @@
     │       ├── QrsThrottled       429
     │       └── QrsServerError     5xx
     ├── SignalError            a signal source (licence logs, CSV export) cannot be read
-    ├── RuleSyntaxError        a licence-rule condition does not parse (carries the offset)
-    ├── FilterSyntaxError      a QRS filter expression does not parse (simulator side)
-    ├── SimRefusal             the simulator answers a request with an error status (its own use)
-    └── PlanBlocked            the safety verdict blocks a plan (apply refuses it)
+    └── RuleSyntaxError        a licence-rule condition does not parse (carries the offset)
 
-The CLI catches ``LicsyncError`` and prints its message with exit code 1 (3 for ``PlanBlocked``);
-anything else is a bug and is reported as one. Messages never contain secrets: QRS errors name
-the method and the path without its query string (which holds the xrfkey and filters).
+The CLI catches ``LicsyncError`` and prints its message with exit code 1; anything else is a bug
+and is reported as one. Messages never contain secrets: QRS errors name the method and the path
+without its query string (which holds the xrfkey and filters).
+
+The simulator's own errors (``SimRefusal``, ``FilterSyntaxError``) are not part of this tree:
+they live in :mod:`licsync.sim.errors`, and the product never sees them.
 """
 
 from __future__ import annotations
@@ -37,9 +37,7 @@ from licsync.severity import Severity
 
 __all__ = [
     "ConfigError",
-    "FilterSyntaxError",
     "LicsyncError",
-    "PlanBlocked",
     "Problem",
     "QrsAuthError",
     "QrsBadRequest",
@@ -55,7 +53,6 @@ __all__ = [
     "RuleSyntaxError",
     "SecretError",
     "SignalError",
-    "SimRefusal",
     "UsageError",
 ]
 
@@ -187,36 +184,3 @@ class RuleSyntaxError(LicsyncError):
         self.reason = reason
         self.offset = offset
         super().__init__(f"{reason} (at character {offset + 1})")
-
-
-class FilterSyntaxError(LicsyncError):
-    """A QRS filter expression does not parse; the simulator answers 400 with it."""
-
-    def __init__(self, reason: str, *, offset: int) -> None:
-        self.reason = reason
-        self.offset = offset
-        super().__init__(f"{reason} (at character {offset + 1})")
-
-
-class SimRefusal(LicsyncError):
-    """The simulated QRS refuses a request (or a builder call) with an HTTP error status.
-
-    Attributes:
-        status: the HTTP status QRS would answer with (400, 404, 409, ...).
-        reason: the plain-text body, worded like QRS's own messages where they are known.
-    """
-
-    def __init__(self, status: int, reason: str) -> None:
-        self.status = status
-        self.reason = reason
-        super().__init__(f"{status}: {reason}")
-
-
-class PlanBlocked(LicsyncError):
-    """The plan's safety verdict blocks it; ``apply`` refuses without ``--force``."""
-
-    def __init__(self, reasons: Iterable[str]) -> None:
-        self.reasons = tuple(reasons)
-        super().__init__(
-            "plan blocked by safety checks:\n" + "\n".join(f"  - {r}" for r in self.reasons)
-        )

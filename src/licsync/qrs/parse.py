@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser, Capacity
+from licsync.actual import ActualAllocation, ActualRule, ActualUser, Capacity
 from licsync.errors import QrsResponseError
 from licsync.identity import AccessType, RuleContext, user_key
 from licsync.qrs import paths
@@ -25,7 +25,6 @@ from licsync.timeutil import parse_qrs_datetime
 
 __all__ = [
     "access_group_reference",
-    "build_actual",
     "parse_about",
     "parse_allocations",
     "parse_capacity",
@@ -292,7 +291,6 @@ def parse_rules(
                     group_id=group["id"] if group is not None else None,
                     actions=actions,
                     rule_entity=MappingProxyType(rule),
-                    group_entity=group,
                 )
             )
         except KeyError as exc:
@@ -314,7 +312,6 @@ def parse_rules(
                     comment="",
                     rule_id=None,
                     group_id=group["id"],
-                    group_entity=group,
                 )
             )
     return {
@@ -358,25 +355,6 @@ def parse_capacity(
         except (TypeError, ValueError) as exc:
             raise _bad_entity(path, name, exc) from None
     return result
-
-
-def build_actual(
-    *,
-    about: Any,
-    users: Any,
-    allocations: Mapping[AccessType, Any],
-    groups: Mapping[AccessType, Any],
-    system_rules: Any,
-    overview: Any,
-) -> Actual:
-    """The whole :class:`~licsync.actual.Actual` from the decoded answers of every endpoint."""
-    return Actual(
-        users=parse_users(users),
-        allocations={kind: parse_allocations(items, kind) for kind, items in allocations.items()},
-        rules=parse_rules(groups, system_rules),
-        capacity=parse_capacity(overview),
-        build_version=parse_about(about),
-    )
 
 
 # -- errors ------------------------------------------------------------------------------------

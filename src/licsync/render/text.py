@@ -6,10 +6,8 @@ terminal); the words carry everything the colours do.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from itertools import groupby
-
-import typer
+from typing import Protocol
 
 from licsync.identity import AccessType
 from licsync.plan import (
@@ -27,7 +25,27 @@ from licsync.render.data import action_phrase, quarantine_note
 
 __all__ = ["render_text"]
 
-Style = Callable[..., str]
+
+class Style(Protocol):
+    """Paints one piece of text: a foreground colour and/or bold."""
+
+    def __call__(self, text: str, *, fg: str | None = None, bold: bool | None = None) -> str: ...
+
+
+# ANSI SGR foreground codes of the eight basic colours, as click/typer number them.
+_ANSI_FG = {
+    "black": 30,
+    "red": 31,
+    "green": 32,
+    "yellow": 33,
+    "blue": 34,
+    "magenta": 35,
+    "cyan": 36,
+    "white": 37,
+}
+_ANSI_BOLD = "\x1b[1m"
+_ANSI_NOT_BOLD = "\x1b[22m"
+_ANSI_RESET = "\x1b[0m"
 
 _COLOURS = {"+": "green", "~": "yellow", "-": "red"}
 _MARKS = {"error": "x", "warning": "!", "info": "i"}
@@ -58,14 +76,20 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _style(text: str, *, fg: str | None = None, bold: bool | None = None) -> str:
+    """``text`` in ANSI colour, byte for byte what ``typer.style`` (click) writes: the colour
+    code, then bold on (True) or off (False), the text, and always a reset."""
+    colour = f"\x1b[{_ANSI_FG[fg]}m" if fg is not None else ""
+    weight = "" if bold is None else _ANSI_BOLD if bold else _ANSI_NOT_BOLD
+    return f"{colour}{weight}{text}{_ANSI_RESET}"
+
+
+def _plain(text: str, *, fg: str | None = None, bold: bool | None = None) -> str:
+    return text
+
+
 def _painter(color: bool) -> Style:
-    if color:
-        return typer.style
-
-    def plain(text: str, **_: object) -> str:
-        return text
-
-    return plain
+    return _style if color else _plain
 
 
 def _type_section(plan: Plan, access_type: AccessType, paint: Style) -> list[str]:

@@ -82,6 +82,7 @@ from licsync.errors import SignalError
 from licsync.identity import split_user, user_key
 from licsync.policy import DenialSource, DenialSourceKind
 from licsync.signals.licenselog import scan_license_log
+from licsync.signals.model import Denial, DenialReport, SourceReport
 from licsync.timeutil import require_aware
 
 __all__ = [
@@ -100,67 +101,6 @@ _DENIED = "UsageDenied"
 _REQUIRED_LOG_COLUMNS = ("Timestamp", "ServiceUser", "Message", "Operation", "UserName")
 # Denials quote the address with double quotes, UsageGranted rows with single ones.
 _HOST = re.compile(r"""Hostname: ["']([^"']*)["']""")
-
-
-@dataclass(frozen=True, slots=True)
-class Denial:
-    """One user denied access, all sources merged.
-
-    Attributes:
-        user: ``DIRECTORY\\userid`` as first seen (files are read oldest first).
-        key: :func:`licsync.identity.user_key` of it.
-        user_id: the QRS user GUID of the latest denial that names one (logs only).
-        count: denials at or after ``since``.
-        first, last: earliest and latest of them, in UTC; None only for CSV rows without times.
-    """
-
-    user: str
-    key: str
-    user_id: str | None
-    count: int
-    first: dt.datetime | None
-    last: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class SourceReport:
-    """What one configured source held.
-
-    Attributes:
-        path: the source path as configured.
-        kind: ``logs`` or ``csv``.
-        files: files read. A file named by two sources counts for both, but its denials are
-            counted once (for the first).
-        rows: data rows in them, any operation.
-        skipped: malformed lines or rows met (see :class:`licsync.signals.licenselog.LogScan`).
-        duplicates: denials ignored because a row with the same ``Id`` was already counted.
-        newest_entry: UTC time of the newest row of any operation, to judge whether log
-            collection is running; for CSV the newest time in the export; None when unknown.
-    """
-
-    path: str
-    kind: DenialSourceKind
-    files: int
-    rows: int
-    skipped: int = 0
-    duplicates: int = 0
-    newest_entry: dt.datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DenialReport:
-    """Users denied access since ``since``, from every configured source.
-
-    Attributes:
-        denials: one per user, sorted by key.
-        excluded: service account (first-seen spelling) -> its loopback denials left out.
-        sources: one report per configured source, in configuration order.
-    """
-
-    since: dt.datetime
-    denials: tuple[Denial, ...] = ()
-    excluded: Mapping[str, int] = field(default_factory=dict)
-    sources: tuple[SourceReport, ...] = ()
 
 
 class _Tally:

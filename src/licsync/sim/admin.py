@@ -14,7 +14,8 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
-from licsync.errors import SimRefusal, UsageError
+from licsync.errors import UsageError
+from licsync.sim.errors import SimRefusal
 from licsync.sim.exchange import (
     Request,
     Response,

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from licsync.errors import SimRefusal
 from licsync.identity import AccessType
 from licsync.sim.admin import handle_admin
 from licsync.sim.auth import Caller, ProxyAuthenticator, ProxyConfig, direct_caller
 from licsync.sim.entities import ALLOCATION, GROUP, SYSTEMRULE, USER, Collection, Entity
+from licsync.sim.errors import SimRefusal
 from licsync.sim.exchange import (
     Connection,
     Request,

@@ -42,8 +42,9 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from licsync.errors import SimRefusal, UsageError
+from licsync.errors import UsageError
 from licsync.identity import split_user
+from licsync.sim.errors import SimRefusal
 from licsync.sim.exchange import (
     Connection,
     Request,

@@ -1,7 +1,7 @@
 """Checks on request bodies that need no state: shapes, types and spec limits.
 
 Each function takes the decoded JSON a client sent and returns what the store needs, or raises
-:class:`~licsync.sim.exchange.SimRefusal` (400) naming the offending field. State-dependent
+:class:`~licsync.sim.errors.SimRefusal` (400) naming the offending field. State-dependent
 checks (does the user exist, is there capacity) live in :mod:`licsync.sim.store`.
 """
 
@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from licsync.errors import SimRefusal
 from licsync.sim.entities import (
     Entity,
     make_attribute,
@@ -22,6 +21,7 @@ from licsync.sim.entities import (
     make_user,
     qrs_time,
 )
+from licsync.sim.errors import SimRefusal
 from licsync.timeutil import parse_qrs_datetime
 
 __all__ = [

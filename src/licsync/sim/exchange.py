@@ -2,7 +2,7 @@
 
 :mod:`licsync.sim.server` turns socket traffic into a :class:`Request` and writes the
 :class:`Response` back; :mod:`licsync.sim.app` never sees a socket. A
-:class:`licsync.errors.SimRefusal` is how the store and the handlers say "QRS answers this
+:class:`licsync.sim.errors.SimRefusal` is how the store and the handlers say "QRS answers this
 request with an error status"; the app turns it into a response, so it never leaves the
 simulator through HTTP.
 """

@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, TypeAlias
 
-from licsync.errors import FilterSyntaxError
+from licsync.sim.errors import FilterSyntaxError
 
 __all__ = [
     "MAX_FILTER_CONDITIONS",

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from licsync.errors import FilterSyntaxError, SimRefusal
 from licsync.sim.entities import Collection, Entity, condensed
+from licsync.sim.errors import FilterSyntaxError, SimRefusal
 from licsync.sim.filter import error_body, parse_filter
 
 __all__ = [

@@ -19,9 +19,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from licsync.errors import SimRefusal, UsageError
+from licsync.errors import UsageError
 from licsync.identity import AccessType
 from licsync.sim.entities import ALLOCATION, COLLECTIONS, GROUP, SYSTEMRULE, USER
+from licsync.sim.errors import SimRefusal
 from licsync.sim.store import DELETE_OF_QUARANTINED, SimStore
 from licsync.timeutil import format_qrs_datetime, parse_qrs_datetime
 

@@ -5,7 +5,7 @@ dict. Two kinds of callers use it:
 
 * the HTTP app (:mod:`licsync.sim.app`) calls the operations named after what a QRS request
   does (``allocate``, ``deallocate``, ``update_user``, ...). They validate like QRS and raise
-  :class:`~licsync.sim.exchange.SimRefusal` with the status QRS would answer;
+  :class:`~licsync.sim.errors.SimRefusal` with the status QRS would answer;
 * tests, the synthetic seeding and the lead's demo organisation use the builder methods
   (``add_user``, ``add_allocation``, ``add_rule``, ``add_group_only``, ``set_capacity``).
 
@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from licsync.errors import SimRefusal, UsageError
+from licsync.errors import UsageError
 from licsync.identity import AccessType, RuleContext, user_key
 from licsync.sim.bodies import (
     DEFAULT_RULE_CATEGORY,
@@ -73,6 +73,7 @@ from licsync.sim.entities import (
     qrs_time,
     user_condensed,
 )
+from licsync.sim.errors import SimRefusal
 from licsync.timeutil import parse_qrs_datetime
 
 __all__ = [
