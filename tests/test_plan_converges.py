@@ -17,7 +17,7 @@ from builders import NOW, RANDOM_RULES, decl, desired, policy, random_desired
 from licsync.apply import execute
 from licsync.desired import Desired
 from licsync.identity import AccessType
-from licsync.plan import Plan, execution_order, plan
+from licsync.plan import Plan, plan
 from licsync.qrs import QrsClient, read_actual
 from licsync.qrs.write import Outcome, QrsWriter
 from licsync.signals import Signals
@@ -159,23 +159,6 @@ def test_one_apply_leaves_an_empty_plan(scenario: Scenario) -> None:
             names = [r.name.casefold() for r in read_actual(client).actual.rules_of(kind)]
             declared = {r.name.casefold() for r in scenario.desired.of(kind).rules}
             assert all(names.count(n) <= 1 for n in declared), names
-
-
-@settings(max_examples=30, deadline=None)
-@given(scenarios())
-def test_every_change_runs_after_what_it_depends_on(scenario: Scenario) -> None:
-    """The execution order puts each dependency in an earlier phase than its dependant."""
-    store = scenario.store()
-    with (
-        start_simulator(store) as sim,
-        QrsClient(sim.url, sleep=lambda _: None) as client,
-    ):
-        first = _plan(client, scenario.desired)
-    position = {c.id: i for i, phase in enumerate(execution_order(first.changes)) for c in phase}
-    for change in first.changes:
-        if change.depends_on is not None:
-            assert change.depends_on in position
-            assert position[change.depends_on] < position[change.id]
 
 
 def test_a_failed_professional_allocation_keeps_the_analyzer_seat() -> None:

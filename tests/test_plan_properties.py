@@ -18,7 +18,7 @@ from builders import (
 )
 from licsync.actual import Actual
 from licsync.desired import Desired
-from licsync.plan import plan
+from licsync.plan import execution_order, plan
 from licsync.policy import Policy
 from licsync.signals import Signals
 
@@ -67,3 +67,17 @@ def test_same_inputs_same_plan_and_checksum(site: tuple[Desired, Actual, Policy]
     second = plan(d, a, Signals(), NOW)
     assert first == second
     assert first.checksum == second.checksum
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sites())
+def test_every_change_runs_after_what_it_depends_on(site: tuple[Desired, Actual, Policy]) -> None:
+    """Each dependency is in the plan and in an earlier phase than its dependant; identities
+    are unique within a plan."""
+    d, a, _ = site
+    made = plan(d, a, Signals(), NOW)
+    assert len(made.ids()) == len(made.changes)
+    position = {c.id: i for i, phase in enumerate(execution_order(made.changes)) for c in phase}
+    for change in made.changes:
+        if change.depends_on is not None:
+            assert position[change.depends_on] < position[change.id]
