@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
@@ -40,7 +40,6 @@ __all__ = [
     "RuleChange",
     "UpdateRule",
     "UserTarget",
-    "changes_by_id",
     "execution_order",
 ]
 
@@ -182,10 +181,6 @@ class UserTarget:
     id: str
     directory: str
     userid: str
-
-    @property
-    def display(self) -> str:
-        return f"{self.directory}\\{self.userid}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,7 +388,7 @@ class UpdateRule(_RuleCommon):
     Attributes:
         rule_entity: the system rule exactly as read (with its ``modifiedDate``: a change since
             the plan gives 409, never a silent overwrite).
-        previous: the site's values, for display.
+        diff: the fields that change, with the site's values (for display) and the declared ones.
     """
 
     action: ClassVar[Action] = Action.UPDATE_RULE
@@ -456,8 +451,3 @@ def execution_order(changes: Iterable[Change]) -> tuple[tuple[Change, ...], ...]
         by_phase[change.phase].append(change)
     by_phase[Phase.RULES].sort(key=lambda c: _RULE_ORDER.get(c.action, 3))
     return tuple(tuple(by_phase[phase]) for phase in PHASES if by_phase[phase])
-
-
-def changes_by_id(changes: Sequence[Change]) -> dict[ChangeId, Change]:
-    """Index a plan's changes by identity (identities are unique within a plan)."""
-    return {change.id: change for change in changes}

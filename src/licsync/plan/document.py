@@ -58,10 +58,6 @@ class Plan:
     def changes_of(self, access_type: AccessType) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.access_type is access_type)
 
-    def change(self, change_id: ChangeId) -> Change | None:
-        """The change with this identity, or None."""
-        return next((c for c in self.changes if c.id == change_id), None)
-
     def ids(self) -> frozenset[ChangeId]:
         return frozenset(c.id for c in self.changes)
 
