@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+
+from cli_runner import Licsync
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -36,3 +39,18 @@ def sample_logs(shared_dir: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} is absent: real Qlik log samples unavailable")
     return path
+
+
+@pytest.fixture
+def licsync(capsys: pytest.CaptureFixture[str]) -> Licsync:
+    """Runs ``licsync`` in process through its real boundary, ``main(argv)``."""
+    return Licsync(capsys)
+
+
+@pytest.fixture
+def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the repository's example site (qrs_url: embedded), the working directory
+    beside it."""
+    shutil.copytree(REPO / "licenses", tmp_path / "licenses")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "licenses"

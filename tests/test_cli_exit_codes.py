@@ -8,63 +8,17 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from licsync.cli import main
+from cli_runner import Licsync, Result, edit_file
 from licsync.cli.exitcodes import ExitCode
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True)
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-class Licsync:
-    """``licsync ARGS`` in process: ``main(argv)``, its output captured by pytest's capsys."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self._capsys = capsys
-
-    def __call__(self, args: list[str]) -> Result:
-        self._capsys.readouterr()
-        code = main(args)
-        out, err = self._capsys.readouterr()
-        assert isinstance(code, int)
-        return Result(int(code), out, err)
-
-
-@pytest.fixture
-def licsync(capsys: pytest.CaptureFixture[str]) -> Licsync:
-    return Licsync(capsys)
-
-
-@pytest.fixture
-def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the example site (qrs_url: embedded), the working directory beside it."""
-    shutil.copytree(REPO / "licenses", tmp_path / "licenses")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "licenses"
-
-
-def _replace(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def _error_line(result: Result) -> str:
@@ -208,7 +162,7 @@ def test_detailed_exitcode_without_changes_exits_0(example: Path, licsync: Licsy
 
     Everything the demo plan would change is set to observe; observe turns changes into findings.
     """
-    _replace(
+    edit_file(
         example / "site.yaml",
         "    professional: authoritative\n    analyzer: additive\n",
         "    professional: observe\n    analyzer: observe\n",
@@ -228,7 +182,7 @@ def test_nothing_but_changes_exits_2(example: Path, licsync: Licsync) -> None:
 
 
 def test_blocked_plan_exits_3_and_still_prints(example: Path, licsync: Licsync) -> None:
-    _replace(example / "site.yaml", "max_reclaims: 10", "max_reclaims: 3")
+    edit_file(example / "site.yaml", "max_reclaims: 10", "max_reclaims: 3")
     for args in (["plan", "licenses"], ["plan", "licenses", "--detailed-exitcode"]):
         result = licsync(args)
         assert result.exit_code == 3, result.output

@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 from pathlib import Path
 
 import pytest
 
+from cli_runner import Licsync, edit_file
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 from licsync.sim.server import start_simulator
-from test_cli_exit_codes import Licsync
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_CHECKSUM_LINE = "Checksum: sha256:"
-
-
-@pytest.fixture
-def licsync(capsys: pytest.CaptureFixture[str]) -> Licsync:
-    """Runs ``licsync`` in process through its real boundary, ``main(argv)``."""
-    return Licsync(capsys)
-
-
-@pytest.fixture
-def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the repository's example site, the working directory set beside it."""
-    shutil.copytree(REPO / "licenses", tmp_path / "licenses")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "licenses"
-
-
-def _set_policy(site_yaml: Path, old: str, new: str) -> None:
-    text = site_yaml.read_text(encoding="utf-8")
-    assert old in text
-    site_yaml.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def test_plan_against_the_embedded_demo(example: Path, licsync: Licsync) -> None:
@@ -57,7 +36,7 @@ def test_detailed_exitcode_reports_changes(example: Path, licsync: Licsync) -> N
 
 def test_blocked_plan_renders_and_exits_3(example: Path, licsync: Licsync) -> None:
     """Over a safety cap, the plan still renders in full, says what blocks it, and exits 3."""
-    _set_policy(example / "site.yaml", "max_reclaims: 10", "max_reclaims: 3")
+    edit_file(example / "site.yaml", "max_reclaims: 10", "max_reclaims: 3")
     result = licsync(["plan", "licenses", "--detailed-exitcode"])
     assert result.exit_code == 3, result.output
     assert "BLOCKED by safety checks (apply refuses this plan):" in result.stdout
@@ -184,12 +163,12 @@ def test_secret_never_printed(
     """A JWT from the environment never appears in output, even when the request fails."""
     secret = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJlLXRoYXQtbXVzdC1ub3QtbGVhaw"
     monkeypatch.setenv("QLIK_JWT", secret)
-    _set_policy(
+    edit_file(
         example / "site.yaml",
         "    mode: certificate\n",
         "    mode: jwt\n    token_env: QLIK_JWT\n",
     )
-    _set_policy(example / "site.yaml", 'virtual_proxy: ""', "virtual_proxy: jwt")
+    edit_file(example / "site.yaml", 'virtual_proxy: ""', "virtual_proxy: jwt")
     with start_simulator(demo_organisation()) as sim:
         result = licsync(["--debug", "plan", "licenses", "--qrs-url", sim.url])
     assert result.exit_code == 1

@@ -3,7 +3,6 @@ simulator over real loopback sockets (``qrs_url: embedded``)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,13 +20,6 @@ from licsync.sim.demo import DEMO_NOW
 
 REPO = Path(__file__).resolve().parent.parent
 PRO = AccessType.PROFESSIONAL
-
-
-@pytest.fixture
-def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(REPO / "licenses", tmp_path / "licenses")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "licenses"
 
 
 def test_a_writable_session_applies_and_replans_against_the_same_site(example: Path) -> None:
