@@ -25,6 +25,7 @@ import httpx
 
 from licsync.errors import QrsReadOnlyError, QrsResponseError
 from licsync.qrs import filters, logredact
+from licsync.qrs import retry as retries
 from licsync.qrs.auth import Credentials, certificate_credentials, credentials_from_site
 from licsync.qrs.errormap import status_error, tls_cause, transport_error
 from licsync.qrs.retry import RetryPolicy, parse_retry_after
@@ -53,6 +54,10 @@ def new_xrfkey() -> str:
     return "".join(secrets.choice(_XRFKEY_ALPHABET) for _ in range(_XRFKEY_LENGTH))
 
 
+def _wait(seconds: float) -> None:
+    retries.wait(seconds)  # looked up at each call: the test suite's switch (see retry.wait)
+
+
 class QrsClient:
     """A client for one QRS, safe to share between threads.
 
@@ -63,7 +68,8 @@ class QrsClient:
         read_only: refuse every write before sending it (used by ``plan``).
         timeout: applied to every request.
         retry: how reads are retried.
-        sleep: called with the seconds to wait between retries (injectable for tests).
+        sleep: called with the seconds to wait between retries (default:
+            :func:`licsync.qrs.retry.wait`).
         transport: an httpx transport to use instead of the default one (its TLS settings then
             apply instead of the credentials' context).
         xrfkey: makes each request's xrfkey (a test seam; the default is :func:`new_xrfkey`).
@@ -78,7 +84,7 @@ class QrsClient:
         read_only: bool = False,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         transport: httpx.BaseTransport | None = None,
         xrfkey: Callable[[], str] = new_xrfkey,
         max_connections: int = 10,
@@ -89,7 +95,7 @@ class QrsClient:
         self._read_only = read_only
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
-        self._sleep = sleep
+        self._sleep = sleep or _wait
         self._xrfkey = xrfkey
         self._origin = str(httpx.URL(self._base_url).copy_with(path="/", query=None)).rstrip("/")
         self._prefix = self._base_url + self._credentials.path_prefix
@@ -125,7 +131,7 @@ class QrsClient:
         base_url: str | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         max_connections: int = 10,
     ) -> QrsClient:
         """A client configured from a site's YAML.

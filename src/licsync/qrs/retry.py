@@ -13,10 +13,20 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["RetryPolicy", "parse_retry_after"]
+__all__ = ["RetryPolicy", "parse_retry_after", "wait"]
+
+
+def wait(seconds: float) -> None:
+    """How a client waits between retries unless it is given its own ``sleep``.
+
+    Looked up at each wait, so the test suite can make every client's retries instant in one
+    place (``tests/conftest.py``) without each test threading a ``sleep`` through the CLI.
+    """
+    time.sleep(seconds)
 
 
 @dataclass(frozen=True, slots=True)

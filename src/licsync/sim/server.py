@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import selectors
 import socket
 import socketserver
 import ssl
@@ -81,6 +82,11 @@ class _Server(ThreadingHTTPServer):
     def __init__(
         self, address: tuple[str, int], app: QrsApp, context: ssl.SSLContext | None
     ) -> None:
+        # serve_forever polls its stop flag every poll_interval, so every stop cost up to one
+        # interval (the suite stops hundreds of simulators); a socket pair wakes the loop now.
+        # Made first: a failed bind calls server_close, which closes them.
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._stopping = threading.Event()
         super().__init__(address, _Handler)
         self.app = app
         self.secure = context is not None
@@ -92,6 +98,25 @@ class _Server(ThreadingHTTPServer):
             )
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+
+    def serve_until_stopped(self) -> None:
+        """Accept connections until :meth:`stop_serving`, sleeping in ``select`` meanwhile."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.socket, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while not self._stopping.is_set():
+                ready = selector.select()
+                if self._stopping.is_set():
+                    break
+                if any(key.fileobj is self.socket for key, _ in ready):
+                    self.handle_request()  # ready: its own select returns at once
+                self.service_actions()
+
+    def stop_serving(self) -> None:
+        """Make :meth:`serve_until_stopped` return (from another thread)."""
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._wake_writer.send(b"x")
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the FQDN of the address, which can stall on a host
@@ -122,6 +147,11 @@ class _Server(ThreadingHTTPServer):
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_reader.close()
+        self._wake_writer.close()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -300,10 +330,10 @@ class Simulator:
 
     def stop(self) -> None:
         """Stop serving and close every connection."""
-        self._server.shutdown()
+        self._server.stop_serving()
+        self._thread.join(timeout=10)
         self._server.close_connections()
         self._server.server_close()
-        self._thread.join(timeout=10)
 
 
 @contextlib.contextmanager
@@ -369,9 +399,7 @@ def start_simulator(
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
     url = f"{'https' if context else 'http'}://{shown_host}:{bound_port}"
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="licsync-sim", daemon=True
-    )
+    thread = threading.Thread(target=server.serve_until_stopped, name="licsync-sim", daemon=True)
     thread.start()
     simulator = Simulator(app, server, thread, url)
     log.info("simulator serving QRS at %s", url)
