@@ -291,6 +291,14 @@ CASES = [
         id="analyzer-not-redundant-when-professional-goes",
     ),
     pytest.param(
+        desired(pro=[decl(BOB)]),
+        actual([user(BOB)], [alloc(ANA, BOB)]),
+        policy(professional="observe"),
+        [],
+        [("observe-only", BOB)],
+        id="analyzer-kept-while-professional-is-only-observed",
+    ),
+    pytest.param(
         desired(),
         actual([user("INTERNAL\\sa_api")], [alloc(PRO, "INTERNAL\\sa_api")]),
         policy(protected=("internal\\*",)),

@@ -78,8 +78,10 @@ def plan(
     # Who holds professional once this plan is applied: an analyzer seat beside it is redundant.
     # Counting planned allocations lets one apply converge (the next plan is empty); a seat made
     # redundant by a planned allocation depends on that allocation succeeding.
+    # In observe mode the professional changes become findings, so nothing may depend on them.
     holds: dict[str, ChangeId | None] = dict.fromkeys(ctx.active[AccessType.PROFESSIONAL])
-    for change in professional.changes:
+    made = ctx.ownership(AccessType.PROFESSIONAL) is not Ownership.OBSERVE
+    for change in professional.changes if made else ():
         if isinstance(change, Reclaim):
             holds.pop(change.key, None)
         else:
@@ -346,7 +348,19 @@ def _decide_allocation(
         if declared is None:
             reason, detail = Reason.HOLDS_PROFESSIONAL, "professional access includes analyzer"
             needs = holds[key]
-    if reason is None and declared is None and ctx.removes_undeclared(access_type):
+    # Declared for professional but not granted by this plan (professional in observe mode):
+    # the analyzer seat is what the user has until professional is, so it stays.
+    awaits_professional = (
+        access_type is AccessType.ANALYZER
+        and key not in holds
+        and key in ctx.declared[AccessType.PROFESSIONAL]
+    )
+    if (
+        reason is None
+        and declared is None
+        and not awaits_professional
+        and ctx.removes_undeclared(access_type)
+    ):
         verdict = ctx.verdict(access_type, key)
         if verdict is Verdict.NO:
             reason, detail = Reason.NOT_DECLARED, _usage(allocation, ctx.now)
