@@ -1,16 +1,81 @@
-"""Shared fixtures: where ``../shared`` is, and isolation from the caller's environment."""
+"""Shared fixtures: where ``../shared`` is, a simulator and clients over loopback, retries that
+do not sleep, and isolation from the caller's environment.
+
+A test module that needs its own organisation overrides ``sim_store``; ``sim``, ``client`` and
+``http`` then serve and talk to that one.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cli_runner import Licsync
+from licsync.qrs import QrsClient
+from licsync.qrs import retry as qrs_retry
+from licsync.sim import SimStore, Simulator, start_simulator
+from licsync.sim.testing import qrs_client
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
+SIM_NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
+"""The simulator clock of the default ``sim_store``."""
+
+# Variables licsync, its simulator or its libraries read; a developer's shell must not change
+# what a test sees (a stray NO_COLOR, a real QLIK_JWT, a CI's GITHUB_* variables).
+_ISOLATED_PREFIXES = ("QLIK_", "QRS_", "LICSYNC_", "GITHUB_", "NTLM_")
+_ISOLATED_NAMES = ("NO_COLOR", "FORCE_COLOR", "CI", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove the caller's variables that licsync or its simulator read."""
+    for name in list(os.environ):
+        if name.startswith(_ISOLATED_PREFIXES) or name in _ISOLATED_NAMES:
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every client's waits between retries, recorded instead of slept (the CLI's too)."""
+    waits: list[float] = []
+    monkeypatch.setattr(qrs_retry, "wait", waits.append)
+    return waits
+
+
+@pytest.fixture
+def sim_store() -> SimStore:
+    """The organisation ``sim`` serves: just the service account, at :data:`SIM_NOW`."""
+    store = SimStore(SIM_NOW)
+    store.add_user("INTERNAL", "sa_api", roles=["RootAdmin"])
+    return store
+
+
+@pytest.fixture
+def sim(sim_store: SimStore) -> Iterator[Simulator]:
+    """A simulator serving ``sim_store`` on a free loopback port."""
+    with start_simulator(sim_store) as running:
+        yield running
+
+
+@pytest.fixture
+def client(sim: Simulator) -> Iterator[QrsClient]:
+    """licsync's QRS client for ``sim``: certificate mode over plain HTTP, writes allowed."""
+    with QrsClient(sim.url) as qrs:
+        yield qrs
+
+
+@pytest.fixture
+def http(sim: Simulator) -> Iterator[httpx.Client]:
+    """A bare HTTP client for ``sim`` that sends a valid xrfkey and ``X-Qlik-User``."""
+    with qrs_client(sim.url) as bare:
+        yield bare
 
 
 @pytest.fixture

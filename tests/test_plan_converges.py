@@ -145,7 +145,7 @@ def test_one_apply_leaves_an_empty_plan(scenario: Scenario) -> None:
     """Plan, execute every change with the real writes, re-read: nothing is left to do."""
     with (
         start_simulator(scenario.store()) as sim,
-        QrsClient(sim.url, sleep=lambda _: None) as client,
+        QrsClient(sim.url) as client,
     ):
         first = _plan(client, scenario.desired)
         results = execute(first.changes, QrsWriter(client))
@@ -170,7 +170,7 @@ def test_a_failed_professional_allocation_keeps_the_analyzer_seat() -> None:
     person = store.add_user("CORP", "ana")
     store.add_allocation(ANA, person["id"], last_used=NOW - dt.timedelta(days=30))
     wanted = desired(pro=[decl("CORP\\ana")], site_policy=policy(analyzer="authoritative"))
-    with start_simulator(store) as sim, QrsClient(sim.url, sleep=lambda _: None) as client:
+    with start_simulator(store) as sim, QrsClient(sim.url) as client:
         first = _plan(client, wanted)
         actions = sorted((c.action.value, c.access_type.value) for c in first.changes)
         assert actions == [("allocate", "professional"), ("reclaim", "analyzer")]

@@ -75,10 +75,6 @@ def build_store() -> SimStore:
     return store
 
 
-def no_sleep(_: float) -> None:
-    """Retries in these tests do not wait."""
-
-
 @pytest.fixture(scope="module")
 def jwt_key() -> rsa.RSAPrivateKey:
     """The RSA key the test signs JWTs with (the simulator's jwt proxy trusts its public half)."""
@@ -192,7 +188,7 @@ def test_wrong_certificate_authority_fails_cleanly(
     env = {"QRS_KEY": key_file}
     site = cert_site(tls_sim.url, certs, ca_file=str(other_certs / "root.pem"))
     with (
-        QrsClient.from_site(site, env=env, read_only=True, sleep=no_sleep) as qrs,
+        QrsClient.from_site(site, env=env, read_only=True) as qrs,
         pytest.raises(QrsTransportError, match=r"tls\.ca_file") as caught,
     ):
         qrs.get_json(paths.ABOUT)
@@ -474,7 +470,7 @@ def test_no_secret_in_errors_or_logs_jwt(
     env = {"QRS_JWT": token}
     retry = RetryPolicy(attempts=2)
     site = jwt_site(sim.url)
-    with QrsClient.from_site(site, env=env, read_only=False, sleep=no_sleep, retry=retry) as qrs:
+    with QrsClient.from_site(site, env=env, read_only=False, retry=retry) as qrs:
         assert qrs.get_json(paths.ABOUT)
         cookies = [c.value for c in qrs._http.cookies.jar if c.value]
         errors = error_kinds(qrs, sim)
@@ -490,7 +486,7 @@ def test_no_secret_in_errors_or_logs_jwt(
     errors.append(refused.value)
     closed = Site("jwt", closed_port_url(), site.auth, virtual_proxy="jwt")
     with (
-        QrsClient.from_site(closed, env=env, read_only=True, sleep=no_sleep) as gone,
+        QrsClient.from_site(closed, env=env, read_only=True) as gone,
         pytest.raises(QrsTransportError) as unreachable,
     ):
         gone.get_json(paths.ABOUT)
@@ -507,9 +503,7 @@ def test_no_secret_in_errors_or_logs_ntlm(sim: Simulator, caplog: pytest.LogCapt
     caplog.set_level(logging.DEBUG)
     env = {"QRS_PASSWORD": PASSWORD}
     retry = RetryPolicy(attempts=2)
-    with QrsClient.from_site(
-        ntlm_site(sim.url), env=env, read_only=False, sleep=no_sleep, retry=retry
-    ) as qrs:
+    with QrsClient.from_site(ntlm_site(sim.url), env=env, read_only=False, retry=retry) as qrs:
         errors = error_kinds(qrs, sim)
         cookies = [c.value for c in qrs._http.cookies.jar if c.value]
     with (
@@ -538,11 +532,11 @@ def test_no_secret_in_errors_or_logs_certificate(  # noqa: PLR0917 - pytest fixt
     retry = RetryPolicy(attempts=2)
     site = cert_site(tls_sim.url, certs)
     errors: list[LicsyncError] = []
-    with QrsClient.from_site(site, env=env, read_only=False, sleep=no_sleep, retry=retry) as qrs:
+    with QrsClient.from_site(site, env=env, read_only=False, retry=retry) as qrs:
         errors += error_kinds(qrs, tls_sim)
     wrong_ca = cert_site(tls_sim.url, certs, ca_file=str(other_certs / "root.pem"))
     with (
-        QrsClient.from_site(wrong_ca, env=env, read_only=True, sleep=no_sleep) as refused,
+        QrsClient.from_site(wrong_ca, env=env, read_only=True) as refused,
         pytest.raises(QrsTransportError) as tls_error,
     ):
         refused.get_json(paths.ABOUT)
@@ -587,7 +581,10 @@ class _ChallengeServer:
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # serve_forever notices shutdown() only at its next poll (0.5 s by default).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     def __enter__(self) -> _ChallengeServer:
         self._thread.start()
@@ -619,7 +616,7 @@ def test_ntlm_without_a_usable_challenge_is_an_auth_error(
         site = ntlm_site(server.url)
         env = {"QRS_PASSWORD": PASSWORD}
         with (
-            QrsClient.from_site(site, env=env, read_only=True, sleep=no_sleep) as qrs,
+            QrsClient.from_site(site, env=env, read_only=True) as qrs,
             pytest.raises(QrsAuthError) as caught,
         ):
             qrs.get_json("/qrs/about")

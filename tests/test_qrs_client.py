@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -44,7 +44,7 @@ from licsync.qrs import (
 )
 from licsync.qrs.read import find_user
 from licsync.qrs.retry import parse_retry_after
-from licsync.sim import FailNext, FaultPlan, SimStore, Simulator, start_simulator
+from licsync.sim import FailNext, FaultPlan, SimStore, Simulator
 
 NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 PRO = AccessType.PROFESSIONAL
@@ -52,7 +52,8 @@ XRFKEY = re.compile(r"[A-Za-z0-9]{16}")
 HOSTILE = ("o'brien", "a#b&c", "50%", "x/y?", "back\\slash", "sp ace+plus")
 
 
-def build_store() -> SimStore:
+@pytest.fixture
+def sim_store() -> SimStore:
     """A small organisation: an admin, a few people, one seat, one rule."""
     store = SimStore(NOW)
     store.set_capacity(PRO, 10)
@@ -68,23 +69,9 @@ def build_store() -> SimStore:
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
-    """A simulator over the small organisation, on a free loopback port."""
-    with start_simulator(build_store()) as running:
-        yield running
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    """The waits the client asked for (the injected sleep records instead of sleeping)."""
-    return []
-
-
-@pytest.fixture
-def client(sim: Simulator, sleeps: list[float]) -> Iterator[QrsClient]:
-    """A certificate-mode client over plain HTTP whose retries do not sleep."""
-    with QrsClient(sim.url, sleep=sleeps.append) as qrs:
-        yield qrs
+def sleeps(retry_waits: list[float]) -> list[float]:
+    """The waits the clients asked for (recorded by conftest's switch instead of slept)."""
+    return retry_waits
 
 
 class RecordingTransport(httpx.HTTPTransport):
@@ -160,7 +147,7 @@ def test_get_is_retried_on_503(client: QrsClient, sim: Simulator, sleeps: list[f
 def test_get_honours_retry_after_on_429(sim: Simulator, sleeps: list[float]) -> None:
     """A 429 with Retry-After: 7 makes the client wait exactly 7 s before retrying."""
     sim.set_faults(FaultPlan(retry_after_s=7, fail_next=(FailNext("GET", "429", 1),)))
-    with QrsClient(sim.url, sleep=sleeps.append) as qrs:
+    with QrsClient(sim.url) as qrs:
         assert qrs.get_json(paths.ABOUT)
     assert sleeps == [7.0]
     assert sim.request_counts() == {"GET": 2}
@@ -170,7 +157,7 @@ def test_retry_after_is_capped(sim: Simulator, sleeps: list[float]) -> None:
     """A Retry-After of an hour is cut to the policy's cap."""
     sim.set_faults(FaultPlan(retry_after_s=3600, fail_next=(FailNext("GET", "429", 1),)))
     policy = RetryPolicy(max_retry_after=20.0)
-    with QrsClient(sim.url, sleep=sleeps.append, retry=policy) as qrs:
+    with QrsClient(sim.url, retry=policy) as qrs:
         qrs.get_json(paths.ABOUT)
     assert sleeps == [20.0]
 
@@ -189,7 +176,7 @@ def test_retries_are_bounded(sim: Simulator, sleeps: list[float]) -> None:
     """Persistent 500s: exactly ``attempts`` GETs, then QrsServerError."""
     sim.fail_next("GET", "500", count=10)
     with (
-        QrsClient(sim.url, sleep=sleeps.append, retry=RetryPolicy(attempts=3)) as qrs,
+        QrsClient(sim.url, retry=RetryPolicy(attempts=3)) as qrs,
         pytest.raises(QrsServerError) as caught,
     ):
         qrs.get_json(paths.USER_FULL)
@@ -202,7 +189,7 @@ def test_persistent_429_is_throttled(sim: Simulator, sleeps: list[float]) -> Non
     """When 429s outlast the retries the error is QrsThrottled."""
     sim.fail_next("GET", "429", count=10)
     with (
-        QrsClient(sim.url, sleep=sleeps.append, retry=RetryPolicy(attempts=2)) as qrs,
+        QrsClient(sim.url, retry=RetryPolicy(attempts=2)) as qrs,
         pytest.raises(QrsThrottled),
     ):
         qrs.get_json(paths.ABOUT)
@@ -325,7 +312,7 @@ def test_unreachable_server_is_a_transport_error(sleeps: list[float]) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with (
-        QrsClient(f"http://127.0.0.1:{port}", sleep=sleeps.append) as qrs,
+        QrsClient(f"http://127.0.0.1:{port}") as qrs,
         pytest.raises(QrsTransportError, match="cannot connect") as caught,
     ):
         qrs.get_json(paths.ABOUT)

@@ -23,7 +23,7 @@ ANA = AccessType.ANALYZER
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
+def sim_store() -> SimStore:
     """A hand-made organisation with every case the reader must handle."""
     store = SimStore(NOW)
     store.set_capacity(PRO, 4)
@@ -55,8 +55,7 @@ def sim() -> Iterator[Simulator]:
     orphan_group, _ = store.add_rule(ANA, "Orphan", 'user.name="x"')
     store.delete_group(ANA, orphan_group["id"])
     store.add_system_rule("Not a licence rule", "true", "App_*")
-    with start_simulator(store) as running:
-        yield running
+    return store
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ PLACEHOLDER = re.compile(r"<new [a-z ]+ id>")
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
+def sim_store() -> SimStore:
     """Eight people, room for six seats per type, two Analyzer seats held (one recently used)."""
     store = SimStore(NOW)
     store.set_capacity(PRO, 6)
@@ -71,15 +71,7 @@ def sim() -> Iterator[Simulator]:
     store.add_allocation(ANA, recent["id"], last_used=NOW - dt.timedelta(days=1))
     store.add_allocation(ANA, stale["id"], last_used=NOW - dt.timedelta(days=60))
     store.add_rule(PRO, "Sales pros", '((user.group="Sales"))')
-    with start_simulator(store) as running:
-        yield running
-
-
-@pytest.fixture
-def client(sim: Simulator) -> Iterator[QrsClient]:
-    """A writing client that never sleeps."""
-    with QrsClient(sim.url, sleep=lambda _: None) as qrs:
-        yield qrs
+    return store
 
 
 @pytest.fixture
@@ -182,7 +174,7 @@ def scripted() -> Iterator[Scripted]:
     clients: list[QrsClient] = []
 
     def make(target: Simulator, decide: Decide) -> QrsWriter:
-        client = QrsClient(target.url, transport=ScriptedTransport(decide), sleep=lambda _: None)
+        client = QrsClient(target.url, transport=ScriptedTransport(decide))
         clients.append(client)
         return QrsWriter(client)
 

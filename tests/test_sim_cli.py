@@ -14,14 +14,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from cli_runner import Licsync
 from licsync.sim.testing import qrs_client
-from test_cli_exit_codes import Licsync
-
-
-@pytest.fixture
-def licsync(capsys: pytest.CaptureFixture[str]) -> Licsync:
-    """Runs ``licsync`` in process through its real boundary, ``main(argv)``."""
-    return Licsync(capsys)
 
 
 def test_certs_writes_the_qmc_like_files(tmp_path: Path, licsync: Licsync) -> None:

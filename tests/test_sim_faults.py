@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from licsync.errors import UsageError
 from licsync.identity import AccessType
-from licsync.sim import FailNext, FaultPlan, FaultRule, SimStore, Simulator, start_simulator
+from licsync.sim import FailNext, FaultPlan, FaultRule, SimStore, Simulator
 from licsync.sim.entities import GROUP
 from licsync.sim.faults import FaultInjector
 from licsync.sim.testing import qrs_client
@@ -19,13 +18,12 @@ NOW = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
-    """An empty-ish simulator with one user and Professional capacity."""
+def sim_store() -> SimStore:
+    """An empty-ish organisation with one user and Professional capacity."""
     store = SimStore(NOW)
     store.add_user("CORP", "someone")
     store.set_capacity(AccessType.PROFESSIONAL, 5)
-    with start_simulator(store) as running:
-        yield running
+    return store
 
 
 def _outcomes(sim: Simulator, count: int) -> list[str]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from licsync.sim import SimStore, Simulator, start_simulator
+from licsync.sim import SimStore, Simulator
 from licsync.sim.app import XSRF_MESSAGE
 from licsync.sim.testing import XRFKEY, qrs_client
 
@@ -16,22 +15,20 @@ NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
-    """A simulator with a small hand-made organisation."""
+def sim_store() -> SimStore:
+    """A small hand-made organisation."""
     store = SimStore(NOW)
     store.add_user("CORP", "jdoe", name="Jane Doe", groups=["Sales"], email="jane@corp.example.com")
     store.add_user("CORP", "sobrien", name="Sean O'Brien", groups=["R&D #1"])
     store.add_user("EMEA", "jürgen", name="Jürgen Groß", groups=["Finance 100%"], inactive=True)
     store.add_user("INTERNAL", "sa_api", roles=["RootAdmin"])
-    with start_simulator(store) as running:
-        yield running
+    return store
 
 
 @pytest.fixture
-def client(sim: Simulator) -> Iterator[httpx.Client]:
-    """A client sending a valid xrfkey and X-Qlik-User."""
-    with qrs_client(sim.url) as c:
-        yield c
+def client(http: httpx.Client) -> httpx.Client:
+    """Here the client is the bare one: these tests are about the simulator's HTTP surface."""
+    return http
 
 
 def _raw(sim: Simulator, path_and_query: str, headers: dict[str, str]) -> httpx.Response:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from licsync.identity import AccessType
-from licsync.sim import SimStore, Simulator, start_simulator
+from licsync.sim import SimStore, Simulator
 from licsync.sim.entities import USER
 from licsync.sim.testing import qrs_client
 
@@ -20,15 +20,14 @@ ANA = "/qrs/license/analyzeraccesstype"
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
+def sim_store() -> SimStore:
     """Five users, capacity 3 Professional and 10 Analyzer, clock frozen at NOW."""
     store = SimStore(NOW)
     for n in range(5):
         store.add_user("CORP", f"user{n}", name=f"User {n}", groups=["Sales"])
     store.set_capacity(AccessType.PROFESSIONAL, 3)
     store.set_capacity(AccessType.ANALYZER, 10)
-    with start_simulator(store) as running:
-        yield running
+    return store
 
 
 @pytest.fixture
