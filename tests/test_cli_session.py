@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from licsync.apply import execute
+from licsync.apply.execute import execute
 from licsync.errors import QrsReadOnlyError
 from licsync.identity import AccessType
 from licsync.plan import Reclaim

@@ -42,6 +42,9 @@ PURE = frozenset(
         "licsync.gcpause",
         "licsync.signals",
         "licsync.signals.model",
+        "licsync.results",
+        "licsync.apply",
+        "licsync.apply.report",
     }
 )
 """licsync modules without I/O that the pure layers may use (besides the layers themselves)."""

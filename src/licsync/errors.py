@@ -18,11 +18,13 @@
     │       ├── QrsThrottled       429
     │       └── QrsServerError     5xx
     ├── SignalError            a signal source (licence logs, CSV export) cannot be read
+    ├── ApplyRefused           apply will not start: a safety block, or not the approved plan
+    ├── SiteLocked             another apply of the same site holds its lock
     └── RuleSyntaxError        a licence-rule condition does not parse (carries the offset)
 
-The CLI catches ``LicsyncError`` and prints its message with exit code 1; anything else is a bug
-and is reported as one. Messages never contain secrets: QRS errors name the method and the path
-without its query string (which holds the xrfkey and filters).
+The CLI catches ``LicsyncError`` and prints its message with exit code 1 (``ApplyRefused``: 3);
+anything else is a bug and is reported as one. Messages never contain secrets: QRS errors name
+the method and the path without its query string (which holds the xrfkey and filters).
 
 The simulator's own errors (``SimRefusal``, ``FilterSyntaxError``) are not part of this tree:
 they live in :mod:`licsync.sim.errors`, and the product never sees them.
@@ -36,6 +38,7 @@ from dataclasses import dataclass
 from licsync.severity import Severity
 
 __all__ = [
+    "ApplyRefused",
     "ConfigError",
     "LicsyncError",
     "Problem",
@@ -53,6 +56,7 @@ __all__ = [
     "RuleSyntaxError",
     "SecretError",
     "SignalError",
+    "SiteLocked",
     "UsageError",
 ]
 
@@ -106,6 +110,15 @@ class SecretError(LicsyncError):
 
 class SignalError(LicsyncError):
     """A signal source (licence log folder, License Monitor CSV export) cannot be read."""
+
+
+class ApplyRefused(LicsyncError):
+    """``apply`` refuses to start, having written nothing: the plan is blocked by safety (and
+    ``--force`` was not given), or it is not the plan that was approved (``--checksum``)."""
+
+
+class SiteLocked(LicsyncError):
+    """Another ``apply`` of the same site holds its lock (the message names the holder)."""
 
 
 class QrsError(LicsyncError):

@@ -40,6 +40,7 @@ from licsync.plan import Plan, plan
 from licsync.plan.planner import build_coverage
 from licsync.policy import DenialSource, DenialSourceKind
 from licsync.qrs import QrsClient, read_actual
+from licsync.qrs.ratelimit import RateLimit
 from licsync.signals import Signals
 from licsync.signals.denials import read_denials
 
@@ -108,6 +109,7 @@ class _CountingClient(QrsClient):
         super().__init__(*args, **kwargs)
         self._count = 0
         self._count_lock = threading.Lock()
+        self.rate_limit: RateLimit | None = None
 
     @property
     def count(self) -> int:
@@ -124,6 +126,8 @@ class _CountingClient(QrsClient):
     ) -> httpx.Response:
         with self._count_lock:
             self._count += 1
+        if self.rate_limit is not None:
+            self.rate_limit.wait()
         return super().request(method, path, params=params, body=body)
 
 
@@ -165,6 +169,10 @@ class Session:
     def writable(self) -> bool:
         """True when the client may write."""
         return not self.client.read_only
+
+    def limit_rate(self, per_second: float | None) -> None:
+        """Start at most ``per_second`` QRS requests per second from now on (None: no cap)."""
+        self._counting.rate_limit = RateLimit(per_second) if per_second is not None else None
 
     @property
     def requests(self) -> int:

@@ -1,7 +1,3 @@
-"""Applying a plan: executing its changes through a writer, in dependency order."""
-
-from __future__ import annotations
-
-from licsync.apply.execute import NOT_ATTEMPTED, execute
-
-__all__ = ["NOT_ATTEMPTED", "execute"]
+"""Applying a plan: choosing the approved changes (:mod:`.reviewed`, :mod:`.run`), executing
+them through a writer in dependency order (:mod:`.execute`), one lock per site (:mod:`.lock`),
+the audit log (:mod:`.audit`) and the report (:mod:`.report`)."""

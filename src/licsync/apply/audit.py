@@ -22,9 +22,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from licsync.apply.report import Approval
 from licsync.errors import UsageError
 from licsync.plan.changes import Change, Reclaim
-from licsync.qrs.write import WriteResult
+from licsync.results import WriteResult
 
 __all__ = ["AUDIT_FORMAT_VERSION", "Approval", "AuditLog", "actor_from_environment"]
 
@@ -37,23 +38,6 @@ _CI_VARIABLES = {
     "repository": "GITHUB_REPOSITORY",
     "workflow": "GITHUB_WORKFLOW",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Approval:
-    """What approved the run: a reviewed plan file, a checksum, or ``--auto-approve``.
-
-    Attributes:
-        mode: ``plan`` | ``checksum`` | ``auto``.
-        checksum: the approved checksum (plan and checksum modes).
-        plan_file: the reviewed plan's path (plan mode).
-        force_reason: the ``--reason`` given with ``--force`` (a safety block overridden).
-    """
-
-    mode: str
-    checksum: str | None = None
-    plan_file: str | None = None
-    force_reason: str | None = None
 
 
 def actor_from_environment(env: Mapping[str, str]) -> dict[str, str]:

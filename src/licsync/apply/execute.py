@@ -1,25 +1,37 @@
-"""Execute changes through a :class:`~licsync.qrs.write.Writer`, phase by phase.
+"""Execute changes through a :class:`~licsync.qrs.write.Writer`, phase by phase, concurrently.
 
 The order and the dependencies come from the change types
 (:func:`licsync.plan.changes.execution_order`, :attr:`Change.depends_on`); this module only
-carries them out. It never stops at a failed item: every change gets exactly one result, in the
-order it ran, so that a report and an audit log can account for all of them and a re-run
-converges. A change whose dependency did not succeed is not attempted.
+carries them out. Within a phase the batches run on up to ``concurrency`` worker threads (bulk
+kinds in chunks of the writer's size, the rest one by one); a phase ends before the next
+starts. It never stops at a failed item: every change gets exactly one result, so that a
+report and an audit log can account for all of them and a re-run converges. A change whose
+dependency did not succeed is not attempted (``skipped``).
+
+Interrupting: once ``stop`` is set no new batch starts; those in flight finish and are
+recorded, the rest are ``skipped``. A ``KeyboardInterrupt`` while waiting (the second Ctrl-C)
+records every change in flight as ``unknown`` and propagates at once: the workers are daemon
+threads, so the process does not wait for them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import queue
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from licsync.errors import QrsResponseError
 from licsync.plan.changes import (
+    Action,
     Allocate,
     Change,
     ChangeId,
     CompleteRule,
     CreateRule,
     DeleteRule,
+    Phase,
     Reclaim,
     Reinstate,
     UpdateRule,
@@ -27,53 +39,145 @@ from licsync.plan.changes import (
 )
 from licsync.qrs.write import Outcome, Writer, WriteResult
 
-__all__ = ["NOT_ATTEMPTED", "execute"]
+__all__ = ["INTERRUPTED", "NOT_ATTEMPTED", "Gate", "OnResult", "execute"]
 
 log = logging.getLogger(__name__)
 
 NOT_ATTEMPTED = "not attempted"
 """The start of a result's message for a change that was not sent because its dependency failed."""
 
+INTERRUPTED = "interrupted"
+"""The start of a result's message for a change the interrupt kept from starting or finishing."""
+
 OnResult = Callable[[Change, WriteResult], None]
+Gate = Callable[[Phase, Sequence[Change]], Mapping[ChangeId, WriteResult]]
+"""Called before each phase with the changes about to run; a change it answers for is recorded
+with that result and not written (``apply`` fails allocations no seat is free for)."""
+
+_POLL_SECONDS = 0.2  # how often the waiting main thread wakes (signals are handled between)
 
 
 def execute(
-    changes: Sequence[Change], writer: Writer, *, on_result: OnResult | None = None
+    changes: Sequence[Change],
+    writer: Writer,
+    *,
+    on_result: OnResult | None = None,
+    concurrency: int = 1,
+    gate: Gate | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[WriteResult, ...]:
-    """Write every change, one result each, in execution order.
+    """Write every change, one result each, in the order the results became known.
 
     Args:
         changes: the changes to make (a plan's, or the reviewed subset of them).
         writer: sends the requests (``QrsWriter``) or only lists them (``RecordingWriter``).
-        on_result: called once per change as its result is known (progress, audit log).
+        on_result: called once per change, on the calling thread, as its result is known.
+        concurrency: batches in flight at once (1: strictly one after the other).
+        gate: consulted before each phase (see :data:`Gate`).
+        stop: when set, no further batch starts (the first Ctrl-C).
 
     Raises:
         QrsReadOnlyError: the writer's client cannot write (raised before anything was sent).
+        KeyboardInterrupt: a second interrupt; changes in flight were recorded ``unknown``.
     """
-    results: dict[ChangeId, WriteResult] = {}
-    ordered: list[WriteResult] = []
+    if concurrency < 1:
+        msg = f"concurrency must be at least 1, not {concurrency}"
+        raise ValueError(msg)
+    run = _Run(writer, on_result, stop or threading.Event())
+    with _Pool(concurrency) as pool:
+        for phase in execution_order(changes):
+            for wave in _waves(phase):
+                run.wave(pool, wave, gate, concurrency)
+    return tuple(run.ordered)
 
-    def record(batch: Sequence[Change], outcome: Sequence[WriteResult]) -> None:
+
+class _Run:
+    """The results so far, and the recording of each."""
+
+    def __init__(self, writer: Writer, on_result: OnResult | None, stop: threading.Event) -> None:
+        self.writer = writer
+        self.on_result = on_result
+        self.stop = stop
+        self.results: dict[ChangeId, WriteResult] = {}
+        self.ordered: list[WriteResult] = []
+
+    def record(self, batch: Sequence[Change], outcome: Sequence[WriteResult]) -> None:
         for change, result in zip(batch, outcome, strict=True):
-            results[change.id] = result
-            ordered.append(result)
-            if on_result is not None:
-                on_result(change, result)
+            self.results[change.id] = result
+            self.ordered.append(result)
+            if self.on_result is not None:
+                self.on_result(change, result)
 
-    for phase in execution_order(changes):
+    def skip(self, batch: Sequence[Change], message: str) -> None:
+        self.record(batch, [WriteResult(c.id, Outcome.SKIPPED, message) for c in batch])
+
+    def wave(
+        self, pool: _Pool, wave: Sequence[Change], gate: Gate | None, concurrency: int
+    ) -> None:
+        if self.stop.is_set():
+            self.skip(wave, f"{INTERRUPTED}: not started")
+            return
         ready: list[Change] = []
-        for change in phase:
-            blocker = _blocker(change, results)
+        for change in wave:
+            blocker = _blocker(change, self.results)
             if blocker is None:
                 ready.append(change)
             else:
-                record([change], [blocker])
-        for batch in _batches(ready):
-            record(batch, _write(writer, batch))
-    return tuple(ordered)
+                self.record([change], [blocker])
+        if gate is not None and ready:
+            answered = gate(ready[0].phase, ready)
+            self.record(
+                [c for c in ready if c.id in answered],
+                [answered[c.id] for c in ready if c.id in answered],
+            )
+            ready = [c for c in ready if c.id not in answered]
+        pending = _batches(ready, self.writer)
+        pending.reverse()  # popped from the end: the plan's order
+        in_flight: dict[int, list[Change]] = {}
+        try:
+            while pending or in_flight:
+                while pending and len(in_flight) < concurrency and not self.stop.is_set():
+                    batch = pending.pop()
+                    in_flight[pool.submit(_task(self.writer, batch))] = batch
+                if self.stop.is_set() and pending:
+                    left = [c for batch in reversed(pending) for c in batch]
+                    pending.clear()
+                    self.skip(left, f"{INTERRUPTED}: not started")
+                if not in_flight:
+                    continue
+                done = pool.next_done(_POLL_SECONDS)
+                if done is None:
+                    continue
+                ticket, outcome = done
+                batch = in_flight.pop(ticket)
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                self.record(batch, outcome)
+        except KeyboardInterrupt:
+            stranded = [c for batch in in_flight.values() for c in batch]
+            self.record(
+                stranded,
+                [
+                    WriteResult(
+                        c.id,
+                        Outcome.UNKNOWN,
+                        f"{INTERRUPTED} while in flight: it may have happened; the next plan shows",
+                    )
+                    for c in stranded
+                ],
+            )
+            raise
 
 
-def _blocker(change: Change, results: dict[ChangeId, WriteResult]) -> WriteResult | None:
+def _waves(phase: Sequence[Change]) -> list[list[Change]]:
+    """The rule phase runs its deletes to the end before the rest start (a replaced rule goes
+    before its successor arrives); every other phase is one wave."""
+    deletes = [c for c in phase if c.action is Action.DELETE_RULE]
+    rest = [c for c in phase if c.action is not Action.DELETE_RULE]
+    return [wave for wave in (deletes, rest) if wave]
+
+
+def _blocker(change: Change, results: Mapping[ChangeId, WriteResult]) -> WriteResult | None:
     """The result of a change that may not run because what it depends on did not succeed."""
     needed = change.depends_on
     if needed is None:
@@ -84,20 +188,22 @@ def _blocker(change: Change, results: dict[ChangeId, WriteResult]) -> WriteResul
     why = "was not in this run" if done is None else f"ended {done.outcome.value}"
     return WriteResult(
         change=change.id,
-        outcome=Outcome.FAILED,
+        outcome=Outcome.SKIPPED,
         message=f"{NOT_ATTEMPTED}: it depends on {needed}, which {why}",
     )
 
 
-def _batches(changes: Sequence[Change]) -> list[list[Change]]:
-    """Consecutive changes of one bulk-capable kind and access type go together."""
+def _batches(changes: Sequence[Change], writer: Writer) -> list[list[Change]]:
+    """Consecutive changes of one bulk kind and access type, up to the writer's chunk size;
+    every other change alone."""
     batches: list[list[Change]] = []
     for change in changes:
-        bulk = isinstance(change, Allocate | Reinstate | Reclaim)
+        size = _chunk_size(change, writer)
         last = batches[-1] if batches else None
         if (
-            bulk
+            size > 1
             and last is not None
+            and len(last) < size
             and type(last[0]) is type(change)
             and last[0].access_type is change.access_type
         ):
@@ -105,6 +211,18 @@ def _batches(changes: Sequence[Change]) -> list[list[Change]]:
         else:
             batches.append([change])
     return batches
+
+
+def _chunk_size(change: Change, writer: Writer) -> int:
+    if isinstance(change, Allocate):
+        return writer.allocate_chunk
+    if isinstance(change, Reclaim):
+        return writer.reclaim_chunk
+    return 1  # reinstatements and rules: one request sequence each
+
+
+def _task(writer: Writer, batch: Sequence[Change]) -> Callable[[], Sequence[WriteResult]]:
+    return lambda: _write(writer, batch)
 
 
 def _write(writer: Writer, batch: Sequence[Change]) -> Sequence[WriteResult]:
@@ -142,3 +260,45 @@ def _dispatch(writer: Writer, batch: Sequence[Change]) -> Sequence[WriteResult]:
         return [writer.delete_rule(first)]
     msg = f"no write for {type(first).__name__}"  # unreachable while Change is a closed union
     raise TypeError(msg)
+
+
+class _Pool:
+    """Daemon worker threads: a second Ctrl-C must not wait for requests in flight."""
+
+    def __init__(self, workers: int) -> None:
+        self._tasks: queue.SimpleQueue[tuple[int, Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
+        self._next = 0
+        self._threads = [
+            threading.Thread(target=self._work, name=f"licsync-apply-{n}", daemon=True)
+            for n in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def __enter__(self) -> _Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for _ in self._threads:
+            self._tasks.put(None)
+
+    def submit(self, task: Callable[[], Any]) -> int:
+        self._next += 1
+        self._tasks.put((self._next, task))
+        return self._next
+
+    def next_done(self, timeout: float) -> tuple[int, Any] | None:
+        try:
+            return self._done.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def _work(self) -> None:
+        while (item := self._tasks.get()) is not None:
+            ticket, task = item
+            try:
+                outcome: Any = task()
+            except BaseException as exc:
+                outcome = exc
+            self._done.put((ticket, outcome))

@@ -36,6 +36,7 @@ class ReviewedPlan:
         checksum: its checksum (verified against its own decisions).
         ids: the identities of its changes, in the file's order.
         format_version: as written in the file.
+        blocked: the plan was blocked by safety checks when it was reviewed.
     """
 
     path: str
@@ -43,6 +44,7 @@ class ReviewedPlan:
     checksum: str
     ids: tuple[ChangeId, ...]
     format_version: str
+    blocked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +102,15 @@ def load_reviewed(path: str | Path) -> ReviewedPlan:
             f"{shown}: its checksum does not match its changes: the file was edited after it "
             "was planned; plan again and have the new plan reviewed"
         )
+    safety = data.get("safety")
+    blocked = isinstance(safety, dict) and safety.get("blocked") is not False
     return ReviewedPlan(
-        path=shown, site=site, checksum=checksum, ids=tuple(ids), format_version=version
+        path=shown,
+        site=site,
+        checksum=checksum,
+        ids=tuple(ids),
+        format_version=version,
+        blocked=blocked,
     )
 
 

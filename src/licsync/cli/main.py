@@ -26,11 +26,11 @@ from typing import Annotated
 import typer
 
 from licsync import __version__
-from licsync.cli import plan, sim, validate
+from licsync.cli import apply, plan, sim, validate
 from licsync.cli._click import ClickException
 from licsync.cli._click import UsageError as ClickUsageError
 from licsync.cli.exitcodes import ExitCode
-from licsync.errors import LicsyncError
+from licsync.errors import ApplyRefused, LicsyncError
 
 __all__ = ["COMMANDS", "PROG", "app", "main"]
 
@@ -51,6 +51,7 @@ app = typer.Typer(
 COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     validate.register,
     plan.register,
+    apply.register,
     sim.register,
 )
 """Each adds its command(s) to the app, in the order ``--help`` lists them."""
@@ -116,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return ExitCode.ERROR
         except KeyboardInterrupt:
             return _interrupted()
+        except ApplyRefused as exc:
+            _error(str(exc))
+            return ExitCode.BLOCKED
         except LicsyncError as exc:
             _error(str(exc))
             return ExitCode.ERROR

@@ -36,8 +36,6 @@ import re
 import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Final, Protocol, TypeVar
 
 from licsync.desired import DesiredRule
@@ -63,6 +61,7 @@ from licsync.plan.changes import (
 from licsync.qrs import filters, paths
 from licsync.qrs.client import QrsClient
 from licsync.qrs.errormap import sanitise_excerpt
+from licsync.results import Outcome, Request, WriteResult
 
 __all__ = [
     "ALLOCATE_CHUNK",
@@ -129,53 +128,18 @@ _BATCH_ITEM = re.compile(r"\bitem (?P<index>\d+):")
 _DRY_RUN: Final = "dry run"
 
 
-class Outcome(StrEnum):
-    """What became of one change."""
-
-    APPLIED = "applied"
-    ALREADY = "already"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    """The outcome of writing one change.
-
-    Attributes:
-        change: the identity of the change written.
-        outcome: applied / already / failed / unknown.
-        message: failed: QRS's status and message; unknown: what may have happened; already:
-            why; applied: "" (or "dry run", or what a multi-step write did).
-        status: the HTTP status when QRS answered with an error (failed, already by 404/400).
-        created_id: the new allocation id or system rule id, when QRS said.
-    """
-
-    change: ChangeId
-    outcome: Outcome
-    message: str = ""
-    status: int | None = None
-    created_id: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the site is now as the change wanted (applied or already so)."""
-        return self.outcome in (Outcome.APPLIED, Outcome.ALREADY)
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One HTTP request a writer sends (or would send). Never carries an xrfkey or a secret:
-    the client adds the xrfkey and the auth headers when it sends."""
-
-    method: str
-    path: str
-    params: Mapping[str, str] = field(default_factory=dict)
-    body: Any = None
-
-
 class Writer(Protocol):
     """What ``apply`` writes through: one result per change, in input order."""
+
+    @property
+    def allocate_chunk(self) -> int:
+        """Allocations per request: ``apply`` hands a call at most this many."""
+        ...
+
+    @property
+    def reclaim_chunk(self) -> int:
+        """Reclaims per selection: ``apply`` hands a call at most this many."""
+        ...
 
     def allocate(self, changes: Sequence[Allocate]) -> tuple[WriteResult, ...]: ...
 
@@ -346,6 +310,16 @@ class _WriterBase:
         self._allocate_chunk = allocate_chunk
         self._reclaim_chunk = reclaim_chunk
         self._rule_actions = rule_actions
+
+    @property
+    def allocate_chunk(self) -> int:
+        """Allocations per ``POST .../many``."""
+        return self._allocate_chunk
+
+    @property
+    def reclaim_chunk(self) -> int:
+        """Reclaims per selection."""
+        return self._reclaim_chunk
 
     def _send(self, request: Request, dry_answer: Any) -> Any:
         """Send ``request``; its decoded JSON answer (None when empty). ``dry_answer`` is what a

@@ -1,0 +1,103 @@
+"""One apply per site at a time, on this machine: an OS file lock, and a note naming its holder.
+
+The lock is ``filelock``'s (``fcntl``/``msvcrt``): the operating system releases it when the
+holding process ends, however it ends, so a crashed apply never leaves a site locked. Beside
+the lock a small JSON note says who holds it (host, process, user, since when) so that a
+refused apply can name the holder. CI runners on different machines do not share this lock:
+the workflows use a concurrency group per site for that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import getpass
+import hashlib
+import json
+import os
+import re
+import socket
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import filelock
+
+from licsync.errors import SiteLocked, UsageError
+
+__all__ = ["lock_path", "site_lock", "state_directory"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def state_directory(env: Mapping[str, str]) -> Path:
+    """Where licsync keeps machine-local state: ``$XDG_STATE_HOME/licsync``, on Windows
+    ``%LOCALAPPDATA%\\licsync``, else ``~/.local/state/licsync``."""
+    if env.get("XDG_STATE_HOME"):
+        return Path(env["XDG_STATE_HOME"]) / "licsync"
+    if os.name == "nt" and env.get("LOCALAPPDATA"):
+        return Path(env["LOCALAPPDATA"]) / "licsync"
+    return Path.home() / ".local" / "state" / "licsync"
+
+
+def lock_path(state: Path, site: str, qrs_url: str) -> Path:
+    """The lock file of one site: its name, readable, and a hash of where QRS is (two
+    checkouts naming the same site lock each other; two sites of one name do not)."""
+    digest = hashlib.sha256(qrs_url.encode("utf-8")).hexdigest()[:12]
+    return state / "locks" / f"{_UNSAFE.sub('_', site)[:60]}-{digest}.lock"
+
+
+@contextlib.contextmanager
+def site_lock(path: Path, *, site: str, timeout: float) -> Iterator[None]:
+    """Hold the site's lock for the ``with``; wait up to ``timeout`` seconds for it.
+
+    Raises:
+        SiteLocked: another process holds it after ``timeout`` (the message names it).
+        UsageError: the lock's folder cannot be created.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {path.parent} for the site lock: {exc.strerror}") from None
+    note = path.with_suffix(".holder.json")
+    lock = filelock.FileLock(path, timeout=max(timeout, 0))
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise SiteLocked(
+            f"site {site!r} is being applied by {_holder(note)}; "
+            "wait for it, or give --lock-timeout SECONDS to wait longer"
+        ) from None
+    try:
+        with contextlib.suppress(OSError):
+            note.write_text(json.dumps(_me()), encoding="utf-8")
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            note.unlink()
+        lock.release()
+
+
+def _me() -> dict[str, object]:
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = "unknown"
+    return {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "user": user,
+        "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }
+
+
+def _holder(note: Path) -> str:
+    try:
+        data = json.loads(note.read_text(encoding="utf-8")[:4096])
+    except (OSError, ValueError):
+        return "another process (its details are unavailable)"
+    if not isinstance(data, dict):
+        return "another process"
+    return (
+        f"{data.get('user', '?')} on {data.get('host', '?')} "
+        f"(process {data.get('pid', '?')}, since {data.get('since', '?')})"
+    )

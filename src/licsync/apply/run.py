@@ -1,0 +1,366 @@
+"""One ``apply`` run: choose the approved changes of a fresh plan, execute them, settle what is
+uncertain, and re-plan to show what remains.
+
+1. **Plan afresh.** The site is read again; what gets applied is always a subset of this fresh
+   plan, never a stale file's idea of the site.
+2. **Approval.** ``auto``: the fresh plan. ``checksum``: the fresh plan, only if its checksum is
+   the approved one (else :class:`~licsync.errors.ApplyRefused`). ``plan``: the reviewed file's
+   decisions that the fresh plan still makes (:func:`~licsync.apply.reviewed.match`); reviewed
+   decisions no longer needed are reported, fresh ones nobody reviewed are not applied.
+3. **Safety.** A plan blocked by a safety cap, fresh or as reviewed, is refused unless forced
+   with a reason (which the audit log keeps).
+4. **Execute** (:func:`~licsync.apply.execute.execute`): phase by phase, concurrently, with
+   allocations checked against the capacity read just before the grant phase.
+5. **Settle.** A write that got no answer, a 5xx, a 409 (stale ``modifiedDate``) or a 429 is
+   never blindly resent: the site is re-read and re-planned once; a change the fresh plan no
+   longer makes happened (or is so already), one it still makes is sent once more, built from
+   what was just read. Changes skipped because their dependency was uncertain get the same
+   second chance.
+6. **Re-plan** to report what is left (nothing, or e.g. seats in quarantine).
+
+The run never stops at one failed item; every change ends with one :class:`Item`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from licsync.apply.audit import AuditLog
+from licsync.apply.execute import NOT_ATTEMPTED, execute
+from licsync.apply.report import ApplyResult, Approval, Item, ItemStatus
+from licsync.apply.reviewed import ReviewedPlan, match
+from licsync.errors import ApplyRefused, QrsError, UsageError
+from licsync.identity import AccessType
+from licsync.plan import Plan
+from licsync.plan.changes import Allocate, Change, ChangeId, Phase, Reclaim
+from licsync.qrs import paths
+from licsync.qrs.parse import parse_capacity
+from licsync.qrs.write import Outcome, QrsWriter, RecordingWriter, Writer, WriteResult
+from licsync.session import PlanRun, Session
+
+__all__ = ["QUARANTINE_DAYS", "ApplyOptions", "apply_changes"]
+
+QUARANTINE_DAYS = 7
+"""How long QRS keeps a reclaimed seat that was used in the last week (QMC semantics)."""
+
+_SETTLE_STATUSES = frozenset({409, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOptions:
+    """How to apply.
+
+    Attributes:
+        approval: what approved the run (mode, checksum, plan file, ``--force`` reason).
+        reviewed: the reviewed plan (``plan`` mode).
+        dry_run: list the requests, send none.
+        concurrency: batches in flight at once.
+        force: apply a plan blocked by safety (``approval.force_reason`` says why).
+    """
+
+    approval: Approval
+    reviewed: ReviewedPlan | None = None
+    dry_run: bool = False
+    concurrency: int = 8
+    force: bool = False
+
+
+OnItem = Callable[[Change, WriteResult], None]
+
+
+def apply_changes(
+    session: Session,
+    options: ApplyOptions,
+    *,
+    audit: AuditLog | None = None,
+    actor: Mapping[str, str] | None = None,
+    on_result: OnItem | None = None,
+    on_start: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+) -> ApplyResult:
+    """Apply the approved changes of a fresh plan of ``session``'s site (see the module doc).
+
+    Args:
+        session: an open session (writable unless ``options.dry_run``).
+        options: approval and execution settings.
+        audit: where every attempt is recorded (None: no audit log, e.g. a dry run).
+        actor: who applies (written to the audit log's start record).
+        on_result: called once per attempt as its result is known (progress).
+        on_start: called with the number of changes about to be executed.
+        stop: set by the first Ctrl-C: nothing new starts.
+
+    Raises:
+        ApplyRefused: blocked by safety without ``force``, or not the approved checksum.
+        UsageError: the reviewed plan is for another site.
+        QrsError: the site cannot be read (before anything was written).
+        KeyboardInterrupt: a second Ctrl-C (in-flight changes were recorded as unknown).
+    """
+    started = time.perf_counter()
+    requests_before = session.requests
+    stop = stop or threading.Event()
+    run = session.plan()
+    fresh = run.plan
+    approved, not_reviewed, no_longer = _select(fresh, options)
+    forced = _check_safety(fresh, options)
+
+    writer: Writer
+    recorder: RecordingWriter | None = None
+    if options.dry_run:
+        recorder = RecordingWriter()
+        writer = recorder
+    else:
+        writer = QrsWriter(session.client)
+
+    attempts: Counter[ChangeId] = Counter()
+
+    def record(change: Change, result: WriteResult) -> None:
+        if result.outcome is not Outcome.SKIPPED:
+            attempts[change.id] += 1
+        if audit is not None:
+            audit.change(change, result)
+        if on_result is not None:
+            on_result(change, result)
+
+    if audit is not None:
+        audit.start(
+            options.approval, actor=actor or {}, changes=len(approved), dry_run=options.dry_run
+        )
+    if on_start is not None:
+        on_start(len(approved))
+    gate = None if options.dry_run else _CapacityGate(session)
+    final: dict[ChangeId, WriteResult] = {}
+    try:
+        results = execute(
+            approved,
+            writer,
+            on_result=record,
+            concurrency=options.concurrency,
+            gate=gate,
+            stop=stop,
+        )
+        final.update((r.change, r) for r in results)
+        if not options.dry_run and not stop.is_set():
+            final.update(_settle(session, approved, final, writer, options, record, stop))
+    except KeyboardInterrupt:
+        if audit is not None:
+            audit.end(interrupted=True, remaining=None)
+        raise
+    interrupted = stop.is_set()
+    after = None
+    if not options.dry_run and not interrupted:
+        after = session.plan().plan
+    if audit is not None:
+        audit.end(
+            interrupted=interrupted, remaining=len(after.changes) if after is not None else None
+        )
+    items = [_item(change, final[change.id], attempts[change.id], run.now) for change in approved]
+    items.extend(
+        Item(c.id, ItemStatus.NOT_REVIEWED, "new since the review: not applied", change=c)
+        for c in not_reviewed
+    )
+    items.extend(
+        Item(
+            i,
+            ItemStatus.NO_LONGER_NEEDED,
+            "reviewed, but the site no longer needs it (already so, or changed in the QMC)",
+        )
+        for i in no_longer
+    )
+    return ApplyResult(
+        site=fresh.site,
+        fresh=fresh,
+        items=tuple(items),
+        after=after,
+        requests=tuple(recorder.requests) if recorder is not None else (),
+        dry_run=options.dry_run,
+        interrupted=interrupted,
+        seconds=time.perf_counter() - started,
+        qrs_requests=session.requests - requests_before,
+        forced=forced,
+        approval=options.approval,
+    )
+
+
+# -- approval and safety -----------------------------------------------------------------------
+
+
+def _select(
+    fresh: Plan, options: ApplyOptions
+) -> tuple[tuple[Change, ...], tuple[Change, ...], tuple[ChangeId, ...]]:
+    """(approved, not reviewed, reviewed but no longer needed)."""
+    approval = options.approval
+    if approval.mode == "checksum":
+        if fresh.checksum != approval.checksum:
+            raise ApplyRefused(_checksum_difference(fresh, approval.checksum or ""))
+        return fresh.changes, (), ()
+    if approval.mode == "plan":
+        reviewed = options.reviewed
+        if reviewed is None:  # the CLI always loads it; a caller that did not is wrong
+            msg = "plan approval needs the reviewed plan"
+            raise ValueError(msg)
+        if reviewed.site != fresh.site:
+            raise UsageError(
+                f"{reviewed.path}: the plan is for site {reviewed.site!r}, not {fresh.site!r}"
+            )
+        matched = match(reviewed, fresh)
+        return matched.approved, matched.not_reviewed, matched.no_longer_needed
+    return fresh.changes, (), ()
+
+
+def _checksum_difference(fresh: Plan, approved: str) -> str:
+    lines = [
+        f"the site's plan now has checksum {fresh.checksum}, not the approved {approved}: "
+        "the site or the desired state changed since the review; nothing was written.",
+        f"The plan now makes {len(fresh.changes)} changes:",
+    ]
+    shown = 20
+    lines.extend(
+        f"  {c.action.symbol} {c.access_type.value} {c.action.value} {c.subject} ({c.reason.label})"
+        for c in fresh.changes[:shown]
+    )
+    if len(fresh.changes) > shown:
+        lines.append(f"  ... and {len(fresh.changes) - shown} more (licsync plan shows them all)")
+    lines.append("Plan again, have the new plan reviewed, and apply its checksum.")
+    return "\n".join(lines)
+
+
+def _check_safety(fresh: Plan, options: ApplyOptions) -> bool:
+    """True when a block is overridden; raises when it is not."""
+    reviewed_blocked = options.reviewed is not None and options.reviewed.blocked
+    if not fresh.safety.blocked and not reviewed_blocked:
+        return False
+    if options.force and options.approval.force_reason:
+        return True
+    reasons = (
+        "; ".join(r.message for r in fresh.safety.reasons)
+        or "the reviewed plan was blocked by safety checks"
+    )
+    raise ApplyRefused(
+        f"the plan is blocked by safety checks ({reasons}); nothing was written. If this is "
+        'really wanted, apply with --force --reason "why" (the reason goes into the audit log)'
+    )
+
+
+# -- capacity before the grant phase ---------------------------------------------------------
+
+
+class _CapacityGate:
+    """Before allocating, read how many seats are free; an allocation beyond them fails
+    without a request. Reinstatements take back a seat that is still counted: never gated."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def __call__(self, phase: Phase, changes: Sequence[Change]) -> Mapping[ChangeId, WriteResult]:
+        allocations = [c for c in changes if isinstance(c, Allocate)]
+        if phase is not Phase.GRANT or not allocations:
+            return {}
+        client = self._session.client
+        try:
+            answer = client.decode_json(
+                "GET",
+                paths.ACCESS_TYPE_OVERVIEW,
+                client.request("GET", paths.ACCESS_TYPE_OVERVIEW).content,
+            )
+            capacity = parse_capacity(answer)
+        except QrsError:
+            return {}  # the writes themselves will say what QRS thinks
+        refused: dict[ChangeId, WriteResult] = {}
+        for access_type in AccessType:
+            numbers = capacity.get(access_type)
+            if numbers is None:
+                continue
+            wanted = [c for c in allocations if c.access_type is access_type]
+            for change in wanted[max(numbers.available, 0) :]:
+                refused[change.id] = WriteResult(
+                    change.id,
+                    Outcome.FAILED,
+                    f"no {access_type.value} seat is free: QRS reports {numbers.available} "
+                    f"available of {numbers.total} ({numbers.quarantined} in quarantine) after "
+                    "the reclaims; not sent",
+                )
+        return refused
+
+
+# -- settling uncertain outcomes ---------------------------------------------------------------
+
+
+def _uncertain(result: WriteResult) -> bool:
+    if result.outcome is Outcome.UNKNOWN:
+        return True
+    if result.outcome is Outcome.FAILED and result.status is not None:
+        return result.status in _SETTLE_STATUSES or result.status >= 500
+    return result.outcome is Outcome.SKIPPED and result.message.startswith(NOT_ATTEMPTED)
+
+
+def _settle(  # noqa: PLR0917 - one private call site, every argument a different thing
+    session: Session,
+    approved: Sequence[Change],
+    results: Mapping[ChangeId, WriteResult],
+    writer: Writer,
+    options: ApplyOptions,
+    record: OnItem,
+    stop: threading.Event,
+) -> dict[ChangeId, WriteResult]:
+    """Re-read once and decide every uncertain change: done, or sent once more."""
+    uncertain = [c for c in approved if _uncertain(results[c.id])]
+    if not uncertain:
+        return {}
+    try:
+        replan: PlanRun = session.plan()
+    except QrsError:
+        return {}  # cannot look: they stay as they are, and the next run decides
+    still = {c.id: c for c in replan.plan.changes}
+    settled: dict[ChangeId, WriteResult] = {}
+    again: list[Change] = []
+    for change in uncertain:
+        before = results[change.id]
+        fresh = still.get(change.id)
+        if fresh is None:
+            outcome = Outcome.APPLIED if before.outcome is Outcome.UNKNOWN else Outcome.ALREADY
+            settled[change.id] = WriteResult(
+                change.id,
+                outcome,
+                f"re-read the site after {before.outcome.value} ({before.message}): it is done",
+                status=before.status,
+            )
+            record(change, settled[change.id])
+        else:
+            again.append(fresh)
+    ids = {c.id for c in again}
+    retry = [c for c in again if c.depends_on is None or c.depends_on in ids]
+    for change in again:
+        if change not in retry:
+            settled[change.id] = results[change.id]
+    if retry:
+        for result in execute(
+            retry,
+            writer,
+            on_result=record,
+            concurrency=options.concurrency,
+            gate=_CapacityGate(session),
+            stop=stop,
+        ):
+            settled[result.change] = result
+    return settled
+
+
+def _item(change: Change, result: WriteResult, attempts: int, now: dt.datetime) -> Item:
+    status = ItemStatus(result.outcome.value)
+    quarantine = None
+    if isinstance(change, Reclaim) and change.quarantine and status is ItemStatus.APPLIED:
+        quarantine = now + dt.timedelta(days=QUARANTINE_DAYS)
+    return Item(
+        id=change.id,
+        status=status,
+        message=result.message,
+        status_code=result.status,
+        change=change,
+        quarantine_until=quarantine,
+        attempts=attempts,
+    )

@@ -1,0 +1,291 @@
+"""``licsync apply``: make exactly the approved changes, report every one, audit every attempt."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import threading
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from licsync.apply.audit import AuditLog, actor_from_environment
+from licsync.apply.lock import lock_path, site_lock, state_directory
+from licsync.apply.report import ApplyResult, Approval
+from licsync.apply.reviewed import ReviewedPlan, load_reviewed
+from licsync.apply.run import ApplyOptions, apply_changes
+from licsync.cli.exitcodes import ExitCode
+from licsync.cli.options import DirectoryArgument, NowOption, QrsUrlOption
+from licsync.cli.progress import ApplyProgress
+from licsync.render.applied import render_apply_json, render_apply_text
+from licsync.session import EMBEDDED_TARGET, Session, SessionRequest, open_session
+
+__all__ = ["DEFAULT_AUDIT_FOLDER", "apply", "register"]
+
+DEFAULT_AUDIT_FOLDER = Path(".licsync") / "audit"
+"""Where the audit log goes without ``--audit-log``: ``.licsync/audit/<site>.jsonl`` under the
+working directory (CI uploads it as an artifact)."""
+
+_CHECKSUM = re.compile(r"sha256:[0-9a-f]{64}")
+_MAX_CONCURRENCY = 64
+
+
+class ApplyFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``apply`` to the ``licsync`` app."""
+    app.command()(apply)
+
+
+def apply(
+    directory: DirectoryArgument = Path("licenses"),
+    *,
+    site: Annotated[
+        str | None, typer.Option(help="The site to apply, when the directory holds several.")
+    ] = None,
+    plan_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            metavar="FILE",
+            help="The reviewed JSON plan (licsync plan --format json --out FILE): apply only "
+            "its decisions that a fresh plan still makes.",
+        ),
+    ] = None,
+    checksum: Annotated[
+        str | None,
+        typer.Option(
+            "--checksum",
+            metavar="SHA",
+            help="Apply the fresh plan only if its checksum is this one (sha256:...).",
+        ),
+    ] = None,
+    auto_approve: Annotated[
+        bool,
+        typer.Option("--auto-approve", help="Apply the fresh plan as it is (scripts, the demo)."),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Apply a plan blocked by safety checks (needs --reason)."),
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason", metavar="TEXT", help="Why --force is right; kept in the audit log."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the requests apply would send; send none.")
+    ] = False,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            metavar="N",
+            min=1,
+            max=_MAX_CONCURRENCY,
+            help="Requests in flight at once (1 to 64).",
+        ),
+    ] = 8,
+    max_requests_per_second: Annotated[
+        float | None,
+        typer.Option(
+            "--max-requests-per-second",
+            metavar="R",
+            min=0.01,
+            help="Start at most R QRS requests per second (busy production sites).",
+        ),
+    ] = None,
+    audit_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--audit-log",
+            metavar="FILE",
+            help="Append the audit log here (default .licsync/audit/<site>.jsonl).",
+        ),
+    ] = None,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            metavar="SECONDS",
+            min=0,
+            help="Wait this long for another apply of the same site to finish (default: "
+            "refuse at once).",
+        ),
+    ] = 0.0,
+    qrs_url: QrsUrlOption = None,
+    denial_logs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--denial-logs",
+            metavar="PATH",
+            help="Licence logs to read denials from, as given to the plan that was reviewed.",
+        ),
+    ] = None,
+    now: NowOption = None,
+    output_format: Annotated[
+        ApplyFormat, typer.Option("--format", help="text, or json (versioned).")
+    ] = ApplyFormat.TEXT,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode",
+            help="Exit 2 when the fresh plan has changes nobody reviewed (they were not applied).",
+        ),
+    ] = False,
+) -> None:
+    """Make exactly the approved changes; report and audit every one; re-plan what is left."""
+    approval, reviewed = _approval(plan_file, checksum, auto_approve, force, reason)
+    request = SessionRequest(
+        directory=directory,
+        site=site,
+        qrs_url=qrs_url,
+        denial_logs=tuple(denial_logs or ()),
+        now=now,
+        env=os.environ,
+        writable=not dry_run,
+    )
+    options = ApplyOptions(
+        approval=approval,
+        reviewed=reviewed,
+        dry_run=dry_run,
+        concurrency=concurrency,
+        force=force,
+    )
+    with open_session(request) as session:
+        for warning in session.warnings:
+            typer.echo(str(warning), err=True)
+        session.limit_rate(max_requests_per_second)
+        with _locked(session, lock_timeout):
+            result = _run(session, options, audit_log, output_format)
+    if output_format is ApplyFormat.JSON:
+        typer.echo(render_apply_json(result), nl=False)
+    else:
+        typer.echo(render_apply_text(result, target=session.target), nl=False)
+    if result.interrupted:
+        raise typer.Exit(ExitCode.INTERRUPTED)
+    if result.failed:
+        raise typer.Exit(ExitCode.ERROR)
+    if detailed_exitcode and result.not_reviewed:
+        raise typer.Exit(ExitCode.CHANGES)
+
+
+def _approval(
+    plan_file: Path | None,
+    checksum: str | None,
+    auto_approve: bool,
+    force: bool,
+    reason: str | None,
+) -> tuple[Approval, ReviewedPlan | None]:
+    given = [
+        name
+        for name, value in (
+            ("--plan", plan_file is not None),
+            ("--checksum", checksum is not None),
+            ("--auto-approve", auto_approve),
+        )
+        if value
+    ]
+    if len(given) != 1:
+        said = f" (given: {', '.join(given)})" if given else ""
+        msg = f"give exactly one approval: --plan FILE, --checksum SHA or --auto-approve{said}"
+        raise typer.BadParameter(msg)
+    if force and not (reason and reason.strip()):
+        raise typer.BadParameter('--force needs --reason "why" (it goes into the audit log)')
+    if reason is not None and not force:
+        raise typer.BadParameter("--reason is only for --force")
+    force_reason = reason.strip() if force and reason else None
+    if checksum is not None:
+        if not _CHECKSUM.fullmatch(checksum):
+            msg = f"--checksum {checksum!r}: expected sha256: and 64 hex digits, as plans print"
+            raise typer.BadParameter(msg)
+        return Approval("checksum", checksum=checksum, force_reason=force_reason), None
+    if plan_file is not None:
+        reviewed = load_reviewed(plan_file)
+        approval = Approval(
+            "plan",
+            checksum=reviewed.checksum,
+            plan_file=str(plan_file),
+            force_reason=force_reason,
+        )
+        return approval, reviewed
+    return Approval("auto", force_reason=force_reason), None
+
+
+@contextlib.contextmanager
+def _locked(session: Session, timeout: float) -> Iterator[None]:
+    """The site's lock, except for the embedded simulator (each run has its own)."""
+    if session.target == EMBEDDED_TARGET:
+        yield
+        return
+    path = lock_path(
+        state_directory(os.environ), session.desired.site.name, session.client.base_url
+    )
+    with site_lock(path, site=session.desired.site.name, timeout=timeout):
+        yield
+
+
+def _run(
+    session: Session, options: ApplyOptions, audit_log: Path | None, output_format: ApplyFormat
+) -> ApplyResult:
+    stop = threading.Event()
+    with (
+        _audit(session, options, audit_log) as audit,
+        ApplyProgress() as progress,
+        _interruptible(stop),
+    ):
+        return apply_changes(
+            session,
+            options,
+            audit=audit,
+            actor=actor_from_environment(os.environ),
+            on_result=progress.result,
+            on_start=progress.start,
+            stop=stop,
+        )
+
+
+@contextlib.contextmanager
+def _audit(session: Session, options: ApplyOptions, path: Path | None) -> Iterator[AuditLog | None]:
+    if options.dry_run:
+        yield None
+        return
+    site = session.desired.site.name
+    target = path or DEFAULT_AUDIT_FOLDER / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', site)}.jsonl"
+    with AuditLog.open(target, site) as log:
+        yield log
+
+
+@contextlib.contextmanager
+def _interruptible(stop: threading.Event) -> Iterator[None]:
+    """The first Ctrl-C sets ``stop`` (nothing new starts, what is in flight finishes); the
+    second raises ``KeyboardInterrupt`` at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupted(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        typer.echo(
+            "licsync: interrupted: finishing the changes in flight, starting no more "
+            "(Ctrl-C again to abort at once)",
+            err=True,
+        )
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

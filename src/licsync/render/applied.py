@@ -1,0 +1,227 @@
+"""What an ``apply`` run did, as terminal text and as versioned JSON (``schema/apply.schema.json``).
+
+The text follows the plan's layout (per access type, the plan's order), each change with its
+outcome, then what was not applied and why, the totals per access type, the capacity after, and
+one line on what remains. Pure: values in, text out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from typing import Any
+
+from licsync.apply.report import ApplyResult, Item, ItemStatus
+from licsync.identity import AccessType
+from licsync.plan import Plan
+from licsync.plan.changes import Reclaim
+from licsync.render.data import action_phrase, change_data, summary
+from licsync.results import Request
+
+__all__ = ["APPLY_FORMAT_VERSION", "apply_data", "render_apply_json", "render_apply_text"]
+
+APPLY_FORMAT_VERSION = "1.0"
+"""Version of the JSON apply report: a minor bump adds fields, a major bump breaks them."""
+
+_DONE = (ItemStatus.APPLIED, ItemStatus.ALREADY, ItemStatus.FAILED, ItemStatus.UNKNOWN)
+_SHOWN = {
+    ItemStatus.APPLIED: "applied",
+    ItemStatus.ALREADY: "already so",
+    ItemStatus.FAILED: "FAILED",
+    ItemStatus.UNKNOWN: "UNKNOWN (may have happened)",
+    ItemStatus.SKIPPED: "skipped",
+    ItemStatus.NOT_REVIEWED: "not reviewed",
+    ItemStatus.NO_LONGER_NEEDED: "no longer needed",
+}
+_BODY_SHOWN = 160  # characters of a dry-run request body in the text
+
+
+def render_apply_text(result: ApplyResult, *, target: str = "") -> str:
+    """The run as terminal text (plain: values from outside are shown as they are escaped)."""
+    where = f" ({target})" if target else ""
+    lines = [f"licsync apply to site {result.site}{where}, approved by {_approval(result)}"]
+    if result.forced:
+        lines.append(f"FORCED past the safety checks: {result.approval.force_reason}")
+    if result.dry_run:
+        lines.append("DRY RUN: nothing was sent; these are the requests apply would send.")
+    ran = [i for i in result.items if i.status not in _NOT_RUN]
+    for access_type in AccessType:
+        mine = [i for i in ran if i.access_type is access_type]
+        if mine:
+            lines.append("")
+            lines.append(f"{access_type.value.capitalize()} access")
+            lines.extend(_item_line(item, dry_run=result.dry_run) for item in mine)
+    for status, heading in (
+        (ItemStatus.NOT_REVIEWED, "Not reviewed, so not applied (new since the review):"),
+        (ItemStatus.NO_LONGER_NEEDED, "Reviewed, but no longer needed (skipped):"),
+    ):
+        left = [i for i in result.items if i.status is status]
+        if left:
+            lines.append("")
+            lines.append(f"{heading} {len(left)}")
+            lines.extend(_item_line(item, dry_run=False) for item in left)
+    if result.dry_run:
+        lines.append("")
+        lines.append(f"Requests ({len(result.requests)}):")
+        lines.extend(f"  {_request_line(r)}" for r in result.requests)
+    lines.append("")
+    lines.append(_totals_line(result))
+    if result.after is not None:
+        lines.extend(_capacity_lines(result.after))
+    lines.append(_remaining_line(result))
+    verb = "Would take" if result.dry_run else "Took"
+    lines.append(f"{verb} {result.seconds:.2f} s and {result.qrs_requests} QRS requests.")
+    return "\n".join(lines) + "\n"
+
+
+def render_apply_json(result: ApplyResult) -> str:
+    """The run as JSON (``schema/apply.schema.json``), one trailing newline."""
+    return json.dumps(apply_data(result), indent=2, ensure_ascii=False) + "\n"
+
+
+def apply_data(result: ApplyResult) -> dict[str, Any]:
+    """The JSON document of a run, as Python values."""
+    approval = result.approval
+    return {
+        "format_version": APPLY_FORMAT_VERSION,
+        "site": result.site,
+        "dry_run": result.dry_run,
+        "interrupted": result.interrupted,
+        "approval": {
+            "mode": approval.mode,
+            "checksum": approval.checksum,
+            "plan_file": approval.plan_file,
+            "forced": result.forced,
+            "force_reason": approval.force_reason,
+        },
+        "plan_checksum": result.fresh.checksum,
+        "items": [_item_data(i) for i in result.items],
+        "totals": {
+            t.value: {s.value: n for s, n in sorted(c.items())} for t, c in result.counts().items()
+        },
+        "failed": result.failed,
+        "requests": [_request_data(r) for r in result.requests],
+        "after": None if result.after is None else _after_data(result.after),
+        "seconds": round(result.seconds, 3),
+        "qrs_requests": result.qrs_requests,
+    }
+
+
+_NOT_RUN = (ItemStatus.NOT_REVIEWED, ItemStatus.NO_LONGER_NEEDED)
+
+
+def _approval(result: ApplyResult) -> str:
+    approval = result.approval
+    if approval.mode == "plan":
+        return f"the reviewed plan {approval.plan_file} ({approval.checksum})"
+    if approval.mode == "checksum":
+        return f"checksum {approval.checksum}"
+    return "--auto-approve"
+
+
+def _item_line(item: Item, *, dry_run: bool) -> str:
+    change = item.change
+    if change is None:
+        return (
+            f"  = {item.id.kind.value} {item.id.access_type.value} {item.id.subject} "
+            f"({item.id.reason.label}): {item.message}"
+        )
+    what = f"{change.action.value.replace('-', ' ')} {change.subject} ({change.reason.label})"
+    if dry_run and item.status is ItemStatus.APPLIED:
+        return f"  {change.action.symbol} {what}: would be sent"
+    outcome = _SHOWN[item.status]
+    detail = f": {item.message}" if item.message and item.status is not ItemStatus.APPLIED else ""
+    if item.quarantine_until is not None:
+        detail += f"; the seat stays in quarantine until {_instant(item.quarantine_until)}"
+    mark = "x" if item.status in (ItemStatus.FAILED, ItemStatus.UNKNOWN) else change.action.symbol
+    return f"  {mark} {what}: {outcome}{detail}"
+
+
+def _totals_line(result: ApplyResult) -> str:
+    parts = []
+    for access_type, counts in result.counts().items():
+        if not counts:
+            continue
+        shown = ", ".join(f"{counts[s]} {_SHOWN[s].lower()}" for s in ItemStatus if counts[s])
+        parts.append(f"{access_type.value} {shown}")
+    return "Totals: " + ("; ".join(parts) if parts else "nothing to do")
+
+
+def _capacity_lines(after: Plan) -> list[str]:
+    lines = []
+    for access_type, line in after.capacity.items():
+        lines.append(
+            f"Capacity after: {access_type.value} {line.used}/{line.total} seats used, "
+            f"{line.available} free"
+        )
+    return lines
+
+
+def _remaining_line(result: ApplyResult) -> str:
+    quarantined = [i for i in result.items if i.quarantine_until is not None]
+    note = ""
+    if quarantined:
+        until = max(i.quarantine_until for i in quarantined if i.quarantine_until is not None)
+        seats = "seat stays" if len(quarantined) == 1 else "seats stay"
+        note = (
+            f"; {len(quarantined)} reclaimed {seats} in quarantine (still counted) until "
+            f"{_instant(until)}"
+        )
+    if result.interrupted:
+        return "Interrupted: changes not started are listed as skipped; run apply again." + note
+    after = result.after
+    if after is None:
+        return "Run without --dry-run to apply." if result.dry_run else "Not re-planned."
+    if not after.changes:
+        return "After apply: nothing left to do" + note + "."
+    counts = Counter(c.action for c in after.changes)
+    left = ", ".join(action_phrase(action, n) for action, n in sorted(counts.items()))
+    return f"After apply, the plan still has: {left} (licsync plan shows why){note}."
+
+
+def _request_line(request: Request) -> str:
+    query = "&".join(f"{k}={v}" for k, v in request.params.items())
+    line = f"{request.method} {request.path}{'?' + query if query else ''}"
+    if request.body is None:
+        return line
+    if isinstance(request.body, list):
+        return f"{line}  [{len(request.body)} items]"
+    body = json.dumps(request.body, ensure_ascii=False, sort_keys=True)
+    if len(body) > _BODY_SHOWN:
+        body = body[:_BODY_SHOWN] + "..."
+    return f"{line}  {body}"
+
+
+def _item_data(item: Item) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": item.id.data(),
+        "status": item.status.value,
+        "message": item.message,
+        "status_code": item.status_code,
+        "attempts": item.attempts,
+        "quarantine_until": _instant(item.quarantine_until),
+        "change": change_data(item.change) if item.change is not None else None,
+    }
+    if isinstance(item.change, Reclaim):
+        data["quarantine"] = item.change.quarantine
+    return data
+
+
+def _request_data(request: Request) -> dict[str, Any]:
+    return {
+        "method": request.method,
+        "path": request.path,
+        "params": dict(request.params),
+        "body": request.body,
+    }
+
+
+def _after_data(after: Plan) -> dict[str, Any]:
+    return {"checksum": after.checksum, "summary": summary(after)}
+
+
+def _instant(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
