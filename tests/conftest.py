@@ -34,11 +34,13 @@ _ISOLATED_NAMES = ("NO_COLOR", "FORCE_COLOR", "CI", "SSL_CERT_FILE", "SSL_CERT_D
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Remove the caller's variables that licsync or its simulator read."""
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Remove the caller's variables that licsync or its simulator read; machine-local state
+    (apply's site locks) goes to the test's own folder."""
     for name in list(os.environ):
         if name.startswith(_ISOLATED_PREFIXES) or name in _ISOLATED_NAMES:
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
 
 
 @pytest.fixture(autouse=True)

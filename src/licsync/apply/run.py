@@ -117,9 +117,11 @@ def apply_changes(
         writer = QrsWriter(session.client)
 
     attempts: Counter[ChangeId] = Counter()
+    gate = None if options.dry_run else _CapacityGate(session)
 
     def record(change: Change, result: WriteResult) -> None:
-        if result.outcome is not Outcome.SKIPPED:
+        unsent = gate is not None and change.id in gate.refused
+        if result.outcome is not Outcome.SKIPPED and not unsent:
             attempts[change.id] += 1
         if audit is not None:
             audit.change(change, result)
@@ -132,7 +134,6 @@ def apply_changes(
         )
     if on_start is not None:
         on_start(len(approved))
-    gate = None if options.dry_run else _CapacityGate(session)
     final: dict[ChangeId, WriteResult] = {}
     try:
         results = execute(
@@ -145,7 +146,7 @@ def apply_changes(
         )
         final.update((r.change, r) for r in results)
         if not options.dry_run and not stop.is_set():
-            final.update(_settle(session, approved, final, writer, options, record, stop))
+            final.update(_settle(session, approved, final, writer, options, record, stop, gate))
     except KeyboardInterrupt:
         if audit is not None:
             audit.end(interrupted=True, remaining=None)
@@ -255,6 +256,7 @@ class _CapacityGate:
 
     def __init__(self, session: Session) -> None:
         self._session = session
+        self.refused: set[ChangeId] = set()
 
     def __call__(self, phase: Phase, changes: Sequence[Change]) -> Mapping[ChangeId, WriteResult]:
         allocations = [c for c in changes if isinstance(c, Allocate)]
@@ -284,6 +286,7 @@ class _CapacityGate:
                     f"available of {numbers.total} ({numbers.quarantined} in quarantine) after "
                     "the reclaims; not sent",
                 )
+        self.refused.update(refused)
         return refused
 
 
@@ -306,6 +309,7 @@ def _settle(  # noqa: PLR0917 - one private call site, every argument a differen
     options: ApplyOptions,
     record: OnItem,
     stop: threading.Event,
+    gate: _CapacityGate | None,
 ) -> dict[ChangeId, WriteResult]:
     """Re-read once and decide every uncertain change: done, or sent once more."""
     uncertain = [c for c in approved if _uncertain(results[c.id])]
@@ -343,7 +347,7 @@ def _settle(  # noqa: PLR0917 - one private call site, every argument a differen
             writer,
             on_result=record,
             concurrency=options.concurrency,
-            gate=_CapacityGate(session),
+            gate=gate,
             stop=stop,
         ):
             settled[result.change] = result

@@ -328,9 +328,10 @@ class _WriterBase:
 
     def _finish(self, result: WriteResult) -> WriteResult:
         """Every result passes here once (the recording writer marks its own)."""
-        level = logging.INFO if result.ok else logging.WARNING
+        # INFO even for failures: the caller reports every item (apply's report and audit
+        # log); a warning per item would repeat one refused batch fifty times on stderr.
         # The change's subject comes from outside (user and rule names): repr() escapes it.
-        log.log(level, "write %r: %s %s", str(result.change), result.outcome.value, result.message)
+        log.info("write %r: %s %s", str(result.change), result.outcome.value, result.message)
         return result
 
     def _request(self, request: Request, dry_answer: Any = None) -> Any:

@@ -1,0 +1,458 @@
+"""``licsync apply`` as a user runs it, against the simulator over loopback sockets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from cli_runner import Licsync, edit_file
+from conftest import REPO
+from licsync.apply.lock import lock_path, site_lock, state_directory
+from licsync.identity import AccessType
+from licsync.sim import Simulator, start_simulator
+from licsync.sim.demo import DEMO_NOW, demo_organisation
+from licsync.sim.entities import ALLOCATION, GROUP, SYSTEMRULE
+from licsync.sim.faults import FaultPlan
+
+NOW = DEMO_NOW.isoformat()
+APPLY_SCHEMA = json.loads((REPO / "schema" / "apply.schema.json").read_text(encoding="utf-8"))
+AUDIT_SCHEMA = json.loads((REPO / "schema" / "audit.schema.json").read_text(encoding="utf-8"))
+WRITES = ("POST", "PUT", "DELETE")
+
+
+@pytest.fixture
+def demo() -> Iterator[Simulator]:
+    """The demo organisation served over loopback (its clock is the demo's)."""
+    with start_simulator(demo_organisation()) as running:
+        yield running
+
+
+def _args(sim: Simulator, *more: str) -> list[str]:
+    return ["apply", "licenses", "--qrs-url", sim.url, "--now", NOW, *more]
+
+
+def _plan_json(licsync: Licsync, sim: Simulator, out: Path) -> dict[str, Any]:
+    result = licsync(["plan", "licenses", "--qrs-url", sim.url, "--now", NOW, "--format", "json",
+                      "--out", str(out)])  # fmt: skip
+    assert result.exit_code in (0, 3), result.output
+    data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return data
+
+
+def _report(stdout: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(stdout)
+    jsonschema.validate(data, APPLY_SCHEMA)
+    return data
+
+
+def _statuses(report: dict[str, Any]) -> Counter[str]:
+    return Counter(item["status"] for item in report["items"])
+
+
+def _writes(sim: Simulator) -> int:
+    counts = sim.request_counts()
+    return sum(counts.get(method, 0) for method in WRITES)
+
+
+def _audit(path: Path) -> list[dict[str, Any]]:
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for record in records:
+        jsonschema.validate(record, AUDIT_SCHEMA)
+    return records
+
+
+def _raise_caps(example: Path) -> None:
+    edit_file(example / "site.yaml", "max_reclaims: 10 ", "max_reclaims: 1000 ")
+
+
+# -- the demo, as a new user meets it ---------------------------------------------------------
+
+
+def test_embedded_demo_applies_and_then_has_nothing_left(example: Path, licsync: Licsync) -> None:
+    result = licsync(["apply", "licenses", "--auto-approve"])
+    assert result.exit_code == 0, result.output
+    assert "licsync apply to site demo" in result.stdout
+    assert ": applied" in result.stdout
+    assert "After apply: nothing left to do" in result.stdout
+    records = _audit(Path(".licsync/audit/demo.jsonl"))
+    assert next(r["event"] for r in records) == "start"
+    assert records[-1]["event"] == "end"
+    changes = [r for r in records if r["event"] == "change"]
+    assert len(changes) == records[0]["changes"] > 0
+    assert records[-1]["remaining_changes"] == 0
+
+
+def test_json_report_follows_its_schema(example: Path, licsync: Licsync) -> None:
+    result = licsync(["apply", "licenses", "--auto-approve", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = _report(result.stdout)
+    assert report["failed"] is False
+    assert report["after"]["summary"]["changes"] == 0
+    assert set(_statuses(report)) == {"applied"}
+    assert report["approval"]["mode"] == "auto"
+
+
+def test_reviewed_plan_applies_exactly_what_the_plan_showed(
+    example: Path, licsync: Licsync, demo: Simulator, tmp_path: Path
+) -> None:
+    reviewed = _plan_json(licsync, demo, tmp_path / "p.json")
+    demo.reset_counts()
+    result = licsync([*_args(demo, "--plan", str(tmp_path / "p.json"), "--format", "json")])
+    assert result.exit_code == 0, result.output
+    report = _report(result.stdout)
+    applied = sorted(json.dumps(i["id"], sort_keys=True) for i in report["items"])
+    planned = sorted(json.dumps(c["id"], sort_keys=True) for c in reviewed["changes"])
+    assert applied == planned
+    assert set(_statuses(report)) == {"applied"}
+    assert report["approval"]["checksum"] == reviewed["checksum"]
+
+
+# -- approval -----------------------------------------------------------------------------------
+
+
+def test_a_change_since_the_review_is_not_applied_and_is_reported(
+    example: Path, licsync: Licsync, demo: Simulator, tmp_path: Path
+) -> None:
+    """Between plan and apply someone allocates a seat in the QMC (new: not reviewed) and
+    reclaims one the plan would have reclaimed (no longer needed)."""
+    reviewed = _plan_json(licsync, demo, tmp_path / "p.json")
+    reclaims = [c for c in reviewed["changes"] if c["action"] == "reclaim"]
+    fixed = reclaims[0]
+    store = demo.store
+    store.deallocate(AccessType(fixed["access_type"]), fixed["allocation_id"], "CORP\\qmc-admin")
+    stranger = store.add_user("CORP", "newcomer")
+    store.add_allocation(AccessType.PROFESSIONAL, stranger["id"], last_used=DEMO_NOW)
+
+    result = licsync(
+        _args(demo, "--plan", str(tmp_path / "p.json"), "--format", "json", "--detailed-exitcode")
+    )
+    assert result.exit_code == 2, result.output
+    report = _report(result.stdout)
+    statuses = _statuses(report)
+    assert statuses["not-reviewed"] == 1
+    assert statuses["no-longer-needed"] == 1
+    assert statuses["applied"] == len(reviewed["changes"]) - 1
+    (new,) = [i for i in report["items"] if i["status"] == "not-reviewed"]
+    assert new["id"]["subject"] == "corp\\newcomer"
+    # The newcomer's seat is still there: not reviewed means not applied.
+    _, seats = store.entities(ALLOCATION[AccessType.PROFESSIONAL])
+    assert any(s["user"] and s["user"]["id"] == stranger["id"] for s in seats)
+
+
+def test_a_hand_edited_plan_is_refused_and_nothing_is_written(
+    example: Path, licsync: Licsync, demo: Simulator, tmp_path: Path
+) -> None:
+    plan = _plan_json(licsync, demo, tmp_path / "p.json")
+    plan["changes"] = plan["changes"][1:]  # quietly drop a change after review
+    (tmp_path / "p.json").write_text(json.dumps(plan), encoding="utf-8")
+    demo.reset_counts()
+    result = licsync(_args(demo, "--plan", str(tmp_path / "p.json")))
+    assert result.exit_code == 1
+    assert "checksum does not match" in result.stderr
+    assert demo.request_counts() == {} or _writes(demo) == 0
+
+
+def test_a_plan_for_another_site_is_refused(
+    example: Path, licsync: Licsync, demo: Simulator, tmp_path: Path
+) -> None:
+    _plan_json(licsync, demo, tmp_path / "p.json")
+    edit_file(example / "site.yaml", "name: demo", "name: production")
+    demo.reset_counts()
+    result = licsync(_args(demo, "--plan", str(tmp_path / "p.json")))
+    assert result.exit_code == 1
+    assert "for site 'demo', not 'production'" in result.stderr
+    assert _writes(demo) == 0
+
+
+def test_checksum_mismatch_exits_3_and_shows_the_plan_now(
+    example: Path, licsync: Licsync, demo: Simulator
+) -> None:
+    result = licsync(_args(demo, "--checksum", "sha256:" + "0" * 64))
+    assert result.exit_code == 3
+    assert "not the approved sha256:000" in result.stderr
+    assert "The plan now makes" in result.stderr
+    assert _writes(demo) == 0
+
+
+def test_checksum_match_applies(
+    example: Path, licsync: Licsync, demo: Simulator, tmp_path: Path
+) -> None:
+    plan = _plan_json(licsync, demo, tmp_path / "p.json")
+    result = licsync(_args(demo, "--checksum", plan["checksum"]))
+    assert result.exit_code == 0, result.output
+    assert "nothing left to do" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give exactly one approval"),
+        (
+            ["--auto-approve", "--checksum", "sha256:" + "a" * 64],
+            "given: --checksum, --auto-approve",
+        ),
+        (["--auto-approve", "--force"], "--force needs --reason"),
+        (["--auto-approve", "--force", "--reason", "  "], "--force needs --reason"),
+        (["--auto-approve", "--reason", "why"], "--reason is only for --force"),
+        (["--checksum", "abc"], "expected sha256: and 64 hex digits"),
+        (["--auto-approve", "--concurrency", "0"], "--concurrency"),
+        (["--auto-approve", "--max-requests-per-second", "0"], "--max-requests-per-second"),
+    ],
+)
+def test_wrong_command_lines_exit_64(
+    example: Path, licsync: Licsync, args: list[str], message: str
+) -> None:
+    result = licsync(["apply", "licenses", *args])
+    assert result.exit_code == 64, result.output
+    assert message in result.stderr
+    assert not Path(".licsync").exists()
+
+
+# -- safety ---------------------------------------------------------------------------------
+
+
+def test_a_safety_block_exits_3_unless_forced_with_a_reason(
+    example: Path, licsync: Licsync, demo: Simulator
+) -> None:
+    edit_file(example / "site.yaml", "max_reclaims: 10 ", "max_reclaims: 1 ")
+    blocked = licsync(_args(demo, "--auto-approve"))
+    assert blocked.exit_code == 3
+    assert "blocked by safety checks" in blocked.stderr
+    assert "--force" in blocked.stderr
+    assert _writes(demo) == 0
+    forced = licsync(
+        _args(demo, "--auto-approve", "--force", "--reason", "LIC-42 year-end clean-up")
+    )
+    assert forced.exit_code == 0, forced.output
+    assert "FORCED past the safety checks: LIC-42 year-end clean-up" in forced.stdout
+    (start, *_) = _audit(Path(".licsync/audit/demo.jsonl"))
+    assert start["force_reason"] == "LIC-42 year-end clean-up"
+
+
+# -- executing -------------------------------------------------------------------------------
+
+
+def test_dry_run_lists_the_requests_and_sends_none(
+    example: Path, licsync: Licsync, demo: Simulator
+) -> None:
+    demo.reset_counts()
+    result = licsync(_args(demo, "--auto-approve", "--dry-run", "--format", "json"))
+    assert result.exit_code == 0, result.output
+    report = _report(result.stdout)
+    assert report["dry_run"] is True
+    assert report["requests"], "a dry run lists the requests it would send"
+    assert {r["method"] for r in report["requests"]} <= {"POST", "PUT", "DELETE", "GET"}
+    assert _writes(demo) == 0
+    assert not Path(".licsync").exists(), "a dry run writes no audit log"
+    text = licsync(_args(demo, "--auto-approve", "--dry-run"))
+    assert "DRY RUN: nothing was sent" in text.stdout
+    assert "Requests (" in text.stdout
+
+
+def test_allocations_beyond_the_free_seats_fail_without_a_request(
+    example: Path, licsync: Licsync, demo: Simulator
+) -> None:
+    """Capacity is used up between plan and apply: the allocation fails, saying so; the rest
+    is applied and the exit code is 1."""
+    demo.store.set_capacity(AccessType.PROFESSIONAL, 1)
+    result = licsync(
+        _args(demo, "--auto-approve", "--force", "--reason", "test", "--format", "json")
+    )
+    assert result.exit_code == 1, result.output
+    report = _report(result.stdout)
+    failed = [i for i in report["items"] if i["status"] == "failed"]
+    assert failed
+    assert all("no professional seat is free" in i["message"] for i in failed)
+    assert all(i["attempts"] == 0 for i in failed)
+    assert _statuses(report)["applied"] > 0
+
+
+def test_injected_faults_converge_within_three_runs(
+    example: Path, licsync: Licsync, tmp_path: Path
+) -> None:
+    """20% of requests answer 5xx, 429 or drop the connection: within three runs the site is as
+    desired, nothing outside the plan was reclaimed, nothing was allocated twice, and every
+    attempt has an audit line."""
+    store = demo_organisation()
+    with start_simulator(store) as sim:
+        before = _plan_json(licsync, sim, tmp_path / "before.json")
+        planned_reclaims = {
+            c["allocation_id"] for c in before["changes"] if c["action"] == "reclaim"
+        }
+        held_before = _allocation_ids(sim)
+        sim.set_faults(FaultPlan.uniform(0.2, seed=7))
+        exits = []
+        for _ in range(3):
+            exits.append(licsync(_args(sim, "--auto-approve", "--format", "json")).exit_code)
+            if exits[-1] == 0:
+                break
+        sim.set_faults(FaultPlan())
+        assert exits[-1] == 0, exits
+        after = _plan_json(licsync, sim, tmp_path / "after.json")
+        assert after["changes"] == []
+        gone = held_before - _allocation_ids(sim)
+        assert gone <= planned_reclaims, "a seat outside the plan was reclaimed"
+        for kind in AccessType:
+            holders = [s["user"]["id"] for s in sim.store.entities(ALLOCATION[kind])[1]
+                       if s.get("user") and not s.get("quarantined")]  # fmt: skip
+            assert len(holders) == len(set(holders)), "a user was allocated twice"
+    records = _audit(Path(".licsync/audit/demo.jsonl"))
+    starts = [r for r in records if r["event"] == "start"]
+    ends = [r for r in records if r["event"] == "end"]
+    assert len(starts) == len(ends) == len(exits)
+    assert all(r["outcome"] in {"applied", "already", "failed", "unknown", "skipped"}
+               for r in records if r["event"] == "change")  # fmt: skip
+
+
+def _allocation_ids(sim: Simulator) -> set[str]:
+    return {s["id"] for kind in AccessType for s in sim.store.entities(ALLOCATION[kind])[1]}
+
+
+def test_a_rule_left_half_created_is_completed_by_the_next_run(
+    example: Path, licsync: Licsync, demo: Simulator
+) -> None:
+    """A run created the access group, then died before the system rule: the next run
+    completes the pair instead of creating a second group."""
+    edit_file(
+        example / "professional.yaml",
+        "  rules: []\n",
+        '  rules:\n    - name: Break-glass\n      condition: user.name = "nobody"\n',
+    )
+    pro_groups = GROUP[AccessType.PROFESSIONAL]
+    first = licsync(_args(demo, "--auto-approve"))
+    assert first.exit_code == 0, first.output
+    groups = len(demo.store.entities(pro_groups)[1])
+    (rule,) = [r for r in demo.store.entities(SYSTEMRULE)[1] if r["name"] == "Break-glass"]
+    demo.store.delete_system_rule(rule["id"])  # the crash: the group stays, the rule is gone
+    second = licsync(_args(demo, "--auto-approve", "--format", "json"))
+    assert second.exit_code == 0, second.output
+    report = _report(second.stdout)
+    assert [i["id"]["kind"] for i in report["items"]] == ["complete-rule"]
+    names = [g["name"] for g in demo.store.entities(pro_groups)[1]]
+    assert names.count("Break-glass") == 1
+    assert len(names) == groups
+    assert report["after"]["summary"]["changes"] == 0
+
+
+def test_reclaimed_seats_stay_quarantined_until_the_clock_passes_seven_days(
+    example: Path, licsync: Licsync, demo: Simulator
+) -> None:
+    result = licsync(_args(demo, "--auto-approve", "--format", "json"))
+    assert result.exit_code == 0, result.output
+    report = _report(result.stdout)
+    quarantined = [i for i in report["items"] if i["quarantine_until"] is not None]
+    assert quarantined, "the demo has a recently used seat to reclaim"
+    seats = demo.store.entities(ALLOCATION[AccessType.PROFESSIONAL])[1]
+    assert any(s.get("quarantined") for s in seats)
+    before = demo.store.overview()["professionalAccess"]["available"]
+    demo.advance(dt.timedelta(days=8))
+    seats = demo.store.entities(ALLOCATION[AccessType.PROFESSIONAL])[1]
+    assert not any(s.get("quarantined") for s in seats)
+    assert demo.store.overview()["professionalAccess"]["available"] == before + len(quarantined)
+
+
+# -- one apply per site, interrupts -----------------------------------------------------------
+
+
+def test_a_second_apply_of_the_same_site_is_refused_naming_the_holder(
+    example: Path, licsync: Licsync, demo: Simulator
+) -> None:
+    path = lock_path(state_directory(os.environ), "demo", demo.url)
+    with site_lock(path, site="demo", timeout=0):
+        result = licsync(_args(demo, "--auto-approve", "--lock-timeout", "0.2"))
+    assert result.exit_code == 1
+    assert "site 'demo' is being applied by" in result.stderr
+    assert f"process {os.getpid()}" in result.stderr
+    assert _writes(demo) == 0
+    again = licsync(_args(demo, "--auto-approve"))
+    assert again.exit_code == 0, again.output
+
+
+def test_ctrl_c_finishes_what_is_in_flight_and_exits_130(example: Path, licsync: Licsync) -> None:
+    """The first SIGINT stops new work; the run exits 130 with an audit end record saying
+    interrupted; a second run converges."""
+    _raise_caps(example)
+    with start_simulator(demo_organisation(), latency_ms=150) as sim:
+        timer = threading.Timer(0.6, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            result = licsync(_args(sim, "--auto-approve", "--concurrency", "1", "--format", "json"))
+        finally:
+            timer.cancel()
+        assert result.exit_code == 130, result.output
+        report = _report(result.stdout)
+        assert report["interrupted"] is True
+        assert _statuses(report)["skipped"] > 0
+        end = _audit(Path(".licsync/audit/demo.jsonl"))[-1]
+        assert end["event"] == "end"
+        assert end["interrupted"] is True
+        sim.set_faults(FaultPlan())
+        again = licsync(_args(sim, "--auto-approve"))
+        assert again.exit_code == 0, again.output
+        assert "nothing left to do" in again.stdout
+
+
+def test_a_second_ctrl_c_aborts_and_records_what_was_in_flight(
+    example: Path, licsync: Licsync
+) -> None:
+    with start_simulator(demo_organisation(), latency_ms=400) as sim:
+        timers = [
+            threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT)) for delay in (0.9, 1.0)
+        ]
+        for timer in timers:
+            timer.start()
+        try:
+            result = licsync(_args(sim, "--auto-approve", "--concurrency", "2"))
+        finally:
+            for timer in timers:
+                timer.cancel()
+    assert result.exit_code == 130, result.output
+    records = _audit(Path(".licsync/audit/demo.jsonl"))
+    assert records[-1]["event"] == "end"
+    assert records[-1]["interrupted"] is True
+    assert any(
+        r["event"] == "change" and r["outcome"] == "unknown" and "in flight" in r["message"]
+        for r in records
+    )
+
+
+def test_a_failed_professional_allocation_keeps_the_analyzer_seat(
+    example: Path, licsync: Licsync, demo: Simulator
+) -> None:
+    """The analyzer seat of a user moving to professional is reclaimed only once professional
+    is theirs: with no professional seat free it stays, and the run exits 1."""
+    edit_file(
+        example / "professional.yaml",
+        "  rules: []\n",
+        "    - user: CORP\\mover\n      ticket: LIC-200\n\n  rules: []\n",
+    )
+    mover = demo.store.add_user("CORP", "mover")
+    demo.store.add_allocation(
+        AccessType.ANALYZER, mover["id"], last_used=DEMO_NOW - dt.timedelta(days=2)
+    )
+    # The demo's reclaims free three professional seats at once (a fourth goes to quarantine);
+    # leave room for one allocation after them: Ivan's, first in the plan's order.
+    overview = demo.store.overview()["professionalAccess"]
+    demo.store.set_capacity(AccessType.PROFESSIONAL, overview["total"] - overview["available"] - 2)
+    result = licsync(
+        _args(demo, "--auto-approve", "--force", "--reason", "test", "--format", "json")
+    )
+    assert result.exit_code == 1, result.output
+    report = _report(result.stdout)
+    by_subject = {(i["id"]["kind"], i["id"]["subject"]): i for i in report["items"]}
+    assert by_subject["allocate", "corp\\mover"]["status"] == "failed"
+    reclaim = by_subject["reclaim", "corp\\mover"]
+    assert reclaim["status"] == "skipped"
+    assert reclaim["message"].startswith("not attempted")
+    seats = demo.store.entities(ALLOCATION[AccessType.ANALYZER])[1]
+    assert any(s.get("user") and s["user"]["id"] == mover["id"] for s in seats)
