@@ -91,6 +91,7 @@ class ApplyResult:
         seconds: wall time of the run, reading included.
         qrs_requests: QRS requests the run made, reads included.
         forced: a safety block was overridden.
+        replan_error: why the re-plan after applying failed ("" when it did not).
     """
 
     site: str
@@ -104,6 +105,7 @@ class ApplyResult:
     qrs_requests: int = 0
     forced: bool = False
     approval: Approval = field(default_factory=lambda: Approval("auto"))
+    replan_error: str = ""
 
     @property
     def failed(self) -> bool:

@@ -147,35 +147,22 @@ def apply_changes(
         final.update((r.change, r) for r in results)
         if not options.dry_run and not stop.is_set():
             final.update(_settle(session, approved, final, writer, options, record, stop, gate))
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        # Whatever ends the run, the audit log says it ended, and how.
         if audit is not None:
-            audit.end(interrupted=True, remaining=None)
+            audit.end(interrupted=isinstance(exc, KeyboardInterrupt), remaining=None)
         raise
     interrupted = stop.is_set()
-    after = None
-    if not options.dry_run and not interrupted:
-        after = session.plan().plan
+    after, after_error = (None, "") if options.dry_run or interrupted else _replan(session)
     if audit is not None:
         audit.end(
             interrupted=interrupted, remaining=len(after.changes) if after is not None else None
         )
     items = [_item(change, final[change.id], attempts[change.id], run.now) for change in approved]
-    items.extend(
-        Item(c.id, ItemStatus.NOT_REVIEWED, "new since the review: not applied", change=c)
-        for c in not_reviewed
-    )
-    items.extend(
-        Item(
-            i,
-            ItemStatus.NO_LONGER_NEEDED,
-            "reviewed, but the site no longer needs it (already so, or changed in the QMC)",
-        )
-        for i in no_longer
-    )
     return ApplyResult(
         site=fresh.site,
         fresh=fresh,
-        items=tuple(items),
+        items=(*items, *_unapplied(not_reviewed, no_longer)),
         after=after,
         requests=tuple(recorder.requests) if recorder is not None else (),
         dry_run=options.dry_run,
@@ -184,7 +171,31 @@ def apply_changes(
         qrs_requests=session.requests - requests_before,
         forced=forced,
         approval=options.approval,
+        replan_error=after_error,
     )
+
+
+def _replan(session: Session) -> tuple[Plan | None, str]:
+    try:
+        return session.plan().plan, ""
+    except QrsError as exc:  # what was done stands; only the look afterwards failed
+        return None, str(exc)
+
+
+def _unapplied(not_reviewed: Sequence[Change], no_longer: Sequence[ChangeId]) -> list[Item]:
+    items = [
+        Item(c.id, ItemStatus.NOT_REVIEWED, "new since the review: not applied", change=c)
+        for c in not_reviewed
+    ]
+    items.extend(
+        Item(
+            i,
+            ItemStatus.NO_LONGER_NEEDED,
+            "reviewed, but the site no longer needs it (already so, or changed in the QMC)",
+        )
+        for i in no_longer
+    )
+    return items
 
 
 # -- approval and safety -----------------------------------------------------------------------

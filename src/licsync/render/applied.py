@@ -24,7 +24,6 @@ __all__ = ["APPLY_FORMAT_VERSION", "apply_data", "render_apply_json", "render_ap
 APPLY_FORMAT_VERSION = "1.0"
 """Version of the JSON apply report: a minor bump adds fields, a major bump breaks them."""
 
-_DONE = (ItemStatus.APPLIED, ItemStatus.ALREADY, ItemStatus.FAILED, ItemStatus.UNKNOWN)
 _SHOWN = {
     ItemStatus.APPLIED: "applied",
     ItemStatus.ALREADY: "already so",
@@ -172,7 +171,9 @@ def _remaining_line(result: ApplyResult) -> str:
         return "Interrupted: changes not started are listed as skipped; run apply again." + note
     after = result.after
     if after is None:
-        return "Run without --dry-run to apply." if result.dry_run else "Not re-planned."
+        if result.dry_run:
+            return "Run without --dry-run to apply."
+        return f"Could not re-plan after applying ({result.replan_error}): run licsync plan."
     if not after.changes:
         return "After apply: nothing left to do" + note + "."
     counts = Counter(c.action for c in after.changes)
