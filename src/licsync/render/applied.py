@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import urllib.parse
 from collections import Counter
 from typing import Any
 
@@ -65,12 +66,12 @@ def render_apply_text(result: ApplyResult, *, target: str = "") -> str:
         lines.append(f"Requests ({len(result.requests)}):")
         lines.extend(f"  {_request_line(r)}" for r in result.requests)
     lines.append("")
-    lines.append(_totals_line(result))
+    lines.append(_totals_line(result, dry_run=result.dry_run))
     if result.after is not None:
         lines.extend(_capacity_lines(result.after))
     lines.append(_remaining_line(result))
-    verb = "Would take" if result.dry_run else "Took"
-    lines.append(f"{verb} {result.seconds:.2f} s and {result.qrs_requests} QRS requests.")
+    reads = " (reads only: nothing was written)" if result.dry_run else ""
+    lines.append(f"Took {result.seconds:.2f} s and {result.qrs_requests} QRS requests{reads}.")
     return "\n".join(lines) + "\n"
 
 
@@ -137,12 +138,16 @@ def _item_line(item: Item, *, dry_run: bool) -> str:
     return f"  {mark} {what}: {outcome}{detail}"
 
 
-def _totals_line(result: ApplyResult) -> str:
+def _totals_line(result: ApplyResult, *, dry_run: bool) -> str:
     parts = []
     for access_type, counts in result.counts().items():
         if not counts:
             continue
-        shown = ", ".join(f"{counts[s]} {_SHOWN[s].lower()}" for s in ItemStatus if counts[s])
+        shown = ", ".join(
+            f"{counts[s]} {'to send' if dry_run and s is ItemStatus.APPLIED else _SHOWN[s].lower()}"
+            for s in ItemStatus
+            if counts[s]
+        )
         parts.append(f"{access_type.value} {shown}")
     return "Totals: " + ("; ".join(parts) if parts else "nothing to do")
 
@@ -183,11 +188,13 @@ def _remaining_line(result: ApplyResult) -> str:
 
 def _request_line(request: Request) -> str:
     query = "&".join(f"{k}={v}" for k, v in request.params.items())
-    line = f"{request.method} {request.path}{'?' + query if query else ''}"
+    # Paths are percent-encoded to be sent; shown decoded so placeholders read as such.
+    line = f"{request.method} {urllib.parse.unquote(request.path)}{'?' + query if query else ''}"
     if request.body is None:
         return line
     if isinstance(request.body, list):
-        return f"{line}  [{len(request.body)} items]"
+        n = len(request.body)
+        return f"{line}  [{n} {'item' if n == 1 else 'items'}]"
     body = json.dumps(request.body, ensure_ascii=False, sort_keys=True)
     if len(body) > _BODY_SHOWN:
         body = body[:_BODY_SHOWN] + "..."
