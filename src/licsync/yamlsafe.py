@@ -17,7 +17,7 @@ No other module imports :mod:`yaml`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -47,6 +47,7 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 Path_ = tuple[str | int, ...]
+_SCAN_LIMIT = 16  # mappings up to this size are scanned: cheaper than building an index
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,12 @@ class YamlDocument:
     file: str
     data: Any
     root: yaml.Node
+    text: str = ""
+    # Key lookups in large mappings, built on first use: scanning a mapping's keys once per
+    # lookup made a file of 20,000 misspelled keys quadratic.
+    _keys: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def node_at(self, path: Sequence[str | int], *, key: bool = False) -> yaml.Node:
         """The node at ``path``, or the deepest existing ancestor's node.
@@ -70,14 +77,13 @@ class YamlDocument:
         where "unknown field" belongs.
         """
         node = self.root
-        for step in path:
+        last = len(path) - 1
+        for at, step in enumerate(path):
             if isinstance(node, yaml.MappingNode):
-                for key_node, value_node in node.value:
-                    if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
-                        node = key_node if key and step == path[-1] else value_node
-                        break
-                else:
+                found = self._entry(node, str(step))
+                if found is None:
                     return node
+                node = found[0] if key and at == last else found[1]
             elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
                 if not 0 <= step < len(node.value):
                     return node
@@ -85,6 +91,20 @@ class YamlDocument:
             else:
                 return node
         return node
+
+    def _entry(self, node: yaml.MappingNode, name: str) -> tuple[yaml.Node, yaml.Node] | None:
+        if len(node.value) <= _SCAN_LIMIT:
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == name:
+                    return key_node, value_node
+            return None
+        index = self._keys.get(id(node))
+        if index is None:
+            index = self._keys[id(node)] = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    index.setdefault(key_node.value, (key_node, value_node))
+        return index.get(name)
 
     def position(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
         """1-based (line, column) of the value at ``path`` (see :meth:`node_at`)."""
@@ -115,7 +135,7 @@ def load_yaml(raw: bytes, file: str) -> YamlDocument:
         )
     builder = _Builder(file)
     data = builder.build(root)
-    return YamlDocument(file=file, data=data, root=root)
+    return YamlDocument(file=file, data=data, root=root, text=text)
 
 
 def _decode(raw: bytes, file: str) -> str:
@@ -279,5 +299,7 @@ def _kind(node: yaml.Node) -> str:
     if isinstance(node, yaml.SequenceNode):
         return "a list"
     if isinstance(node, yaml.ScalarNode):
-        return f"a single value ({node.value[:40]!r})"
+        # Not quoted: a file that is one long value is rarely YAML someone wrote by hand, and
+        # its first line may be anything (a password file, a key).
+        return "a single value, not `key: value` lines"
     return "something else"
