@@ -29,6 +29,13 @@ from licsync.errors import ConfigError, Problem, RuleSyntaxError
 from licsync.fastschema import fast_validator
 from licsync.gcpause import gc_paused
 from licsync.identity import AccessType, RuleContext, Source, split_user, user_key
+from licsync.lookalike import (
+    describe_character,
+    hidden_characters,
+    lookalike_characters,
+    skeleton,
+    visible,
+)
 from licsync.policy import (
     DenialSource,
     DenialSourceKind,
@@ -43,7 +50,7 @@ from licsync.safefile import describe_mode, is_inside, read_regular
 from licsync.schemas import LICENSES_SCHEMA, load_schema
 from licsync.severity import Severity
 from licsync.site import DEFAULT_ACTING_USER, AuthConfig, AuthMode, Site, TlsConfig
-from licsync.yamlsafe import MAX_BYTES, YamlDocument, load_yaml
+from licsync.yamlsafe import ESCAPE_MEANINGS, MAX_BYTES, BadNumber, YamlDocument, load_yaml
 
 __all__ = ["LoadReport", "check_directory", "load_desired"]
 
@@ -422,7 +429,24 @@ def _explain(doc: YamlDocument, error: jsonschema.ValidationError) -> Iterator[P
             return
     line, col = doc.position(path)
     message = _message(error, schema)
+    if isinstance(error.instance, str) and kind in {"pattern", "format", "enum", "maxLength"}:
+        message += _escape_hint(doc, path)
     yield Problem(doc.file, line, col, _dotted(path), message)
+
+
+def _escape_hint(doc: YamlDocument, path: Sequence[str | int]) -> str:
+    """Why a double-quoted value is not what was typed: ``"CORP\\bjorn"`` is a backspace."""
+    found = doc.quoted_escape(path)
+    if found is None:
+        return ""
+    escape, inner = found
+    inner = inner.replace("\\\\", "\\")  # an escaped backslash was meant as one
+    meaning = ESCAPE_MEANINGS.get(escape[1:], "something else")
+    quoted = "'" + inner.replace("'", "''") + "'"
+    return (
+        f"; in double quotes YAML reads {escape} as {meaning}: write {inner} without quotes, "
+        f"or in single quotes ({quoted}), where a backslash is just a backslash"
+    )
 
 
 def _unknown_field(key: object, allowed: Sequence[str]) -> str:
@@ -452,6 +476,8 @@ def _message(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> st
     if kind == "enum":
         options = ", ".join(str(v) for v in bound)
         return f"{_short(instance)} is not one of: {options}"
+    if kind == "type" and isinstance(instance, BadNumber):
+        return f"{instance}: expected {_type_name(bound)}"
     if kind == "type":
         return f"expected {_type_name(bound)}, found {_describe(instance)}"
     if kind == "format":
@@ -460,7 +486,8 @@ def _message(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> st
         return _bound_message(kind, bound, instance)
     if kind == "pattern":
         return f"{_short(instance)} does not match the expected form"
-    return error.message
+    # jsonschema's own words quote the whole value: keep them to a line.
+    return error.message if len(error.message) <= 200 else error.message[:197] + "..."
 
 
 def _bound_message(kind: str, bound: object, instance: object) -> str:
@@ -493,6 +520,8 @@ def _type_name(value: object) -> str:
 
 
 def _describe(instance: object) -> str:
+    if isinstance(instance, BadNumber):
+        return str(instance)
     if isinstance(instance, bool):
         return f"{str(instance).lower()} (true/false)"
     if instance is None:
@@ -507,7 +536,10 @@ def _describe(instance: object) -> str:
 
 
 def _short(value: object) -> str:
-    text = repr(value)
+    if isinstance(value, list | dict):
+        return _describe(value)  # never the repr of a whole structure
+    # Only the head is turned into text: the value may be megabytes long.
+    text = repr(value[:80]) if isinstance(value, str) else repr(value)[:80]
     return text if len(text) <= 60 else text[:57] + "...'"
 
 
@@ -608,6 +640,42 @@ class _Collected:
     users: dict[AccessType, dict[str, _Seen]] = field(default_factory=dict)
     rule_names: dict[AccessType, dict[str, _Seen]] = field(default_factory=dict)
     policy: tuple[_File, dict[str, Any]] | None = None
+    # what every declared user id looks like (see licsync.lookalike), over both access types
+    skeletons: dict[str, tuple[str, _Seen]] = field(default_factory=dict)
+
+
+def _check_lookalikes(
+    collected: _Collected, key: str, seen: _Seen, dotted: str, problems: list[Problem]
+) -> None:
+    """Warn about an id that looks like another one declared, or mixes look-alike letters."""
+    text = seen.display
+    if text.isascii():
+        shape = key  # ASCII: the key is its own skeleton; nothing to fold
+        lookalikes: list[tuple[int, str]] = []
+    else:
+        shape = skeleton(text)
+        lookalikes = lookalike_characters(text)
+    first = collected.skeletons.setdefault(shape, (key, seen))
+    where = seen.where
+    if first[0] != key:
+        other = first[1]
+        odd = lookalikes or lookalike_characters(other.display)
+        which = f" ({describe_character(odd[0][1])})" if odd else ""
+        message = (
+            f"{text} looks the same as {other.display} ({other.where}) but differs in "
+            f"look-alike characters{which}: probably one person declared twice, and QRS sees "
+            "two users; retype the id"
+        )
+    elif lookalikes and any(c.isascii() and c.isalpha() for c in text.partition("\\")[2]):
+        message = (
+            f"{text} mixes Latin letters with {describe_character(lookalikes[0][1])} at "
+            f"character {lookalikes[0][0] + 1}, which only looks Latin; retype the id"
+        )
+    else:
+        return
+    problems.append(
+        Problem(where.file, where.line, where.col, dotted, message, severity=Severity.WARNING)
+    )
 
 
 def _build_site(
@@ -673,16 +741,9 @@ def _collect_type(
         where = Source(doc.file, line, col)
         text: str = item["user"]
         parts = split_user(text)
-        if parts is None:
-            problems.append(
-                Problem(
-                    doc.file,
-                    line,
-                    col,
-                    _dotted((*path, "user")),
-                    f"{text!r} must be DIRECTORY\\userid, e.g. CORP\\alice",
-                )
-            )
+        reason = _user_problem(doc, (*path, "user"), text, parts)
+        if reason is not None or parts is None:
+            problems.append(Problem(doc.file, line, col, _dotted((*path, "user")), str(reason)))
             continue
         key = user_key(*parts)
         if key in users:
@@ -699,6 +760,9 @@ def _collect_type(
             )
             continue
         users[key] = _Seen(where=where, display=text)
+        _check_lookalikes(
+            collected, key, _Seen(where=where, display=text), _dotted((*path, "user")), problems
+        )
         until = _date(item.get("until"))
         if until is not None and until < today:
             uline, ucol = doc.position((*path, "until"))
@@ -764,6 +828,24 @@ def _collect_type(
                 condition_source=condition_source,
             )
         )
+
+
+def _user_problem(
+    doc: YamlDocument, path: tuple[str | int, ...], text: str, parts: tuple[str, str] | None
+) -> str | None:
+    """What is wrong with a declared user id that passed the schema, or None."""
+    hidden = hidden_characters(text)
+    if hidden:
+        at, c = hidden[0]
+        reason = (
+            f"{visible(text)} contains {describe_character(c)} at character {at + 1}, which "
+            "cannot be seen or is no part of a user id; retype the id"
+        )
+    elif parts is None:
+        reason = f"{text!r} must be DIRECTORY\\userid, e.g. CORP\\alice"
+    else:
+        return None
+    return reason + _escape_hint(doc, path)
 
 
 def _field_position(node: Any, name: str) -> tuple[int, int]:
@@ -890,6 +972,15 @@ def _site(f: _File, problems: list[Problem]) -> Site:
                 severity=Severity.WARNING,
             )
         )
+    acting = auth_data.get("user", "")
+    hidden = hidden_characters(acting)
+    if hidden:
+        line, col = f.doc.position(("site", "auth", "user"))
+        message = (
+            f"{visible(acting)} contains {describe_character(hidden[0][1])}, which cannot be "
+            "seen or is no part of a user id; retype the id"
+        )
+        problems.append(Problem(f.doc.file, line, col, "site.auth.user", message))
     cert_file = auth_data.get("cert_file")
     ca_file = tls_data.get("ca_file")
     line, col = f.doc.position(("site",), key=True)
