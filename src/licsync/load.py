@@ -1027,7 +1027,10 @@ def _policy(found: tuple[_File, dict[str, Any]] | None) -> Policy:
         resolved = path if os.path.isabs(path) else str(base / path)
         sources.append(
             DenialSource(
-                kind=DenialSourceKind(kind), path=resolved, source=Source(f.doc.file, line, col)
+                kind=DenialSourceKind(kind),
+                path=resolved,
+                source=Source(f.doc.file, line, col),
+                field=_dotted(("policy", "denials", "sources", index, kind)),
             )
         )
     return Policy(
