@@ -124,13 +124,44 @@ def load_desired(
     return desired, tuple(p for p in report.warnings if p.file in files)
 
 
-def check_directory(directory: str | os.PathLike[str], *, today: dt.date) -> LoadReport:
-    """Read and check every YAML file under ``directory``; never raises for bad content."""
+def check_directory(
+    directory: str | os.PathLike[str], *, today: dt.date, check_paths: bool = False
+) -> LoadReport:
+    """Read and check every YAML file under ``directory``; never raises for bad content.
+
+    With ``check_paths`` (``licsync validate``), a file or folder a site names (certificate,
+    CA bundle, denial logs or export) that does not exist from the working directory is a
+    warning at the line naming it: plan would fail there.
+    """
     with gc_paused():
-        return _check_directory(Path(directory), today=today)
+        return _check_directory(Path(directory), today=today, check_paths=check_paths)
 
 
-def _check_directory(root: Path, *, today: dt.date) -> LoadReport:
+def _missing_paths(desired: Desired) -> Iterator[Problem]:
+    """Warnings for the files and folders ``desired`` names that do not exist from here."""
+    site = desired.site
+    named: list[tuple[str, str | None, Source | None, str]] = [
+        ("site.auth.cert_file", site.auth.cert_file, site.source_of("auth.cert_file"), "file"),
+        ("site.tls.ca_file", site.tls.ca_file, site.source_of("tls.ca_file"), "file"),
+    ]
+    for denial in desired.policy.denial_sources:
+        what = "folder" if denial.kind is DenialSourceKind.LOGS else "file"
+        named.append((denial.field, denial.path, denial.source, what))
+    for dotted, path, where, what in named:
+        if path is None or where is None or os.path.exists(path):
+            continue
+        yield Problem(
+            where.file,
+            where.line,
+            where.col,
+            dotted,
+            f"{_shown(Path(path))} does not exist (seen from {_shown(Path.cwd())}); "
+            f"plan run from here fails to read this {what}",
+            severity=Severity.WARNING,
+        )
+
+
+def _check_directory(root: Path, *, today: dt.date, check_paths: bool = False) -> LoadReport:
     problems: list[Problem] = []
     candidates = _discover(root, problems)
     if not candidates and not problems:
@@ -149,6 +180,8 @@ def _check_directory(root: Path, *, today: dt.date) -> LoadReport:
         desired = _build_site(site_file, members, problems, today=today)
         if desired is not None:
             sites.append(desired)
+            if check_paths:
+                problems.extend(_missing_paths(desired))
     site_errors = {p.file for p in problems if p.severity is Severity.ERROR}
     good = tuple(
         sorted(
@@ -1002,7 +1035,26 @@ def _site(f: _File, problems: list[Problem]) -> Site:
             verify=not tls_data.get("insecure_skip_verify", False),
         ),
         source=Source(f.doc.file, line, col),
+        field_sources=tuple(
+            (name, Source(f.doc.file, *f.doc.position(("site", *name.split(".")))))
+            for name in _SITE_FIELDS
+        ),
     )
+
+
+# The site's fields a plan-time error can concern (see Site.source_of).
+_SITE_FIELDS = (
+    "qrs_url",
+    "virtual_proxy",
+    "auth.mode",
+    "auth.user",
+    "auth.cert_file",
+    "auth.key_file_env",
+    "auth.header_name",
+    "auth.token_env",
+    "auth.password_env",
+    "tls.ca_file",
+)
 
 
 def _policy(found: tuple[_File, dict[str, Any]] | None) -> Policy:
