@@ -248,3 +248,15 @@ def test_huge_values_are_quoted_briefly(tmp_path: Path, licsync: Licsync) -> Non
     assert code == 1
     assert len(lines) == 1
     assert len(lines[0]) < 300
+
+
+def test_a_problem_in_a_block_scalar_condition_is_located(tmp_path: Path, licsync: Licsync) -> None:
+    """The column inside a `condition: |` block counts the block's indentation (it was 0)."""
+    code, lines, file = _validate(
+        tmp_path,
+        licsync,
+        'professional:\n  rules:\n    - name: r\n      condition: |\n        user.group = "a" and\n'
+        "          user.x === 1\n",
+    )
+    assert code == 1
+    assert lines[0].startswith(f"{file}:9:18: professional.rules[0].condition: condition: ")

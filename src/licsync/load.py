@@ -484,6 +484,8 @@ def _escape_hint(doc: YamlDocument, path: Sequence[str | int]) -> str:
 
 def _unknown_field(key: object, allowed: Sequence[str]) -> str:
     text = str(key)
+    if len(text) > 80:  # a runaway key is named by its head (and is no misspelling)
+        return f"unknown field {text[:60]!r}... ({len(text):,} characters)"
     if any(word in text.lower() for word in _SECRET_WORDS) and not text.endswith("_env"):
         return (
             f"inline secrets are not allowed ({text!r}): put the secret in an environment "
@@ -926,7 +928,7 @@ def _offset_position(
     if style in ("|", ">"):
         before = text[:offset]
         line = mark.line + 2 + before.count("\n")
-        indent = _block_indent(doc, mark.line + 1)
+        indent = _block_indent(doc, mark.index)
         return line, indent + (offset - (before.rfind("\n") + 1)) + 1
     quote = 1 if style in ('"', "'") else 0
     before = text[:offset]
@@ -935,14 +937,15 @@ def _offset_position(
     return mark.line + 1, mark.column + 1 + quote + offset
 
 
-def _block_indent(doc: YamlDocument, line_index: int) -> int:
-    buffer = getattr(doc.root.start_mark, "buffer", None)
-    if not isinstance(buffer, str):
+def _block_indent(doc: YamlDocument, mark_index: int) -> int:
+    """The indentation of the first content line of a block scalar whose ``|`` or ``>`` is at
+    character ``mark_index``: one line of the text, never a split of the whole file per call."""
+    text = doc.text
+    start = text.find("\n", mark_index) + 1
+    if start <= 0:
         return 0
-    lines = buffer.split("\n")
-    if line_index >= len(lines):
-        return 0
-    row = lines[line_index]
+    end = text.find("\n", start)
+    row = text[start : end if end >= 0 else len(text)]
     return len(row) - len(row.lstrip(" "))
 
 

@@ -382,7 +382,7 @@ class _Builder:
             if key in result:
                 raise self._fail(
                     key_node,
-                    f"duplicate key {key!r}: already set on line {first_line[key]}; "
+                    f"duplicate key {_head(key)}: already set on line {first_line[key]}; "
                     "YAML would silently keep only the last one",
                 )
             first_line[key] = key_node.start_mark.line + 1
@@ -407,6 +407,11 @@ class _Builder:
         if tag == "tag:yaml.org,2002:binary":
             raise self._fail(node, "binary values are not supported")
         raise self._fail(node, f"unsupported YAML tag {tag}")
+
+
+def _head(value: object) -> str:
+    text = repr(value[:80] if isinstance(value, str) else value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _kind(node: yaml.Node) -> str:
