@@ -202,3 +202,25 @@ def test_a_folder_that_cannot_be_listed_is_an_error(tmp_path: Path, licsync: Lic
         f"{teams}: cannot list this folder (Permission denied): the desired state in it would "
         "be missed; make it readable, or move it out of the directory"
     )
+
+
+def test_with_site_chosen_a_broken_file_of_that_site_still_stops_plan(
+    tmp_path: Path, licsync: Licsync
+) -> None:
+    """`--site prod`: a file of prod that does not parse, or a symlink in prod leading out, is
+    prod's problem (it was dropped: the file is not among the site's parsed files, so its users
+    were "not declared"); other sites still plan."""
+    for name in ("prod", "test"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "site.yaml").write_text(
+            f"site: {{name: {name}, qrs_url: embedded}}\n", encoding="utf-8"
+        )
+    (tmp_path / "prod" / "team.yaml").write_text("professional: [\n", encoding="utf-8")
+    (tmp_path / "prod" / "teams").symlink_to("/")
+    prod = licsync(["plan", str(tmp_path), "--site", "prod"])
+    assert prod.exit_code == 1, prod.output
+    assert f"{tmp_path / 'prod' / 'team.yaml'}:2:1: invalid YAML" in prod.stderr
+    assert f"{tmp_path / 'prod' / 'teams'}: symlink leads out of the directory" in prod.stderr
+    test = licsync(["plan", str(tmp_path), "--site", "test"])
+    assert test.exit_code == 0, test.output
+    assert "prod" not in test.stderr

@@ -2,11 +2,16 @@
 
 A site's desired state is every ``*.yaml`` / ``*.yml`` file under its directory, merged. A
 repository may hold several sites: a site is the directory of a file that declares ``site:``,
-with every YAML file below it. Problems are collected, never stopped at the first: YAML
-errors, schema errors (each mapped to the line and column of the offending value), and
-cross-file checks (a user declared twice, a rule name used twice, a malformed user id,
-rule conditions that do not parse). Warnings (a user holding both access types, an ``until``
-date already past) do not fail loading.
+with every YAML file below it. The directory is untrusted input (a pull request can add a
+symlink or a FIFO): nothing in it is skipped without a problem saying so, nothing outside it is
+read, and a file's type and size are checked before it is read (:func:`_discover`).
+
+Problems are collected, never stopped at the first: YAML errors, schema errors (each mapped to
+the line and column of the offending value), and cross-file checks (a user declared twice, a
+rule name used twice, a malformed user id or one with invisible characters, rule conditions
+that do not parse). Warnings (a user holding both access types, ids that differ only by
+look-alike letters, an ``until`` date already past) do not fail loading. The cost is linear in
+the number of problems: ``bench/validate.py`` measures it.
 """
 
 from __future__ import annotations
@@ -73,6 +78,13 @@ class LoadReport:
     sites: tuple[Desired, ...]
     problems: tuple[Problem, ...]
     files: int = 0
+    site_dirs: tuple[str, ...] = ()  # every directory a file declares `site:` in, as shown
+
+    def problems_of(self, desired: Desired) -> tuple[Problem, ...]:
+        """The problems that concern one site: those about any path below its directory (and
+        not below a nested site's). A file that did not parse, or a folder that could not be
+        listed, is not among the site's files, yet its users are missing from the site."""
+        return _problems_of(self.problems, _shown(Path(desired.root)), self.site_dirs)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -117,11 +129,11 @@ def load_desired(
         msg = f"no site named {site!r} in {directory} (sites: {names})"
         raise ConfigError([Problem(str(directory), 0, 0, "", msg)])
     desired = chosen[0]
-    files = set(desired.files)
-    errors = [p for p in report.errors if p.file in files]
+    own = report.problems_of(desired)
+    errors = [p for p in own if p.severity is Severity.ERROR]
     if errors:
         raise ConfigError(errors)
-    return desired, tuple(p for p in report.warnings if p.file in files)
+    return desired, own
 
 
 def check_directory(
@@ -182,13 +194,43 @@ def _check_directory(root: Path, *, today: dt.date, check_paths: bool = False) -
             sites.append(desired)
             if check_paths:
                 problems.extend(_missing_paths(desired))
-    site_errors = {p.file for p in problems if p.severity is Severity.ERROR}
+    site_dirs = tuple(sorted({_shown(f.path.parent) for f in _declaring(parsed)}))
+    errors = [p for p in problems if p.severity is Severity.ERROR]
     good = tuple(
         sorted(
-            (d for d in sites if not site_errors.intersection(d.files)), key=lambda d: d.site.name
+            (d for d in sites if not _problems_of(errors, _shown(Path(d.root)), site_dirs)),
+            key=lambda d: d.site.name,
         )
     )
-    return LoadReport(sites=good, problems=tuple(sorted(set(problems))), files=len(candidates))
+    return LoadReport(
+        sites=good,
+        problems=tuple(sorted(set(problems))),
+        files=len(candidates),
+        site_dirs=site_dirs,
+    )
+
+
+def _problems_of(
+    problems: Iterable[Problem], site_dir: str, site_dirs: Sequence[str]
+) -> tuple[Problem, ...]:
+    """The problems whose path's nearest enclosing site directory is ``site_dir``."""
+    known = set(site_dirs)
+    owners: dict[str, str | None] = {}
+    found = []
+    for problem in problems:
+        owner = owners.get(problem.file, "")
+        if owner == "":
+            owner = owners[problem.file] = next(
+                (
+                    str(d)
+                    for d in (Path(problem.file), *Path(problem.file).parents)
+                    if str(d) in known
+                ),
+                None,
+            )
+        if owner == site_dir:
+            found.append(problem)
+    return tuple(found)
 
 
 # -- finding the files ----------------------------------------------------------------------
@@ -594,7 +636,7 @@ def _dotted(path: Iterable[str | int]) -> str:
 def _group_by_site(
     files: Sequence[_File], problems: list[Problem]
 ) -> list[tuple[_File, list[_File]]]:
-    declaring = [f for f in files if isinstance(f.doc.data, dict) and "site" in f.doc.data]
+    declaring = _declaring(files)
     if not declaring:
         if files:
             first = files[0]
@@ -638,6 +680,11 @@ def _group_by_site(
             continue
         groups[owner].append(f)
     return [(by_dir[d], groups[d]) for d in sorted(by_dir)]
+
+
+def _declaring(files: Iterable[_File]) -> list[_File]:
+    """The files that declare ``site:``."""
+    return [f for f in files if isinstance(f.doc.data, dict) and "site" in f.doc.data]
 
 
 def _declared_twice(f: _File, first: _File, section: str, hint: str) -> Problem:
