@@ -185,6 +185,21 @@ def test_a_file_name_with_control_characters_is_escaped(tmp_path: Path, licsync:
     assert first.startswith(f"{directory}/evil\\nsite.yaml:1:1: all good.yaml:")
 
 
+def test_an_upper_case_yaml_suffix_is_not_skipped_in_silence(
+    tmp_path: Path, licsync: Licsync
+) -> None:
+    """`team.YAML` (a Windows editor's choice) is named as not read, not left out quietly."""
+    directory = _site(tmp_path)
+    (directory / "team.YAML").write_text(TEAM, encoding="utf-8")
+    (directory / "notes.txt").write_text("not desired state\n", encoding="utf-8")
+    result = licsync(["validate", str(directory)])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:-1] == [
+        f"{directory / 'team.YAML'}: not read: licsync reads *.yaml and *.yml (lower case); "
+        "rename the file, or its users count as not declared"
+    ]
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
 def test_a_folder_that_cannot_be_listed_is_an_error(tmp_path: Path, licsync: Licsync) -> None:
     """An unreadable team folder is named, not skipped."""

@@ -110,8 +110,8 @@ def test_a_backslash_that_is_no_yaml_escape_is_explained(tmp_path: Path, licsync
     assert code == 1
     assert lines == [
         f"{file}:6:18: a backslash inside double quotes starts an escape in YAML, and \\j is not "
-        "one (or is incomplete); write DIRECTORY\\userid without quotes (user: CORP\\alice) or "
-        "in single quotes (user: 'CORP\\alice'), where a backslash is just a backslash"
+        "one (or is incomplete); write the value without quotes (user: CORP\\alice) or in single "
+        "quotes (user: 'CORP\\alice'), where a backslash is just a backslash"
     ]
 
 

@@ -350,6 +350,13 @@ class _Walk:
                 self._folder(path)
             elif entry.name.endswith(YAML_SUFFIXES):
                 self._file(path, path, info)
+            elif entry.name.casefold().endswith(YAML_SUFFIXES):
+                # Meant as desired state, surely; but read or not, it must not go unnoticed.
+                self._problem(
+                    path,
+                    "not read: licsync reads *.yaml and *.yml (lower case); rename the file, or "
+                    "its users count as not declared",
+                )
 
     def _file(self, path: Path, real: Path, info: os.stat_result) -> None:
         if not stat.S_ISREG(info.st_mode):

@@ -266,8 +266,8 @@ def _bad_escape(text: str, line: int, col: int) -> str:
     escape = row[at : at + 2] if at >= 0 else "\\"
     return (
         f"a backslash inside double quotes starts an escape in YAML, and {escape} is not one "
-        "(or is incomplete); write DIRECTORY\\userid without quotes (user: CORP\\alice) or in "
-        "single quotes (user: 'CORP\\alice'), where a backslash is just a backslash"
+        "(or is incomplete); write the value without quotes (user: CORP\\alice) or in single "
+        "quotes (user: 'CORP\\alice'), where a backslash is just a backslash"
     )
 
 
