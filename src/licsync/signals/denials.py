@@ -53,9 +53,13 @@ all sources into one entry per user, keyed by :func:`licsync.identity.user_key` 
 and spelled as first seen; files are read oldest first (archived ``.log`` files in name order,
 which is roll-over time order, then the live ``.txt``). Freshness is the newest row of any
 operation, per source. A file named by two sources counts once. Malformed lines and rows (wrong
-field count, bad timestamp, bad user, bad count) are skipped and counted, not fatal: a live log
-may end in a half-written line. Whole-source problems raise :class:`licsync.errors.SignalError`
-naming the file; an export of which no row is readable is one of them.
+field count, bad timestamp, bad user, bad count, a line over
+:data:`~licsync.signals.licenselog.MAX_LINE`) are skipped and counted, not fatal: a live log
+may end in a half-written line. A well-formed time outside the years 2000 to 2999 is an error
+naming ``file:line``: no real log holds one, and it would overflow date arithmetic later.
+Whole-source problems raise :class:`licsync.errors.SignalError` naming the file (and, for a
+configured source, the YAML line naming it); an export of which no row is readable is one of
+them, and so is a FIFO or device where a file should be.
 
 **Assumptions** (UNVERIFIED, beyond the one sample): that the monitoring apps' REST connections
 always authenticate as the service account (in the sample every one of the 100 noise denials has
@@ -479,7 +483,7 @@ def _display(configured: str, path: Path, file: Path) -> str:
     return str(Path(configured) / file.relative_to(path))
 
 
-#: The largest export read: a License Monitor table of a million denials is about 60 MB.
+#: The largest export read: far above any License Monitor table, far below a memory problem.
 MAX_CSV_BYTES = 256 << 20
 
 
