@@ -2,19 +2,26 @@
 
 A site's desired state is every ``*.yaml`` / ``*.yml`` file under its directory, merged. A
 repository may hold several sites: a site is the directory of a file that declares ``site:``,
-with every YAML file below it. Problems are collected, never stopped at the first: YAML
-errors, schema errors (each mapped to the line and column of the offending value), and
-cross-file checks (a user declared twice, a rule name used twice, a malformed user id,
-rule conditions that do not parse). Warnings (a user holding both access types, an ``until``
-date already past) do not fail loading.
+with every YAML file below it. The directory is untrusted input (a pull request can add a
+symlink or a FIFO): nothing in it is skipped without a problem saying so, nothing outside it is
+read, and a file's type and size are checked before it is read (:func:`_discover`).
+
+Problems are collected, never stopped at the first: YAML errors, schema errors (each mapped to
+the line and column of the offending value), and cross-file checks (a user declared twice, a
+rule name used twice, a malformed user id or one with invisible characters, rule conditions
+that do not parse). Warnings (a user holding both access types, ids that differ only by
+look-alike letters, an ``until`` date already past) do not fail loading. The cost is linear in
+the number of problems: ``bench/validate.py`` measures it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+import errno
 import logging
 import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +34,13 @@ from licsync.errors import ConfigError, Problem, RuleSyntaxError
 from licsync.fastschema import fast_validator
 from licsync.gcpause import gc_paused
 from licsync.identity import AccessType, RuleContext, Source, split_user, user_key
+from licsync.lookalike import (
+    describe_character,
+    hidden_characters,
+    lookalike_characters,
+    skeleton,
+    visible,
+)
 from licsync.policy import (
     DenialSource,
     DenialSourceKind,
@@ -37,10 +51,11 @@ from licsync.policy import (
     UserAction,
 )
 from licsync.rules import parse_condition
+from licsync.safefile import describe_mode, is_inside, read_regular
 from licsync.schemas import LICENSES_SCHEMA, load_schema
 from licsync.severity import Severity
 from licsync.site import DEFAULT_ACTING_USER, AuthConfig, AuthMode, Site, TlsConfig
-from licsync.yamlsafe import YamlDocument, load_yaml
+from licsync.yamlsafe import ESCAPE_MEANINGS, MAX_BYTES, BadNumber, YamlDocument, load_yaml
 
 __all__ = ["LoadReport", "check_directory", "load_desired"]
 
@@ -63,6 +78,13 @@ class LoadReport:
     sites: tuple[Desired, ...]
     problems: tuple[Problem, ...]
     files: int = 0
+    site_dirs: tuple[str, ...] = ()  # every directory a file declares `site:` in, as shown
+
+    def problems_of(self, desired: Desired) -> tuple[Problem, ...]:
+        """The problems that concern one site: those about any path below its directory (and
+        not below a nested site's). A file that did not parse, or a folder that could not be
+        listed, is not among the site's files, yet its users are missing from the site."""
+        return _problems_of(self.problems, _shown(Path(desired.root)), self.site_dirs)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -107,33 +129,60 @@ def load_desired(
         msg = f"no site named {site!r} in {directory} (sites: {names})"
         raise ConfigError([Problem(str(directory), 0, 0, "", msg)])
     desired = chosen[0]
-    files = set(desired.files)
-    errors = [p for p in report.errors if p.file in files]
+    own = report.problems_of(desired)
+    errors = [p for p in own if p.severity is Severity.ERROR]
     if errors:
         raise ConfigError(errors)
-    return desired, tuple(p for p in report.warnings if p.file in files)
+    return desired, own
 
 
-def check_directory(directory: str | os.PathLike[str], *, today: dt.date) -> LoadReport:
-    """Read and check every YAML file under ``directory``; never raises for bad content."""
+def check_directory(
+    directory: str | os.PathLike[str], *, today: dt.date, check_paths: bool = False
+) -> LoadReport:
+    """Read and check every YAML file under ``directory``; never raises for bad content.
+
+    With ``check_paths`` (``licsync validate``), a file or folder a site names (certificate,
+    CA bundle, denial logs or export) that does not exist from the working directory is a
+    warning at the line naming it: plan would fail there.
+    """
     with gc_paused():
-        return _check_directory(Path(directory), today=today)
+        return _check_directory(Path(directory), today=today, check_paths=check_paths)
 
 
-def _check_directory(root: Path, *, today: dt.date) -> LoadReport:
-    directory = root
-    if not root.exists():
-        problem = Problem(str(directory), 0, 0, "", "no such file or directory")
-        return LoadReport(sites=(), problems=(problem,))
-    paths = [root] if root.is_file() else sorted(_yaml_files(root))
-    if not paths:
-        problem = Problem(str(directory), 0, 0, "", "no *.yaml or *.yml files here")
-        return LoadReport(sites=(), problems=(problem,))
+def _missing_paths(desired: Desired) -> Iterator[Problem]:
+    """Warnings for the files and folders ``desired`` names that do not exist from here."""
+    site = desired.site
+    named: list[tuple[str, str | None, Source | None, str]] = [
+        ("site.auth.cert_file", site.auth.cert_file, site.source_of("auth.cert_file"), "file"),
+        ("site.tls.ca_file", site.tls.ca_file, site.source_of("tls.ca_file"), "file"),
+    ]
+    for denial in desired.policy.denial_sources:
+        what = "folder" if denial.kind is DenialSourceKind.LOGS else "file"
+        named.append((denial.field, denial.path, denial.source, what))
+    for dotted, path, where, what in named:
+        if path is None or where is None or os.path.exists(path):
+            continue
+        yield Problem(
+            where.file,
+            where.line,
+            where.col,
+            dotted,
+            f"{_shown(Path(path))} does not exist (seen from {_shown(Path.cwd())}); "
+            f"plan run from here fails to read this {what}",
+            severity=Severity.WARNING,
+        )
 
+
+def _check_directory(root: Path, *, today: dt.date, check_paths: bool = False) -> LoadReport:
     problems: list[Problem] = []
+    candidates = _discover(root, problems)
+    if not candidates and not problems:
+        problem = Problem(_shown(root), 0, 0, "", "no *.yaml or *.yml files here")
+        return LoadReport(sites=(), problems=(problem,))
+
     parsed: list[_File] = []
-    for path in paths:
-        file = _read(path, problems)
+    for candidate in candidates:
+        file = _read(candidate, problems)
         if file is not None:
             parsed.append(file)
 
@@ -143,46 +192,270 @@ def _check_directory(root: Path, *, today: dt.date) -> LoadReport:
         desired = _build_site(site_file, members, problems, today=today)
         if desired is not None:
             sites.append(desired)
-    site_errors = {p.file for p in problems if p.severity is Severity.ERROR}
+            if check_paths:
+                problems.extend(_missing_paths(desired))
+    site_dirs = tuple(sorted({_shown(f.path.parent) for f in _declaring(parsed)}))
+    errors = [p for p in problems if p.severity is Severity.ERROR]
     good = tuple(
         sorted(
-            (d for d in sites if not site_errors.intersection(d.files)), key=lambda d: d.site.name
+            (d for d in sites if not _problems_of(errors, _shown(Path(d.root)), site_dirs)),
+            key=lambda d: d.site.name,
         )
     )
-    return LoadReport(sites=good, problems=tuple(sorted(set(problems))), files=len(paths))
+    return LoadReport(
+        sites=good,
+        problems=tuple(sorted(set(problems))),
+        files=len(candidates),
+        site_dirs=site_dirs,
+    )
 
 
-def _yaml_files(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        # Hidden folders (.git, .github) never hold desired state; skipping them also avoids
-        # reading CI workflow YAML as licences.
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
-                yield Path(dirpath) / name
+def _problems_of(
+    problems: Iterable[Problem], site_dir: str, site_dirs: Sequence[str]
+) -> tuple[Problem, ...]:
+    """The problems whose path's nearest enclosing site directory is ``site_dir``."""
+    known = set(site_dirs)
+    owners: dict[str, str | None] = {}
+    found = []
+    for problem in problems:
+        owner = owners.get(problem.file, "")
+        if owner == "":
+            owner = owners[problem.file] = next(
+                (
+                    str(d)
+                    for d in (Path(problem.file), *Path(problem.file).parents)
+                    if str(d) in known
+                ),
+                None,
+            )
+        if owner == site_dir:
+            found.append(problem)
+    return tuple(found)
+
+
+# -- finding the files ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A YAML file to read.
+
+    Attributes:
+        path: where it was found below the directory given (through a symlink, maybe): this
+            decides the site it belongs to, and names it in messages.
+        real: what to open: the symlink's resolved target, or ``path`` itself.
+        follow: whether opening ``real`` may follow a symlink (only for a file the user named).
+    """
+
+    path: Path
+    real: Path
+    follow: bool = False
+
+    @property
+    def name(self) -> str:
+        return _shown(self.path)
+
+
+def _shown(path: Path) -> str:
+    """A path as messages show it: control characters and undecodable bytes escaped, so that
+    a hostile file name can neither break a line of output nor fake another one."""
+    text = str(path)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
+def _discover(root: Path, problems: list[Problem]) -> list[_Candidate]:
+    """The YAML files to read: ``root`` itself, or every one below it.
+
+    Nothing is passed over without a word: a folder that cannot be listed, a symlink that leads
+    out of the directory or nowhere, a YAML name that is a FIFO or a device are problems. Only
+    hidden names (``.git``, ``.github``) are left out: they never hold desired state, and CI
+    workflow YAML is not licences.
+    """
+    name = _shown(root)
+    try:
+        info = root.stat()
+    except OSError as exc:
+        reason = "no such file or directory" if exc.errno == errno.ENOENT else exc.strerror
+        problems.append(Problem(name, 0, 0, "", str(reason or exc)))
+        return []
+    if stat.S_ISDIR(info.st_mode):
+        return _Walk(root, problems).run()
+    if not stat.S_ISREG(info.st_mode):
+        what = describe_mode(info.st_mode)
+        problems.append(Problem(name, 0, 0, "", f"it is {what}, not a folder or a YAML file"))
+        return []
+    if not root.name.endswith(YAML_SUFFIXES):
+        # Named by the user, but not desired state: nothing of it is read, so none of it is
+        # echoed in a message (`licsync plan /etc/passwd` once quoted its first line).
+        message = "not a folder of desired state nor a *.yaml / *.yml file: nothing was read"
+        problems.append(Problem(name, 0, 0, "", message))
+        return []
+    return [_Candidate(path=root, real=root, follow=True)]
+
+
+class _Walk:
+    """One walk of a desired-state folder; see :func:`_discover`.
+
+    Symlinks are resolved after the real entries, so a file reached both directly and through
+    a link is read once, under its own name. A link may lead anywhere inside the folder (a link
+    to a folder is walked like one); a link to what is read already (a loop, a second name) is
+    warned about and not read again.
+    """
+
+    def __init__(self, root: Path, problems: list[Problem]) -> None:
+        self.root = root
+        self.real_root = Path(os.path.realpath(root))
+        self.problems = problems
+        self.found: list[_Candidate] = []
+        self.links: list[Path] = []
+        self.seen: dict[tuple[int, int], Path] = {}  # (device, inode) -> where it is read
+
+    def run(self) -> list[_Candidate]:
+        self.seen[_identity(self.root.stat())] = self.root
+        self._folder(self.root)
+        while self.links:
+            self.links.sort()
+            self._link(self.links.pop(0))
+        return sorted(self.found, key=lambda c: c.path)
+
+    def _problem(self, path: Path, message: str, severity: Severity = Severity.ERROR) -> None:
+        self.problems.append(Problem(_shown(path), 0, 0, "", message, severity))
+
+    def _folder(self, folder: Path) -> None:
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            self._problem(
+                folder,
+                f"cannot list this folder ({exc.strerror or exc}): the desired state in it "
+                "would be missed; make it readable, or move it out of the directory",
+            )
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = folder / entry.name
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                self._problem(path, f"cannot read: {exc.strerror or exc}")
+                continue
+            if stat.S_ISLNK(info.st_mode):
+                self.links.append(path)
+            elif stat.S_ISDIR(info.st_mode):
+                self.seen[_identity(info)] = path
+                self._folder(path)
+            elif entry.name.endswith(YAML_SUFFIXES):
+                self._file(path, path, info)
+            elif entry.name.casefold().endswith(YAML_SUFFIXES):
+                # Meant as desired state, surely; but read or not, it must not go unnoticed.
+                self._problem(
+                    path,
+                    "not read: licsync reads *.yaml and *.yml (lower case); rename the file, or "
+                    "its users count as not declared",
+                )
+
+    def _file(self, path: Path, real: Path, info: os.stat_result) -> None:
+        if not stat.S_ISREG(info.st_mode):
+            self._problem(
+                path,
+                f"it is {describe_mode(info.st_mode)}, not a regular file: desired state is "
+                "read from regular YAML files only",
+            )
+            return
+        first = self.seen.setdefault(_identity(info), path)
+        if first != path:
+            self._problem(
+                path,
+                f"symlink to {_shown(first)}, which is read already: read once, as that",
+                Severity.WARNING,
+            )
+            return
+        self.found.append(_Candidate(path=path, real=real))
+
+    def _link(self, link: Path) -> None:
+        yaml_name = link.name.endswith(YAML_SUFFIXES)
+        try:
+            pointed = os.readlink(link)
+        except OSError as exc:
+            self._problem(link, f"cannot read symlink: {exc.strerror or exc}")
+            return
+        target = Path(os.path.realpath(link))
+        try:
+            info = target.stat()
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                self._problem(link, f"symlink loop ({pointed!r}): it leads back to itself")
+            elif yaml_name:
+                self._problem(link, f"dangling symlink: {pointed!r} does not exist")
+            else:
+                self._problem(
+                    link,
+                    f"dangling symlink: {pointed!r} does not exist; if it was a folder of "
+                    "desired state, its files are missed",
+                    Severity.WARNING,
+                )
+            return
+        is_folder = stat.S_ISDIR(info.st_mode)
+        if not (is_folder or yaml_name):
+            return  # a link to a file that is not YAML: left out like any such file
+        if not is_inside(target, self.real_root):
+            # Never read: a link committed to the repository must not make CI read (and
+            # echo in an error) a file of the machine it runs on.
+            self._problem(
+                link,
+                f"symlink leads out of the directory ({pointed!r}): licsync reads only files "
+                f"inside {_shown(self.root)}; copy the file in, or point licsync at its folder",
+            )
+            return
+        if not is_folder:
+            self._file(link, target, info)
+            return
+        first = self.seen.setdefault(_identity(info), link)
+        if first != link:
+            self._problem(
+                link,
+                f"symlink to the folder {_shown(first)}, which is read already: its files are "
+                "read once, there",
+                Severity.WARNING,
+            )
+            return
+        self._folder(link)
+
+
+def _identity(info: os.stat_result) -> tuple[int, int]:
+    return info.st_dev, info.st_ino
 
 
 @dataclass(slots=True)
 class _File:
     path: Path
     doc: YamlDocument
-    bad: tuple[tuple[str | int, ...], ...]  # paths of values the schema rejected
+    bad: frozenset[tuple[str | int, ...]]  # paths of values the schema rejected
+    # ... and every prefix of them: a path here has something rejected at or below it.
+    bad_above: frozenset[tuple[str | int, ...]] = frozenset()
 
     def trusted(self, path: tuple[str | int, ...]) -> bool:
-        """True when nothing at or below ``path`` (nor a parent of it) failed the schema."""
+        """True when nothing at or below ``path`` (nor a parent of it) failed the schema.
+
+        Set lookups, one per step of ``path``: a scan of every rejected path per item made
+        20,000 misspelled fields cost 40 s.
+        """
         if not self.bad:
             return True
-        for bad in self.bad:
-            common = min(len(bad), len(path))
-            if bad[:common] == path[:common]:
-                return False
-        return True
+        if path in self.bad_above:
+            return False
+        return not any(path[:depth] in self.bad for depth in range(len(path)))
 
 
-def _read(path: Path, problems: list[Problem]) -> _File | None:
-    name = str(path)
+def _read(candidate: _Candidate, problems: list[Problem]) -> _File | None:
+    name = candidate.name
+    path = candidate.path
     try:
-        raw = path.read_bytes()
+        raw = read_regular(candidate.real, limit=MAX_BYTES, follow=candidate.follow)
     except OSError as exc:
         problems.append(Problem(name, 0, 0, "", f"cannot read: {exc.strerror or exc}"))
         return None
@@ -191,11 +464,12 @@ def _read(path: Path, problems: list[Problem]) -> _File | None:
     except ConfigError as exc:
         problems.extend(exc.problems)
         return None
-    bad: list[tuple[str | int, ...]] = []
+    bad: set[tuple[str | int, ...]] = set()
     for problem, bad_path in _schema_problems(doc):
         problems.append(problem)
-        bad.append(bad_path)
-    return _File(path=path, doc=doc, bad=tuple(bad))
+        bad.add(bad_path)
+    above = {bad_path[:depth] for bad_path in bad for depth in range(len(bad_path) + 1)}
+    return _File(path=path, doc=doc, bad=frozenset(bad), bad_above=frozenset(above))
 
 
 # -- schema -------------------------------------------------------------------------------
@@ -237,11 +511,30 @@ def _explain(doc: YamlDocument, error: jsonschema.ValidationError) -> Iterator[P
             return
     line, col = doc.position(path)
     message = _message(error, schema)
+    if isinstance(error.instance, str) and kind in {"pattern", "format", "enum", "maxLength"}:
+        message += _escape_hint(doc, path)
     yield Problem(doc.file, line, col, _dotted(path), message)
+
+
+def _escape_hint(doc: YamlDocument, path: Sequence[str | int]) -> str:
+    """Why a double-quoted value is not what was typed: ``"CORP\\bjorn"`` is a backspace."""
+    found = doc.quoted_escape(path)
+    if found is None:
+        return ""
+    escape, inner = found
+    inner = inner.replace("\\\\", "\\")  # an escaped backslash was meant as one
+    meaning = ESCAPE_MEANINGS.get(escape[1:], "something else")
+    quoted = "'" + inner.replace("'", "''") + "'"
+    return (
+        f"; in double quotes YAML reads {escape} as {meaning}: write {inner} without quotes, "
+        f"or in single quotes ({quoted}), where a backslash is just a backslash"
+    )
 
 
 def _unknown_field(key: object, allowed: Sequence[str]) -> str:
     text = str(key)
+    if len(text) > 80:  # a runaway key is named by its head (and is no misspelling)
+        return f"unknown field {text[:60]!r}... ({len(text):,} characters)"
     if any(word in text.lower() for word in _SECRET_WORDS) and not text.endswith("_env"):
         return (
             f"inline secrets are not allowed ({text!r}): put the secret in an environment "
@@ -267,6 +560,8 @@ def _message(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> st
     if kind == "enum":
         options = ", ".join(str(v) for v in bound)
         return f"{_short(instance)} is not one of: {options}"
+    if kind == "type" and isinstance(instance, BadNumber):
+        return f"{instance}: expected {_type_name(bound)}"
     if kind == "type":
         return f"expected {_type_name(bound)}, found {_describe(instance)}"
     if kind == "format":
@@ -275,7 +570,8 @@ def _message(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> st
         return _bound_message(kind, bound, instance)
     if kind == "pattern":
         return f"{_short(instance)} does not match the expected form"
-    return error.message
+    # jsonschema's own words quote the whole value: keep them to a line.
+    return error.message if len(error.message) <= 200 else error.message[:197] + "..."
 
 
 def _bound_message(kind: str, bound: object, instance: object) -> str:
@@ -308,6 +604,8 @@ def _type_name(value: object) -> str:
 
 
 def _describe(instance: object) -> str:
+    if isinstance(instance, BadNumber):
+        return str(instance)
     if isinstance(instance, bool):
         return f"{str(instance).lower()} (true/false)"
     if instance is None:
@@ -322,7 +620,10 @@ def _describe(instance: object) -> str:
 
 
 def _short(value: object) -> str:
-    text = repr(value)
+    if isinstance(value, list | dict):
+        return _describe(value)  # never the repr of a whole structure
+    # Only the head is turned into text: the value may be megabytes long.
+    text = repr(value[:80]) if isinstance(value, str) else repr(value)[:80]
     return text if len(text) <= 60 else text[:57] + "...'"
 
 
@@ -342,7 +643,7 @@ def _dotted(path: Iterable[str | int]) -> str:
 def _group_by_site(
     files: Sequence[_File], problems: list[Problem]
 ) -> list[tuple[_File, list[_File]]]:
-    declaring = [f for f in files if isinstance(f.doc.data, dict) and "site" in f.doc.data]
+    declaring = _declaring(files)
     if not declaring:
         if files:
             first = files[0]
@@ -388,6 +689,11 @@ def _group_by_site(
     return [(by_dir[d], groups[d]) for d in sorted(by_dir)]
 
 
+def _declaring(files: Iterable[_File]) -> list[_File]:
+    """The files that declare ``site:``."""
+    return [f for f in files if isinstance(f.doc.data, dict) and "site" in f.doc.data]
+
+
 def _declared_twice(f: _File, first: _File, section: str, hint: str) -> Problem:
     line, col = f.doc.position((section,), key=True)
     first_line, _ = first.doc.position((section,), key=True)
@@ -423,6 +729,42 @@ class _Collected:
     users: dict[AccessType, dict[str, _Seen]] = field(default_factory=dict)
     rule_names: dict[AccessType, dict[str, _Seen]] = field(default_factory=dict)
     policy: tuple[_File, dict[str, Any]] | None = None
+    # what every declared user id looks like (see licsync.lookalike), over both access types
+    skeletons: dict[str, tuple[str, _Seen]] = field(default_factory=dict)
+
+
+def _check_lookalikes(
+    collected: _Collected, key: str, seen: _Seen, dotted: str, problems: list[Problem]
+) -> None:
+    """Warn about an id that looks like another one declared, or mixes look-alike letters."""
+    text = seen.display
+    if text.isascii():
+        shape = key  # ASCII: the key is its own skeleton; nothing to fold
+        lookalikes: list[tuple[int, str]] = []
+    else:
+        shape = skeleton(text)
+        lookalikes = lookalike_characters(text)
+    first = collected.skeletons.setdefault(shape, (key, seen))
+    where = seen.where
+    if first[0] != key:
+        other = first[1]
+        odd = lookalikes or lookalike_characters(other.display)
+        which = f" ({describe_character(odd[0][1])})" if odd else ""
+        message = (
+            f"{text} looks the same as {other.display} ({other.where}) but differs in "
+            f"look-alike characters{which}: probably one person declared twice, and QRS sees "
+            "two users; retype the id"
+        )
+    elif lookalikes and any(c.isascii() and c.isalpha() for c in text.partition("\\")[2]):
+        message = (
+            f"{text} mixes Latin letters with {describe_character(lookalikes[0][1])} at "
+            f"character {lookalikes[0][0] + 1}, which only looks Latin; retype the id"
+        )
+    else:
+        return
+    problems.append(
+        Problem(where.file, where.line, where.col, dotted, message, severity=Severity.WARNING)
+    )
 
 
 def _build_site(
@@ -488,16 +830,9 @@ def _collect_type(
         where = Source(doc.file, line, col)
         text: str = item["user"]
         parts = split_user(text)
-        if parts is None:
-            problems.append(
-                Problem(
-                    doc.file,
-                    line,
-                    col,
-                    _dotted((*path, "user")),
-                    f"{text!r} must be DIRECTORY\\userid, e.g. CORP\\alice",
-                )
-            )
+        reason = _user_problem(doc, (*path, "user"), text, parts)
+        if reason is not None or parts is None:
+            problems.append(Problem(doc.file, line, col, _dotted((*path, "user")), str(reason)))
             continue
         key = user_key(*parts)
         if key in users:
@@ -514,6 +849,9 @@ def _collect_type(
             )
             continue
         users[key] = _Seen(where=where, display=text)
+        _check_lookalikes(
+            collected, key, _Seen(where=where, display=text), _dotted((*path, "user")), problems
+        )
         until = _date(item.get("until"))
         if until is not None and until < today:
             uline, ucol = doc.position((*path, "until"))
@@ -581,6 +919,24 @@ def _collect_type(
         )
 
 
+def _user_problem(
+    doc: YamlDocument, path: tuple[str | int, ...], text: str, parts: tuple[str, str] | None
+) -> str | None:
+    """What is wrong with a declared user id that passed the schema, or None."""
+    hidden = hidden_characters(text)
+    if hidden:
+        at, c = hidden[0]
+        reason = (
+            f"{visible(text)} contains {describe_character(c)} at character {at + 1}, which "
+            "cannot be seen or is no part of a user id; retype the id"
+        )
+    elif parts is None:
+        reason = f"{text!r} must be DIRECTORY\\userid, e.g. CORP\\alice"
+    else:
+        return None
+    return reason + _escape_hint(doc, path)
+
+
 def _field_position(node: Any, name: str) -> tuple[int, int]:
     for key_node, value_node in node.value:
         if key_node.value == name:
@@ -626,7 +982,7 @@ def _offset_position(
     if style in ("|", ">"):
         before = text[:offset]
         line = mark.line + 2 + before.count("\n")
-        indent = _block_indent(doc, mark.line + 1)
+        indent = _block_indent(doc, mark.index)
         return line, indent + (offset - (before.rfind("\n") + 1)) + 1
     quote = 1 if style in ('"', "'") else 0
     before = text[:offset]
@@ -635,14 +991,15 @@ def _offset_position(
     return mark.line + 1, mark.column + 1 + quote + offset
 
 
-def _block_indent(doc: YamlDocument, line_index: int) -> int:
-    buffer = getattr(doc.root.start_mark, "buffer", None)
-    if not isinstance(buffer, str):
+def _block_indent(doc: YamlDocument, mark_index: int) -> int:
+    """The indentation of the first content line of a block scalar whose ``|`` or ``>`` is at
+    character ``mark_index``: one line of the text, never a split of the whole file per call."""
+    text = doc.text
+    start = text.find("\n", mark_index) + 1
+    if start <= 0:
         return 0
-    lines = buffer.split("\n")
-    if line_index >= len(lines):
-        return 0
-    row = lines[line_index]
+    end = text.find("\n", start)
+    row = text[start : end if end >= 0 else len(text)]
     return len(row) - len(row.lstrip(" "))
 
 
@@ -705,6 +1062,15 @@ def _site(f: _File, problems: list[Problem]) -> Site:
                 severity=Severity.WARNING,
             )
         )
+    acting = auth_data.get("user", "")
+    hidden = hidden_characters(acting)
+    if hidden:
+        line, col = f.doc.position(("site", "auth", "user"))
+        message = (
+            f"{visible(acting)} contains {describe_character(hidden[0][1])}, which cannot be "
+            "seen or is no part of a user id; retype the id"
+        )
+        problems.append(Problem(f.doc.file, line, col, "site.auth.user", message))
     cert_file = auth_data.get("cert_file")
     ca_file = tls_data.get("ca_file")
     line, col = f.doc.position(("site",), key=True)
@@ -726,7 +1092,26 @@ def _site(f: _File, problems: list[Problem]) -> Site:
             verify=not tls_data.get("insecure_skip_verify", False),
         ),
         source=Source(f.doc.file, line, col),
+        field_sources=tuple(
+            (name, Source(f.doc.file, *f.doc.position(("site", *name.split(".")))))
+            for name in _SITE_FIELDS
+        ),
     )
+
+
+# The site's fields a plan-time error can concern (see Site.source_of).
+_SITE_FIELDS = (
+    "qrs_url",
+    "virtual_proxy",
+    "auth.mode",
+    "auth.user",
+    "auth.cert_file",
+    "auth.key_file_env",
+    "auth.header_name",
+    "auth.token_env",
+    "auth.password_env",
+    "tls.ca_file",
+)
 
 
 def _policy(found: tuple[_File, dict[str, Any]] | None) -> Policy:
@@ -751,7 +1136,10 @@ def _policy(found: tuple[_File, dict[str, Any]] | None) -> Policy:
         resolved = path if os.path.isabs(path) else str(base / path)
         sources.append(
             DenialSource(
-                kind=DenialSourceKind(kind), path=resolved, source=Source(f.doc.file, line, col)
+                kind=DenialSourceKind(kind),
+                path=resolved,
+                source=Source(f.doc.file, line, col),
+                field=_dotted(("policy", "denials", "sources", index, kind)),
             )
         )
     return Policy(

@@ -76,11 +76,14 @@ class DenialSource:
         kind: ``logs`` (a folder of ``*_License_Repository*`` files) or ``csv`` (a License
             Monitor export).
         path: resolved against the directory of the YAML file that names it.
+        source: where the YAML names it; None for ``--denial-logs``.
+        field: the dotted field that names it (``policy.denials.sources[0].csv``).
     """
 
     kind: DenialSourceKind
     path: str
     source: Source | None = None
+    field: str = ""
 
 
 @dataclass(frozen=True, slots=True)

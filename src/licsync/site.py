@@ -74,6 +74,9 @@ class Site:
         name: the site's name (``--site`` selects by it).
         qrs_url: QRS base URL (``https://node:4242``), or ``embedded`` for the built-in simulator.
         virtual_proxy: prefix for header/jwt/ntlm modes ("" for the default virtual proxy).
+        source: where ``site:`` is written.
+        field_sources: (dotted field, where) for the fields an error may concern, so that a
+            plan-time error about ``tls.ca_file`` points at that line, not at ``site:``.
     """
 
     name: str
@@ -82,3 +85,12 @@ class Site:
     virtual_proxy: str = ""
     tls: TlsConfig = field(default_factory=TlsConfig)
     source: Source | None = None
+    field_sources: tuple[tuple[str, Source], ...] = ()
+
+    def source_of(self, name: str) -> Source | None:
+        """Where the YAML sets field ``name`` (``auth.cert_file``), or the closest enclosing
+        mapping when it does not (``auth:``); else where ``site:`` is."""
+        for known, where in self.field_sources:
+            if known == name:
+                return where
+        return self.source

@@ -7,6 +7,8 @@ libyaml (C) when available, then builds plain Python values itself from the node
 - duplicate mapping keys are errors, naming both lines;
 - alias expansion, nesting depth and file size are bounded;
 - non-UTF-8 bytes, tab indentation, empty files and several documents get clear messages;
+- numbers licsync cannot use (``.nan``, ``.inf``, thousands of digits) are kept as
+  :class:`BadNumber`, which the schema then rejects at their line;
 - the node graph is kept so that any value's position can be found afterwards from its path
   (:meth:`YamlDocument.position`), which is how schema errors point at a line and column.
 
@@ -16,19 +18,47 @@ No other module imports :mod:`yaml`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from licsync.errors import ConfigError, Problem
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "YamlDocument", "load_yaml"]
+__all__ = ["ESCAPE_MEANINGS", "MAX_BYTES", "MAX_DEPTH", "BadNumber", "YamlDocument", "load_yaml"]
 
 MAX_BYTES = 32 * 1024 * 1024  # far above any real licence file, far below a memory problem
 MAX_DEPTH = 64  # the format nests at most five levels; anything deeper is an accident or an attack
 MAX_ALIAS_EXPANSION = 100_000  # values an alias may add beyond what the file spells out
+MAX_INT_DIGITS = 18  # every whole number licsync reads fits in 64 bits
+
+
+@dataclass(frozen=True, slots=True)
+class BadNumber:
+    """A YAML number licsync cannot use: ``.nan``, ``.inf``, ``1e999``, or thousands of digits.
+
+    It stands in the data where the number was, so that the schema rejects it like any value
+    of the wrong type, at its own line and field, and no such number reaches the planner.
+
+    Attributes:
+        text: the number as written.
+        why: what is wrong with it, to follow the number in a message.
+    """
+
+    text: str
+    why: str
+
+    def __str__(self) -> str:
+        shown = self.text if len(self.text) <= 24 else self.text[:20] + "..."
+        return f"{shown} {self.why}"
+
+
+def _digits(text: str) -> int:
+    # Letters count too: hexadecimal 0xFFFF... is as large a number.
+    return sum(c.isalnum() for c in text.removeprefix("0x").removeprefix("0o"))
+
 
 try:  # libyaml is an optional C extension of PyYAML: much faster when present
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -43,10 +73,12 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float",
 }
+_INT = "tag:yaml.org,2002:int"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 Path_ = tuple[str | int, ...]
+_SCAN_LIMIT = 16  # mappings up to this size are scanned: cheaper than building an index
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +94,12 @@ class YamlDocument:
     file: str
     data: Any
     root: yaml.Node
+    text: str = ""
+    # Key lookups in large mappings, built on first use: scanning a mapping's keys once per
+    # lookup made a file of 20,000 misspelled keys quadratic.
+    _keys: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def node_at(self, path: Sequence[str | int], *, key: bool = False) -> yaml.Node:
         """The node at ``path``, or the deepest existing ancestor's node.
@@ -70,14 +108,13 @@ class YamlDocument:
         where "unknown field" belongs.
         """
         node = self.root
-        for step in path:
+        last = len(path) - 1
+        for at, step in enumerate(path):
             if isinstance(node, yaml.MappingNode):
-                for key_node, value_node in node.value:
-                    if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
-                        node = key_node if key and step == path[-1] else value_node
-                        break
-                else:
+                found = self._entry(node, str(step))
+                if found is None:
                     return node
+                node = found[0] if key and at == last else found[1]
             elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
                 if not 0 <= step < len(node.value):
                     return node
@@ -85,6 +122,39 @@ class YamlDocument:
             else:
                 return node
         return node
+
+    def _entry(self, node: yaml.MappingNode, name: str) -> tuple[yaml.Node, yaml.Node] | None:
+        if len(node.value) <= _SCAN_LIMIT:
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == name:
+                    return key_node, value_node
+            return None
+        index = self._keys.get(id(node))
+        if index is None:
+            index = self._keys[id(node)] = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    index.setdefault(key_node.value, (key_node, value_node))
+        return index.get(name)
+
+    def quoted_escape(self, path: Sequence[str | int]) -> tuple[str, str] | None:
+        """For a double-quoted string at ``path`` whose backslashes YAML took as escapes: the
+        first such escape as written (``\\b``) and the text between the quotes as written.
+
+        None when the value is not double-quoted, or every backslash in it is ``\\\\`` or
+        ``\\"`` (which mean what they show).
+        """
+        node = self.node_at(path)
+        if getattr(node, "style", None) != '"' or not self.text:
+            return None
+        raw = self.text[node.start_mark.index : node.end_mark.index]
+        inner = raw[1:-1]
+        at = inner.find("\\")
+        while 0 <= at < len(inner) - 1:
+            if inner[at + 1] not in '\\"':
+                return inner[at : at + 2], inner
+            at = inner.find("\\", at + 2)
+        return None
 
     def position(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
         """1-based (line, column) of the value at ``path`` (see :meth:`node_at`)."""
@@ -107,6 +177,8 @@ def load_yaml(raw: bytes, file: str) -> YamlDocument:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         raise ConfigError([_problem_from_yaml_error(exc, file, text)]) from None
+    except yaml.reader.ReaderError as exc:
+        raise ConfigError([_reader_problem(exc, file, text)]) from None
     except yaml.YAMLError as exc:  # unmarked: reader errors and the like
         raise ConfigError([Problem(file, 0, 0, "", f"not valid YAML: {exc}")]) from None
     if root is None:
@@ -115,7 +187,7 @@ def load_yaml(raw: bytes, file: str) -> YamlDocument:
         )
     builder = _Builder(file)
     data = builder.build(root)
-    return YamlDocument(file=file, data=data, root=root)
+    return YamlDocument(file=file, data=data, root=root, text=text)
 
 
 def _decode(raw: bytes, file: str) -> str:
@@ -155,10 +227,63 @@ def _problem_from_yaml_error(exc: yaml.MarkedYAMLError, file: str, text: str) ->
         )
     if "expected a single document" in f"{problem} {exc.context}":
         return Problem(file, line, col, "", "several YAML documents (---) in one file; use one")
+    if "quoted scalar" in str(exc.context) and ("escape" in problem or "hexdecimal" in problem):
+        return Problem(file, line, col, "", _bad_escape(text, line, col))
     if "maximum nesting depth" in problem:
         return Problem(file, line, col, "", f"nesting deeper than libyaml allows: {problem}")
     context = f" ({exc.context})" if exc.context else ""
     return Problem(file, line, col, "", f"invalid YAML: {problem}{context}")
+
+
+ESCAPE_MEANINGS = {
+    "a": "a bell character",
+    "b": "a backspace",
+    "e": "an escape character",
+    "f": "a form feed",
+    "n": "a line break",
+    "r": "a carriage return",
+    "t": "a tab",
+    "v": "a vertical tab",
+    "0": "a NUL character",
+    " ": "a plain space",
+    "/": "a slash",
+    "N": "a next-line character (U+0085)",
+    "_": "a no-break space (U+00A0)",
+    "L": "a line separator (U+2028)",
+    "P": "a paragraph separator (U+2029)",
+    "x": "the character with the hex code that follows",
+    "u": "the character with the hex code that follows",
+    "U": "the character with the hex code that follows",
+}
+"""What a backslash escape in a double-quoted YAML string means (YAML 1.1, section 5.6)."""
+
+
+def _bad_escape(text: str, line: int, col: int) -> str:
+    """The message for a double-quoted string with a backslash that is no YAML escape: the
+    Windows ``DOMAIN\\user`` written in double quotes."""
+    row = text.split("\n", line)[line - 1] if line > 0 else ""
+    at = row.rfind("\\", 0, max(col, 1))
+    escape = row[at : at + 2] if at >= 0 else "\\"
+    return (
+        f"a backslash inside double quotes starts an escape in YAML, and {escape} is not one "
+        "(or is incomplete); write the value without quotes (user: CORP\\alice) or in single "
+        "quotes (user: 'CORP\\alice'), where a backslash is just a backslash"
+    )
+
+
+def _reader_problem(exc: yaml.reader.ReaderError, file: str, text: str) -> Problem:
+    """A character YAML refuses anywhere (a control character), at its line and column."""
+    at = max(0, min(int(exc.position), len(text)))
+    line = text.count("\n", 0, at) + 1
+    col = at - (text.rfind("\n", 0, at) + 1) + 1
+    code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or " ")
+    return Problem(
+        file,
+        line,
+        col,
+        "",
+        f"control character U+{code:04X} is not allowed in YAML (nor in a user id); remove it",
+    )
 
 
 def _char_at(text: str, line: int, col: int) -> str:
@@ -252,12 +377,12 @@ class _Builder:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise self._fail(key_node, "YAML merge keys (<<) are not supported; write keys out")
             key = self._scalar(key_node)
-            if isinstance(key, float | bool) or key is None:
+            if isinstance(key, float | bool | BadNumber) or key is None:
                 key = key_node.value  # `yes:` or `1.0:` as a key means the text the user wrote
             if key in result:
                 raise self._fail(
                     key_node,
-                    f"duplicate key {key!r}: already set on line {first_line[key]}; "
+                    f"duplicate key {_head(key)}: already set on line {first_line[key]}; "
                     "YAML would silently keep only the last one",
                 )
             first_line[key] = key_node.start_mark.line + 1
@@ -268,16 +393,32 @@ class _Builder:
         tag = node.tag
         if tag in (_STR, _TIMESTAMP):
             return node.value
+        if tag == _INT and _digits(node.value) > MAX_INT_DIGITS:
+            # Python refuses to parse more than 4,300 digits (a crash, once); licsync's numbers
+            # are day counts and caps, so far fewer already mean a mistake.
+            return BadNumber(node.value, f"has {_digits(node.value):,} digits, far too many")
         if tag in _SCALAR_TAGS:
-            return self.scalars.construct_object(node, deep=False)
+            value = self.scalars.construct_object(node, deep=False)
+            if isinstance(value, float) and not math.isfinite(value):
+                # `.nan` compares false with every bound, so it slipped past minimum/maximum.
+                why = "is not a number (NaN)" if math.isnan(value) else "is infinite"
+                return BadNumber(node.value, why)
+            return value
         if tag == "tag:yaml.org,2002:binary":
             raise self._fail(node, "binary values are not supported")
         raise self._fail(node, f"unsupported YAML tag {tag}")
+
+
+def _head(value: object) -> str:
+    text = repr(value[:80] if isinstance(value, str) else value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _kind(node: yaml.Node) -> str:
     if isinstance(node, yaml.SequenceNode):
         return "a list"
     if isinstance(node, yaml.ScalarNode):
-        return f"a single value ({node.value[:40]!r})"
+        # Not quoted: a file that is one long value is rarely YAML someone wrote by hand, and
+        # its first line may be anything (a password file, a key).
+        return "a single value, not `key: value` lines"
     return "something else"

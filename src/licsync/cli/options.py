@@ -87,6 +87,10 @@ def parse_qrs_url(text: str) -> str:
     """
     if text == EMBEDDED:
         return text
+    if any(c.isspace() or not c.isprintable() for c in text):
+        # urlsplit keeps a space in a host name, so the site's file would be blamed later.
+        msg = f"{text!r}: a URL has no spaces or control characters (e.g. https://qlik.example.com)"
+        raise typer.BadParameter(msg)
     try:
         effective_base_url(text, AuthMode.HEADER)  # the checks every auth mode shares
         urllib.parse.urlsplit(text.strip()).port  # noqa: B018 - raises for a port out of range

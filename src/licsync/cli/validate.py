@@ -38,7 +38,7 @@ def validate(
     ] = ValidateFormat.TEXT,
 ) -> None:
     """Check desired-state files: YAML, schema and cross-file rules. Exit 1 on errors."""
-    report = check_directory(directory, today=dt.datetime.now(dt.UTC).date())
+    report = check_directory(directory, today=dt.datetime.now(dt.UTC).date(), check_paths=True)
     if output_format is ValidateFormat.JSON:
         typer.echo(json.dumps(_report_json(report), indent=2))
     elif output_format is ValidateFormat.GITHUB:

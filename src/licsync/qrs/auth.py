@@ -449,7 +449,7 @@ def _secret(env: Mapping[str, str], name: str, what: str) -> str:
 
 
 def _site_error(site: Site, field_name: str, message: str) -> ConfigError:
-    source = site.source
+    source = site.source_of(field_name)  # the field's own line, not `site:`
     file = source.file if source else f"site {site.name}"
     line = source.line if source else 0
     col = source.col if source else 0

@@ -53,9 +53,13 @@ all sources into one entry per user, keyed by :func:`licsync.identity.user_key` 
 and spelled as first seen; files are read oldest first (archived ``.log`` files in name order,
 which is roll-over time order, then the live ``.txt``). Freshness is the newest row of any
 operation, per source. A file named by two sources counts once. Malformed lines and rows (wrong
-field count, bad timestamp, bad user, bad count) are skipped and counted, not fatal: a live log
-may end in a half-written line. Whole-source problems raise :class:`licsync.errors.SignalError`
-naming the file; an export of which no row is readable is one of them.
+field count, bad timestamp, bad user, bad count, a line over
+:data:`~licsync.signals.licenselog.MAX_LINE`) are skipped and counted, not fatal: a live log
+may end in a half-written line. A well-formed time outside the years 2000 to 2999 is an error
+naming ``file:line``: no real log holds one, and it would overflow date arithmetic later.
+Whole-source problems raise :class:`licsync.errors.SignalError` naming the file (and, for a
+configured source, the YAML line naming it); an export of which no row is readable is one of
+them, and so is a FIFO or device where a file should be.
 
 **Assumptions** (UNVERIFIED, beyond the one sample): that the monitoring apps' REST connections
 always authenticate as the service account (in the sample every one of the 100 noise denials has
@@ -67,6 +71,7 @@ configure one kind: logs and an export of the same period count the same denials
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import fnmatch
 import io
@@ -81,7 +86,13 @@ from pathlib import Path
 from licsync.errors import SignalError
 from licsync.identity import split_user, user_key
 from licsync.policy import DenialSource, DenialSourceKind
-from licsync.signals.licenselog import scan_license_log
+from licsync.safefile import read_regular
+from licsync.signals.licenselog import (
+    NEWEST_YEAR,
+    OLDEST_YEAR,
+    excerpt_columns,
+    scan_license_log,
+)
 from licsync.signals.model import Denial, DenialReport, SourceReport
 from licsync.timeutil import require_aware
 
@@ -183,7 +194,18 @@ def discover_license_logs(path: Path) -> tuple[Path, ...]:
         raise SignalError(msg) from exc
 
     found: list[tuple[str, int, str, Path]] = []
-    for folder, subfolders, names in os.walk(path, onerror=fail):
+    # Symlinked folders are followed (an ArchivedLogs share is often a link), each real folder
+    # once, so a link back up cannot loop.
+    visited: set[tuple[int, int]] = set()
+    for folder, subfolders, names in os.walk(path, onerror=fail, followlinks=True):
+        try:
+            info = os.stat(folder)
+        except OSError as exc:
+            fail(exc)
+        if (info.st_dev, info.st_ino) in visited:
+            subfolders.clear()
+            continue
+        visited.add((info.st_dev, info.st_ino))
         subfolders.sort()
         relative = Path(folder).relative_to(path).as_posix()
         for name in names:
@@ -254,7 +276,7 @@ class _Reader:
         if source.kind == DenialSourceKind.CSV:
             return self._read_csv(source, path)
         msg = f"{source.path}: unknown denial source kind {source.kind!r} (expected logs or csv)"
-        raise SignalError(msg)
+        raise SignalError(_at_source(source, msg))
 
     def _key(self, user_name: str) -> str | None:
         """The user key of ``DIRECTORY\\userid``, or None when malformed; memoised."""
@@ -276,14 +298,14 @@ class _Reader:
         if not path.exists():
             # Checked here, not only in discovery, to name the source as configured.
             msg = f"{source.path}: no such file or folder"
-            raise SignalError(msg)
+            raise SignalError(_at_source(source, msg))
         files = discover_license_logs(path)
         if not files:
             msg = (
                 f"{source.path}: no licence log found under this folder "
                 "(looked for *_License_Repository.txt and *_License_Repository_*.log)"
             )
-            raise SignalError(msg)
+            raise SignalError(_at_source(source, msg))
         summaries = []
         for file in files:
             resolved = file.resolve()
@@ -372,10 +394,10 @@ class _Reader:
     def _read_csv(self, source: DenialSource, path: Path) -> SourceReport:
         if not path.exists():
             msg = f"{source.path}: no such file or folder"
-            raise SignalError(msg)
+            raise SignalError(_at_source(source, msg))
         if path.is_dir():
             msg = f"{source.path}: is a folder; a csv denial source names one exported file"
-            raise SignalError(msg)
+            raise SignalError(_at_source(source, msg))
         resolved = path.resolve()
         summary = self.files.get(resolved)
         if summary is None:
@@ -386,13 +408,20 @@ class _Reader:
         table = _parse_csv(_read_bytes(path, name), name)
         rows = skipped = 0
         newest: dt.datetime | None = None
-        for record in table.records():
+        for line, record in table.records():
             rows += 1
             parsed = table.parse(record)
             if parsed is None:
                 skipped += 1
                 continue
             user, count, first, last = parsed
+            for stamp in (first, last):
+                if stamp is not None and not OLDEST_YEAR <= stamp.year < NEWEST_YEAR:
+                    msg = (
+                        f"{name}:{line}: time {stamp.isoformat()} is outside the years "
+                        f"{OLDEST_YEAR} to {NEWEST_YEAR - 1}: no export holds such a time"
+                    )
+                    raise SignalError(msg)
             key = self._key(user)
             if key is None:
                 skipped += 1
@@ -406,7 +435,8 @@ class _Reader:
         if rows and skipped == rows:
             msg = (
                 f"{name}: none of the {rows} rows could be read "
-                f"(columns: {', '.join(table.header)}); check the user, count and time values"
+                f"(columns: {excerpt_columns(table.header)}); check the user, count and time "
+                "values"
             )
             raise SignalError(msg)
         return _FileSummary(rows=rows, skipped=skipped, duplicates=0, newest=newest)
@@ -437,6 +467,15 @@ def _source_report(
     )
 
 
+def _at_source(source: DenialSource, message: str) -> str:
+    """A message about a source as a whole, led by where the YAML names it (file:line:col:
+    field), so the fix starts at the right line."""
+    if source.source is None:
+        return message
+    field = f" {source.field}:" if source.field else ""
+    return f"{source.source}:{field} {message}"
+
+
 def _display(configured: str, path: Path, file: Path) -> str:
     """A file's name for messages: the configured source path, extended into the folder."""
     if file == path:
@@ -444,9 +483,13 @@ def _display(configured: str, path: Path, file: Path) -> str:
     return str(Path(configured) / file.relative_to(path))
 
 
+#: The largest export read: far above any License Monitor table, far below a memory problem.
+MAX_CSV_BYTES = 256 << 20
+
+
 def _read_bytes(path: Path, name: str) -> bytes:
     try:
-        return path.read_bytes()
+        return read_regular(path, limit=MAX_CSV_BYTES)
     except OSError as exc:
         msg = f"{name}: cannot read: {exc.strerror or exc}"
         raise SignalError(msg) from exc
@@ -477,9 +520,10 @@ class _CsvTable:
     count: int | None
     first: int | None
     last: int | None
+    line_offset: int = 0  # lines before the header (Excel's sep= line)
 
-    def records(self) -> Iterator[list[str]]:
-        """The data rows, blank ones left out.
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        """The data rows with the line each ends on, blank ones left out.
 
         Raises:
             SignalError: the text is not CSV the ``csv`` module can read (a field over its size
@@ -490,7 +534,7 @@ class _CsvTable:
             next(reader, None)  # the header
             for record in reader:
                 if any(value.strip() for value in record):
-                    yield record
+                    yield self.line_offset + reader.line_num, record
         except csv.Error as exc:
             msg = f"{self.name}: not readable as CSV on line {reader.line_num}: {exc}"
             raise SignalError(msg) from exc
@@ -516,6 +560,9 @@ class _CsvTable:
         return user, count, first or last, last or first
 
 
+_MAX_COUNT = 1_000_000_000
+
+
 def _csv_count(text: str) -> int | None:
     value = text.strip()
     if not value:
@@ -524,8 +571,8 @@ def _csv_count(text: str) -> int | None:
         number = float(value)
     except ValueError:
         return None
-    if number < 0 or not number.is_integer():
-        return None
+    if not 0 <= number <= _MAX_COUNT or not number.is_integer():
+        return None  # negative, fractional, nan, inf, or no count a real site could reach
     return int(number)
 
 
@@ -554,7 +601,8 @@ def _parse_csv(data: bytes, name: str) -> _CsvTable:
         raise SignalError(msg)
     # Excel writes "sep=;" as a first line when told which delimiter to use.
     if first_line.casefold().startswith("sep=") and len(first_line) == 5:
-        return _locate(name, text.split("\n", 1)[1] if "\n" in text else "", first_line[4])
+        rest = text.split("\n", 1)[1] if "\n" in text else ""
+        return dataclasses.replace(_locate(name, rest, first_line[4]), line_offset=1)
 
     widest: tuple[str, ...] = ()
     for delimiter in (",", ";", "\t"):
@@ -605,7 +653,7 @@ def _locate(name: str, text: str, delimiter: str, *, strict: bool = True) -> _Cs
 
 
 def _unknown_layout(name: str, header: Sequence[str]) -> SignalError:
-    seen = ", ".join(header) if header else "none"
+    seen = excerpt_columns(header)
     return SignalError(
         f"{name}: not a License Monitor denied-access export: expected {_EXPECTED}; "
         f"columns seen: {seen}"

@@ -47,11 +47,17 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from licsync.errors import SignalError
+from licsync.safefile import open_regular
 
 __all__ = [
     "COLUMNS",
+    "MAX_LINE",
+    "NEWEST_YEAR",
+    "OLDEST_YEAR",
     "LicenseLogRow",
     "LogScan",
+    "excerpt",
+    "excerpt_columns",
     "format_log_timestamp",
     "parse_log_timestamp",
     "scan_license_log",
@@ -104,6 +110,26 @@ _LOGGERS = {
     "Update": "License.Repository.Repository.Core.Repository.ProfessionalAccessTypeRepository",
 }
 _MAINTENANCE_LOGGER = "License.Repository.Repository.Core.Licensing.LicenseMaintenance"
+
+
+OLDEST_YEAR = 2000
+NEWEST_YEAR = 3000
+"""Log times are accepted from 2000 up to (not including) 3000: Qlik Sense first shipped in 2014,
+and the same range bounds ``--now``. Beyond it lie datetime's limits, where converting a time
+to UTC or subtracting days overflows (a year-9999 row once crashed plan)."""
+
+#: The longest line read: real rows are well under 1 KB. A longer one is skipped and counted,
+#: so one 100 MB line costs a pass over its bytes, not memory or a quadratic copy.
+MAX_LINE = 1 << 20
+
+
+def _out_of_range(name: str, line: int, text: str) -> SignalError:
+    """The error for a well-formed timestamp outside the years licsync accepts."""
+    return SignalError(
+        f"{name}:{line}: timestamp {excerpt(text, 40)!r} is outside the years {OLDEST_YEAR} to "
+        f"{NEWEST_YEAR - 1}: no licence log holds such a time (is the server clock, or the "
+        "file, broken?)"
+    )
 
 
 def parse_log_timestamp(text: str) -> dt.datetime:
@@ -371,7 +397,7 @@ def scan_license_log(
             ``column`` or a ``required`` column.
     """
     try:
-        with path.open("rb") as stream:
+        with open_regular(path) as stream:
             scanner = _Scanner(
                 stream,
                 name=name,
@@ -398,6 +424,7 @@ class _Scanner:
         value: str,
         consume: Callable[[Mapping[str, int]], Callable[[dt.datetime, list[str]], object]],
         block_size: int,
+        max_line: int = MAX_LINE,
     ) -> None:
         self.stream = stream
         self.block_size = max(1, block_size)
@@ -413,23 +440,12 @@ class _Scanner:
         self.width = 0
         self.ts_at = 0
         self.col_at = 0
+        self.max_line = max_line
+        self.overlong = 0  # lines longer than max_line met
+        self.piece_rows = 0  # rows before the piece _lines is searching (for line numbers)
 
     def run(self, required: Iterable[str]) -> LogScan:
-        # The whole header line comes first, so a byte-order mark is seen even when a block is
-        # shorter than the mark.
-        block = self.stream.read(self.block_size)
-        header_end = block.find(b"\n")
-        while header_end < 0:
-            more = self.stream.read(self.block_size)
-            if not more:
-                header_end = len(block)
-                break
-            searched = len(block)
-            block += more
-            header_end = block.find(b"\n", searched)
-        if block.startswith(_UTF16_BOMS):
-            msg = f"{self.name}: not UTF-8 text (it starts with a UTF-16 byte-order mark); "
-            raise SignalError(msg + "save it as UTF-8")
+        block, header_end = self._read_header()
         start = len(_BOM) if block.startswith(_BOM) else 0
         columns, index = self._header(block[start:header_end], required)
 
@@ -438,37 +454,51 @@ class _Scanner:
         # the next block, so the big block itself is never copied.
         base = 0  # file offset of block[0]
         low = header_end + 1  # where this block's unread lines start
-        carry = b""  # a partial line, completed by the next block
+        carry = bytearray()  # a partial line, completed by the next block
+        carry_at = 0  # file offset of the carried line
+        overlong = False  # inside a line longer than max_line: its bytes are dropped
         recent: list[tuple[bytes, int, int, int]] = []  # last two pieces, for the newest entry
         while True:
-            if carry:
+            if carry or overlong:
                 first_break = block.find(b"\n")
                 if first_break < 0:
-                    carry += block  # a line longer than a block: rare, keep collecting
                     low = len(block)
+                    if not overlong and len(carry) + len(block) > self.max_line:
+                        overlong = True  # from here on the line costs nothing more
+                        carry.clear()
+                    if not overlong:
+                        carry += block  # a line longer than a block: rare, keep collecting
+                elif overlong:
+                    self._overlong(carry_at)
+                    overlong = False
+                    low = first_break + 1
                 else:
-                    joined = carry + block[: first_break + 1]
-                    self._lines(joined, 0, len(joined), base - len(carry))
-                    recent = [*recent[-1:], (joined, 0, len(joined), base - len(carry))]
-                    carry = b""
+                    joined = bytes(carry) + block[: first_break + 1]
+                    self._lines(joined, 0, len(joined), carry_at)
+                    recent = [*recent[-1:], (joined, 0, len(joined), carry_at)]
+                    carry.clear()
                     low = first_break + 1
             cut = block.rfind(b"\n") + 1
             if cut > low:
                 self._lines(block, low, cut, base)
                 recent = [*recent[-1:], (block, low, cut, base)]
-            if not carry:
-                carry = block[max(cut, low) :]
+            if not carry and not overlong and max(cut, low) < len(block):
+                carry += block[max(cut, low) :]
+                carry_at = base + max(cut, low)
             base += len(block)
             block = self.stream.read(self.block_size)
             if not block:
                 break
             low = 0
-        tail_at = base - len(carry)
-        if carry.strip(b"\r"):
+        tail = bytes(carry)
+        if overlong:
+            self._overlong(carry_at)
+        elif tail.strip(b"\r"):
             self.rows += 1
-            if self.needle in carry:
-                self._candidate(carry, 0, len(carry), tail_at)
-        newest = self._newest(recent, carry, tail_at)
+            if self.needle in tail:
+                self.piece_rows = self.rows - 1
+                self._candidate(tail, 0, len(tail), carry_at, 0)
+        newest = self._newest(recent, tail if not overlong else b"", carry_at)
         return LogScan(
             columns=columns,
             index=index,
@@ -477,6 +507,45 @@ class _Scanner:
             newest=newest,
             matched=self.matched,
         )
+
+    def _read_header(self) -> tuple[bytes, int]:
+        """The first block(s), through the header's line break, and where that break is."""
+        # The whole header line comes first, so a byte-order mark is seen even when a block is
+        # shorter than the mark.
+        block = self.stream.read(self.block_size)
+        header_end = block.find(b"\n")
+        while header_end < 0 and len(block) <= self.max_line:
+            more = self.stream.read(self.block_size)
+            if not more:
+                header_end = len(block)
+                break
+            searched = len(block)
+            block += more
+            header_end = block.find(b"\n", searched)
+        if header_end < 0 or header_end > self.max_line:
+            msg = (
+                f"{self.name}: the first line is longer than {self.max_line:,} bytes, so it is no "
+                "header naming columns: not a licence log"
+            )
+            raise SignalError(msg)
+        if block.startswith(_UTF16_BOMS):
+            msg = f"{self.name}: not UTF-8 text (it starts with a UTF-16 byte-order mark); "
+            raise SignalError(msg + "save it as UTF-8")
+        return block, header_end
+
+    def _overlong(self, offset: int) -> None:
+        """Skip (and count, and say) a line longer than ``max_line``: never a Qlik row."""
+        line = self.rows + 2  # the header is line 1
+        self.rows += 1  # neither its line break nor its tail was in a piece handed to _lines
+        self.skipped_at.add(offset)
+        self.overlong += 1
+        if self.overlong == 1:
+            _log.warning(
+                "%s:%s: line longer than %s bytes skipped (a licence log row is well under 1 KB)",
+                self.name,
+                line,
+                f"{self.max_line:,}",
+            )
 
     def _header(
         self, raw: bytes, required: Iterable[str]
@@ -498,7 +567,7 @@ class _Scanner:
         if missing:
             msg = (
                 f"{self.name}: header lacks column(s) {', '.join(missing)}; "
-                f"columns seen: {', '.join(columns)}"
+                f"columns seen: {excerpt_columns(columns)}"
             )
             raise SignalError(msg)
         self.width = len(columns)
@@ -519,16 +588,23 @@ class _Scanner:
                 line = 1 + self.rows + block.count(b"\n", low, bad) + 1
                 msg = f"{self.name}: not UTF-8 text (byte 0x{block[bad]:02x} on line {line})"
                 raise SignalError(msg) from exc
+        self.piece_rows = self.rows
         self.rows += _count_breaks(block, low, cut)
         needle = self.needle
         pos = block.find(needle, low, cut)
         while pos >= 0:
             line_start = block.rfind(b"\n", low, pos) + 1 or low
             line_end = block.find(b"\n", pos, cut)
-            self._candidate(block, line_start, line_end, base + line_start)
+            self._candidate(block, line_start, line_end, base + line_start, low)
             pos = block.find(needle, line_end, cut)
 
-    def _candidate(self, block: bytes, line_start: int, line_end: int, offset: int) -> None:
+    def _line_number(self, block: bytes, low: int, line_start: int) -> int:
+        """The 1-based line of ``block[line_start:]`` (slow: only for an error message)."""
+        return self.piece_rows + block.count(b"\n", low, line_start) + 2
+
+    def _candidate(
+        self, block: bytes, line_start: int, line_end: int, offset: int, low: int
+    ) -> None:
         # _split inlined: this runs once per denial, a million-line file has tens of thousands.
         try:
             fields = block[line_start:line_end].decode().removesuffix("\r").split("\t")
@@ -543,6 +619,9 @@ class _Scanner:
             except ValueError:
                 self.skipped_at.add(offset)
             else:
+                if not OLDEST_YEAR <= stamp.year < NEWEST_YEAR:
+                    line = self._line_number(block, low, line_start)
+                    raise _out_of_range(self.name, line, fields[self.ts_at])
                 self.matched += 1
                 self.on_match(stamp, fields)
 
@@ -557,6 +636,7 @@ class _Scanner:
             at, buf = tail_at, tail
         newest: dt.datetime | None = None
         good = seen = 0
+        number = self.rows + 1  # of the last line: the header is line 1
         end = len(buf) - 1 if buf.endswith(b"\n") else len(buf)
         while end >= 0 and good < _TAIL_LINES and seen < _TAIL_LIMIT:
             newline = buf.rfind(b"\n", 0, end)
@@ -570,6 +650,9 @@ class _Scanner:
                         stamp = parse_log_timestamp(fields[self.ts_at])
                     except ValueError:
                         stamp = None
+                    else:
+                        if not OLDEST_YEAR <= stamp.year < NEWEST_YEAR:
+                            raise _out_of_range(self.name, number, fields[self.ts_at])
                 if stamp is None:
                     self.skipped_at.add(at + newline + 1)
                 else:
@@ -577,7 +660,29 @@ class _Scanner:
                     if newest is None or stamp > newest:
                         newest = stamp
             end = newline
+            number -= 1
         return newest
+
+
+def excerpt(text: str, limit: int = 200) -> str:
+    """At most ``limit`` characters of ``text`` from an untrusted file, for a message (once, a
+    52 MB header line went to stderr whole)."""
+    return text if len(text) <= limit else f"{text[: limit - 3]}... ({len(text):,} characters)"
+
+
+def excerpt_columns(columns: Sequence[str], limit: int = 200) -> str:
+    """The column names of a header, as many as fit in ``limit`` characters (each cut short
+    too), and how many more there are."""
+    shown: list[str] = []
+    used = 0
+    for name in columns:
+        name = excerpt(name, 40)  # noqa: PLW2901 - the shortened name replaces the long one
+        if used + len(name) + 2 > limit:
+            break
+        shown.append(name)
+        used += len(name) + 2
+    more = len(columns) - len(shown)
+    return ", ".join(shown) + (f", ... ({more} more)" if more else "") if columns else "none"
 
 
 def _ignore(stamp: dt.datetime, fields: list[str]) -> None:
