@@ -456,3 +456,17 @@ def test_a_failed_professional_allocation_keeps_the_analyzer_seat(
     assert reclaim["message"].startswith("not attempted")
     seats = demo.store.entities(ALLOCATION[AccessType.ANALYZER])[1]
     assert any(s.get("user") and s["user"]["id"] == mover["id"] for s in seats)
+
+
+def test_the_policy_names_where_the_audit_log_goes(example: Path, licsync: Licsync) -> None:
+    edit_file(example / "site.yaml", "policy:\n", "policy:\n  audit_log: ../audit/demo.jsonl\n")
+    assert licsync(["validate", "licenses"]).exit_code == 0
+    result = licsync(["apply", "licenses", "--auto-approve"])
+    assert result.exit_code == 0, result.output
+    assert not Path(".licsync").exists()
+    records = _audit(example.parent / "audit" / "demo.jsonl")
+    assert records[-1]["event"] == "end"
+    chosen = licsync(["apply", "licenses", "--auto-approve", "--audit-log", "mine.jsonl"])
+    assert chosen.exit_code == 0, chosen.output
+    events = [r["event"] for r in _audit(Path("mine.jsonl"))]  # the embedded site is new each run
+    assert (events[0], events[-1]) == ("start", "end")

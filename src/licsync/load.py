@@ -1165,4 +1165,11 @@ def _policy(found: tuple[_File, dict[str, Any]] | None) -> Policy:
         denial_lookback_days=int(denials.get("lookback_days", defaults.denial_lookback_days)),
         denial_max_age_days=int(denials.get("max_age_days", defaults.denial_max_age_days)),
         service_accounts=tuple(denials.get("service_accounts", defaults.service_accounts)),
+        audit_log=_relative_to(base, data.get("audit_log")),
     )
+
+
+def _relative_to(base: Path, path: str | None) -> str | None:
+    if path is None:
+        return None
+    return path if os.path.isabs(path) else str(base / path)

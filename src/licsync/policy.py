@@ -103,3 +103,6 @@ class Policy:
     denial_lookback_days: int = 30
     denial_max_age_days: int = 3
     service_accounts: tuple[str, ...] = ("INTERNAL\\*",)
+    audit_log: str | None = None
+    """Where ``apply`` appends its audit log (``policy.audit_log``, relative to the file that
+    says it); None: ``.licsync/audit/<site>.jsonl`` under the working directory."""

@@ -16,10 +16,18 @@ from typing import Any
 
 from licsync.errors import LicsyncError
 
-__all__ = ["AUDIT_SCHEMA", "LICENSES_SCHEMA", "PLAN_SCHEMA", "load_schema", "schema_dir"]
+__all__ = [
+    "APPLY_SCHEMA",
+    "AUDIT_SCHEMA",
+    "LICENSES_SCHEMA",
+    "PLAN_SCHEMA",
+    "load_schema",
+    "schema_dir",
+]
 
 LICENSES_SCHEMA = "licenses.schema.json"
 PLAN_SCHEMA = "plan.schema.json"
+APPLY_SCHEMA = "apply.schema.json"
 AUDIT_SCHEMA = "audit.schema.json"
 
 

@@ -110,7 +110,8 @@ def apply(
         typer.Option(
             "--audit-log",
             metavar="FILE",
-            help="Append the audit log here (default .licsync/audit/<site>.jsonl).",
+            help="Append the audit log here (default: policy.audit_log, else "
+            ".licsync/audit/<site>.jsonl).",
         ),
     ] = None,
     lock_timeout: Annotated[
@@ -261,7 +262,9 @@ def _audit(session: Session, options: ApplyOptions, path: Path | None) -> Iterat
         yield None
         return
     site = session.desired.site.name
-    target = path or DEFAULT_AUDIT_FOLDER / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', site)}.jsonl"
+    configured = session.desired.policy.audit_log
+    default = DEFAULT_AUDIT_FOLDER / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', site)}.jsonl"
+    target = path or (Path(configured) if configured else default)
     with AuditLog.open(target, site) as log:
         yield log
 
