@@ -1,7 +1,8 @@
-"""What the benchmarks share: a simulator in its own process, and the floor read of QRS.
+"""What the benchmarks share: simulators in their own processes (optionally with latency), QRS
+GETs with an xrfkey, and the floor read of QRS.
 
-Not a benchmark itself; ``bench/read.py`` and ``bench/plan.py`` import it (both run from the
-repository root, which puts ``bench/`` on the path).
+Not a benchmark itself; ``bench/read.py``, ``bench/plan.py`` and ``bench/apply.py`` import it
+(all run from the repository root, which puts ``bench/`` on the path).
 """
 
 from __future__ import annotations
@@ -35,30 +36,43 @@ QRS_HEADERS = {"X-Qlik-User": "UserDirectory=INTERNAL; UserId=sa_api"}
 
 
 @contextlib.contextmanager
-def simulator(users: int, seed: int) -> Iterator[str]:
+def simulator(users: int, seed: int, *, latency_ms: float = 0.0) -> Iterator[str]:
     """``licsync sim serve`` in its own process (its CPU does not compete with the client's
     under the GIL); yields the URL it prints and stops it afterwards."""
+    with simulators(1, users, seed, latency_ms=latency_ms) as urls:
+        yield urls[0]
+
+
+@contextlib.contextmanager
+def simulators(
+    count: int, users: int, seed: int, *, latency_ms: float = 0.0
+) -> Iterator[list[str]]:
+    """``count`` identical simulators (same users and seed: the same site, ids included), each
+    in its own process, started at once so that their seeding overlaps; yields their URLs."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     command = [sys.executable, "-m", "licsync", "sim", "serve", "--users", str(users)]
-    process = subprocess.Popen(
-        [*command, "--port", "0", "--seed", str(seed)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    command += ["--port", "0", "--seed", str(seed), "--latency-ms", str(latency_ms)]
+    processes: list[subprocess.Popen[str]] = []
     try:
-        url = _read_url(process)
-        if url is None:
+        for _ in range(count):
+            processes.append(
+                subprocess.Popen(
+                    command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+                )
+            )
+        urls = [_read_url(process) for process in processes]
+        if None in urls:
             raise SystemExit("could not start the simulator (licsync sim serve)")
-        yield url
+        yield [url for url in urls if url is not None]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _read_url(process: subprocess.Popen[str]) -> str | None:
@@ -78,6 +92,23 @@ def http_client() -> httpx.Client:
     """A plain httpx client for the floor: certificate-mode headers, generous timeouts."""
     limits = httpx.Limits(max_connections=10, max_keepalive_connections=10)
     return httpx.Client(headers=QRS_HEADERS, timeout=httpx.Timeout(300.0), limits=limits)
+
+
+def xrf() -> tuple[str, dict[str, str]]:
+    """A fresh xrfkey and the query parameters carrying it (send it as ``X-Qlik-Xrfkey`` too)."""
+    key = "".join(secrets.choice(ALPHABET) for _ in range(16))
+    return key, {"xrfkey": key}
+
+
+def get_json(http: httpx.Client, base: str, path: str, params: dict[str, str] | None = None) -> Any:
+    """``GET`` one QRS path (xrfkey in query and header) and decode it."""
+    key, query = xrf()
+    response = http.get(
+        f"{base}{path}?{encode_query({**query, **(params or {})})}",
+        headers={"X-Qlik-Xrfkey": key},
+    )
+    response.raise_for_status()
+    return response.json()
 
 
 def floor_read(http: httpx.Client, base: str) -> int:

@@ -1,0 +1,484 @@
+"""Benchmark: ``licsync apply`` of 10,000 changes, against one request per change in series.
+
+Run from the repository root::
+
+    python bench/apply.py              # 60,000 people; 5,000 allocations + 5,000 reclaims
+    python bench/apply.py --repeat 3   # the median of three apply runs (about 2.5 minutes)
+    python bench/apply.py --quick      # 15,000 people; 1,000 + 1,000, a sample of 1,000
+
+Set-up (not timed): ``--repeat`` + 1 simulators of the same synthetic organisation (same
+``--users`` and ``--seed``, so the same users and allocation ids), each in its own process, all
+with ``--latency-ms`` (20) added to every ``/qrs`` response. From what the first serves, the script
+writes a desired state: authoritative professional ownership (analyzer observed), safety caps
+raised, the site's professional licence rules declared as they are, every professional holder
+declared except ``--changes`` of them, plus ``--changes`` people who hold no professional seat.
+That makes ``--changes`` reclaims and ``--changes`` allocations and nothing else. The
+reclaimed seats are ones last used over seven days ago (or never), so QRS releases them
+instead of keeping them in quarantine, and the allocations fit in the capacity they free.
+
+Measured:
+
+- ``python -m licsync apply DIR --auto-approve --format json --concurrency 8`` in a fresh
+  process, once per fresh simulator (after a warm-up read that fills its list caches): wall
+  time from start to exit (interpreter start and imports included), the QRS requests of its
+  JSON report (``qrs_requests``), every change checked ``applied`` and the re-plan
+  (``after``) checked empty. A small wrapper around the CLI (not part of the product) times
+  its phases and tallies its requests per phase.
+- the way the Qlik tools people use today do it (a script over Qlik-Cli or the QMC's own
+  calls): one request per change, in series, on one keep-alive connection, against the
+  last (untouched) simulator: ``DELETE /qrs/license/professionalaccesstype/{id}`` for a
+  reclaim, ``POST /qrs/license/professionalaccesstype`` ``{"user": {...}}`` for an
+  allocation, on a sample of ``--sample`` of the same changes (half of each), scaled linearly
+  to all of them.
+
+The last line is ``RESULT apply speedup=<serial / licsync> floor_ratio=<licsync / (requests x
+latency / concurrency)> requests=<n> seconds=<t>``. Targets for 10,000 changes: speedup >= 50,
+floor_ratio <= 2, requests <= 400.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchlib import (
+    QRS_HEADERS,
+    REPO,
+    floor_read,
+    get_json,
+    http_client,
+    simulators,
+    timed,
+    xrf,
+)
+from licsync.qrs.parse import parse_users
+from licsync.rules.evaluate import evaluate
+from licsync.rules.syntax import parse_condition
+from licsync.rules.verdict import Verdict
+
+# Runs the CLI exactly as `python -m licsync` does, timing its phases and counting its requests
+# per phase by wrapping a few functions from outside; the report goes to stderr at exit.
+WRAPPER = """
+import atexit, json, os, runpy, sys, threading, time
+T0 = time.perf_counter()
+PROFILE = os.environ.get("LICSYNC_BENCH_PROFILE")
+if PROFILE:
+    import pyinstrument
+    profiler = pyinstrument.Profiler(interval=0.001)
+    profiler.start()
+import licsync.apply.run as run
+import licsync.qrs.client as client
+import licsync.session as session
+marks, phase, tally, lock = [], ["start"], {}, threading.Lock()
+def mark(name):
+    marks.append((name, time.perf_counter() - T0))
+def phased(name, function):
+    def wrapped(*args, **kwargs):
+        before = phase[0]
+        phase[0] = name
+        mark(name + " start")
+        try:
+            return function(*args, **kwargs)
+        finally:
+            mark(name + " end")
+            phase[0] = before
+    return wrapped
+plans, timings, reads = [0], {}, []
+original_read = session.read_actual
+def read_actual(client):
+    result = original_read(client)
+    t = result.timing
+    reads.append({"total": t.total, "assemble": t.assemble, "endpoints": {
+        path: [e.http, e.wait, e.decode, e.build, e.size] for path, e in t.endpoints.items()}})
+    return result
+session.read_actual = read_actual
+original_plan = session.Session.plan
+def plan(self):
+    plans[0] += 1
+    name = "plan" if plans[0] == 1 else "replan"
+    result = phased(name, original_plan)(self)
+    timings[name] = dict(result.timings)
+    return result
+session.Session.plan = plan
+original_open = session.open_session
+def open_session(request):
+    mark("open_session")
+    return original_open(request)
+session.open_session = open_session
+import licsync.cli.apply as cli_apply
+cli_apply.open_session = open_session
+run.execute = phased("execute", run.execute)
+run._settle = phased("settle", run._settle)
+original_request = client.QrsClient.request
+def request(self, method, path, **kwargs):
+    started = time.perf_counter()
+    try:
+        return original_request(self, method, path, **kwargs)
+    finally:
+        seconds = time.perf_counter() - started
+        kind = method + " " + "/".join(p for p in path.split("/")[:4] if len(p) < 32)
+        with lock:
+            entry = tally.setdefault(phase[0], {}).setdefault(kind, [0, 0.0])
+            entry[0] += 1
+            entry[1] += seconds
+client.QrsClient.request = request
+def report():
+    mark("exit")
+    if PROFILE:
+        profiler.stop()
+        with open(PROFILE, "w") as out:
+            out.write(profiler.output_text(unicode=True, show_all=False))
+    split = {"marks": marks, "requests": tally, "timings": timings, "reads": reads}
+    sys.stderr.write("licsync-bench: " + json.dumps(split) + "\\n")
+atexit.register(report)
+sys.argv = ["licsync", *sys.argv[1:]]
+runpy.run_module("licsync", run_name="__main__", alter_sys=True)
+"""
+REPORT = re.compile(r"^licsync-bench: (.*)$", re.MULTILINE)
+ACCESS = "/qrs/license/professionalaccesstype"
+RULE_CONTEXT = {0: "both", 1: "hub", 2: "qmc"}
+RECENT_USE = dt.timedelta(days=7, hours=1)  # a seat used within this is quarantined (7 days)
+NEVER = "0001-01-01"
+
+
+def ident(user: dict[str, Any]) -> str:
+    return f"{user['userDirectory']}\\{user['userId']}"
+
+
+def fetch(base: str) -> dict[str, Any]:
+    """What the desired state is written from: users, professional seats and licence rules,
+    and the simulator's clock (its dates derive from it)."""
+    with httpx.Client(headers=QRS_HEADERS, timeout=300.0) as http:
+        return {
+            "users": get_json(http, base, "/qrs/user/full"),
+            "seats": get_json(http, base, f"{ACCESS}/full"),
+            "rules": get_json(
+                http, base, "/qrs/systemrule/full", {"filter": "category eq 'License'"}
+            ),
+            "now": dt.datetime.fromisoformat(http.get(f"{base}/_sim/clock").json()["now"]),
+        }
+
+
+def professional_rules(site: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in site["rules"] if "ProfessionalAccessGroup_" in r["resourceFilter"]]
+
+
+def covered(site: dict[str, Any]) -> set[str]:
+    """GUIDs of the users an enabled professional licence rule may cover: the plan neither
+    reclaims their seats nor allocates to them explicitly, so they are kept out of both."""
+    conditions = [parse_condition(r["rule"]) for r in professional_rules(site) if not r["disabled"]]
+    return {
+        user.id
+        for user in parse_users(site["users"]).values()
+        if any(evaluate(c, user) is not Verdict.NO for c in conditions)
+    }
+
+
+def choose(site: dict[str, Any], changes: int, rng: random.Random) -> dict[str, Any]:
+    """Which holders to keep and reclaim, and whom to allocate to."""
+    users = {u["id"]: u for u in site["users"]}
+    ruled = covered(site)
+    now = site["now"]
+    held: set[str] = set()
+    kept: list[str] = []
+    stale: list[dict[str, Any]] = []  # (allocation, user) last used over a week ago or never
+    for seat in site["seats"]:
+        owner = seat.get("user")
+        if owner is None:
+            continue
+        held.add(owner["id"])
+        if seat["quarantined"]:
+            continue  # already reclaimed: left undeclared, nothing to do
+        user = users[owner["id"]]
+        last = seat["lastUsed"]
+        old = last.startswith(NEVER) or now - dt.datetime.fromisoformat(last) > RECENT_USE
+        if old and user["userDirectory"] != "INTERNAL" and user["id"] not in ruled:
+            stale.append({"allocation": seat["id"], "user": user})
+        else:
+            kept.append(ident(user))
+    if len(stale) < changes:
+        raise SystemExit(
+            f"only {len(stale)} professional seats unused for a week: too few to reclaim "
+            f"{changes} without quarantine; give more --users"
+        )
+    reclaim = rng.sample(stale, changes)
+    chosen = {r["allocation"] for r in reclaim}
+    kept.extend(ident(s["user"]) for s in stale if s["allocation"] not in chosen)
+    candidates = [
+        u
+        for u in site["users"]
+        if u["id"] not in held
+        and u["id"] not in ruled
+        and u["userDirectory"] != "INTERNAL"
+        and not (u["inactive"] or u["blacklisted"] or u["removedExternally"])
+    ]
+    if len(candidates) < changes:
+        raise SystemExit(f"only {len(candidates)} people without a seat: give more --users")
+    allocate = rng.sample(candidates, changes)
+    return {"kept": kept, "reclaim": reclaim, "allocate": allocate}
+
+
+def write_desired(directory: Path, base: str, site: dict[str, Any], chosen: dict[str, Any]) -> None:
+    """site.yaml (the simulator over plain HTTP, certificate mode) and professional.yaml."""
+    lines = [
+        "site:",
+        "  name: bench-apply",
+        f"  qrs_url: {json.dumps(base)}",
+        "  auth: {mode: certificate}",
+        "policy:",
+        "  ownership: {professional: authoritative, analyzer: observe}",
+        "  protected: [INTERNAL\\*]",
+        "  safety: {max_reclaims: 1000000, max_reclaim_share: 1.0, share_floor: 0}",
+    ]
+    (directory / "site.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    declared = sorted(chosen["kept"] + [ident(u) for u in chosen["allocate"]])
+    lines = ["professional:", "  allocations:"]
+    lines.extend(f"    - user: {json.dumps(u)}" for u in declared)
+    rules = professional_rules(site)
+    lines.append("  rules:" if rules else "  rules: []")
+    for rule in rules:
+        lines.append(f"    - name: {json.dumps(rule['name'])}")
+        lines.append(f"      condition: {json.dumps(rule['rule'])}")
+        lines.append(f"      context: {RULE_CONTEXT[rule['ruleContext']]}")
+        lines.append(f"      disabled: {json.dumps(rule['disabled'])}")
+        if rule.get("comment"):
+            lines.append(f"      comment: {json.dumps(rule['comment'])}")
+    (directory / "professional.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def run_apply(
+    directory: Path, concurrency: int, profile: Path | None
+) -> tuple[float, dict[str, Any], dict[str, Any]]:
+    """One ``licsync apply`` in a fresh process: wall seconds, its JSON report, the split."""
+    work = directory.parent
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "XDG_STATE_HOME": str(work / "state")}
+    if profile is not None:
+        env["LICSYNC_BENCH_PROFILE"] = str(profile.resolve())
+    command = [
+        sys.executable, "-c", WRAPPER, "apply", str(directory), "--auto-approve",
+        "--format", "json", "--concurrency", str(concurrency),
+        "--audit-log", str(work / "audit.jsonl"),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=work, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"licsync apply failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    split = REPORT.search(done.stderr)
+    return seconds, json.loads(done.stdout), json.loads(split.group(1)) if split else {}
+
+
+def check(report: dict[str, Any], changes: int) -> Counter[str]:
+    """Every change applied, and nothing left: else the measurement means nothing."""
+    statuses = Counter(i["status"] for i in report["items"])
+    actions = Counter(i["change"]["action"] for i in report["items"] if i["change"])
+    after = report["after"]
+    left = None if after is None else after["summary"]["changes"]
+    print(
+        f"apply report: {len(report['items']):,} items {dict(actions)}, statuses "
+        f"{dict(statuses)}; re-plan: {left} changes left"
+    )
+    if statuses != Counter({"applied": 2 * changes}) or len(actions) != 2 or left != 0:
+        raise SystemExit(f"not the {2 * changes:,} changes all applied with nothing left")
+    return statuses
+
+
+def serial(base: str, chosen: dict[str, Any], sample: int) -> float:
+    """One request per change, in series, on one keep-alive connection: seconds for
+    ``sample`` changes (reclaims first, as apply does, so the allocations find seats)."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    half = sample // 2
+    reclaims = [r["allocation"] for r in chosen["reclaim"][:half]]
+    allocations = chosen["allocate"][: sample - half]
+    with httpx.Client(headers=QRS_HEADERS, timeout=60.0, limits=limits) as http:
+        ours = {s["id"] for s in get_json(http, base, f"{ACCESS}/full")}
+        if not set(reclaims) <= ours:
+            raise SystemExit("the second simulator does not hold the same allocations")
+        started = time.perf_counter()
+        for allocation in reclaims:
+            key, params = xrf()
+            response = http.delete(
+                f"{base}{ACCESS}/{allocation}", params=params, headers={"X-Qlik-Xrfkey": key}
+            )
+            response.raise_for_status()
+        for user in allocations:
+            key, params = xrf()
+            body = {"user": {k: user[k] for k in ("id", "userId", "userDirectory")}}
+            response = http.post(
+                f"{base}{ACCESS}", params=params, headers={"X-Qlik-Xrfkey": key}, json=body
+            )
+            response.raise_for_status()
+        return time.perf_counter() - started
+
+
+def _parts(split: dict[str, Any], name: str) -> list[tuple[str, float]]:
+    timings = split.get("timings", {}).get(name, {})
+    return [(f"  {part}", seconds) for part, seconds in timings.items() if part != "load"]
+
+
+def show_split(split: dict[str, Any], wall: float) -> None:
+    """Where the apply process's time went, and its requests per phase."""
+    marks = dict(split.get("marks", ()))
+    if not marks:
+        print("no phase split (the wrapper printed none)")
+        return
+    exit_at = marks["exit"]
+    spans = [
+        ("interpreter start (before the wrapper)", wall - exit_at),
+        ("imports, CLI parsing", marks["open_session"]),
+        ("load desired state, open client", marks["plan start"] - marks["open_session"]),
+        ("plan", marks["plan end"] - marks["plan start"]),
+        *_parts(split, "plan"),
+        ("select, audit start", marks["execute start"] - marks["plan end"]),
+        ("execute", marks["execute end"] - marks["execute start"]),
+        ("settle", marks.get("settle end", 0.0) - marks.get("settle start", 0.0)),
+        ("re-plan", marks["replan end"] - marks["replan start"]),
+        *_parts(split, "replan"),
+        ("report, render, exit", exit_at - marks["replan end"]),
+    ]
+    print(f"split of licsync apply ({wall:.2f}s wall):")
+    for name, seconds in spans:
+        print(f"  {name:40s} {seconds:6.2f}s")
+    for number, read in enumerate(split.get("reads", ()), 1):
+        print(
+            f"read {number}: {read['total']:.2f}s (assembling {read['assemble']:.2f}s); "
+            "per endpoint, in its worker thread: http / wait / json / build seconds, MB"
+        )
+        for path, (http, wait, decode, build, size) in read["endpoints"].items():
+            print(
+                f"    {path:42s} {http:5.2f} {wait:5.2f} {decode:5.2f} {build:5.2f}  "
+                f"{size / 1e6:5.1f}"
+            )
+    print("requests per phase (count, summed seconds in flight):")
+    for phase, kinds in split["requests"].items():
+        total = sum(n for n, _ in kinds.values())
+        print(f"  {phase}: {total}")
+        for kind, (count, seconds) in sorted(kinds.items()):
+            print(f"    {kind:60s} {count:5d}  {seconds:7.2f}s")
+
+
+def show_execute(split: dict[str, Any], latency: float, concurrency: int) -> None:
+    """The execute phase against the floor of its own requests."""
+    marks = dict(split.get("marks", ()))
+    kinds = split.get("requests", {}).get("execute", {})
+    writes = sum(n for n, _ in kinds.values())
+    if "execute end" not in marks or not writes:
+        return
+    executed = marks["execute end"] - marks["execute start"]
+    in_flight = sum(t for _, t in kinds.values())
+    print(
+        f"execute phase alone: {executed:.2f}s for {writes} requests, "
+        f"{executed / (writes * latency / concurrency):.2f}x their latency floor; "
+        f"{in_flight / writes * 1000:.0f} ms in flight per request on average (the "
+        "simulator's own time beyond the added latency)"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=60_000, help="people in the organisation")
+    parser.add_argument("--changes", type=int, default=5000, help="reclaims, and allocations")
+    parser.add_argument("--sample", type=int, default=1000, help="changes sent one by one")
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="apply runs, each on a fresh simulator (median)"
+    )
+    parser.add_argument("--quick", action="store_true", help="15,000 people, 1,000 + 1,000")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="profile the apply process (main thread) with pyinstrument, text into FILE; "
+        "the profiler slows it, so the RESULT of such a run is not comparable",
+    )
+    options = parser.parse_args()
+    if options.quick:
+        options.users, options.changes = 15_000, 1000
+    rng = random.Random(options.seed)
+    latency = options.latency_ms / 1000
+    total = 2 * options.changes
+
+    print(
+        f"starting {options.repeat + 1} simulators of {options.users:,} users, "
+        f"{options.latency_ms:g} ms latency per request (separate processes) ..."
+    )
+    sim = {"latency_ms": options.latency_ms}
+    with (
+        simulators(options.repeat + 1, options.users, options.seed, **sim) as urls,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        site = fetch(urls[0])
+        print(f"site: {len(site['users']):,} users, {len(site['seats']):,} professional seats")
+        chosen = choose(site, options.changes, rng)
+        desired = Path(tmp) / "licenses"
+        desired.mkdir()
+        print(
+            f"desired state: {len(chosen['kept']):,} holders kept, "
+            f"{options.changes:,} undeclared (reclaims), {options.changes:,} new (allocations)"
+        )
+        runs, read_floors = [], []
+        for number, ours in enumerate(urls[:-1]):
+            write_desired(desired, ours, site, chosen)
+            with http_client() as http:
+                floor_read(http, ours)  # warm-up: fills the simulator's caches of serialised lists
+                read_floors.append(timed(lambda: floor_read(http, ours)))  # noqa: B023
+            profile = options.profile if number == 0 else None
+            seconds, report, split = run_apply(desired, options.concurrency, profile)
+            check(report, options.changes)
+            runs.append((seconds, report, split))
+            print(f"run {number + 1}: {seconds:.2f}s")
+        sample = min(options.sample, total)
+        sample_seconds = serial(urls[-1], chosen, sample)
+    seconds = statistics.median(r[0] for r in runs)
+    _, report, split = min(runs, key=lambda r: abs(r[0] - seconds))
+    read_floor = statistics.median(read_floors)
+    requests = int(report["qrs_requests"])
+    scaled = sample_seconds * total / sample
+
+    floor = requests * latency / options.concurrency
+    print(
+        f"licsync apply (whole process): median {seconds:.2f}s of "
+        f"{[round(r[0], 2) for r in runs]}, {requests} QRS requests (its own timing of the "
+        f"run: {report['seconds']:.2f}s)"
+    )
+    show_split(split, seconds)
+    print(
+        f"floor: {requests} requests x {options.latency_ms:g} ms / concurrency "
+        f"{options.concurrency} = {floor:.2f}s"
+    )
+    show_execute(split, latency, options.concurrency)
+    print(
+        f"for comparison, one read of the whole site (the 8 GETs + json.loads, 8 threads, "
+        f"before apply, median): {read_floor:.2f}s; apply reads it twice (plan, re-plan)"
+    )
+    print(
+        f"serial, one request per change on one connection: sample of {sample:,} changes "
+        f"({sample // 2:,} reclaims + {sample - sample // 2:,} allocations) in "
+        f"{sample_seconds:.2f}s ({sample_seconds / sample * 1000:.1f} ms each), scaled to "
+        f"{total:,}: {scaled:.1f}s"
+    )
+    print(
+        f"RESULT apply speedup={scaled / seconds:.1f} floor_ratio={seconds / floor:.2f} "
+        f"requests={requests} seconds={seconds:.2f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
