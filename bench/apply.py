@@ -2,9 +2,9 @@
 
 Run from the repository root::
 
-    python bench/apply.py              # 60,000 people; 5,000 allocations + 5,000 reclaims
+    python bench/apply.py              # 30,000 people; 5,000 allocations + 5,000 reclaims
     python bench/apply.py --repeat 3   # the median of three apply runs (about 2.5 minutes)
-    python bench/apply.py --quick      # 15,000 people; 1,000 + 1,000, a sample of 1,000
+    python bench/apply.py --quick      # 8,000 people; 1,000 + 1,000, a sample of 1,000
 
 Set-up (not timed): ``--repeat`` + 1 simulators of the same synthetic organisation (same
 ``--users`` and ``--seed``, so the same users and allocation ids), each in its own process, all
@@ -12,9 +12,10 @@ with ``--latency-ms`` (20) added to every ``/qrs`` response. From what the first
 writes a desired state: authoritative professional ownership (analyzer observed), safety caps
 raised, the site's professional licence rules declared as they are, every professional holder
 declared except ``--changes`` of them, plus ``--changes`` people who hold no professional seat.
-That makes ``--changes`` reclaims and ``--changes`` allocations and nothing else. The
-reclaimed seats are ones last used over seven days ago (or never), so QRS releases them
-instead of keeping them in quarantine, and the allocations fit in the capacity they free.
+That makes ``--changes`` reclaims and ``--changes`` allocations and nothing else. Seats used in
+the last week go into quarantine when reclaimed and still count, so the organisation is built
+here and served as a snapshot with its professional capacity raised by ``--changes``: the
+allocations never wait for a seat.
 
 Measured:
 
@@ -65,10 +66,14 @@ from benchlib import (
     timed,
     xrf,
 )
+from licsync.identity import AccessType
 from licsync.qrs.parse import parse_users
 from licsync.rules.evaluate import evaluate
 from licsync.rules.syntax import parse_condition
 from licsync.rules.verdict import Verdict
+from licsync.sim import SimStore
+from licsync.sim.clock import SimClock
+from licsync.sim.seed import synthetic_organisation
 
 # Runs the CLI exactly as `python -m licsync` does, timing its phases and counting its requests
 # per phase by wrapping a few functions from outside; the report goes to stderr at exit.
@@ -192,10 +197,9 @@ def choose(site: dict[str, Any], changes: int, rng: random.Random) -> dict[str, 
     """Which holders to keep and reclaim, and whom to allocate to."""
     users = {u["id"]: u for u in site["users"]}
     ruled = covered(site)
-    now = site["now"]
     held: set[str] = set()
     kept: list[str] = []
-    stale: list[dict[str, Any]] = []  # (allocation, user) last used over a week ago or never
+    stale: list[dict[str, Any]] = []  # (allocation, user) that may be reclaimed
     for seat in site["seats"]:
         owner = seat.get("user")
         if owner is None:
@@ -204,16 +208,13 @@ def choose(site: dict[str, Any], changes: int, rng: random.Random) -> dict[str, 
         if seat["quarantined"]:
             continue  # already reclaimed: left undeclared, nothing to do
         user = users[owner["id"]]
-        last = seat["lastUsed"]
-        old = last.startswith(NEVER) or now - dt.datetime.fromisoformat(last) > RECENT_USE
-        if old and user["userDirectory"] != "INTERNAL" and user["id"] not in ruled:
+        if user["userDirectory"] != "INTERNAL" and user["id"] not in ruled:
             stale.append({"allocation": seat["id"], "user": user})
         else:
             kept.append(ident(user))
     if len(stale) < changes:
         raise SystemExit(
-            f"only {len(stale)} professional seats unused for a week: too few to reclaim "
-            f"{changes} without quarantine; give more --users"
+            f"only {len(stale)} professional seats to reclaim, not {changes}: give more --users"
         )
     reclaim = rng.sample(stale, changes)
     chosen = {r["allocation"] for r in reclaim}
@@ -390,7 +391,7 @@ def show_execute(split: dict[str, Any], latency: float, concurrency: int) -> Non
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=60_000, help="people in the organisation")
+    parser.add_argument("--users", type=int, default=30_000, help="people in the organisation")
     parser.add_argument("--changes", type=int, default=5000, help="reclaims, and allocations")
     parser.add_argument("--sample", type=int, default=1000, help="changes sent one by one")
     parser.add_argument("--latency-ms", type=float, default=20.0)
@@ -399,7 +400,7 @@ def main() -> int:
     parser.add_argument(
         "--repeat", type=int, default=1, help="apply runs, each on a fresh simulator (median)"
     )
-    parser.add_argument("--quick", action="store_true", help="15,000 people, 1,000 + 1,000")
+    parser.add_argument("--quick", action="store_true", help="8,000 people, 1,000 + 1,000")
     parser.add_argument(
         "--profile",
         type=Path,
@@ -409,42 +410,57 @@ def main() -> int:
     )
     options = parser.parse_args()
     if options.quick:
-        options.users, options.changes = 15_000, 1000
-    rng = random.Random(options.seed)
-    latency = options.latency_ms / 1000
-    total = 2 * options.changes
+        options.users, options.changes = 8_000, 1000
 
     print(
         f"starting {options.repeat + 1} simulators of {options.users:,} users, "
         f"{options.latency_ms:g} ms latency per request (separate processes) ..."
     )
-    sim = {"latency_ms": options.latency_ms}
-    with (
-        simulators(options.repeat + 1, options.users, options.seed, **sim) as urls,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
-        site = fetch(urls[0])
-        print(f"site: {len(site['users']):,} users, {len(site['seats']):,} professional seats")
-        chosen = choose(site, options.changes, rng)
-        desired = Path(tmp) / "licenses"
-        desired.mkdir()
-        print(
-            f"desired state: {len(chosen['kept']):,} holders kept, "
-            f"{options.changes:,} undeclared (reclaims), {options.changes:,} new (allocations)"
-        )
-        runs, read_floors = [], []
-        for number, ours in enumerate(urls[:-1]):
-            write_desired(desired, ours, site, chosen)
-            with http_client() as http:
-                floor_read(http, ours)  # warm-up: fills the simulator's caches of serialised lists
-                read_floors.append(timed(lambda: floor_read(http, ours)))  # noqa: B023
-            profile = options.profile if number == 0 else None
-            seconds, report, split = run_apply(desired, options.concurrency, profile)
-            check(report, options.changes)
-            runs.append((seconds, report, split))
-            print(f"run {number + 1}: {seconds:.2f}s")
-        sample = min(options.sample, total)
-        sample_seconds = serial(urls[-1], chosen, sample)
+    with tempfile.TemporaryDirectory() as tmp:
+        snapshot = Path(tmp) / "site.json"
+        organisation(options.users, options.seed, options.changes).save(snapshot)
+        sim = {"latency_ms": options.latency_ms, "snapshot": snapshot}
+        with simulators(options.repeat + 1, options.users, options.seed, **sim) as urls:
+            return measure(options, urls, Path(tmp))
+
+
+def organisation(users: int, seed: int, changes: int) -> SimStore:
+    """The synthetic organisation with room for ``changes`` more professional seats: a
+    synthetic site has only a few spare, and the allocations must not wait for quarantines."""
+    store = synthetic_organisation(users, seed, dt.datetime.now(dt.UTC))
+    store.clock = SimClock(None)  # as `sim serve --users` does: built as of now, then live
+    overview = store.overview()["professionalAccess"]
+    store.set_capacity(AccessType.PROFESSIONAL, int(overview["total"]) + changes)
+    return store
+
+
+def measure(options: argparse.Namespace, urls: list[str], tmp: Path) -> int:
+    """Plan and apply against ``urls[:-1]``, the serial sample against the last one."""
+    rng = random.Random(options.seed)
+    latency = options.latency_ms / 1000
+    total = 2 * options.changes
+    site = fetch(urls[0])
+    print(f"site: {len(site['users']):,} users, {len(site['seats']):,} professional seats")
+    chosen = choose(site, options.changes, rng)
+    desired = tmp / "licenses"
+    desired.mkdir()
+    print(
+        f"desired state: {len(chosen['kept']):,} holders kept, "
+        f"{options.changes:,} undeclared (reclaims), {options.changes:,} new (allocations)"
+    )
+    runs, read_floors = [], []
+    for number, ours in enumerate(urls[:-1]):
+        write_desired(desired, ours, site, chosen)
+        with http_client() as http:
+            floor_read(http, ours)  # warm-up: fills the simulator's caches of serialised lists
+            read_floors.append(timed(lambda: floor_read(http, ours)))  # noqa: B023
+        profile = options.profile if number == 0 else None
+        seconds, report, split = run_apply(desired, options.concurrency, profile)
+        check(report, options.changes)
+        runs.append((seconds, report, split))
+        print(f"run {number + 1}: {seconds:.2f}s")
+    sample = min(options.sample, total)
+    sample_seconds = serial(urls[-1], chosen, sample)
     seconds = statistics.median(r[0] for r in runs)
     _, report, split = min(runs, key=lambda r: abs(r[0] - seconds))
     read_floor = statistics.median(read_floors)

@@ -45,12 +45,14 @@ def simulator(users: int, seed: int, *, latency_ms: float = 0.0) -> Iterator[str
 
 @contextlib.contextmanager
 def simulators(
-    count: int, users: int, seed: int, *, latency_ms: float = 0.0
+    count: int, users: int, seed: int, *, latency_ms: float = 0.0, snapshot: Path | None = None
 ) -> Iterator[list[str]]:
     """``count`` identical simulators (same users and seed: the same site, ids included), each
-    in its own process, started at once so that their seeding overlaps; yields their URLs."""
+    in its own process, started at once so that their seeding overlaps; yields their URLs.
+    With ``snapshot`` each serves that file instead of a synthetic organisation."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    command = [sys.executable, "-m", "licsync", "sim", "serve", "--users", str(users)]
+    what = ["--snapshot", str(snapshot)] if snapshot is not None else ["--users", str(users)]
+    command = [sys.executable, "-m", "licsync", "sim", "serve", *what]
     command += ["--port", "0", "--seed", str(seed), "--latency-ms", str(latency_ms)]
     processes: list[subprocess.Popen[str]] = []
     try:
