@@ -36,10 +36,14 @@ class TlsConfig:
     Attributes:
         ca_file: PEM bundle to trust (the site's ``root.pem``); None uses the system store.
         verify: False only when the YAML says ``insecure_skip_verify: true`` by name.
+        allow_plain_http: True only when the YAML says ``allow_plain_http: true`` by name: a
+            JWT, header-authenticated user or Windows password may then travel unencrypted to
+            a host that is not this machine.
     """
 
     ca_file: str | None = None
     verify: bool = True
+    allow_plain_http: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,10 @@ class Site:
         name: the site's name (``--site`` selects by it).
         qrs_url: QRS base URL (``https://node:4242``), or ``embedded`` for the built-in simulator.
         virtual_proxy: prefix for header/jwt/ntlm modes ("" for the default virtual proxy).
+        request_timeout: seconds one QRS request may take in all, retries included; None for
+            the client's default.
+        max_answer_mb: the largest QRS answer accepted, in MiB after decoding; None for the
+            client's default.
     """
 
     name: str
@@ -82,3 +90,5 @@ class Site:
     virtual_proxy: str = ""
     tls: TlsConfig = field(default_factory=TlsConfig)
     source: Source | None = None
+    request_timeout: float | None = None
+    max_answer_mb: int | None = None

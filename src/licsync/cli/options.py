@@ -25,6 +25,7 @@ __all__ = [
     "DirectoryArgument",
     "NowOption",
     "QrsUrlOption",
+    "RequestTimeoutOption",
     "colour_wanted",
     "count",
     "parse_now",
@@ -103,6 +104,39 @@ QrsUrlOption = Annotated[
         parser=parse_qrs_url,
         metavar="URL",
         help=f"Read this QRS instead of the site's qrs_url ({EMBEDDED}: the built-in simulator).",
+    ),
+]
+
+
+# A day: anything longer is a typo (milliseconds?), not a wish to wait.
+REQUEST_TIMEOUT_MAX = 86_400.0
+
+
+def parse_request_timeout(text: str) -> float:
+    """``--request-timeout``: seconds, more than 0 and at most a day.
+
+    Raises:
+        typer.BadParameter: not a number, or out of range.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        msg = f"{text!r} is not a number of seconds (e.g. 300)"
+        raise typer.BadParameter(msg) from None
+    if not 0 < value <= REQUEST_TIMEOUT_MAX:  # NaN fails this too
+        msg = f"{text!r} must be more than 0 and at most {REQUEST_TIMEOUT_MAX:g} seconds"
+        raise typer.BadParameter(msg)
+    return value
+
+
+RequestTimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--request-timeout",
+        parser=parse_request_timeout,
+        metavar="SECONDS",
+        help="The most one QRS request may take in all, retries included "
+        "(default: the site's request_timeout, else 300).",
     ),
 ]
 

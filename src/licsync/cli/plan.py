@@ -11,7 +11,14 @@ from typing import Annotated
 import typer
 
 from licsync.cli.exitcodes import ExitCode
-from licsync.cli.options import DirectoryArgument, NowOption, QrsUrlOption, colour_wanted, count
+from licsync.cli.options import (
+    DirectoryArgument,
+    NowOption,
+    QrsUrlOption,
+    RequestTimeoutOption,
+    colour_wanted,
+    count,
+)
 from licsync.cli.output import check_target, write_atomically
 from licsync.render import render_json, render_markdown, render_text
 from licsync.session import PlanRun, SessionRequest, open_session
@@ -50,6 +57,7 @@ def plan(
         ),
     ] = False,
     qrs_url: QrsUrlOption = None,
+    request_timeout: RequestTimeoutOption = None,
     denial_logs: Annotated[
         list[str] | None,
         typer.Option(
@@ -70,6 +78,7 @@ def plan(
         directory=directory,
         site=site,
         qrs_url=qrs_url,
+        request_timeout=request_timeout,
         denial_logs=tuple(denial_logs or ()),
         now=now,
         env=os.environ,
