@@ -227,4 +227,71 @@ def test_gzip_within_the_cap_is_decoded(example: Path, licsync: Licsync) -> None
     assert result.exit_code in (0, 3), result.output
 
 
-_ = json_answer  # used by the parse cases below
+# -- answers of the wrong shape -----------------------------------------------------------------
+
+PRO_ALLOCATIONS = "/qrs/license/professionalaccesstype/full"
+RULES = "/qrs/systemrule/full"
+OVERVIEW = "/qrs/license/accesstypeoverview"
+GROUP = "0f4a6a6e-5a3c-4f1e-9a59-2c0d8d7b1e01"
+A_USER = {
+    "id": "u-1",
+    "userId": "alice",
+    "userDirectory": "CORP",
+    "removedExternally": False,
+    "blacklisted": False,
+}
+A_RULE = {
+    "id": "r-1",
+    "name": "Sales pros",
+    "rule": 'user.group = "Sales"',
+    "resourceFilter": f"License.ProfessionalAccessGroup_{GROUP}",
+    "actions": 1,
+}
+
+
+def _raw(text: str) -> Responder:
+    return raw_answer(text.encode())
+
+
+@pytest.mark.parametrize(
+    ("path", "answer", "said"),
+    [
+        (USERS, _raw("[" * 100_000 + "]" * 100_000), "nested too deeply"),
+        (OVERVIEW, _raw('{"professionalAccess": {"total": 1e400}}'), "professionalAccess.total"),
+        (
+            USERS,
+            _raw('[{"id": "u", "userDirectory": "C", "userId": ' + "9" * 5000 + "}]"),
+            "'userId'",
+        ),
+        (USERS, json_answer([{**A_USER, "name": 12}]), "'name'"),
+        (USERS, json_answer({"users": [A_USER]}), "expected an array, got an object"),
+        (USERS, json_answer([[A_USER]]), "objects in the array"),
+        (USERS, json_answer([{**A_USER, "attributes": {"group": "x"}}]), "'attributes'"),
+        (
+            PRO_ALLOCATIONS,
+            json_answer([{"id": "a", "user": A_USER, "lastUsed": "9999-12-31T23:59:59.999Z"}]),
+            "'lastUsed'",
+        ),
+        (PRO_ALLOCATIONS, json_answer([{"id": "a", "user": ["alice"]}]), "'user'"),
+        (RULES, json_answer([{**A_RULE, "name": {"en": "x"}}]), "'name'"),
+        (RULES, json_answer([{**A_RULE, "rule": 7}]), "'rule'"),
+        (RULES, json_answer([{**A_RULE, "resourceFilter": None}]), "'resourceFilter'"),
+        (OVERVIEW, json_answer([]), "expected an object, got an array"),
+        (ABOUT, json_answer({"buildVersion": ["14"]}), "'buildVersion'"),
+    ],
+)
+def test_a_malformed_answer_names_endpoint_entity_and_field(
+    example: Path, licsync: Licsync, path: str, answer: Responder, said: str
+) -> None:
+    """Wrong JSON types, numbers out of range, deep nesting: exit 1 naming where, not 70."""
+    line, _ = _run(
+        licsync,
+        {
+            path: answer,
+            "/qrs/license/professionalaccessgroup/full": json_answer(
+                [{"id": GROUP, "name": "Sales pros"}]
+            ),
+        },
+    )
+    assert f"GET {path}: " in line
+    assert said in line

@@ -24,7 +24,7 @@ from typing import Any, Self
 import httpx
 
 from licsync.errors import QrsReadOnlyError, QrsResponseError, QrsTransportError
-from licsync.qrs import deadline, filters, logredact
+from licsync.qrs import deadline, filters, jsonarray, logredact
 from licsync.qrs import retry as retries
 from licsync.qrs.auth import (
     Credentials,
@@ -265,14 +265,13 @@ class QrsClient:
     def decode_json(self, method: str, path: str, content: bytes) -> Any:
         """Decode a QRS answer, or raise a ``QrsResponseError`` naming the request.
 
+        Numbers no QRS field holds (``1e400``, 5,000 digits) decode as
+        :data:`licsync.qrs.jsonarray.OUT_OF_RANGE`, for the parsers to name.
+
         Raises:
-            QrsResponseError: the body is not JSON.
+            QrsResponseError: the body is not JSON, or is nested too deeply.
         """
-        try:
-            return json.loads(content)
-        except ValueError as exc:
-            msg = f"{method} {path}: the answer is not JSON ({exc.__class__.__name__}: {exc})"
-            raise QrsResponseError(msg, method=method, path=path) from None
+        return jsonarray.decode(content, method=method, path=path)
 
     def request(
         self,
