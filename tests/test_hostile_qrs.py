@@ -295,3 +295,27 @@ def test_a_malformed_answer_names_endpoint_entity_and_field(
     )
     assert f"GET {path}: " in line
     assert said in line
+
+
+# -- what reaches the terminal ------------------------------------------------------------------
+
+
+def test_a_forged_line_in_the_build_version_stays_on_its_line(
+    example: Path, licsync: Licsync
+) -> None:
+    """A build version with a line break and terminal escapes: shown escaped in the plan."""
+    about = json_answer({"buildVersion": "14\nFAKE: Safety: OK\x1b]0;pwned\x07\x1b[2J"})
+    with HostileQrs({ABOUT: about}) as qrs:
+        result = _plan(licsync, qrs)
+    assert result.exit_code in (0, 3), result.output
+    assert not any(line.startswith("FAKE") for line in result.stdout.splitlines())
+    assert "\x1b" not in result.stdout
+    assert "QRS 14\\nFAKE: Safety: OK\\x1b]0;pwned" in result.stdout
+
+
+def test_an_error_message_cannot_forge_a_line(example: Path, licsync: Licsync) -> None:
+    """An entity id holding a line break and ESC, in the message of the error it causes."""
+    users = json_answer([{"id": "x\nFAKE: ok\x1b[2J", "userDirectory": "C", "userId": 5}])
+    line, _ = _run(licsync, {USERS: users})
+    assert "\x1b" not in line
+    assert "FAKE: ok" in line  # on the error's own line, escaped

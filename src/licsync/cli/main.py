@@ -30,6 +30,7 @@ from licsync.cli import plan, sim, validate
 from licsync.cli._click import ClickException
 from licsync.cli._click import UsageError as ClickUsageError
 from licsync.cli.exitcodes import ExitCode
+from licsync.cli.options import shown
 from licsync.errors import LicsyncError
 
 __all__ = ["COMMANDS", "PROG", "app", "main"]
@@ -138,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _error(message: str) -> None:
-    typer.echo(f"{PROG}: error: {message}", err=True)
+    typer.echo(f"{PROG}: error: {shown(message)}", err=True)
 
 
 def _interrupted() -> int:
@@ -152,7 +153,7 @@ class _StderrHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             where = f"{record.name}: " if record.levelno < logging.WARNING else ""
-            line = f"{PROG}: {record.levelname.lower()}: {where}{record.getMessage()}"
+            line = f"{PROG}: {record.levelname.lower()}: {where}{shown(record.getMessage())}"
             if record.exc_info:
                 line += "\n" + logging.Formatter().formatException(record.exc_info)
             sys.stderr.write(line + "\n")

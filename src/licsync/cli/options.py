@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from licsync.qrs.auth import effective_base_url
+from licsync.render.escape import escape_text
 from licsync.session import EMBEDDED
 from licsync.site import AuthMode
 
@@ -30,6 +31,7 @@ __all__ = [
     "count",
     "parse_now",
     "parse_qrs_url",
+    "shown",
 ]
 
 DirectoryArgument = Annotated[
@@ -139,6 +141,15 @@ RequestTimeoutOption = Annotated[
         "(default: the site's request_timeout, else 300).",
     ),
 ]
+
+
+def shown(message: str) -> str:
+    """A message for the terminal: its own lines kept, any other control character escaped.
+
+    Messages quote QRS answers, file names and log lines; whoever wrote those must not be able
+    to move the cursor, set the window title or forge a line of their own inside one.
+    """
+    return "\n".join(escape_text(line) for line in message.split("\n"))
 
 
 def colour_wanted() -> bool:

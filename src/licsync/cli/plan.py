@@ -18,6 +18,7 @@ from licsync.cli.options import (
     RequestTimeoutOption,
     colour_wanted,
     count,
+    shown,
 )
 from licsync.cli.output import check_target, write_atomically
 from licsync.render import render_json, render_markdown, render_text
@@ -85,7 +86,7 @@ def plan(
     )
     with open_session(request) as session:
         for warning in session.warnings:
-            typer.echo(str(warning), err=True)
+            typer.echo(shown(str(warning)), err=True)
         run = session.plan()
     started = time.perf_counter()
     if output_format is PlanFormat.JSON:
