@@ -263,27 +263,24 @@ def _raw(text: str) -> Responder:
             _raw('[{"id": "u", "userDirectory": "C", "userId": ' + "9" * 5000 + "}]"),
             "'userId'",
         ),
-        (USERS, json_answer([{**A_USER, "name": 12}]), "'name'"),
         (USERS, json_answer({"users": [A_USER]}), "expected an array, got an object"),
-        (USERS, json_answer([[A_USER]]), "objects in the array"),
         (USERS, json_answer([{**A_USER, "attributes": {"group": "x"}}]), "'attributes'"),
         (
             PRO_ALLOCATIONS,
             json_answer([{"id": "a", "user": A_USER, "lastUsed": "9999-12-31T23:59:59.999Z"}]),
             "'lastUsed'",
         ),
-        (PRO_ALLOCATIONS, json_answer([{"id": "a", "user": ["alice"]}]), "'user'"),
         (RULES, json_answer([{**A_RULE, "name": {"en": "x"}}]), "'name'"),
-        (RULES, json_answer([{**A_RULE, "rule": 7}]), "'rule'"),
-        (RULES, json_answer([{**A_RULE, "resourceFilter": None}]), "'resourceFilter'"),
-        (OVERVIEW, json_answer([]), "expected an object, got an array"),
         (ABOUT, json_answer({"buildVersion": ["14"]}), "'buildVersion'"),
     ],
 )
 def test_a_malformed_answer_names_endpoint_entity_and_field(
     example: Path, licsync: Licsync, path: str, answer: Responder, said: str
 ) -> None:
-    """Wrong JSON types, numbers out of range, deep nesting: exit 1 naming where, not 70."""
+    """Wrong JSON types, numbers out of range, deep nesting: exit 1 naming where, not 70.
+
+    A sample through the whole CLI; test_qrs_parse_hostile.py puts every kind into every field.
+    """
     line, _ = _run(
         licsync,
         {

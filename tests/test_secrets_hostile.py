@@ -53,14 +53,11 @@ def _jwt_example(example: Path, url: str) -> None:
     "bad",
     [
         TOKEN[:20] + "\n" + TOKEN[20:],
-        TOKEN[:20] + "\r" + TOKEN[20:],
         TOKEN[:20] + "\r\nX-Injected: yes\r\n" + TOKEN[20:],
         TOKEN + "ü",
-        TOKEN[:20] + "\x01" + TOKEN[20:],
         TOKEN[:20] + "\x1b[2J" + TOKEN[20:],
-        TOKEN[:20] + "\u2028" + TOKEN[20:],
     ],
-    ids=["lf", "cr", "crlf-injection", "non-ascii", "control", "escape", "line-separator"],
+    ids=["lf", "crlf-injection", "non-ascii", "escape"],
 )
 def test_an_unsendable_token_is_refused_before_anything_is_sent(
     example: Path, licsync: Licsync, monkeypatch: pytest.MonkeyPatch, bad: str
@@ -78,7 +75,9 @@ def test_an_unsendable_token_is_refused_before_anything_is_sent(
     assert qrs.requests == []
 
 
-@pytest.mark.parametrize("value", ["a\nb", "a\rb", "naïve", "tab\there", " lead", "trail "])
+@pytest.mark.parametrize(
+    "value", ["a\nb", "a\rb", "naïve", "tab\there", " lead", "trail ", "\x01", "\x7f", "\u2028"]
+)
 def test_a_header_value_is_checked_and_never_repeated(value: str) -> None:
     """check_header_value names the header only."""
     with pytest.raises(SecretError) as caught:
