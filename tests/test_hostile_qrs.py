@@ -264,6 +264,11 @@ def _raw(text: str) -> Responder:
             "'userId'",
         ),
         (USERS, json_answer({"users": [A_USER]}), "expected an array, got an object"),
+        (
+            USERS,
+            _raw('[{"id": "u", "userDirectory": "C", "userId": "x\\ud800"}]'),
+            "a lone surrogate in the field 'userId'",
+        ),
         (USERS, json_answer([{**A_USER, "attributes": {"group": "x"}}]), "'attributes'"),
         (
             PRO_ALLOCATIONS,

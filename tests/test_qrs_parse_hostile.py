@@ -103,6 +103,8 @@ HOSTILE = {
     "far future": '"9999-12-31T23:59:59.999Z"',
     "year 10000": '"10000-01-01T00:00:00Z"',
     "deep": "[" * 5000 + "]" * 5000,
+    "lone surrogate": '"x\\ud800y"',
+    "surrogate key": '{"\\udfff": 1}',
 }
 
 
@@ -141,6 +143,8 @@ def _check_types(value: Any) -> None:
     for field in dataclasses.fields(value):
         held = getattr(value, field.name)
         hint = hints[field.name]
+        if isinstance(held, str):
+            held.encode("utf-8")  # printable, hashable into the checksum, writable back
         if hint is str:
             assert isinstance(held, str), (field.name, held)
         elif hint == (str | None):

@@ -420,6 +420,8 @@ def _kind(value: Any) -> str:
     if isinstance(value, int | float):
         return "a number"
     if isinstance(value, str):
+        if _unencodable(value):
+            return "text with a lone surrogate"
         return "text that is not one" if value else "empty text"
     if isinstance(value, list):
         return "an array"
@@ -435,9 +437,26 @@ def _object(value: Any, field: str) -> dict[str, Any]:
     return result
 
 
+def _unencodable(value: str) -> bool:
+    """True for text holding a lone surrogate (``"\\ud800"`` in JSON): no UTF-8 can carry it,
+    so it could be neither printed, nor hashed into the checksum, nor written back."""
+    if value.isascii():  # O(1) for str: almost every QRS value
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+_NOT_UNICODE = "text (Unicode, without lone surrogates)"
+
+
 def _text(item: dict[str, Any], key: str, field: str = "") -> str:
     value = item.get(key)
     if value.__class__ is str:
+        if _unencodable(value):
+            raise _Bad(field or key, value, _NOT_UNICODE)
         result: str = value
         return result
     if value is None:
@@ -448,6 +467,8 @@ def _text(item: dict[str, Any], key: str, field: str = "") -> str:
 def _optional_text(item: dict[str, Any], key: str, field: str = "") -> str | None:
     value = item.get(key)
     if value is None or value.__class__ is str:
+        if value is not None and _unencodable(value):
+            raise _Bad(field or key, value, _NOT_UNICODE)
         result: str | None = value
         return result
     raise _Bad(field or key, value, "text")
@@ -465,6 +486,8 @@ def _texts(values: list[Any], field: str) -> tuple[str, ...]:
     for value in values:
         if value.__class__ is not str:
             raise _Bad(field, value, "text")
+        if _unencodable(value):
+            raise _Bad(field, value, _NOT_UNICODE)
     return tuple(values)
 
 
@@ -487,7 +510,11 @@ def _check_entity(rule: dict[str, Any]) -> None:
             raise _Bad(field, value, "a number JSON can carry")
         if depth > _MAX_ENTITY_DEPTH:
             raise _Bad(field, value, f"at most {_MAX_ENTITY_DEPTH} levels of nesting")
+        if isinstance(value, str) and _unencodable(value):
+            raise _Bad(field, value, _NOT_UNICODE)
         if isinstance(value, dict):
+            if any(_unencodable(key) for key in value):
+                raise _Bad(field, value, "keys of text (Unicode, without lone surrogates)")
             stack.extend((f"{field}.{k}", v, depth + 1) for k, v in value.items())
         elif isinstance(value, list):
             stack.extend((f"{field}[]", v, depth + 1) for v in value)
