@@ -345,10 +345,11 @@ def _challenge_error(
 ) -> QrsAuthError:
     status = response.status_code
     offered = response.headers.get_list("www-authenticate")
-    shown = ", ".join(offered)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    what = f"WWW-Authenticate: {shown!r}" if offered else "no WWW-Authenticate header"
+    # Only the schemes' names, never a header's value: what follows a scheme is whatever the
+    # server chose to put there (an echoed credential, a terminal escape).
+    schemes = [offer.strip().split(" ", 1)[0] for offer in offered]
+    shown = ", ".join(s if s.isascii() and s.isalnum() else "?" for s in schemes)[:80]
+    what = f"WWW-Authenticate offering {shown}" if offered else "no WWW-Authenticate header"
     endpoint = str(request.url.copy_with(query=None, fragment=None))
     path = request.url.path
     message = (
