@@ -15,12 +15,14 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from builders import ANA, NOW, PRO, actual, alloc, arule, decl, desired, drule, user
+from cli_runner import Licsync
 from licsync.plan import Plan, plan
 from licsync.render import render_markdown, render_text
 from licsync.render.escape import escape_text, md_code, md_text
@@ -206,3 +208,19 @@ def _no_github_links(text: str) -> None:
     assert not _MENTION.search(text), text
     assert not _REFERENCE.search(text), text
     assert not _URL.search(text), text
+
+
+def test_a_file_name_with_control_characters_is_shown_escaped(
+    example: Path, licsync: Licsync
+) -> None:
+    """validate's problems name files: a name holding ESC or a line break is escaped."""
+    (example / "evil\x1b]0;pwned\x07\nFAKE.yaml").write_text("nonsense: 1\n", encoding="utf-8")
+    result = licsync(["validate", "licenses"])
+    assert result.exit_code == 1, result.output
+    assert "\x1b" not in result.output
+    assert not any(line.startswith("FAKE") for line in result.output.splitlines())
+    assert "evil\\x1b]0;pwned\\x07\\nFAKE.yaml" in result.output
+    result = licsync(["plan", "licenses"])  # the same problem, through the error boundary
+    assert result.exit_code == 1, result.output
+    assert "\x1b" not in result.output
+    assert not any(line.startswith("FAKE") for line in result.output.splitlines())

@@ -31,7 +31,8 @@ from licsync.cli._click import ClickException
 from licsync.cli._click import UsageError as ClickUsageError
 from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import shown
-from licsync.errors import LicsyncError
+from licsync.errors import ConfigError, LicsyncError
+from licsync.render.escape import escape_text
 
 __all__ = ["COMMANDS", "PROG", "app", "main"]
 
@@ -117,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return ExitCode.ERROR
         except KeyboardInterrupt:
             return _interrupted()
+        except ConfigError as exc:
+            # One problem a line, whatever its file name or value holds.
+            _error("\n".join(escape_text(str(p)) for p in exc.problems) or str(exc))
+            return ExitCode.ERROR
         except LicsyncError as exc:
             _error(str(exc))
             return ExitCode.ERROR

@@ -18,10 +18,10 @@ from licsync.cli.options import (
     RequestTimeoutOption,
     colour_wanted,
     count,
-    shown,
 )
 from licsync.cli.output import check_target, write_atomically
 from licsync.render import render_json, render_markdown, render_text
+from licsync.render.escape import escape_text
 from licsync.session import PlanRun, SessionRequest, open_session
 
 __all__ = ["plan", "register"]
@@ -86,7 +86,7 @@ def plan(
     )
     with open_session(request) as session:
         for warning in session.warnings:
-            typer.echo(shown(str(warning)), err=True)
+            typer.echo(escape_text(str(warning)), err=True)  # one line each
         run = session.plan()
     started = time.perf_counter()
     if output_format is PlanFormat.JSON:
