@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from cli_runner import Licsync, edit_file
 from conftest import REPO
 from licsync.apply.lock import lock_path, site_lock, state_directory
 from licsync.identity import AccessType
+from licsync.qrs.write import QrsWriter
 from licsync.sim import Simulator, start_simulator
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 from licsync.sim.entities import ALLOCATION, GROUP, SYSTEMRULE
@@ -378,44 +380,50 @@ def test_a_second_apply_of_the_same_site_is_refused_naming_the_holder(
     assert again.exit_code == 0, again.output
 
 
-def test_ctrl_c_finishes_what_is_in_flight_and_exits_130(example: Path, licsync: Licsync) -> None:
-    """The first SIGINT stops new work; the run exits 130 with an audit end record saying
-    interrupted; a second run converges."""
-    _raise_caps(example)
-    with start_simulator(demo_organisation(), latency_ms=150) as sim:
-        timer = threading.Timer(0.6, os.kill, (os.getpid(), signal.SIGINT))
-        timer.start()
-        try:
-            result = licsync(_args(sim, "--auto-approve", "--concurrency", "1", "--format", "json"))
-        finally:
-            timer.cancel()
-        assert result.exit_code == 130, result.output
-        report = _report(result.stdout)
-        assert report["interrupted"] is True
-        assert _statuses(report)["skipped"] > 0
-        end = _audit(Path(".licsync/audit/demo.jsonl"))[-1]
-        assert end["event"] == "end"
-        assert end["interrupted"] is True
-        sim.set_faults(FaultPlan())
-        again = licsync(_args(sim, "--auto-approve"))
-        assert again.exit_code == 0, again.output
-        assert "nothing left to do" in again.stdout
+def _interrupt_on_first_write(monkeypatch: pytest.MonkeyPatch, times: int) -> None:
+    """SIGINT ``times`` times as the first write is about to be sent (from the worker thread,
+    as a Ctrl-C arrives while requests are in flight), then let it go on slowly."""
+    sent = threading.Event()
+    original = QrsWriter._send
+
+    def send(self: QrsWriter, request: Any, dry_answer: Any) -> Any:
+        if not sent.is_set():
+            sent.set()
+            for _ in range(times):
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.3)  # the main thread handles each before the next
+        return original(self, request, dry_answer)
+
+    monkeypatch.setattr(QrsWriter, "_send", send)
+
+
+def test_ctrl_c_finishes_what_is_in_flight_and_exits_130(
+    example: Path, licsync: Licsync, demo: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first SIGINT stops new work; what is in flight finishes; exit 130 with an audit end
+    record saying interrupted; a second run converges."""
+    _interrupt_on_first_write(monkeypatch, 1)
+    result = licsync(_args(demo, "--auto-approve", "--concurrency", "1", "--format", "json"))
+    assert result.exit_code == 130, result.output
+    report = _report(result.stdout)
+    assert report["interrupted"] is True
+    statuses = _statuses(report)
+    assert statuses["skipped"] > 0
+    assert statuses["applied"] >= 1, "the batch in flight finished"
+    end = _audit(Path(".licsync/audit/demo.jsonl"))[-1]
+    assert end["event"] == "end"
+    assert end["interrupted"] is True
+    monkeypatch.undo()
+    again = licsync(_args(demo, "--auto-approve"))
+    assert again.exit_code == 0, again.output
+    assert "nothing left to do" in again.stdout
 
 
 def test_a_second_ctrl_c_aborts_and_records_what_was_in_flight(
-    example: Path, licsync: Licsync
+    example: Path, licsync: Licsync, demo: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with start_simulator(demo_organisation(), latency_ms=400) as sim:
-        timers = [
-            threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT)) for delay in (0.9, 1.0)
-        ]
-        for timer in timers:
-            timer.start()
-        try:
-            result = licsync(_args(sim, "--auto-approve", "--concurrency", "2"))
-        finally:
-            for timer in timers:
-                timer.cancel()
+    _interrupt_on_first_write(monkeypatch, 2)
+    result = licsync(_args(demo, "--auto-approve", "--concurrency", "2"))
     assert result.exit_code == 130, result.output
     records = _audit(Path(".licsync/audit/demo.jsonl"))
     assert records[-1]["event"] == "end"
@@ -470,3 +478,20 @@ def test_the_policy_names_where_the_audit_log_goes(example: Path, licsync: Licsy
     assert chosen.exit_code == 0, chosen.output
     events = [r["event"] for r in _audit(Path("mine.jsonl"))]  # the embedded site is new each run
     assert (events[0], events[-1]) == ("start", "end")
+
+
+def test_names_from_qrs_cannot_forge_lines_or_drive_the_terminal(
+    example: Path, licsync: Licsync, demo: Simulator
+) -> None:
+    """A user id QRS holds with a newline and an ANSI sequence in it is shown escaped."""
+    _raise_caps(example)
+    evil = demo.store.add_user("CORP", "mallory\nAfter apply: nothing left to do.\x1b[2J")
+    demo.store.add_allocation(
+        AccessType.PROFESSIONAL, evil["id"], last_used=DEMO_NOW - dt.timedelta(days=30)
+    )
+    result = licsync(_args(demo, "--auto-approve"))
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout
+    forged = [line for line in result.stdout.splitlines() if line.startswith("After apply")]
+    assert len(forged) == 1
+    assert "mallory\\nAfter apply" in result.stdout

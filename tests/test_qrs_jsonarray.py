@@ -9,10 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from licsync.errors import QrsError
-from licsync.qrs.jsonarray import NotAnArray, iter_json_array
+from licsync.qrs.jsonarray import OUT_OF_RANGE, NotAnArray, iter_json_array
 
+# Numbers as QRS writes them: int64 and finite doubles (others decode as OUT_OF_RANGE, below).
+INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    st.none()
+    | st.booleans()
+    | INT64
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
     max_leaves=20,
 )
@@ -59,3 +65,20 @@ def test_other_json_is_handed_back() -> None:
     with pytest.raises(NotAnArray) as info:
         decode(b'{"error": "nope"}')
     assert info.value.value == {"error": "nope"}
+
+
+@pytest.mark.parametrize(
+    "number",
+    [b"1e400", b"-1e400", b"NaN", b"Infinity", b"-Infinity", b"9" * 5000, b"-" + b"9" * 20],
+)
+def test_numbers_out_of_range_decode_as_a_marker(number: bytes) -> None:
+    """No QRS field holds these: decoded as OUT_OF_RANGE for the parsers to name, never an
+    OverflowError or Python's 4,300-digit ValueError."""
+    assert decode(b'[{"total": ' + number + b"}]") == [{"total": OUT_OF_RANGE}]
+
+
+def test_deep_nesting_is_a_qrs_error_not_a_recursion_error() -> None:
+    """100,000 nested arrays: a QrsError naming the request."""
+    body = b"[" + b"[" * 100_000 + b"]" * 100_000 + b"]"
+    with pytest.raises(QrsError, match="GET /qrs/user/full: the answer is nested too deeply"):
+        decode(body)

@@ -27,7 +27,16 @@ Check = Callable[[Any], bool]
 
 # Keywords that only annotate: they never make an instance invalid.
 _ANNOTATIONS = frozenset(
-    {"description", "title", "$comment", "examples", "default", "deprecated", "x-message"}
+    {
+        "description",
+        "title",
+        "$comment",
+        "examples",
+        "default",
+        "deprecated",
+        "x-message",
+        "x-conceal",
+    }
 )
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)  # the same test jsonschema's "date" applies
 

@@ -551,7 +551,8 @@ def _message(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> st
     instance: Any = error.instance
     custom = schema.get("x-message")
     if kind in {"pattern", "format"} and custom:
-        return f"{_short(instance)} {custom}"
+        # x-conceal: what does not fit here may be the very secret that belongs elsewhere.
+        return custom if schema.get("x-conceal") else f"{_short(instance)} {custom}"
     bound: Any = error.validator_value
     if kind == "required":
         missing = [name for name in bound if name not in instance]
@@ -1090,12 +1091,15 @@ def _site(f: _File, problems: list[Problem]) -> Site:
         tls=TlsConfig(
             ca_file=str(base / ca_file) if ca_file else None,
             verify=not tls_data.get("insecure_skip_verify", False),
+            allow_plain_http=tls_data.get("allow_plain_http", False) is True,
         ),
         source=Source(f.doc.file, line, col),
         field_sources=tuple(
             (name, Source(f.doc.file, *f.doc.position(("site", *name.split(".")))))
             for name in _SITE_FIELDS
         ),
+        request_timeout=data.get("request_timeout"),
+        max_answer_mb=data.get("max_answer_mb"),
     )
 
 

@@ -70,6 +70,7 @@ class SessionRequest:
         env: where secrets named by the site are read from (the CLI passes ``os.environ``).
         writable: open a client that may write (``apply``); otherwise writes are refused before
             any byte is sent.
+        request_timeout: ``--request-timeout``; None for the site's setting or the default.
     """
 
     directory: Path
@@ -79,6 +80,7 @@ class SessionRequest:
     now: dt.datetime | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     writable: bool = False
+    request_timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +279,11 @@ def open_session(request: SessionRequest) -> Iterator[Session]:
             base_url, clock, target = simulator.url, DEMO_NOW, EMBEDDED_TARGET
         client = stack.enter_context(
             _CountingClient.from_site(
-                desired.site, env=request.env, read_only=not request.writable, base_url=base_url
+                desired.site,
+                env=request.env,
+                read_only=not request.writable,
+                base_url=base_url,
+                request_timeout=request.request_timeout,
             )
         )
         assert isinstance(client, _CountingClient)  # from_site builds the class it is called on

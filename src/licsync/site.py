@@ -36,10 +36,14 @@ class TlsConfig:
     Attributes:
         ca_file: PEM bundle to trust (the site's ``root.pem``); None uses the system store.
         verify: False only when the YAML says ``insecure_skip_verify: true`` by name.
+        allow_plain_http: True only when the YAML says ``allow_plain_http: true`` by name: a
+            JWT, header-authenticated user or Windows password may then travel unencrypted to
+            a host that is not this machine.
     """
 
     ca_file: str | None = None
     verify: bool = True
+    allow_plain_http: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,10 @@ class Site:
         source: where ``site:`` is written.
         field_sources: (dotted field, where) for the fields an error may concern, so that a
             plan-time error about ``tls.ca_file`` points at that line, not at ``site:``.
+        request_timeout: seconds one QRS request may take in all, retries included; None for
+            the client's default.
+        max_answer_mb: the largest QRS answer accepted, in MiB after decoding; None for the
+            client's default.
     """
 
     name: str
@@ -86,6 +94,8 @@ class Site:
     tls: TlsConfig = field(default_factory=TlsConfig)
     source: Source | None = None
     field_sources: tuple[tuple[str, Source], ...] = ()
+    request_timeout: float | None = None
+    max_answer_mb: int | None = None
 
     def source_of(self, name: str) -> Source | None:
         """Where the YAML sets field ``name`` (``auth.cert_file``), or the closest enclosing

@@ -41,6 +41,7 @@ from licsync.plan.changes import Allocate, Change, ChangeId, Phase, Reclaim
 from licsync.qrs import paths
 from licsync.qrs.parse import parse_capacity
 from licsync.qrs.write import Outcome, QrsWriter, RecordingWriter, Writer, WriteResult
+from licsync.render.escape import escape_text
 from licsync.session import PlanRun, Session
 
 __all__ = ["QUARANTINE_DAYS", "ApplyOptions", "apply_changes"]
@@ -232,7 +233,8 @@ def _checksum_difference(fresh: Plan, approved: str) -> str:
     ]
     shown = 20
     lines.extend(
-        f"  {c.action.symbol} {c.access_type.value} {c.action.value} {c.subject} ({c.reason.label})"
+        f"  {c.action.symbol} {c.access_type.value} {c.action.value} {escape_text(c.subject)} "
+        f"({c.reason.label})"
         for c in fresh.changes[:shown]
     )
     if len(fresh.changes) > shown:

@@ -21,7 +21,13 @@ from licsync.apply.report import ApplyResult, Approval
 from licsync.apply.reviewed import ReviewedPlan, load_reviewed
 from licsync.apply.run import ApplyOptions, apply_changes
 from licsync.cli.exitcodes import ExitCode
-from licsync.cli.options import DirectoryArgument, NowOption, QrsUrlOption
+from licsync.cli.options import (
+    DirectoryArgument,
+    NowOption,
+    QrsUrlOption,
+    RequestTimeoutOption,
+    shown,
+)
 from licsync.cli.progress import ApplyProgress
 from licsync.render.applied import render_apply_json, render_apply_text
 from licsync.session import EMBEDDED_TARGET, Session, SessionRequest, open_session
@@ -125,6 +131,7 @@ def apply(
         ),
     ] = 0.0,
     qrs_url: QrsUrlOption = None,
+    request_timeout: RequestTimeoutOption = None,
     denial_logs: Annotated[
         list[str] | None,
         typer.Option(
@@ -155,6 +162,7 @@ def apply(
         now=now,
         env=os.environ,
         writable=not dry_run,
+        request_timeout=request_timeout,
     )
     options = ApplyOptions(
         approval=approval,
@@ -165,7 +173,7 @@ def apply(
     )
     with open_session(request) as session:
         for warning in session.warnings:
-            typer.echo(str(warning), err=True)
+            typer.echo(shown(str(warning)), err=True)
         session.limit_rate(max_requests_per_second)
         with _locked(session, lock_timeout):
             result = _run(session, options, audit_log, output_format)

@@ -30,7 +30,9 @@ from licsync.cli import apply, plan, sim, validate
 from licsync.cli._click import ClickException
 from licsync.cli._click import UsageError as ClickUsageError
 from licsync.cli.exitcodes import ExitCode
-from licsync.errors import ApplyRefused, LicsyncError
+from licsync.cli.options import shown
+from licsync.errors import ApplyRefused, ConfigError, LicsyncError
+from licsync.render.escape import escape_text
 
 __all__ = ["COMMANDS", "PROG", "app", "main"]
 
@@ -120,6 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ApplyRefused as exc:
             _error(str(exc))
             return ExitCode.BLOCKED
+        except ConfigError as exc:
+            # One problem a line, whatever its file name or value holds.
+            _error("\n".join(escape_text(str(p)) for p in exc.problems) or str(exc))
+            return ExitCode.ERROR
         except LicsyncError as exc:
             _error(str(exc))
             return ExitCode.ERROR
@@ -142,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _error(message: str) -> None:
-    typer.echo(f"{PROG}: error: {message}", err=True)
+    typer.echo(f"{PROG}: error: {shown(message)}", err=True)
 
 
 def _interrupted() -> int:
@@ -156,7 +162,7 @@ class _StderrHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             where = f"{record.name}: " if record.levelno < logging.WARNING else ""
-            line = f"{PROG}: {record.levelname.lower()}: {where}{record.getMessage()}"
+            line = f"{PROG}: {record.levelname.lower()}: {where}{shown(record.getMessage())}"
             if record.exc_info:
                 line += "\n" + logging.Formatter().formatException(record.exc_info)
             sys.stderr.write(line + "\n")

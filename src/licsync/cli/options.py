@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from licsync.qrs.auth import effective_base_url
+from licsync.render.escape import escape_text
 from licsync.session import EMBEDDED
 from licsync.site import AuthMode
 
@@ -25,10 +26,12 @@ __all__ = [
     "DirectoryArgument",
     "NowOption",
     "QrsUrlOption",
+    "RequestTimeoutOption",
     "colour_wanted",
     "count",
     "parse_now",
     "parse_qrs_url",
+    "shown",
 ]
 
 DirectoryArgument = Annotated[
@@ -109,6 +112,48 @@ QrsUrlOption = Annotated[
         help=f"Read this QRS instead of the site's qrs_url ({EMBEDDED}: the built-in simulator).",
     ),
 ]
+
+
+# A day: anything longer is a typo (milliseconds?), not a wish to wait.
+REQUEST_TIMEOUT_MAX = 86_400.0
+
+
+def parse_request_timeout(text: str) -> float:
+    """``--request-timeout``: seconds, more than 0 and at most a day.
+
+    Raises:
+        typer.BadParameter: not a number, or out of range.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        msg = f"{text!r} is not a number of seconds (e.g. 300)"
+        raise typer.BadParameter(msg) from None
+    if not 0 < value <= REQUEST_TIMEOUT_MAX:  # NaN fails this too
+        msg = f"{text!r} must be more than 0 and at most {REQUEST_TIMEOUT_MAX:g} seconds"
+        raise typer.BadParameter(msg)
+    return value
+
+
+RequestTimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--request-timeout",
+        parser=parse_request_timeout,
+        metavar="SECONDS",
+        help="The most one QRS request may take in all, retries included "
+        "(default: the site's request_timeout, else 300).",
+    ),
+]
+
+
+def shown(message: str) -> str:
+    """A message for the terminal: its own lines kept, any other control character escaped.
+
+    Messages quote QRS answers, file names and log lines; whoever wrote those must not be able
+    to move the cursor, set the window title or forge a line of their own inside one.
+    """
+    return "\n".join(escape_text(line) for line in message.split("\n"))
 
 
 def colour_wanted() -> bool:

@@ -11,9 +11,17 @@ from typing import Annotated
 import typer
 
 from licsync.cli.exitcodes import ExitCode
-from licsync.cli.options import DirectoryArgument, NowOption, QrsUrlOption, colour_wanted, count
+from licsync.cli.options import (
+    DirectoryArgument,
+    NowOption,
+    QrsUrlOption,
+    RequestTimeoutOption,
+    colour_wanted,
+    count,
+)
 from licsync.cli.output import check_target, write_atomically
 from licsync.render import render_json, render_markdown, render_text
+from licsync.render.escape import escape_text
 from licsync.session import PlanRun, SessionRequest, open_session
 
 __all__ = ["plan", "register"]
@@ -50,6 +58,7 @@ def plan(
         ),
     ] = False,
     qrs_url: QrsUrlOption = None,
+    request_timeout: RequestTimeoutOption = None,
     denial_logs: Annotated[
         list[str] | None,
         typer.Option(
@@ -70,13 +79,14 @@ def plan(
         directory=directory,
         site=site,
         qrs_url=qrs_url,
+        request_timeout=request_timeout,
         denial_logs=tuple(denial_logs or ()),
         now=now,
         env=os.environ,
     )
     with open_session(request) as session:
         for warning in session.warnings:
-            typer.echo(str(warning), err=True)
+            typer.echo(escape_text(str(warning)), err=True)  # one line each
         run = session.plan()
     started = time.perf_counter()
     if output_format is PlanFormat.JSON:

@@ -14,6 +14,7 @@ from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import DirectoryArgument, count
 from licsync.errors import Problem
 from licsync.load import LoadReport, check_directory
+from licsync.render.escape import escape_text
 from licsync.severity import Severity
 
 __all__ = ["github_annotation", "register", "validate"]
@@ -47,7 +48,7 @@ def validate(
         typer.echo(_summary(report), err=True)
     else:
         for problem in report.problems:
-            typer.echo(str(problem))
+            typer.echo(escape_text(str(problem)))  # one line, whatever a file name holds
         typer.echo(_summary(report))
     if report.errors:
         raise typer.Exit(ExitCode.ERROR)

@@ -14,6 +14,7 @@ server text it repeats.
 from __future__ import annotations
 
 import binascii
+import ipaddress
 import logging
 import os
 import ssl
@@ -34,6 +35,7 @@ __all__ = [
     "Credentials",
     "NtlmChallengeGuard",
     "certificate_credentials",
+    "check_header_value",
     "credentials_from_site",
     "effective_base_url",
     "header_credentials",
@@ -90,6 +92,58 @@ class Credentials:
     session_first: bool = False
     auth_hint: str = ""
     secrets: tuple[str, ...] = field(default=(), repr=False)
+
+
+def _unsendable(value: str) -> bool:
+    """True when ``value`` holds anything but visible ASCII and inner spaces."""
+    return (
+        not value.isascii()
+        or any(not (" " <= ch <= "~") for ch in value)
+        or (value != value.strip(" "))
+    )
+
+
+def check_header_value(name: str, value: str) -> None:
+    """Refuse a header value that cannot be sent as it is: before anything is sent.
+
+    HTTP/1.1 header values are visible ASCII with inner spaces; a line break in one would end
+    the header (or forge another), and httpx would refuse it with a message that repeats the
+    whole value, a JWT included. The message here names the header, never the value.
+
+    Raises:
+        SecretError: the value holds a line break, a control character, a character outside
+            ASCII, or leading or trailing spaces.
+    """
+    if _unsendable(value):
+        msg = (
+            f"the {name} header licsync would send holds a line break, a control character, a "
+            "character outside ASCII or surrounding spaces; refusing to send it (nothing was "
+            "sent)"
+        )
+        raise SecretError(msg)
+
+
+def _check_secret(value: str, variable: str, what: str) -> None:
+    if _unsendable(value):
+        msg = (
+            f"environment variable {variable} ({what}) holds a line break, a control "
+            "character, a character outside ASCII or surrounding spaces; refusing to use it "
+            "(nothing was sent)"
+        )
+        raise SecretError(msg)
+
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (``127.0.0.0/8``, ``::1``)."""
+    if host.casefold() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def qlik_user_header(user: str) -> str:
@@ -291,10 +345,11 @@ def _challenge_error(
 ) -> QrsAuthError:
     status = response.status_code
     offered = response.headers.get_list("www-authenticate")
-    shown = ", ".join(offered)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    what = f"WWW-Authenticate: {shown!r}" if offered else "no WWW-Authenticate header"
+    # Only the schemes' names, never a header's value: what follows a scheme is whatever the
+    # server chose to put there (an echoed credential, a terminal escape).
+    schemes = [offer.strip().split(" ", 1)[0] for offer in offered]
+    shown = ", ".join(s if s.isascii() and s.isalnum() else "?" for s in schemes)[:80]
+    what = f"WWW-Authenticate offering {shown}" if offered else "no WWW-Authenticate header"
     endpoint = str(request.url.copy_with(query=None, fragment=None))
     path = request.url.path
     message = (
@@ -381,19 +436,39 @@ def credentials_from_site(
             auth.user, ssl_context=client_context, secrets=(key_file,)
         )
 
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if not https and not site.tls.allow_plain_http and not is_loopback(host):
+        # The JWT, the header that names the user, the NTLM exchange: anyone on the path could
+        # read or replay them. Only the site's own YAML, by name, can accept that.
+        raise _site_error(
+            site,
+            "qrs_url",
+            f"{auth.mode.value} mode would send its credentials unencrypted over http:// to "
+            f"{host}; use https://, or set tls.allow_plain_http: true if that network is "
+            "trusted",
+        )
     context = _site_tls(site) if https else None
     if auth.mode is AuthMode.HEADER:
         if not auth.header_name:
             raise _site_error(site, "auth.header_name", "header mode needs auth.header_name")
+        if _unsendable(auth.user):
+            raise _site_error(
+                site,
+                "auth.user",
+                "in header mode the user is sent as a header value: it must be visible ASCII "
+                "(no line breaks, control characters or characters outside ASCII)",
+            )
         return url, header_credentials(
             site.virtual_proxy, auth.header_name, auth.user, ssl_context=context
         )
     if auth.mode is AuthMode.JWT:
         token_var = _require_name(site, "auth.token_env", auth.token_env)
         token = _secret(env, token_var, "the JWT").strip()
+        _check_secret(token, token_var, "the JWT")
         return url, jwt_credentials(site.virtual_proxy, token, ssl_context=context)
     password_var = _require_name(site, "auth.password_env", auth.password_env)
     password = _secret(env, password_var, "the Windows password")
+    _check_secret(password, password_var, "the Windows password")
     try:
         credentials = ntlm_credentials(site.virtual_proxy, auth.user, password, ssl_context=context)
     except ConfigError as exc:

@@ -23,15 +23,22 @@ from typing import Any, Self
 
 import httpx
 
-from licsync.errors import QrsReadOnlyError, QrsResponseError
-from licsync.qrs import filters, logredact
+from licsync.errors import QrsReadOnlyError, QrsResponseError, QrsTransportError
+from licsync.qrs import deadline, filters, jsonarray, logredact
 from licsync.qrs import retry as retries
-from licsync.qrs.auth import Credentials, certificate_credentials, credentials_from_site
+from licsync.qrs.auth import (
+    Credentials,
+    certificate_credentials,
+    check_header_value,
+    credentials_from_site,
+)
 from licsync.qrs.errormap import status_error, tls_cause, transport_error
 from licsync.qrs.retry import RetryPolicy, parse_retry_after
 from licsync.site import AuthMode, Site
 
 __all__ = [
+    "DEFAULT_MAX_ANSWER_BYTES",
+    "DEFAULT_REQUEST_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "QrsClient",
     "new_xrfkey",
@@ -43,6 +50,18 @@ log = logging.getLogger(__name__)
 # connection or an exhausted pool quickly.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=180.0, write=60.0, pool=60.0)
 SESSION_PATH = "/qrs/about"
+# The whole of one request, retries included: connect, headers and every byte of the body.
+# /qrs/user/full of 200,000 users is about 430 MB; QRS takes a minute or two to produce it.
+DEFAULT_REQUEST_TIMEOUT = 300.0
+# One answer's decoded size: twice that of 200,000 users, far below what would exhaust memory.
+DEFAULT_MAX_ANSWER_BYTES = 1 << 30
+
+_ERROR_BODY_LIMIT = 64 * 1024
+_DEADLINE_SLACK = 0.1  # a timeout this close to the deadline is the deadline's
+# 501 Not Implemented (and 505) will not heal by asking again; these may.
+_RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The body handed on is decoded: these describe the wire form it no longer has.
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 _XRFKEY_ALPHABET = string.ascii_letters + string.digits
 _XRFKEY_LENGTH = 16
@@ -74,6 +93,13 @@ class QrsClient:
             apply instead of the credentials' context).
         xrfkey: makes each request's xrfkey (a test seam; the default is :func:`new_xrfkey`).
         max_connections: connection pool size (the concurrent reads need a handful).
+        request_timeout: seconds one request may take in all: connecting, the headers, the
+            whole body, its retries and the waits between them.
+        max_answer_bytes: the largest answer accepted, counted after decoding (gzip included).
+
+    Raises:
+        SecretError: a header the credentials carry holds a line break, a control character or
+            a character outside ASCII (nothing is sent; the message names the header only).
     """
 
     def __init__(
@@ -88,8 +114,15 @@ class QrsClient:
         transport: httpx.BaseTransport | None = None,
         xrfkey: Callable[[], str] = new_xrfkey,
         max_connections: int = 10,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         logredact.install()
+        if request_timeout <= 0 or max_answer_bytes <= 0:
+            msg = "request_timeout and max_answer_bytes must be positive"
+            raise ValueError(msg)
+        self._request_timeout = request_timeout
+        self._max_answer_bytes = max_answer_bytes
         self._base_url = base_url.rstrip("/")
         self._credentials = credentials or certificate_credentials("INTERNAL\\sa_api")
         self._read_only = read_only
@@ -102,6 +135,8 @@ class QrsClient:
         self._session_ready = False
         self._session_lock = threading.Lock()
         headers = {"Accept": "application/json", "User-Agent": self._credentials.user_agent}
+        for name, value in self._credentials.headers.items():
+            check_header_value(name, value)
         headers.update(self._credentials.headers)
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
@@ -109,6 +144,7 @@ class QrsClient:
         if transport is None:
             verify: ssl.SSLContext | bool = self._credentials.ssl_context or True
             transport = httpx.HTTPTransport(verify=verify, limits=limits, retries=0)
+            deadline.install(transport)
         # Cookies persist in the client: the proxy modes depend on the session cookie.
         # trust_env=False: no proxy, netrc or CA settings picked up from the process
         # environment behind the caller's back; everything comes from the site.
@@ -133,6 +169,7 @@ class QrsClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
         max_connections: int = 10,
+        request_timeout: float | None = None,
     ) -> QrsClient:
         """A client configured from a site's YAML.
 
@@ -142,6 +179,7 @@ class QrsClient:
                 ``os.environ``; nothing here reads the process environment itself).
             read_only: refuse writes (``plan``).
             base_url: overrides ``site.qrs_url`` (``--qrs-url``).
+            request_timeout: overrides the site's ``request_timeout`` (``--request-timeout``).
 
         Raises:
             SecretError: a secret variable is unset/empty or names an unreadable key.
@@ -156,6 +194,10 @@ class QrsClient:
             retry=retry,
             sleep=sleep,
             max_connections=max_connections,
+            request_timeout=request_timeout or site.request_timeout or DEFAULT_REQUEST_TIMEOUT,
+            max_answer_bytes=(site.max_answer_mb << 20)
+            if site.max_answer_mb
+            else DEFAULT_MAX_ANSWER_BYTES,
         )
 
     @property
@@ -223,14 +265,13 @@ class QrsClient:
     def decode_json(self, method: str, path: str, content: bytes) -> Any:
         """Decode a QRS answer, or raise a ``QrsResponseError`` naming the request.
 
+        Numbers no QRS field holds (``1e400``, 5,000 digits) decode as
+        :data:`licsync.qrs.jsonarray.OUT_OF_RANGE`, for the parsers to name.
+
         Raises:
-            QrsResponseError: the body is not JSON.
+            QrsResponseError: the body is not JSON, or is nested too deeply.
         """
-        try:
-            return json.loads(content)
-        except ValueError as exc:
-            msg = f"{method} {path}: the answer is not JSON ({exc.__class__.__name__}: {exc})"
-            raise QrsResponseError(msg, method=method, path=path) from None
+        return jsonarray.decode(content, method=method, path=path)
 
     def request(
         self,
@@ -294,6 +335,8 @@ class QrsClient:
         full_path = self._credentials.path_prefix + path
         attempts = self._retry.attempts if method == "GET" else 1
         headers = {"Content-Type": "application/json"} if content is not None else {}
+        # One deadline for the request, its retries and the waits between them included.
+        deadline_at = time.monotonic() + self._request_timeout
         for attempt in range(1, attempts + 1):
             key = self._xrfkey()
             query = filters.encode_query({"xrfkey": key, **(params or {})})
@@ -301,10 +344,18 @@ class QrsClient:
             url = f"{self._prefix}{path}?{query}"
             started = time.perf_counter()
             try:
-                response = self._http.request(
-                    method, url, content=content, headers=headers, timeout=self._timeout
-                )
+                if deadline_at <= time.monotonic():
+                    raise httpx.ConnectTimeout("the request's deadline has passed")
+                with deadline.bounded(deadline_at):
+                    response = self._send(
+                        method, url, full_path, content=content, headers=headers, at=deadline_at
+                    )
             except httpx.RequestError as exc:
+                if (
+                    isinstance(exc, httpx.TimeoutException)
+                    and deadline_at - time.monotonic() < _DEADLINE_SLACK
+                ):
+                    raise self._deadline_error(method, full_path) from exc
                 error = transport_error(
                     method, full_path, self._origin, exc, redact=self._redactions(key)
                 )
@@ -312,17 +363,12 @@ class QrsClient:
                 retryable = isinstance(exc, httpx.TransportError) and tls_cause(exc) is None
                 if retryable and attempt < attempts:
                     delay = self._retry.delay(attempt)
-                    log.warning(
-                        "%s %s: no answer (%s); retry %d of %d in %.2fs",
-                        method,
-                        full_path,
-                        type(exc).__name__,
-                        attempt,
-                        attempts - 1,
-                        delay,
-                    )
-                    self._sleep(delay)
-                    continue
+                    if time.monotonic() + delay < deadline_at:
+                        self._note_retry(
+                            method, full_path, f"no answer ({type(exc).__name__})", attempt
+                        )
+                        self._sleep(delay)
+                        continue
                 raise error from exc
             status = response.status_code
             log.debug(
@@ -337,22 +383,20 @@ class QrsClient:
                 if method == "GET":
                     self._session_ready = True
                 return response
-            if attempt < attempts and (status == 429 or status >= 500):
+            note = ""
+            if attempt < attempts and status in _RETRIED_STATUSES:
                 retry_after = None
                 if status in (429, 503):
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 delay = self._retry.delay(attempt, retry_after=retry_after)
-                log.warning(
-                    "%s %s: HTTP %d; retry %d of %d in %.2fs",
-                    method,
-                    full_path,
-                    status,
-                    attempt,
-                    attempts - 1,
-                    delay,
+                if time.monotonic() + delay < deadline_at:
+                    self._note_retry(method, full_path, f"HTTP {status}", attempt)
+                    self._sleep(delay)
+                    continue
+                note = (
+                    f"; not retried: the wait of {delay:.0f}s QRS asks for is longer than what "
+                    f"is left of the {self._request_timeout:g}s request timeout"
                 )
-                self._sleep(delay)
-                continue
             raise status_error(
                 method,
                 full_path,
@@ -360,8 +404,76 @@ class QrsClient:
                 response.content,
                 redact=self._redactions(key),
                 auth_hint=self._credentials.auth_hint,
+                note=note,
             )
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        full_path: str,
+        *,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        at: float,
+    ) -> httpx.Response:
+        """One attempt, its body streamed and counted as it is decoded (gzip included)."""
+        with self._http.stream(
+            method, url, content=content, headers=headers, timeout=self._timeout
+        ) as streamed:
+            ok = streamed.status_code < 300
+            # An error answer is only ever shown as an excerpt: reading more is pointless.
+            limit = self._max_answer_bytes if ok else _ERROR_BODY_LIMIT
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in streamed.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    if ok:
+                        raise self._too_large(method, full_path)
+                    chunks.append(chunk[: limit - size + len(chunk)])
+                    break
+                chunks.append(chunk)
+                if time.monotonic() >= at:  # the network layer should have ended it already
+                    raise httpx.ReadTimeout("the request's deadline has passed")
+            body = b"".join(chunks)
+            del chunks
+            kept = [(k, v) for k, v in streamed.headers.multi_items() if k not in _BODY_HEADERS]
+            return httpx.Response(
+                streamed.status_code, headers=kept, content=body, request=streamed.request
+            )
+
+    def _note_retry(self, method: str, full_path: str, what: str, attempt: int) -> None:
+        # One line per request that fails, not one per retry: eight reads of an unreachable
+        # site would otherwise print 24 lines before the error that says it all.
+        level = logging.WARNING if attempt == 1 else logging.DEBUG
+        log.log(
+            level,
+            "%s %s: %s; retrying (%d of %d)",
+            method,
+            full_path,
+            what,
+            attempt,
+            self._retry.attempts - 1,
+        )
+
+    def _deadline_error(self, method: str, full_path: str) -> QrsTransportError:
+        message = (
+            f"{method} {full_path}: no complete answer from QRS at {self._origin} within "
+            f"{self._request_timeout:g}s, retries included (the request timeout: "
+            "--request-timeout SECONDS or the site's request_timeout)"
+        )
+        return QrsTransportError(message, method=method, path=full_path)
+
+    def _too_large(self, method: str, full_path: str) -> QrsResponseError:
+        limit = self._max_answer_bytes / (1 << 20)
+        message = (
+            f"{method} {full_path}: the answer is larger than the {limit:g} MiB licsync accepts "
+            "for one answer (counted decoded, after any compression); if the site really is "
+            "that large, raise the site's max_answer_mb"
+        )
+        return QrsResponseError(message, method=method, path=full_path)
 
     def _redactions(self, key: str) -> tuple[str, ...]:
         return (*self._credentials.secrets, key)

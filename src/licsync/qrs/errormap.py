@@ -8,7 +8,10 @@ in case a server or proxy echoes them back.
 
 from __future__ import annotations
 
+import json
+import re
 import ssl
+import urllib.parse
 from collections.abc import Iterable
 
 import httpx
@@ -40,6 +43,7 @@ XRFKEY_REFUSED = (
     "X-Qlik-Xrfkey header must be present, equal and 16 alphanumerics)"
 )
 
+ABOUT_PATH = "/qrs/about"
 _REDACTED = "[redacted]"
 # Read a little more than the excerpt needs so whitespace collapsing still fills it.
 _RAW_LIMIT = 4 * EXCERPT_LIMIT
@@ -50,17 +54,48 @@ def sanitise_excerpt(body: bytes, *, redact: Iterable[str] = ()) -> str:
 
     Args:
         body: the raw body.
-        redact: values to blank out wherever they appear (secrets, the xrfkey).
+        redact: values to blank out wherever they appear, in any letter case and in the
+            escaped forms a server might echo them in (JSON, URL encoding); a JWT's signature
+            and payload also on their own.
     """
-    text = body[:_RAW_LIMIT].decode("utf-8", "replace")
-    for secret in redact:
-        if secret:
-            text = text.replace(secret, _REDACTED)
+    patterns = _redaction_patterns(redact)
+    longest = max((len(p) for p in patterns), default=0)
+    # Redact over more than is kept, so a secret that starts inside the kept part and runs past
+    # its end is still recognised whole.
+    text = body[: _RAW_LIMIT + 8 * longest].decode("utf-8", "replace")
+    if patterns:
+        text = re.sub(
+            "|".join(re.escape(p) for p in sorted(patterns, key=len, reverse=True)),
+            _REDACTED,
+            text,
+            flags=re.IGNORECASE,
+        )
+    text = text[: _RAW_LIMIT + len(_REDACTED)]
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = " ".join(text.split())
     if len(text) > EXCERPT_LIMIT:
         text = text[: EXCERPT_LIMIT - 3] + "..."
     return text
+
+
+_MIN_PIECE = 16  # shorter pieces of a JWT are not secret enough to be worth blanking
+
+
+def _redaction_patterns(redact: Iterable[str]) -> set[str]:
+    patterns: set[str] = set()
+    for secret in redact:
+        if not secret:
+            continue
+        forms = {
+            secret,
+            json.dumps(secret)[1:-1],
+            json.dumps(secret, ensure_ascii=False)[1:-1],
+            urllib.parse.quote(secret, safe=""),
+            urllib.parse.quote_plus(secret, safe=""),
+        }
+        forms.update(piece for piece in secret.split(".") if len(piece) >= _MIN_PIECE)
+        patterns.update(form for form in forms if form)
+    return patterns
 
 
 def status_error(
@@ -71,6 +106,7 @@ def status_error(
     *,
     redact: Iterable[str] = (),
     auth_hint: str = "",
+    note: str = "",
 ) -> QrsStatusError:
     """The exception for a QRS error answer, its class chosen by status.
 
@@ -81,6 +117,7 @@ def status_error(
         body: the response body.
         redact: values never to repeat from the body.
         auth_hint: what to check when authentication fails (depends on the auth mode).
+        note: added after what the status means (e.g. why it was not retried).
     """
     excerpt = sanitise_excerpt(body, redact=redact)
     said = f" (QRS said: {excerpt})" if excerpt else ""
@@ -95,6 +132,13 @@ def status_error(
         else:
             hint = auth_hint or "check the credentials licsync authenticates with"
             what = f"QRS refused the request as unauthenticated or forbidden: {hint}"
+    elif status == 404 and path.endswith(ABOUT_PATH):
+        # Every QRS answers /qrs/about: a 404 there is about the URL, not about an entity.
+        cls, what = (
+            QrsNotFound,
+            "this is not QRS, or the virtual proxy prefix is wrong (every QRS answers "
+            f"{ABOUT_PATH}; check qrs_url and virtual_proxy)",
+        )
     elif status == 404:
         cls, what = QrsNotFound, "the entity does not exist (any more)"
     elif status == 409:
@@ -113,7 +157,7 @@ def status_error(
         excerpt, said = "", ""
     else:
         cls, what = QrsStatusError, "unexpected answer"
-    message = f"{where}: HTTP {status}: {what}{said}"
+    message = f"{where}: HTTP {status}: {what}{note}{said}"
     return cls(message, method=method, path=path, status=status, excerpt=excerpt)
 
 

@@ -10,13 +10,14 @@ the cyclic collector to look at).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from licsync.errors import QrsResponseError
 
-__all__ = ["NotAnArray", "iter_json_array"]
+__all__ = ["OUT_OF_RANGE", "NotAnArray", "OutOfRange", "decode", "iter_json_array"]
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's four whitespace characters, as json.decoder
 
@@ -27,7 +28,59 @@ def _skip(text: str, index: int) -> int:
     return match.end() if match is not None else index
 
 
-_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+class OutOfRange:
+    """Stands in for a number no QRS field holds: ``1e400``, ``NaN``, a 5,000-digit integer.
+
+    The decoder never fails on such a number (that would name only a character offset); the
+    parsers, which check every field they use, then name the entity and the field holding it.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OUT_OF_RANGE"
+
+
+OUT_OF_RANGE = OutOfRange()
+_MAX_DIGITS = 19  # an int64, the widest integer QRS (.NET) writes
+
+
+def _parse_int(text: str) -> int | OutOfRange:
+    # Python refuses to convert more than 4,300 digits, and slowly; QRS never sends 20.
+    digits = len(text) - (text[0] == "-")
+    return int(text) if digits <= _MAX_DIGITS else OUT_OF_RANGE
+
+
+def _parse_float(text: str) -> float | OutOfRange:
+    if len(text) > 64:  # a double never needs more characters than this
+        return OUT_OF_RANGE
+    value = float(text)
+    return value if math.isfinite(value) else OUT_OF_RANGE
+
+
+def _parse_constant(text: str) -> OutOfRange:
+    return OUT_OF_RANGE  # NaN, Infinity, -Infinity: not JSON at all
+
+
+_DECODER = json.JSONDecoder(
+    parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
+)
+_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
+def decode(content: bytes, *, method: str, path: str) -> Any:
+    """The JSON value of ``content``, with numbers out of range as :data:`OUT_OF_RANGE`.
+
+    Raises:
+        QrsResponseError: not UTF-8 JSON, or nested too deeply to decode.
+    """
+    try:
+        value = _DECODER.decode(content.decode("utf-8"))
+    except RecursionError:
+        raise _too_deep(method, path) from None
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise _not_json(method, path, exc) from None
+    return value
 
 
 class NotAnArray(ValueError):
@@ -45,14 +98,13 @@ def iter_json_array(content: bytes, *, method: str, path: str) -> Iterator[Any]:
         NotAnArray: the body is some other JSON value (raised before the first element).
         QrsResponseError: the body is not JSON (raised where the problem is met).
     """
-    text = content.decode("utf-8", errors="strict") if content else ""
+    try:
+        text = content.decode("utf-8", errors="strict") if content else ""
+    except ValueError as exc:
+        raise _not_json(method, path, exc) from None
     index = _skip(text, 0)
     if not text.startswith("[", index):
-        try:
-            value = json.loads(text)
-        except ValueError as exc:
-            raise _not_json(method, path, exc) from None
-        raise NotAnArray(value)
+        raise NotAnArray(decode(content, method=method, path=path))
     index = _skip(text, index + 1)
     if text.startswith("]", index):
         return _rest_is_empty(text, index + 1, method, path)
@@ -65,6 +117,8 @@ def _elements(text: str, index: int, method: str, path: str) -> Iterator[Any]:
             value, index = _SCAN(text, index)
         except StopIteration:
             raise _not_json(method, path, ValueError(f"no value at character {index}")) from None
+        except RecursionError:
+            raise _too_deep(method, path) from None
         except ValueError as exc:
             raise _not_json(method, path, exc) from None
         yield value
@@ -82,6 +136,14 @@ def _rest_is_empty(text: str, index: int, method: str, path: str) -> Iterator[An
     if _skip(text, index) != len(text):
         raise _not_json(method, path, ValueError(f"extra data at character {index}"))
     return iter(())
+
+
+def _too_deep(method: str, path: str) -> QrsResponseError:
+    message = (
+        f"{method} {path}: the answer is nested too deeply to be a QRS answer (arrays or "
+        "objects inside each other hundreds of levels deep)"
+    )
+    return QrsResponseError(message, method=method, path=path)
 
 
 def _not_json(method: str, path: str, exc: Exception) -> QrsResponseError:

@@ -21,6 +21,7 @@ from licsync.actual import ActualAllocation, ActualRule, ActualUser, Capacity
 from licsync.errors import QrsResponseError
 from licsync.identity import AccessType, RuleContext, user_key
 from licsync.qrs import paths
+from licsync.qrs.jsonarray import OUT_OF_RANGE
 from licsync.timeutil import parse_qrs_datetime
 
 __all__ = [
@@ -38,23 +39,20 @@ _GUID_LENGTH: Final = 36
 _NEVER_BEFORE_YEAR: Final = 1900  # as licsync.timeutil: earlier years are QRS's "never"
 _fromisoformat = dt.datetime.fromisoformat
 
-# Required fields nested inside an entity, named by their path for messages.
-_USER_NESTED: Final = {
-    "attributeType": "attributes[].attributeType",
-    "definition": "customProperties[].definition",
-    "value": "customProperties[].value",
-}
-_ALLOCATION_NESTED: Final = {"userId": "user.userId", "userDirectory": "user.userDirectory"}
+_AFTER_YEAR: Final = 3000  # as --now: dates from here on are out of what licsync plans for
+_MAX_COUNT: Final = 1_000_000_000  # no licence holds a billion seats
+_MAX_ENTITY_DEPTH: Final = 32  # a system rule is four levels deep; it is written back as is
+_ID_SHOWN: Final = 60
 
 
 def parse_about(about: Any, *, path: str = paths.ABOUT) -> str:
     """The ``buildVersion`` of ``/qrs/about``."""
     if not isinstance(about, dict):
         raise _shape_error(path, "an object", about)
-    version = about.get("buildVersion")
-    if not isinstance(version, str):
-        raise _missing(path, "the about object", "buildVersion")
-    return version
+    try:
+        return _text(about, "buildVersion")
+    except _Bad as bad:
+        raise bad.error(path, "the about object") from None
 
 
 def parse_users(items: Any, *, path: str = paths.USER_FULL) -> dict[str, ActualUser]:
@@ -70,52 +68,58 @@ def parse_users(items: Any, *, path: str = paths.USER_FULL) -> dict[str, ActualU
     folded: dict[str, str] = {}
     parse_time = _time
     for index, item in enumerate(items):
+        if item.__class__ is not dict:
+            raise _shape_error(path, f"objects in the array, at entity #{index}", item)
         try:
-            directory = item["userDirectory"]
-            userid = item["userId"]
-            attributes = item.get("attributes")
+            directory = _text(item, "userDirectory")
+            userid = _text(item, "userId")
+            attributes = _list(item, "attributes")
             attribute_map = _group_attributes(attributes, folded) if attributes else _EMPTY
-            properties = item.get("customProperties")
+            properties = _list(item, "customProperties")
             property_map = _group_properties(properties, folded) if properties else _EMPTY
-            tags = item.get("tags")
-            roles = item.get("roles")
+            tags = _list(item, "tags")
+            roles = _list(item, "roles")
+            if "removedExternally" not in item:
+                raise _Bad("removedExternally", None)
+            if "blacklisted" not in item:
+                raise _Bad("blacklisted", None)
             user = ActualUser(
-                id=item["id"],
+                id=_text(item, "id"),
                 directory=directory,
                 userid=userid,
-                name=item.get("name") or "",
+                name=_optional_text(item, "name") or "",
                 inactive=item.get("inactive") is True,
                 removed_externally=item["removedExternally"] is True,
                 blocked=item["blacklisted"] is True,
-                roles=tuple(roles) if roles else (),
+                roles=_texts(roles, "roles[]") if roles else (),
                 attributes=attribute_map,
                 custom_properties=property_map,
-                tags=tuple([tag["name"] for tag in tags]) if tags else (),
-                created=parse_time(item.get("createdDate")),
+                tags=tuple([_text(_object(tag, "tags[]"), "name", "tags[].name") for tag in tags])
+                if tags
+                else (),
+                created=parse_time(item.get("createdDate"), "createdDate"),
             )
-            key = user_key(directory, userid)
-        except KeyError as exc:
-            field = _USER_NESTED.get(exc.args[0], exc.args[0])
-            raise _missing(path, _describe(index, item), field) from None
-        except (TypeError, AttributeError, ValueError) as exc:
-            raise _bad_entity(path, _describe(index, item), exc) from None
+        except _Bad as bad:
+            raise bad.error(path, _describe(index, item)) from None
+        key = user_key(directory, userid)
         if key not in users:
             users[key] = user
     return users
 
 
 def _group_attributes(
-    attributes: list[dict[str, Any]], folded: dict[str, str]
+    attributes: list[Any], folded: dict[str, str]
 ) -> Mapping[str, tuple[str, ...]]:
     # Tuples built directly: users hold one or two values per type, so growing a tuple is
     # cheaper than a list per type plus a second dict to convert them.
     grouped: dict[str, tuple[str, ...]] = {}
     for attribute in attributes:
-        kind = attribute["attributeType"]
+        _object(attribute, "attributes[]")
+        kind = _text(attribute, "attributeType", "attributes[].attributeType")
         key = folded.get(kind)
         if key is None:
             key = folded[kind] = kind.casefold()
-        value = attribute.get("attributeValue")
+        value = _optional_text(attribute, "attributeValue", "attributes[].attributeValue")
         if value is not None:
             held = grouped.get(key)
             grouped[key] = (value,) if held is None else (*held, value)
@@ -123,30 +127,49 @@ def _group_attributes(
 
 
 def _group_properties(
-    properties: list[dict[str, Any]], folded: dict[str, str]
+    properties: list[Any], folded: dict[str, str]
 ) -> Mapping[str, tuple[str, ...]]:
     grouped: dict[str, tuple[str, ...]] = {}
     for prop in properties:
-        name = prop["definition"]["name"]
+        _object(prop, "customProperties[]")
+        definition = prop.get("definition")
+        if definition is None:
+            raise _Bad("customProperties[].definition", None)
+        _object(definition, "customProperties[].definition")
+        name = _text(definition, "name", "customProperties[].definition.name")
         key = folded.get(name)
         if key is None:
             key = folded[name] = name.casefold()
-        value = prop["value"]
+        value = _text(prop, "value", "customProperties[].value")
         held = grouped.get(key)
         grouped[key] = (value,) if held is None else (*held, value)
     return grouped
 
 
-def _time(text: Any) -> dt.datetime | None:
+def _time(text: Any, field: str) -> dt.datetime | None:
     """:func:`licsync.timeutil.parse_qrs_datetime` with a fast path for QRS's own spelling."""
     # QRS writes UTC with "Z": fromisoformat already gives an aware UTC value then, so the
     # general function's conversion is skipped (100,000 users, 180,000 allocation dates).
-    if text.__class__ is str and text.endswith("Z"):
-        if text.startswith("0001-"):
-            return None
-        value = _fromisoformat(text)
-        return value if value.year >= _NEVER_BEFORE_YEAR else None
-    return parse_qrs_datetime(text)
+    value: dt.datetime | None
+    try:
+        if text.__class__ is str and text.endswith("Z"):
+            if text.startswith("0001-"):
+                return None
+            value = _fromisoformat(text)
+            if value.year < _NEVER_BEFORE_YEAR:
+                return None
+        elif text is None or text.__class__ is str:
+            value = parse_qrs_datetime(text)
+            if value is None:
+                return None
+        else:
+            raise _Bad(field, text, "an ISO 8601 date-time")
+    except (ValueError, OverflowError):
+        raise _Bad(field, text, "an ISO 8601 date-time") from None
+    if value.year >= _AFTER_YEAR:
+        # The planner adds days and years to these; near year 9999 that would overflow.
+        raise _Bad(field, text, f"a date before the year {_AFTER_YEAR}")
+    return value
 
 
 def parse_allocations(
@@ -165,42 +188,39 @@ def parse_allocations(
     result: list[ActualAllocation] = []
     append = result.append
     for index, item in enumerate(items):
+        if item.__class__ is not dict:
+            raise _shape_error(where, f"objects in the array, at entity #{index}", item)
         try:
             user = item.get("user")
             if user is not None:
-                user_id = user.get("id")
-                directory = user["userDirectory"]
-                userid = user["userId"]
+                _object(user, "user")
+                user_id = _optional_text(user, "id", "user.id")
+                directory = _text(user, "userDirectory", "user.userDirectory")
+                userid = _text(user, "userId", "user.userId")
             else:
                 user_id = None
-                directory = item.get("deletedUserDirectory")
-                userid = item.get("deletedUserId")
-                if not directory or not userid:
-                    raise _missing(
-                        where,
-                        _describe(index, item),
-                        "user (or deletedUserDirectory/deletedUserId)",
-                    )
+                deleted_directory = _optional_text(item, "deletedUserDirectory")
+                deleted_userid = _optional_text(item, "deletedUserId")
+                if not deleted_directory or not deleted_userid:
+                    raise _Bad("user (or deletedUserDirectory/deletedUserId)", None)
+                directory, userid = deleted_directory, deleted_userid
             append(
                 ActualAllocation(
-                    id=item["id"],
+                    id=_text(item, "id"),
                     access_type=access_type,
                     user_id=user_id,
                     directory=directory,
                     userid=userid,
-                    last_used=parse_time(item.get("lastUsed")),
-                    created=parse_time(item.get("createdDate")),
+                    last_used=parse_time(item.get("lastUsed"), "lastUsed"),
+                    created=parse_time(item.get("createdDate"), "createdDate"),
                     quarantined=item.get("quarantined") is True,
-                    quarantine_end=parse_time(item.get("quarantineEnd")),
+                    quarantine_end=parse_time(item.get("quarantineEnd"), "quarantineEnd"),
                     excess=item.get("excess") is True,
-                    modified_date=item.get("modifiedDate") or "",
+                    modified_date=_optional_text(item, "modifiedDate") or "",
                 )
             )
-        except KeyError as exc:
-            field = _ALLOCATION_NESTED.get(exc.args[0], exc.args[0])
-            raise _missing(where, _describe(index, item), field) from None
-        except (TypeError, AttributeError, ValueError) as exc:
-            raise _bad_entity(where, _describe(index, item), exc) from None
+        except _Bad as bad:
+            raise bad.error(where, _describe(index, item)) from None
     return tuple(result)
 
 
@@ -252,10 +272,12 @@ def parse_rules(
         table: dict[str, Mapping[str, Any]] = {}
         for index, group in enumerate(items):
             if not isinstance(group, dict):
-                raise _shape_error(where, "objects in the array", group)
-            group_id = group.get("id")
-            if not isinstance(group_id, str):
-                raise _missing(where, _describe(index, group), "id")
+                raise _shape_error(where, f"objects in the array, at entity #{index}", group)
+            try:
+                group_id = _text(group, "id")
+                _optional_text(group, "name")
+            except _Bad as bad:
+                raise bad.error(where, _describe(index, group)) from None
             table[group_id.lower()] = MappingProxyType(group)
         by_id[kind] = table
     if not isinstance(system_rules, list):
@@ -264,8 +286,10 @@ def parse_rules(
     found: dict[AccessType, list[ActualRule]] = {kind: [] for kind in by_id}
     claimed: set[tuple[AccessType, str]] = set()
     for index, rule in enumerate(system_rules):
+        if not isinstance(rule, dict):
+            raise _shape_error(rules_path, f"objects in the array, at entity #{index}", rule)
         try:
-            reference = access_group_reference(rule["resourceFilter"])
+            reference = access_group_reference(_text(rule, "resourceFilter"))
             if reference is None or reference[0] not in by_id:
                 continue
             kind, guid = reference
@@ -275,28 +299,29 @@ def parse_rules(
             try:
                 context = RuleContext.from_qrs(context_value)
             except ValueError:
-                raise _bad_value(rules_path, _describe(index, rule), "ruleContext") from None
-            actions = rule["actions"]
-            if not isinstance(actions, int):
-                raise _bad_value(rules_path, _describe(index, rule), "actions")
+                raise _Bad("ruleContext", context_value, "0, 1 or 2") from None
+            actions = rule.get("actions")
+            if actions is None:
+                raise _Bad("actions", None)
+            if actions.__class__ is not int:
+                raise _Bad("actions", actions, "a whole number")
+            _check_entity(rule)
             found[kind].append(
                 ActualRule(
                     access_type=kind,
-                    name=rule["name"],
-                    condition=rule.get("rule") or "",
+                    name=_text(rule, "name"),
+                    condition=_optional_text(rule, "rule") or "",
                     context=context,
                     disabled=rule.get("disabled") is True,
-                    comment=rule.get("comment") or "",
-                    rule_id=rule["id"],
+                    comment=_optional_text(rule, "comment") or "",
+                    rule_id=_text(rule, "id"),
                     group_id=group["id"] if group is not None else None,
                     actions=actions,
                     rule_entity=MappingProxyType(rule),
                 )
             )
-        except KeyError as exc:
-            raise _missing(rules_path, _describe(index, rule), exc.args[0]) from None
-        except (TypeError, AttributeError) as exc:
-            raise _bad_entity(rules_path, _describe(index, rule), exc) from None
+        except _Bad as bad:
+            raise bad.error(rules_path, _describe(index, rule)) from None
 
     for kind, table in by_id.items():
         for guid, group in table.items():
@@ -345,16 +370,154 @@ def parse_capacity(
         try:
             result[kind] = Capacity(
                 enabled=block.get("enabled") is True,
-                total=int(block.get("total") or 0),
-                allocated=int(block.get("allocated") or 0),
-                used=int(block.get("used") or 0),
-                quarantined=int(block.get("quarantined") or 0),
-                excess=int(block.get("excess") or 0),
-                available=int(block.get("available") or 0),
+                **{
+                    field: _count(block, key, f"{name}.{key}")
+                    for field, key in (
+                        ("total", "total"),
+                        ("allocated", "allocated"),
+                        ("used", "used"),
+                        ("quarantined", "quarantined"),
+                        ("excess", "excess"),
+                        ("available", "available"),
+                    )
+                },
             )
-        except (TypeError, ValueError) as exc:
-            raise _bad_entity(path, name, exc) from None
+        except _Bad as bad:
+            raise bad.error(path, "the overview") from None
     return result
+
+
+# -- checking fields ---------------------------------------------------------------------------
+
+
+class _Bad(Exception):
+    """A field a parser uses is absent (``value`` None and no ``expected``) or of a wrong kind."""
+
+    def __init__(self, field: str, value: Any, expected: str = "") -> None:
+        self.field = field
+        self.value = value
+        self.expected = expected
+        super().__init__(field)
+
+    def error(self, path: str, what: str) -> QrsResponseError:
+        if not self.expected:
+            return _missing(path, what, self.field)
+        message = (
+            f"GET {path}: {what} has {_kind(self.value)} in the field {self.field!r}, where the "
+            f"QRS spec has {self.expected}"
+        )
+        return QrsResponseError(message, method="GET", path=path)
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in words; never the value itself (it may be huge or hostile)."""
+    if value is OUT_OF_RANGE:
+        return "a number out of range"
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        if _unencodable(value):
+            return "text with a lone surrogate"
+        return "text that is not one" if value else "empty text"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _object(value: Any, field: str) -> dict[str, Any]:
+    if value.__class__ is not dict:
+        raise _Bad(field, value, "an object")
+    result: dict[str, Any] = value
+    return result
+
+
+def _unencodable(value: str) -> bool:
+    """True for text holding a lone surrogate (``"\\ud800"`` in JSON): no UTF-8 can carry it,
+    so it could be neither printed, nor hashed into the checksum, nor written back."""
+    if value.isascii():  # O(1) for str: almost every QRS value
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+_NOT_UNICODE = "text (Unicode, without lone surrogates)"
+
+
+def _text(item: dict[str, Any], key: str, field: str = "") -> str:
+    value = item.get(key)
+    if value.__class__ is str:
+        if _unencodable(value):
+            raise _Bad(field or key, value, _NOT_UNICODE)
+        result: str = value
+        return result
+    if value is None:
+        raise _Bad(field or key, None)
+    raise _Bad(field or key, value, "text")
+
+
+def _optional_text(item: dict[str, Any], key: str, field: str = "") -> str | None:
+    value = item.get(key)
+    if value is None or value.__class__ is str:
+        if value is not None and _unencodable(value):
+            raise _Bad(field or key, value, _NOT_UNICODE)
+        result: str | None = value
+        return result
+    raise _Bad(field or key, value, "text")
+
+
+def _list(item: dict[str, Any], key: str) -> list[Any] | None:
+    value = item.get(key)
+    if value is None or value.__class__ is list:
+        result: list[Any] | None = value
+        return result
+    raise _Bad(key, value, "an array")
+
+
+def _texts(values: list[Any], field: str) -> tuple[str, ...]:
+    for value in values:
+        if value.__class__ is not str:
+            raise _Bad(field, value, "text")
+        if _unencodable(value):
+            raise _Bad(field, value, _NOT_UNICODE)
+    return tuple(values)
+
+
+def _count(block: dict[str, Any], key: str, field: str) -> int:
+    value = block.get(key)
+    if value is None:
+        return 0  # the spec marks none of the numbers required
+    if value.__class__ is not int or not 0 <= value <= _MAX_COUNT:
+        raise _Bad(field, value, f"a whole number from 0 to {_MAX_COUNT:,}")
+    result: int = value
+    return result
+
+
+def _check_entity(rule: dict[str, Any]) -> None:
+    """A rule is written back whole on update: it must hold nothing JSON cannot carry back."""
+    stack: list[tuple[str, Any, int]] = [(key, value, 1) for key, value in rule.items()]
+    while stack:
+        field, value, depth = stack.pop()
+        if value is OUT_OF_RANGE:
+            raise _Bad(field, value, "a number JSON can carry")
+        if depth > _MAX_ENTITY_DEPTH:
+            raise _Bad(field, value, f"at most {_MAX_ENTITY_DEPTH} levels of nesting")
+        if isinstance(value, str) and _unencodable(value):
+            raise _Bad(field, value, _NOT_UNICODE)
+        if isinstance(value, dict):
+            if any(_unencodable(key) for key in value):
+                raise _Bad(field, value, "keys of text (Unicode, without lone surrogates)")
+            stack.extend((f"{field}.{k}", v, depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{field}[]", v, depth + 1) for v in value)
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -362,9 +525,16 @@ def parse_capacity(
 
 def _describe(index: int, item: Any) -> str:
     entity_id = item.get("id") if isinstance(item, dict) else None
-    if isinstance(entity_id, str):
-        return f"entity #{index} (id {entity_id})"
-    return f"entity #{index}"
+    if not isinstance(entity_id, str):
+        return f"entity #{index}"
+    shown = entity_id if len(entity_id) <= _ID_SHOWN else entity_id[:_ID_SHOWN] + "..."
+    # An id is QRS's text: anything but a GUID-like one is shown escaped (repr), so a line
+    # break or a terminal escape in it cannot reach the terminal.
+    return f"entity #{index} (id {shown if _plain_id(shown) else repr(shown)})"
+
+
+def _plain_id(text: str) -> bool:
+    return all(ch in _HEX or (ch.isalnum() and ch.isascii()) for ch in text.lower())
 
 
 def _missing(path: str, what: str, field: str) -> QrsResponseError:
@@ -372,18 +542,6 @@ def _missing(path: str, what: str, field: str) -> QrsResponseError:
     return QrsResponseError(message, method="GET", path=path)
 
 
-def _bad_value(path: str, what: str, field: str) -> QrsResponseError:
-    message = f"GET {path}: {what} has an unexpected value in the field {field!r}"
-    return QrsResponseError(message, method="GET", path=path)
-
-
-def _bad_entity(path: str, what: str, exc: Exception) -> QrsResponseError:
-    # The exception text names Python types, never data values from the answer.
-    reason = f"{type(exc).__name__}: {exc}" if isinstance(exc, ValueError) else type(exc).__name__
-    message = f"GET {path}: {what} does not have the shape the QRS spec gives ({reason})"
-    return QrsResponseError(message, method="GET", path=path)
-
-
 def _shape_error(path: str, expected: str, value: Any) -> QrsResponseError:
-    message = f"GET {path}: expected {expected}, got {type(value).__name__}"
+    message = f"GET {path}: expected {expected}, got {_kind(value)}"
     return QrsResponseError(message, method="GET", path=path)

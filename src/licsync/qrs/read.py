@@ -1,10 +1,10 @@
 """Read the whole actual state of a site in a constant number of concurrent requests.
 
-Eight GETs, whatever the site's size: ``/qrs/about``, ``/qrs/user/full``, the allocations and
-access groups of both access types, the ``License`` system rules and the access type overview.
-They run on a small thread pool (one worker per request); each answer is decoded and turned into
-model values in the thread that fetched it, one answer at a time, so building the model of one
-answer overlaps downloading the others.
+Eight GETs, whatever the site's size: ``/qrs/about`` (first, alone), then ``/qrs/user/full``,
+the allocations and access groups of both access types, the ``License`` system rules and the
+access type overview on a small thread pool (one worker per request); each answer is decoded
+and turned into model values in the thread that fetched it, one answer at a time, so building
+the model of one answer overlaps downloading the others.
 """
 
 from __future__ import annotations
@@ -187,12 +187,15 @@ def _read_actual(client: QrsClient, concurrency: int) -> ReadResult:
         )
         return value, timing
 
-    requests = actual_requests()
+    # /qrs/about first and alone: it is tiny, and a site that is unreachable, not QRS, or
+    # refusing the credentials then fails once, with one message, instead of eight times over.
+    (first_path, first_params), *requests = actual_requests()
+    results: dict[str, Any] = {}
+    timings: dict[str, EndpointTiming] = {}
+    results[first_path], timings[first_path] = job(first_path, first_params)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="qrs-read") as pool:
         futures = [pool.submit(job, path, params) for path, params in requests]
         # Collect in order so the first failure raised is deterministic; cancel the rest.
-        results: dict[str, Any] = {}
-        timings: dict[str, EndpointTiming] = {}
         try:
             for (path, _), future in zip(requests, futures, strict=True):
                 results[path], timings[path] = future.result()

@@ -18,6 +18,7 @@ from licsync.identity import AccessType
 from licsync.plan import Plan
 from licsync.plan.changes import Reclaim
 from licsync.render.data import action_phrase, change_data, summary
+from licsync.render.escape import escape_text
 from licsync.results import Request
 
 __all__ = ["APPLY_FORMAT_VERSION", "apply_data", "render_apply_json", "render_apply_text"]
@@ -39,10 +40,12 @@ _BODY_SHOWN = 160  # characters of a dry-run request body in the text
 
 def render_apply_text(result: ApplyResult, *, target: str = "") -> str:
     """The run as terminal text (plain: values from outside are shown as they are escaped)."""
-    where = f" ({target})" if target else ""
+    where = f" ({escape_text(target)})" if target else ""
     lines = [f"licsync apply to site {result.site}{where}, approved by {_approval(result)}"]
     if result.forced:
-        lines.append(f"FORCED past the safety checks: {result.approval.force_reason}")
+        lines.append(
+            f"FORCED past the safety checks: {escape_text(result.approval.force_reason or '')}"
+        )
     if result.dry_run:
         lines.append("DRY RUN: nothing was sent; these are the requests apply would send.")
     ran = [i for i in result.items if i.status not in _NOT_RUN]
@@ -114,7 +117,7 @@ _NOT_RUN = (ItemStatus.NOT_REVIEWED, ItemStatus.NO_LONGER_NEEDED)
 def _approval(result: ApplyResult) -> str:
     approval = result.approval
     if approval.mode == "plan":
-        return f"the reviewed plan {approval.plan_file} ({approval.checksum})"
+        return f"the reviewed plan {escape_text(approval.plan_file or '')} ({approval.checksum})"
     if approval.mode == "checksum":
         return f"checksum {approval.checksum}"
     return "--auto-approve"
@@ -124,14 +127,16 @@ def _item_line(item: Item, *, dry_run: bool) -> str:
     change = item.change
     if change is None:
         return (
-            f"  = {item.id.kind.value} {item.id.access_type.value} {item.id.subject} "
-            f"({item.id.reason.label}): {item.message}"
+            f"  = {item.id.kind.value} {item.id.access_type.value} {escape_text(item.id.subject)} "
+            f"({item.id.reason.label}): {escape_text(item.message)}"
         )
-    what = f"{change.action.value.replace('-', ' ')} {change.subject} ({change.reason.label})"
+    subject = escape_text(change.subject)
+    what = f"{change.action.value.replace('-', ' ')} {subject} ({change.reason.label})"
     if dry_run and item.status is ItemStatus.APPLIED:
         return f"  {change.action.symbol} {what}: would be sent"
     outcome = _SHOWN[item.status]
-    detail = f": {item.message}" if item.message and item.status is not ItemStatus.APPLIED else ""
+    shown = item.message and item.status is not ItemStatus.APPLIED
+    detail = f": {escape_text(item.message)}" if shown else ""
     if item.quarantine_until is not None:
         detail += f"; the seat stays in quarantine until {_instant(item.quarantine_until)}"
     mark = "x" if item.status in (ItemStatus.FAILED, ItemStatus.UNKNOWN) else change.action.symbol
@@ -178,7 +183,8 @@ def _remaining_line(result: ApplyResult) -> str:
     if after is None:
         if result.dry_run:
             return "Run without --dry-run to apply."
-        return f"Could not re-plan after applying ({result.replan_error}): run licsync plan."
+        why = escape_text(result.replan_error)
+        return f"Could not re-plan after applying ({why}): run licsync plan."
     if not after.changes:
         return "After apply: nothing left to do" + note + "."
     counts = Counter(c.action for c in after.changes)
@@ -189,7 +195,8 @@ def _remaining_line(result: ApplyResult) -> str:
 def _request_line(request: Request) -> str:
     query = "&".join(f"{k}={v}" for k, v in request.params.items())
     # Paths are percent-encoded to be sent; shown decoded so placeholders read as such.
-    line = f"{request.method} {urllib.parse.unquote(request.path)}{'?' + query if query else ''}"
+    path = urllib.parse.unquote(request.path)
+    line = escape_text(f"{request.method} {path}{'?' + query if query else ''}")
     if request.body is None:
         return line
     if isinstance(request.body, list):
@@ -198,7 +205,7 @@ def _request_line(request: Request) -> str:
     body = json.dumps(request.body, ensure_ascii=False, sort_keys=True)
     if len(body) > _BODY_SHOWN:
         body = body[:_BODY_SHOWN] + "..."
-    return f"{line}  {body}"
+    return f"{line}  {escape_text(body)}"
 
 
 def _item_data(item: Item) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from licsync.plan import (
     RuleChange,
 )
 from licsync.render.data import action_phrase, quarantine_note
+from licsync.render.escape import md_code, md_text
 
 __all__ = ["MARKER", "MAX_COMMENT", "render_markdown"]
 
@@ -56,7 +57,7 @@ def render_markdown(plan: Plan, *, limit: int = MAX_COMMENT) -> str:
 def _render(plan: Plan, rows: int) -> str:
     out: list[str] = [MARKER]
     count = len(plan.changes)
-    title = f"### licsync plan for site `{plan.site}`: " + (
+    title = f"### licsync plan for site {md_code(plan.site)}: " + (
         f"{count} change{'s' if count != 1 else ''}" if count else "no changes"
     )
     out.append(title)
@@ -209,18 +210,9 @@ def _finding_line(finding: Finding) -> str:
 
 
 def _code(text: str) -> str:
-    fence = "``" if "`" in text else "`"
-    pad = " " if "`" in text else ""
-    return f"{fence}{pad}{text.replace('|', '¦')}{pad}{fence}"
+    return md_code(text)
 
 
 def _escape(text: str) -> str:
-    """Table- and HTML-safe text: pipes, angle brackets and newlines cannot break the layout."""
-    return (
-        text.replace("\\", "\\\\")
-        .replace("|", "\\|")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("\r", " ")
-        .replace("\n", " ")
-    )
+    """Foreign text for prose and table cells: nothing in it is interpreted (see md_text)."""
+    return md_text(text)

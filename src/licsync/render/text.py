@@ -22,6 +22,7 @@ from licsync.plan import (
     RuleChange,
 )
 from licsync.render.data import action_phrase, quarantine_note
+from licsync.render.escape import escape_text as _e
 
 __all__ = ["render_text"]
 
@@ -56,14 +57,14 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     paint = _painter(color)
     lines: list[str] = []
     when = plan.now.isoformat().replace("+00:00", "Z")
-    build = f", QRS {plan.build_version}" if plan.build_version else ""
-    lines.append(paint(f"licsync plan for site {plan.site} at {when}{build}", bold=True))
+    build = f", QRS {_e(plan.build_version)}" if plan.build_version else ""
+    lines.append(paint(f"licsync plan for site {_e(plan.site)} at {when}{build}", bold=True))
     if plan.safety.blocked:
         lines.append("")
         lines.append(
             paint("BLOCKED by safety checks (apply refuses this plan):", fg="red", bold=True)
         )
-        lines.extend(paint(f"  - {reason}", fg="red") for reason in plan.safety.reasons)
+        lines.extend(paint(f"  - {_e(str(reason))}", fg="red") for reason in plan.safety.reasons)
     for access_type in AccessType:
         lines.append("")
         lines.extend(_type_section(plan, access_type, paint))
@@ -119,18 +120,18 @@ def _change_lines(change: Change, paint: Style) -> list[str]:
     colour = _COLOURS[mark]
     if isinstance(change, AllocationChange):
         tags = "  [quarantined 7 days]" if isinstance(change, Reclaim) and change.quarantine else ""
-        where = f"  ({change.source})" if change.source is not None else ""
-        detail = f"  {change.detail}" if change.detail else ""
-        return [paint(f"    {mark} {change.user}{tags}", fg=colour) + detail + where]
+        where = f"  ({_e(str(change.source))})" if change.source is not None else ""
+        detail = f"  {_e(change.detail)}" if change.detail else ""
+        return [paint(f"    {mark} {_e(change.user)}{tags}", fg=colour) + detail + where]
     return _rule_lines(change, paint, colour)
 
 
 def _rule_lines(change: RuleChange, paint: Style, colour: str) -> list[str]:
     mark = change.action.symbol
-    lines = [paint(f"    {mark} rule {change.name!r}", fg=colour)]
+    lines = [paint(f"    {mark} rule {_e(repr(change.name))}", fg=colour)]
     if isinstance(change, DeleteRule):
         if change.condition:
-            lines.append(f"        condition: {change.condition}")
+            lines.append(f"        condition: {_e(change.condition)}")
         return lines
     for diff in change.diff:
         if change.action is Action.CREATE_RULE or (
@@ -150,7 +151,7 @@ def _value(value: str | bool | None) -> str:
         return "true" if value else "false"
     if value is None:
         return "(none)"
-    return repr(value) if value == "" or value != value.strip() else value
+    return _e(repr(value) if value == "" or value != value.strip() else value)
 
 
 def _findings(findings: tuple[Finding, ...], paint: Style) -> list[str]:
@@ -163,7 +164,7 @@ def _findings(findings: tuple[Finding, ...], paint: Style) -> list[str]:
         stale = " (stale denial data)" if finding.stale else ""
         lines.append(
             paint(f"  {mark} [{finding.kind.value}] ", fg=colours.get(finding.severity))
-            + finding.message
+            + _e(finding.message)
             + stale
         )
     return lines

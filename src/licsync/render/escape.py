@@ -1,0 +1,90 @@
+"""Showing text licsync did not write: QRS answers, logs, CSV exports, file names, YAML notes.
+
+Such text reaches two readers that interpret it: a terminal (which obeys control characters: a
+line break forges a line, ESC sequences clear the screen or set the window title, bidi controls
+reorder what is shown) and GitHub's Markdown (which turns punctuation into links, images, raw
+HTML, table cells, mentions and issue references). Each renderer passes every foreign value
+through one function here, so what is shown is the value, and only the value.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["escape_text", "md_code", "md_text"]
+
+_WORD_JOINER = "\u2060"
+
+
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    if ch == "\n":
+        return "\\n"
+    if ch == "\r":
+        return "\\r"
+    if ch == "\t":
+        return "\\t"
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def escape_text(text: str) -> str:
+    """``text`` with every character a terminal would act on shown as a Python-style escape.
+
+    Line breaks, tabs, ESC and every other C0 control, DEL, the C1 controls, bidi controls and
+    every other character Python counts as unprintable (format characters, separators other than
+    the plain space) become ``\\n``, ``\\x1b``, ``\\u202e`` ... Backslashes are kept as they are
+    (``CORP\\alice`` is a user name), so the escape is for the eye, not to be parsed back.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape_char(ch) for ch in text)
+
+
+# Markdown punctuation that starts something: code spans, emphasis, links and images, tables,
+# strikethrough, math; and HTML, which is written as entities.
+_MD_PUNCTUATION = re.compile(r"([\\`*_\[\]|~$])")
+# What GitHub links after rendering, in text: @mentions (and e-mail addresses), #12 and GH-12
+# issue references, and bare URLs (scheme://, www.). A word joiner after the marker breaks the
+# pattern and shows nothing.
+_GITHUB_LINKS = re.compile(r"([@#])|(?<=gh)(-)(?=\d)|(:)(?=//)|(?<=www)(\.)", re.IGNORECASE)
+
+
+def md_text(text: str) -> str:
+    """``text`` for Markdown prose or a table cell: shown as it is, interpreted as nothing.
+
+    Control characters are escaped as for a terminal (so no line break can end a table row),
+    Markdown punctuation is backslash-escaped, ``<``, ``>`` and ``&`` become entities, and a
+    word joiner (U+2060, invisible) follows ``@``, ``#``, ``GH-``'s ``-`` and the ``:`` of
+    ``://``, and precedes the ``.`` of ``www.``, so GitHub makes no mention, issue reference or
+    link of them.
+    """
+    text = escape_text(text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_PUNCTUATION.sub(r"\\\1", text)
+    return _GITHUB_LINKS.sub(_break_link, text)
+
+
+def _break_link(match: re.Match[str]) -> str:
+    # Before the dot of www. (so "www." never appears), after every other marker.
+    return _WORD_JOINER + "." if match.group(4) else match.group(0) + _WORD_JOINER
+
+
+def md_code(text: str) -> str:
+    """``text`` as a Markdown code span that nothing inside it can close or break.
+
+    The fence is one backtick longer than the longest run inside; control characters are
+    escaped; ``|`` becomes ``¦`` because table cells are split on pipes before code spans are
+    recognised (and GitHub's and other parsers disagree on ``\\|`` inside code). Code spans are
+    where GitHub makes no mentions, references or links.
+    """
+    text = escape_text(text).replace("|", "¦")
+    if not text:
+        return "(empty)"
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
