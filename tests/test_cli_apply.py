@@ -495,3 +495,19 @@ def test_names_from_qrs_cannot_forge_lines_or_drive_the_terminal(
     forged = [line for line in result.stdout.splitlines() if line.startswith("After apply")]
     assert len(forged) == 1
     assert "mallory\\nAfter apply" in result.stdout
+
+
+def test_a_throttled_write_waits_as_asked_then_goes_again(
+    example: Path, licsync: Licsync, demo: Simulator, retry_waits: list[float]
+) -> None:
+    """A 429 on a write is not blindly resent: apply waits the Retry-After, re-reads, and sends
+    what is still needed once more."""
+    demo.set_faults(FaultPlan(retry_after_s=3))
+    demo.fail_next("POST", "429")
+    result = licsync(_args(demo, "--auto-approve", "--format", "json"))
+    assert result.exit_code == 0, result.output
+    report = _report(result.stdout)
+    assert set(_statuses(report)) == {"applied"}
+    assert max(i["attempts"] for i in report["items"]) == 2
+    assert 3.0 in retry_waits
+    assert report["after"]["summary"]["changes"] == 0

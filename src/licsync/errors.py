@@ -153,11 +153,13 @@ class QrsStatusError(QrsError):
     Attributes:
         status: the HTTP status code.
         excerpt: the first characters of the response body, for diagnosis.
+        retry_after: seconds a 429 or 503 asked to wait (``Retry-After``), when it said.
     """
 
     def __init__(self, message: str, *, method: str, path: str, status: int, excerpt: str) -> None:
         self.status = status
         self.excerpt = excerpt
+        self.retry_after: float | None = None
         super().__init__(message, method=method, path=path)
 
 

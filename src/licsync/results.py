@@ -37,6 +37,7 @@ class WriteResult:
             why; applied: "" (or "dry run", or what a multi-step write did).
         status: the HTTP status when QRS answered with an error (failed, already by 404/400).
         created_id: the new allocation id or system rule id, when QRS said.
+        retry_after: seconds QRS asked to wait before trying again (a 429's ``Retry-After``).
     """
 
     change: ChangeId
@@ -44,6 +45,7 @@ class WriteResult:
     message: str = ""
     status: int | None = None
     created_id: str | None = None
+    retry_after: float | None = None
 
     @property
     def ok(self) -> bool:

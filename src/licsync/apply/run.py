@@ -39,7 +39,9 @@ from licsync.identity import AccessType
 from licsync.plan import Plan
 from licsync.plan.changes import Allocate, Change, ChangeId, Phase, Reclaim
 from licsync.qrs import paths
+from licsync.qrs import retry as retries
 from licsync.qrs.parse import parse_capacity
+from licsync.qrs.retry import RetryPolicy
 from licsync.qrs.write import Outcome, QrsWriter, RecordingWriter, Writer, WriteResult
 from licsync.render.escape import escape_text
 from licsync.session import PlanRun, Session
@@ -328,6 +330,9 @@ def _settle(  # noqa: PLR0917 - one private call site, every argument a differen
     uncertain = [c for c in approved if _uncertain(results[c.id])]
     if not uncertain:
         return {}
+    asked = [w for c in uncertain if (w := results[c.id].retry_after) is not None]
+    if asked:  # a 429 said how long to wait: honoured (capped) before looking again
+        retries.wait(min(max(asked), RetryPolicy().max_retry_after))
     try:
         replan: PlanRun = session.plan()
     except QrsError:

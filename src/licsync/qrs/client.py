@@ -397,7 +397,7 @@ class QrsClient:
                     f"; not retried: the wait of {delay:.0f}s QRS asks for is longer than what "
                     f"is left of the {self._request_timeout:g}s request timeout"
                 )
-            raise status_error(
+            refused = status_error(
                 method,
                 full_path,
                 status,
@@ -406,6 +406,9 @@ class QrsClient:
                 auth_hint=self._credentials.auth_hint,
                 note=note,
             )
+            if status in (429, 503):  # for a caller that repeats writes after a re-read
+                refused.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise refused
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     def _send(

@@ -793,14 +793,23 @@ def _failure(change: ChangeId, exc: QrsError, note: str = "") -> WriteResult:
     suffix = f"; {note}" if note else ""
     if isinstance(exc, QrsTransportError):
         return WriteResult(change, Outcome.UNKNOWN, f"{exc}; it may have happened{suffix}")
-    return WriteResult(change, Outcome.FAILED, f"{exc}{suffix}", status=_status(exc))
+    return WriteResult(
+        change, Outcome.FAILED, f"{exc}{suffix}", status=_status(exc), retry_after=_wait(exc)
+    )
 
 
 def _not_written(change: ChangeId, exc: QrsError, note: str) -> WriteResult:
     """Failed, whether QRS answered or not: only a read or a selection went unanswered, so
     certainly nothing was written."""
     _reraise(exc)
-    return WriteResult(change, Outcome.FAILED, f"{exc}; {note}", status=_status(exc))
+    return WriteResult(
+        change, Outcome.FAILED, f"{exc}; {note}", status=_status(exc), retry_after=_wait(exc)
+    )
+
+
+def _wait(exc: QrsError) -> float | None:
+    """The ``Retry-After`` QRS sent with the refusal, if any."""
+    return exc.retry_after if isinstance(exc, QrsStatusError) else None
 
 
 def _reraise(exc: QrsError) -> None:
