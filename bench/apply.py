@@ -104,18 +104,18 @@ def phased(name, function):
     return wrapped
 plans, timings, reads = [0], {}, []
 original_read = session.read_actual
-def read_actual(client):
-    result = original_read(client)
+def read_actual(client, **kwargs):
+    result = original_read(client, **kwargs)
     t = result.timing
     reads.append({"total": t.total, "assemble": t.assemble, "endpoints": {
         path: [e.http, e.wait, e.decode, e.build, e.size] for path, e in t.endpoints.items()}})
     return result
 session.read_actual = read_actual
 original_plan = session.Session.plan
-def plan(self):
+def plan(self, **kwargs):
     plans[0] += 1
     name = "plan" if plans[0] == 1 else "replan"
-    result = phased(name, original_plan)(self)
+    result = phased(name, original_plan)(self, **kwargs)
     timings[name] = dict(result.timings)
     return result
 session.Session.plan = plan

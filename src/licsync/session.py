@@ -185,13 +185,18 @@ class Session:
         """The instant to plan as of: ``--now``, else the site's own clock, else the wall clock."""
         return self._request.now or self._clock or dt.datetime.now(dt.UTC)
 
-    def read(self) -> Actual:
+    def read(self, *, users_from: Actual | None = None) -> Actual:
         """Read the site's whole actual state now (a fresh read every call).
+
+        Args:
+            users_from: reuse this earlier read's users rather than reading them again
+                (``apply``'s re-plans: it changes allocations and rules, never users).
 
         Raises:
             QrsError: the site cannot be read.
         """
-        return read_actual(self.client).actual
+        users = users_from.users if users_from is not None else None
+        return read_actual(self.client, users=users).actual
 
     def signals(self, now: dt.datetime | None = None) -> Signals:
         """The denial signals of the policy's sources and ``--denial-logs``, as of ``now``.
@@ -216,8 +221,11 @@ class Session:
         )
         return Signals(denials=report)
 
-    def plan(self) -> PlanRun:
+    def plan(self, *, users_from: Actual | None = None) -> PlanRun:
         """Read the site and the signals afresh and plan, timing every phase.
+
+        Args:
+            users_from: see :meth:`read`.
 
         Raises:
             QrsError: the site cannot be read.
@@ -228,7 +236,7 @@ class Session:
         now = self.now()
 
         started = time.perf_counter()
-        actual = self.read()
+        actual = self.read(users_from=users_from)
         timings["read"] = time.perf_counter() - started
 
         started = time.perf_counter()

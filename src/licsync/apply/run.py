@@ -149,14 +149,16 @@ def apply_changes(
         )
         final.update((r.change, r) for r in results)
         if not options.dry_run and not stop.is_set():
-            final.update(_settle(session, approved, final, writer, options, record, stop, gate))
+            final.update(
+                _settle(session, run, approved, final, writer, options, record, stop, gate)
+            )
     except BaseException as exc:
         # Whatever ends the run, the audit log says it ended, and how.
         if audit is not None:
             audit.end(interrupted=isinstance(exc, KeyboardInterrupt), remaining=None)
         raise
     interrupted = stop.is_set()
-    after, after_error = (None, "") if options.dry_run or interrupted else _replan(session)
+    after, after_error = (None, "") if options.dry_run or interrupted else _replan(session, run)
     if audit is not None:
         audit.end(
             interrupted=interrupted, remaining=len(after.changes) if after is not None else None
@@ -178,9 +180,9 @@ def apply_changes(
     )
 
 
-def _replan(session: Session) -> tuple[Plan | None, str]:
+def _replan(session: Session, first: PlanRun) -> tuple[Plan | None, str]:
     try:
-        return session.plan().plan, ""
+        return session.plan(users_from=first.actual).plan, ""
     except QrsError as exc:  # what was done stands; only the look afterwards failed
         return None, str(exc)
 
@@ -318,6 +320,7 @@ def _uncertain(result: WriteResult) -> bool:
 
 def _settle(  # noqa: PLR0917 - one private call site, every argument a different thing
     session: Session,
+    first: PlanRun,
     approved: Sequence[Change],
     results: Mapping[ChangeId, WriteResult],
     writer: Writer,
@@ -334,7 +337,7 @@ def _settle(  # noqa: PLR0917 - one private call site, every argument a differen
     if asked:  # a 429 said how long to wait: honoured (capped) before looking again
         retries.wait(min(max(asked), RetryPolicy().max_retry_after))
     try:
-        replan: PlanRun = session.plan()
+        replan = session.plan(users_from=first.actual)
     except QrsError:
         return {}  # cannot look: they stay as they are, and the next run decides
     still = {c.id: c for c in replan.plan.changes}

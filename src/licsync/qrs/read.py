@@ -120,7 +120,11 @@ def fetch_actual(client: QrsClient) -> Actual:
 
 
 def read_actual(
-    client: QrsClient, *, concurrency: int = READ_CONCURRENCY, pause_gc: bool = True
+    client: QrsClient,
+    *,
+    concurrency: int = READ_CONCURRENCY,
+    pause_gc: bool = True,
+    users: Mapping[str, ActualUser] | None = None,
 ) -> ReadResult:
     """Like :func:`fetch_actual`, and also say where the time went.
 
@@ -132,17 +136,21 @@ def read_actual(
             collector would scan them again and again without finding anything to free, which
             more than doubles the time of ``json.loads`` alone. Reference counting still frees
             everything as usual.
+        users: reuse these users instead of reading ``/qrs/user/full`` again (by far the
+            largest answer): ``apply`` re-reads what it changed, and it changes no user.
 
     Raises:
         QrsError: a request failed, or an answer lacks a field the QRS spec requires.
     """
     if not pause_gc:
-        return _read_actual(client, concurrency)
+        return _read_actual(client, concurrency, users)
     with gc_paused():
-        return _read_actual(client, concurrency)
+        return _read_actual(client, concurrency, users)
 
 
-def _read_actual(client: QrsClient, concurrency: int) -> ReadResult:
+def _read_actual(
+    client: QrsClient, concurrency: int, users: Mapping[str, ActualUser] | None
+) -> ReadResult:
     started = time.perf_counter()
     builders: dict[str, Callable[[Any], Any]] = {
         paths.ABOUT: parse_about,
@@ -191,6 +199,9 @@ def _read_actual(client: QrsClient, concurrency: int) -> ReadResult:
     # refusing the credentials then fails once, with one message, instead of eight times over.
     (first_path, first_params), *requests = actual_requests()
     results: dict[str, Any] = {}
+    if users is not None:
+        requests = [(path, params) for path, params in requests if path != paths.USER_FULL]
+        results[paths.USER_FULL] = users
     timings: dict[str, EndpointTiming] = {}
     results[first_path], timings[first_path] = job(first_path, first_params)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="qrs-read") as pool:
