@@ -657,3 +657,43 @@ def test_observe_mode_changes_nothing_and_reports_everything() -> None:
     result = run(desired(pro=[decl(ALICE)]), state, policy(professional=Ownership.OBSERVE.value))
     assert result.changes == ()
     assert kinds(result) == [("observe-only", ALICE), ("observe-only", BOB)]
+
+
+def test_removed_externally_and_inactive_is_one_finding() -> None:
+    """QRS marks a removed user inactive too; under `report` the plan says so once."""
+    result = run(desired(), actual([user(BOB, removed=True, inactive=True)], [alloc(ANA, BOB)]))
+    flagged = [f for f in result.findings if f.kind is FindingKind.FLAGGED_USER]
+    assert [f.message for f in flagged] == [
+        f"{BOB} holds analyzer but QRS marks them removed externally and inactive (policy: report)"
+    ]
+    assert flagged[0].data["flags"] == ["removed-externally", "inactive"]
+
+
+def test_capacity_speaks_the_qmc_numbers() -> None:
+    """Allocated and in quarantine as QRS reports them, and after the plan."""
+    users = [user(f"CORP\\u{i}") for i in range(4)]
+    state = actual(
+        users,
+        [
+            alloc(PRO, "CORP\\u0", used_days=2),
+            alloc(PRO, "CORP\\u1", used_days=30),
+            alloc(PRO, "CORP\\u2", quarantined_days_left=3),
+        ],
+        capacity={PRO: 5, ANA: 10},
+    )
+    result = run(desired(pro=[decl("CORP\\u2"), decl("CORP\\u3")]), state, policy())
+    line = result.capacity[PRO]
+    assert (line.allocated, line.quarantined, line.available, line.total) == (2, 1, 2, 5)
+    # u0 moves to quarantine, u1 is freed, u2 is reinstated, u3 allocated.
+    assert (line.allocated_after, line.quarantined_after) == (2, 1)
+    assert line.available_after == 2
+
+
+def test_excluded_service_account_denials_are_counted() -> None:
+    """The README's "excluded and counted": the count is a finding."""
+    signals = _denials()
+    assert signals.denials is not None
+    report = dataclasses.replace(signals.denials, excluded={"DOMAIN\\qvservice": 100})
+    result = run(desired(), actual([]), signals=Signals(denials=report))
+    [counted] = [f for f in result.findings if f.kind is FindingKind.SERVICE_ACCOUNT_DENIALS]
+    assert counted.data == {"excluded": {"DOMAIN\\qvservice": 100}, "total": 100}

@@ -35,6 +35,7 @@ from licsync.policy import (
     Policy,
     SafetyPolicy,
     UserAction,
+    protection_from_yaml,
 )
 from licsync.rules import parse_condition
 from licsync.schemas import LICENSES_SCHEMA, load_schema
@@ -765,7 +766,7 @@ def _policy(found: tuple[_File, dict[str, Any]] | None) -> Policy:
             days=int(idle.get("days", defaults.idle.days)),
             action=UserAction(idle.get("action", defaults.idle.action.value)),
         ),
-        protected=tuple(data.get("protected") or ()),
+        protected=tuple(protection_from_yaml(p) for p in data.get("protected") or ()),
         safety=SafetyPolicy(
             max_reclaims=int(safety.get("max_reclaims", defaults.safety.max_reclaims)),
             max_reclaim_share=float(
