@@ -117,7 +117,7 @@ def test_serve_in_a_subprocess(tmp_path: Path) -> None:
             about = client.get("/qrs/about")
             assert about.status_code == 200
             assert about.json()["databaseProvider"] == "licsync simulator"
-            assert client.get("/qrs/user/count").json() == 28
+            assert client.get("/qrs/user/count").json() == {"value": 28}
     finally:
         process.send_signal(signal.SIGINT)
         try:
