@@ -31,6 +31,7 @@ def test_certs_writes_the_qmc_like_files(tmp_path: Path, licsync: Licsync) -> No
         "root_key.pem",
         "server.pem",
         "server_key.pem",
+        "site.yaml",
     ]
     for key in ("root_key.pem", "client_key.pem", "server_key.pem"):
         assert stat.S_IMODE((folder / key).stat().st_mode) == 0o600

@@ -54,6 +54,7 @@ def plan(
         list[str] | None,
         typer.Option(
             "--denial-logs",
+            metavar="PATH",
             help="A folder or file of licence logs to read denials from (repeatable), "
             "in addition to policy.denials.sources.",
         ),
