@@ -697,3 +697,18 @@ def test_excluded_service_account_denials_are_counted() -> None:
     result = run(desired(), actual([]), signals=Signals(denials=report))
     [counted] = [f for f in result.findings if f.kind is FindingKind.SERVICE_ACCOUNT_DENIALS]
     assert counted.data == {"excluded": {"DOMAIN\\qvservice": 100}, "total": 100}
+
+
+def test_log_instants_are_shown_to_the_second() -> None:
+    """Log times carry milliseconds; findings show UTC instants without them."""
+    stamp = NOW - dt.timedelta(days=10, microseconds=467000)
+    denial = dataclasses.replace(_denial(BOB), first=stamp, last=stamp)
+    signals = _denials(denial, newest_days=10)
+    assert signals.denials is not None
+    sources = (dataclasses.replace(signals.denials.sources[0], newest_entry=stamp),)
+    report = dataclasses.replace(signals.denials, sources=sources)
+    result = run(desired(), actual([user(BOB)]), signals=Signals(denials=report))
+    texts = [f.message for f in result.findings] + [str(f.data) for f in result.findings]
+    assert not any(".467" in text or "+00:00" in text for text in texts)
+    [stale] = [f for f in result.findings if f.kind is FindingKind.STALE_DENIAL_DATA]
+    assert stale.data["newest_entry"].endswith("Z")

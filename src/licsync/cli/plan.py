@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -13,6 +14,7 @@ import typer
 from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import DirectoryArgument, NowOption, QrsUrlOption, colour_wanted, count
 from licsync.cli.output import check_target, write_atomically
+from licsync.cli.progress import Progress
 from licsync.render import render_json, render_markdown, render_text
 from licsync.session import PlanRun, SessionRequest, open_session
 
@@ -78,7 +80,8 @@ def plan(
     with open_session(request) as session:
         for warning in session.warnings:
             typer.echo(str(warning), err=True)
-        run = session.plan()
+        with Progress("reading the site and planning", sys.stderr):
+            run = session.plan()
     started = time.perf_counter()
     if output_format is PlanFormat.JSON:
         text = render_json(run.plan)

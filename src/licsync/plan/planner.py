@@ -846,12 +846,12 @@ def _freshness(ctx: _Context, report: DenialReport) -> tuple[list[Finding], bool
                     None,
                     source.path,
                     f"denial data from {source.path} is {_days(age)} old (newest entry "
-                    f"{source.newest_entry.isoformat()}): is the License Monitor / log "
+                    f"{_instant(source.newest_entry)}): is the License Monitor / log "
                     "collection running?",
                     data={
                         "path": source.path,
                         "age_days": age,
-                        "newest_entry": source.newest_entry.isoformat(),
+                        "newest_entry": _instant(source.newest_entry),
                         "max_age_days": limit,
                     },
                 )
@@ -867,8 +867,8 @@ def _denied_user(ctx: _Context, denial: Denial, *, stale: bool) -> Finding:
     head = f"{display} was denied access {times}{when}"
     data: dict[str, object] = {
         "count": denial.count,
-        "first": denial.first.isoformat() if denial.first else None,
-        "last": denial.last.isoformat() if denial.last else None,
+        "first": _instant(denial.first) if denial.first else None,
+        "last": _instant(denial.last) if denial.last else None,
     }
     if user is None:
         return Finding(
@@ -915,6 +915,11 @@ def _denied_user(ctx: _Context, denial: Denial, *, stale: bool) -> Finding:
         data=data,
         stale=stale,
     )
+
+
+def _instant(value: dt.datetime) -> str:
+    """Log times as output shows instants: UTC to the second (logs carry milliseconds)."""
+    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _span(first: dt.datetime | None, last: dt.datetime | None) -> str:
