@@ -23,6 +23,8 @@ from builders import (
 from licsync.identity import RuleContext
 from licsync.plan import AllocationChange, FindingKind, Plan, RuleChange, SafetyCap, plan
 from licsync.policy import IdlePolicy, Ownership, Policy, SafetyPolicy, UserAction
+from licsync.render import render_markdown, render_text
+from licsync.render.data import plan_data
 from licsync.signals import Denial, DenialReport, Signals, SourceReport
 
 NO_SIGNALS = Signals()
@@ -712,3 +714,17 @@ def test_log_instants_are_shown_to_the_second() -> None:
     assert not any(".467" in text or "+00:00" in text for text in texts)
     [stale] = [f for f in result.findings if f.kind is FindingKind.STALE_DENIAL_DATA]
     assert stale.data["newest_entry"].endswith("Z")
+
+
+def test_a_type_missing_from_the_overview_is_said() -> None:
+    """No capacity line is invented: text, Markdown and JSON say QRS did not report it."""
+    state = actual([user(BOB)], [alloc(PRO, BOB)])
+    state = dataclasses.replace(state, capacity={PRO: state.capacity[PRO]})
+    result = run(desired(pro=[decl(BOB)]), state)
+    assert ANA not in result.capacity
+    assert (
+        "  capacity: unknown: QRS's access type overview does not report analyzer access"
+        in render_text(result)
+    )
+    assert "| analyzer | authoritative | not reported by QRS |" in render_markdown(result)
+    assert plan_data(result)["capacity_missing"] == ["analyzer"]
