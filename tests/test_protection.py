@@ -100,7 +100,8 @@ def test_validate_accepts_every_form_and_refuses_a_half_one(
         "    - role: RootAdmin\n",
     )
     assert licsync(["validate", "licenses"]).exit_code == 0
-    _protect(example, "    - custom_property: {name: LicenseOwner}\n")
+    _protect(example, "    - custom_property: {name: LicenseOwner}\n    - tagg: x\n")
     result = licsync(["validate", "licenses"])
     assert result.exit_code == 1
-    assert "protected" in result.output
+    assert "policy.protected[0].custom_property: missing required field 'value'" in result.output
+    assert "policy.protected[1].tagg: unknown field 'tagg'; did you mean 'tag'?" in result.output
