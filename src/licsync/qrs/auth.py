@@ -368,8 +368,19 @@ def credentials_from_site(
             msg = f"the client key file named by environment variable {key_var} cannot be read"
             raise SecretError(msg)
         client_context = _site_tls(site)
+
+        def refuse_key_password() -> str:
+            # Without a callback OpenSSL would ask for the password on the terminal: a hung
+            # CI job, or a prompt in a plan. licsync has no key password setting.
+            msg = (
+                f"the client key named by environment variable {key_var} is encrypted: licsync "
+                "needs it without a password (openssl pkey -in KEY -out KEY.nopass; see "
+                "docs/connecting.md)"
+            )
+            raise SecretError(msg)
+
         try:
-            client_context.load_cert_chain(auth.cert_file, key_file)
+            client_context.load_cert_chain(auth.cert_file, key_file, password=refuse_key_password)
         except (ssl.SSLError, OSError) as exc:
             reason = exc.reason if isinstance(exc, ssl.SSLError) else exc.strerror
             msg = (
