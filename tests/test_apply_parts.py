@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from licsync.apply.lock import lock_path, site_lock, state_directory
-from licsync.cli import progress
-from licsync.cli.progress import ApplyProgress
+from licsync.cli import apply_progress as progress
+from licsync.cli.apply_progress import ApplyProgress
 from licsync.errors import SiteLocked
 from licsync.identity import AccessType
 from licsync.plan.changes import Allocate, UserTarget

@@ -23,6 +23,8 @@ from builders import (
 from licsync.identity import RuleContext
 from licsync.plan import AllocationChange, FindingKind, Plan, RuleChange, SafetyCap, plan
 from licsync.policy import IdlePolicy, Ownership, Policy, SafetyPolicy, UserAction
+from licsync.render import render_markdown, render_text
+from licsync.render.data import plan_data
 from licsync.signals import Denial, DenialReport, Signals, SourceReport
 
 NO_SIGNALS = Signals()
@@ -657,3 +659,72 @@ def test_observe_mode_changes_nothing_and_reports_everything() -> None:
     result = run(desired(pro=[decl(ALICE)]), state, policy(professional=Ownership.OBSERVE.value))
     assert result.changes == ()
     assert kinds(result) == [("observe-only", ALICE), ("observe-only", BOB)]
+
+
+def test_removed_externally_and_inactive_is_one_finding() -> None:
+    """QRS marks a removed user inactive too; under `report` the plan says so once."""
+    result = run(desired(), actual([user(BOB, removed=True, inactive=True)], [alloc(ANA, BOB)]))
+    flagged = [f for f in result.findings if f.kind is FindingKind.FLAGGED_USER]
+    assert [f.message for f in flagged] == [
+        f"{BOB} holds analyzer but QRS marks them removed externally and inactive (policy: report)"
+    ]
+    assert flagged[0].data["flags"] == ["removed-externally", "inactive"]
+
+
+def test_capacity_speaks_the_qmc_numbers() -> None:
+    """Allocated and in quarantine as QRS reports them, and after the plan."""
+    users = [user(f"CORP\\u{i}") for i in range(4)]
+    state = actual(
+        users,
+        [
+            alloc(PRO, "CORP\\u0", used_days=2),
+            alloc(PRO, "CORP\\u1", used_days=30),
+            alloc(PRO, "CORP\\u2", quarantined_days_left=3),
+        ],
+        capacity={PRO: 5, ANA: 10},
+    )
+    result = run(desired(pro=[decl("CORP\\u2"), decl("CORP\\u3")]), state, policy())
+    line = result.capacity[PRO]
+    assert (line.allocated, line.quarantined, line.available, line.total) == (2, 1, 2, 5)
+    # u0 moves to quarantine, u1 is freed, u2 is reinstated, u3 allocated.
+    assert (line.allocated_after, line.quarantined_after) == (2, 1)
+    assert line.available_after == 2
+
+
+def test_excluded_service_account_denials_are_counted() -> None:
+    """The README's "excluded and counted": the count is a finding."""
+    signals = _denials()
+    assert signals.denials is not None
+    report = dataclasses.replace(signals.denials, excluded={"DOMAIN\\qvservice": 100})
+    result = run(desired(), actual([]), signals=Signals(denials=report))
+    [counted] = [f for f in result.findings if f.kind is FindingKind.SERVICE_ACCOUNT_DENIALS]
+    assert counted.data == {"excluded": {"DOMAIN\\qvservice": 100}, "total": 100}
+
+
+def test_log_instants_are_shown_to_the_second() -> None:
+    """Log times carry milliseconds; findings show UTC instants without them."""
+    stamp = NOW - dt.timedelta(days=10, microseconds=467000)
+    denial = dataclasses.replace(_denial(BOB), first=stamp, last=stamp)
+    signals = _denials(denial, newest_days=10)
+    assert signals.denials is not None
+    sources = (dataclasses.replace(signals.denials.sources[0], newest_entry=stamp),)
+    report = dataclasses.replace(signals.denials, sources=sources)
+    result = run(desired(), actual([user(BOB)]), signals=Signals(denials=report))
+    texts = [f.message for f in result.findings] + [str(f.data) for f in result.findings]
+    assert not any(".467" in text or "+00:00" in text for text in texts)
+    [stale] = [f for f in result.findings if f.kind is FindingKind.STALE_DENIAL_DATA]
+    assert stale.data["newest_entry"].endswith("Z")
+
+
+def test_a_type_missing_from_the_overview_is_said() -> None:
+    """No capacity line is invented: text, Markdown and JSON say QRS did not report it."""
+    state = actual([user(BOB)], [alloc(PRO, BOB)])
+    state = dataclasses.replace(state, capacity={PRO: state.capacity[PRO]})
+    result = run(desired(pro=[decl(BOB)]), state)
+    assert ANA not in result.capacity
+    assert (
+        "  capacity: unknown: QRS's access type overview does not report analyzer access"
+        in render_text(result)
+    )
+    assert "| analyzer | authoritative | not reported by QRS |" in render_markdown(result)
+    assert plan_data(result)["capacity_missing"] == ["analyzer"]

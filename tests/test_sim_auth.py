@@ -68,7 +68,7 @@ def test_tls_accepts_a_client_certificate_signed_by_root(certs: Path) -> None:
             response = client.get("/qrs/about")
             assert response.status_code == 200
             localhost = sim.url.replace("127.0.0.1", "localhost")
-            assert client.get(f"{localhost}/qrs/user/count").json() == 4
+            assert client.get(f"{localhost}/qrs/user/count").json() == {"value": 4}
 
 
 def test_tls_refuses_a_client_without_certificate(certs: Path) -> None:

@@ -31,6 +31,7 @@ def test_certs_writes_the_qmc_like_files(tmp_path: Path, licsync: Licsync) -> No
         "root_key.pem",
         "server.pem",
         "server_key.pem",
+        "site.yaml",
     ]
     for key in ("root_key.pem", "client_key.pem", "server_key.pem"):
         assert stat.S_IMODE((folder / key).stat().st_mode) == 0o600
@@ -117,7 +118,7 @@ def test_serve_in_a_subprocess(tmp_path: Path) -> None:
             about = client.get("/qrs/about")
             assert about.status_code == 200
             assert about.json()["databaseProvider"] == "licsync simulator"
-            assert client.get("/qrs/user/count").json() == 28
+            assert client.get("/qrs/user/count").json() == {"value": 28}
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -61,7 +61,7 @@ def test_allocate_with_minimal_and_full_user(sim: Simulator, client: httpx.Clien
         PRO, json={"user": {"id": ids[1], "userId": "USER1", "userDirectory": "corp"}}
     )
     assert full.status_code == 201
-    assert client.get(f"{PRO}/count").json() == 2
+    assert client.get(f"{PRO}/count").json() == {"value": 2}
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ def test_allocate_with_minimal_and_full_user(sim: Simulator, client: httpx.Clien
 def test_allocation_bodies_refused(client: httpx.Client, body: Any) -> None:
     """An allocation that does not name an existing user is a 400 and creates nothing."""
     assert client.post(PRO, json=body).status_code == 400
-    assert client.get(f"{PRO}/count").json() == 0
+    assert client.get(f"{PRO}/count").json() == {"value": 0}
 
 
 def test_user_fields_contradicting_the_id_are_refused(sim: Simulator, client: httpx.Client) -> None:
@@ -106,7 +106,7 @@ def test_capacity_exhaustion_creates_nothing(sim: Simulator, client: httpx.Clien
     assert before["available"] == 0
     refused = client.post(PRO, json={"user": {"id": ids[3]}})
     assert refused.status_code == 400
-    assert client.get(f"{PRO}/count").json() == 3
+    assert client.get(f"{PRO}/count").json() == {"value": 3}
     assert _overview(client) == before
 
 
@@ -119,7 +119,7 @@ def test_many_is_all_or_nothing(sim: Simulator, client: httpx.Client) -> None:
     assert client.post(f"{PRO}/many", json=one_bad).status_code == 400
     twice = [{"user": {"id": ids[0]}}, {"user": {"id": ids[0]}}]
     assert client.post(f"{PRO}/many", json=twice).status_code == 400
-    assert client.get(f"{PRO}/count").json() == 0
+    assert client.get(f"{PRO}/count").json() == {"value": 0}
     fits = client.post(f"{PRO}/many", json=[{"user": {"id": i}} for i in ids[:3]])
     assert fits.status_code == 201
     assert [s["user"]["userId"] for s in fits.json()] == ["user0", "user1", "user2"]
@@ -257,7 +257,7 @@ def test_delete_user_keeps_quarantined_seats(sim: Simulator, client: httpx.Clien
     assert client.get(f"/qrs/user/{ids[0]}").status_code == 404
     assert client.get(f"{ANA}/{plain['id']}").status_code == 404
     kept = client.get(f"{PRO}/{quarantined['id']}").json()
-    assert "user" not in kept
+    assert kept["user"] is None
     assert (kept["deletedUserDirectory"], kept["deletedUserId"]) == ("CORP", "user0")
     assert _overview(client)["quarantined"] == 1
 
@@ -332,7 +332,7 @@ def test_selection_bulk_deallocate(sim: Simulator, client: httpx.Client) -> None
     selection = response.json()
     assert {i["objectID"] for i in selection["items"]} == {recent["id"], idle["id"]}
     base = f"/qrs/selection/{selection['id']}/license/analyzeraccesstype"
-    assert client.get(f"{base}/count").json() == 2
+    assert client.get(f"{base}/count").json() == {"value": 2}
     assert len(client.get(f"{base}/full").json()) == 2
     assert client.get(f"/qrs/selection/{selection['id']}").json()["id"] == selection["id"]
     assert client.delete(base).status_code == 204
@@ -355,7 +355,7 @@ def test_filters_on_allocations(sim: Simulator, client: httpx.Client) -> None:
     )
     assert [s["user"]["userId"] for s in old.json()] == ["user1", "user2"]
     mine = client.get(f"{ANA}/count", params={"filter": "user.userId eq 'USER0'"})
-    assert mine.json() == 1
+    assert mine.json() == {"value": 1}
 
 
 def test_record_use_sets_last_used(sim: Simulator, client: httpx.Client) -> None:

@@ -217,7 +217,7 @@ def test_json_format(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(directory), "--format", "json"])
     assert result.exit_code == 1
     report = json.loads(result.stdout)
-    assert report["format_version"] == 1
+    assert report["format_version"] == "1.0"
     assert report["valid"] is False
     assert report["problems"] == [
         {

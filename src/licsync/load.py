@@ -49,6 +49,7 @@ from licsync.policy import (
     Policy,
     SafetyPolicy,
     UserAction,
+    protection_from_yaml,
 )
 from licsync.rules import parse_condition
 from licsync.safefile import describe_mode, is_inside, read_regular
@@ -1157,7 +1158,7 @@ def _policy(found: tuple[_File, dict[str, Any]] | None) -> Policy:
             days=int(idle.get("days", defaults.idle.days)),
             action=UserAction(idle.get("action", defaults.idle.action.value)),
         ),
-        protected=tuple(data.get("protected") or ()),
+        protected=tuple(protection_from_yaml(p) for p in data.get("protected") or ()),
         safety=SafetyPolicy(
             max_reclaims=int(safety.get("max_reclaims", defaults.safety.max_reclaims)),
             max_reclaim_share=float(

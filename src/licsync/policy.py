@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from licsync.identity import AccessType, Source
 
@@ -16,8 +17,12 @@ __all__ = [
     "IdlePolicy",
     "Ownership",
     "Policy",
+    "Protection",
+    "ProtectionKind",
     "SafetyPolicy",
     "UserAction",
+    "as_protection",
+    "protection_from_yaml",
 ]
 
 
@@ -43,6 +48,57 @@ class IdlePolicy:
 
     days: int = 90
     action: UserAction = UserAction.REPORT
+
+
+class ProtectionKind(StrEnum):
+    """What a ``policy.protected`` entry matches a user by."""
+
+    USER = "user"  # a DIRECTORY\\userid pattern with * and ? wildcards
+    TAG = "tag"  # a QRS tag on the user (``tags[].name``)
+    CUSTOM_PROPERTY = "custom_property"  # a custom property value on the user
+    DIRECTORY = "directory"  # the user's user directory
+    ROLE = "role"  # an admin role in the user's ``roles`` (RootAdmin, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class Protection:
+    """One ``policy.protected`` entry: users it matches are never reclaimed.
+
+    Every comparison is case-insensitive, as QRS compares names. ``value`` is the pattern, tag
+    name, directory or role; ``property_value`` the wanted value of custom property ``value``.
+    """
+
+    kind: ProtectionKind
+    value: str
+    property_value: str = ""
+
+    def describe(self) -> str:
+        """How the plan names this protection: ``tag KeepLicense``, ``user INTERNAL\\*``."""
+        if self.kind is ProtectionKind.CUSTOM_PROPERTY:
+            return f"custom property {self.value}={self.property_value}"
+        return f"{self.kind.value} {self.value}"
+
+    def data(self) -> dict[str, str]:
+        """JSON-ready form, as it is written in the policy."""
+        if self.kind is ProtectionKind.CUSTOM_PROPERTY:
+            return {"custom_property": self.value, "value": self.property_value}
+        return {self.kind.value: self.value}
+
+
+def as_protection(entry: str | Protection) -> Protection:
+    """A ``protected`` entry as a :class:`Protection` (a bare string is a user pattern)."""
+    return entry if isinstance(entry, Protection) else Protection(ProtectionKind.USER, entry)
+
+
+def protection_from_yaml(entry: Any) -> Protection:
+    """One schema-valid ``protected`` item: a pattern string or a one-key mapping."""
+    if isinstance(entry, str):
+        return Protection(ProtectionKind.USER, entry)
+    ((key, value),) = entry.items()
+    kind = ProtectionKind(key)
+    if kind is ProtectionKind.CUSTOM_PROPERTY:
+        return Protection(kind, str(value["name"]), str(value["value"]))
+    return Protection(kind, str(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +153,7 @@ class Policy:
     removed_externally: UserAction = UserAction.REPORT
     blocked: UserAction = UserAction.REPORT
     idle: IdlePolicy = field(default_factory=IdlePolicy)
-    protected: tuple[str, ...] = ()
+    protected: tuple[str | Protection, ...] = ()
     safety: SafetyPolicy = field(default_factory=SafetyPolicy)
     denial_sources: tuple[DenialSource, ...] = ()
     denial_lookback_days: int = 30

@@ -20,6 +20,7 @@ from licsync.apply.lock import lock_path, site_lock, state_directory
 from licsync.apply.report import ApplyResult, Approval
 from licsync.apply.reviewed import ReviewedPlan, load_reviewed
 from licsync.apply.run import ApplyOptions, apply_changes
+from licsync.cli.apply_progress import ApplyProgress
 from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import (
     DirectoryArgument,
@@ -28,7 +29,6 @@ from licsync.cli.options import (
     RequestTimeoutOption,
     shown,
 )
-from licsync.cli.progress import ApplyProgress
 from licsync.render.applied import render_apply_json, render_apply_text
 from licsync.session import EMBEDDED_TARGET, Session, SessionRequest, open_session
 

@@ -21,7 +21,8 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -42,10 +43,11 @@ log = logging.getLogger("licsync")
 
 app = typer.Typer(
     name=PROG,
-    help="Qlik Sense licences as code: validate, plan and apply Professional and Analyzer "
-    "allocations and licence rules kept as YAML in git.",
+    # The commands themselves are listed below the help; the summary names none, so it never
+    # promises one this build does not have.
+    help="Qlik Sense licences as code: Professional and Analyzer allocations and licence "
+    "rules kept as YAML in git, checked and planned against the Qlik Repository Service.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -94,6 +96,35 @@ for _register in COMMANDS:
     _register(app)
 
 
+# typer shows an option's Python type (``<bool>``, ``<list[str]>``) where click shows a word.
+_METAVARS: dict[object, str] = {str: "TEXT", int: "N", float: "NUMBER", Path: "PATH"}
+
+
+def _plain_metavars(command: Any) -> None:
+    """No metavar on flags, a word on the rest, in every command (help text only)."""
+    for param in command.params:
+        if param.param_type_name != "option" or param.metavar is not None:
+            continue
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+            continue
+        descriptor = getattr(param, "type_descriptor", None)
+        word = _METAVARS.get(getattr(descriptor, "annotation", None))
+        if word is not None:
+            param.metavar = word
+    original = command.get_help_option  # made per context, so patched where it is made
+
+    def help_option(ctx: Any, original: Any = original) -> Any:
+        option = original(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = help_option
+    for sub in (getattr(command, "commands", None) or {}).values():
+        _plain_metavars(sub)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``licsync`` with ``argv`` (default ``sys.argv[1:]``) and return its exit code.
 
@@ -105,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _logging():
         try:
             command = typer.main.get_command(app)
+            _plain_metavars(command)
             result = command.main(args=args, prog_name=PROG, standalone_mode=False, obj=invocation)
         except ClickUsageError as exc:  # BadParameter, NoSuchOption, missing command, ...
             exc.show()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +21,7 @@ from licsync.cli.options import (
     count,
 )
 from licsync.cli.output import check_target, write_atomically
+from licsync.cli.progress import Progress
 from licsync.render import render_json, render_markdown, render_text
 from licsync.render.escape import escape_text
 from licsync.session import PlanRun, SessionRequest, open_session
@@ -63,6 +65,7 @@ def plan(
         list[str] | None,
         typer.Option(
             "--denial-logs",
+            metavar="PATH",
             help="A folder or file of licence logs to read denials from (repeatable), "
             "in addition to policy.denials.sources.",
         ),
@@ -87,7 +90,8 @@ def plan(
     with open_session(request) as session:
         for warning in session.warnings:
             typer.echo(escape_text(str(warning)), err=True)  # one line each
-        run = session.plan()
+        with Progress("reading the site and planning", sys.stderr):
+            run = session.plan()
     started = time.perf_counter()
     if output_format is PlanFormat.JSON:
         text = render_json(run.plan)

@@ -1,48 +1,45 @@
-"""Progress of a long apply: a bar on a terminal, a plain line now and then in a CI log.
+"""A progress line on standard error while a long step runs, for people at a terminal only.
 
-Both go to standard error, so that ``--format json`` on standard output stays clean.
+A read of a 100,000-user site takes seconds; a silent terminal looks hung. CI logs and captured
+output are not terminals, so they get nothing: no carriage returns in a log, no output a test
+has to ignore.
 """
 
 from __future__ import annotations
 
-import sys
+import threading
 import time
-from collections import Counter
 from types import TracebackType
 from typing import TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+__all__ = ["Progress"]
 
-from licsync.plan.changes import Change
-from licsync.results import Outcome, WriteResult
-
-__all__ = ["ApplyProgress"]
-
-_LINE_EVERY_SECONDS = 10.0  # a CI log gets a line at most this often
+_FIRST_AFTER = 1.0  # a quick step shows nothing at all
+_EVERY = 0.5
 
 
-class ApplyProgress:
-    """Counts results as they arrive and shows them (use as a context manager)."""
+class Progress:
+    """``with Progress("reading the site and planning", sys.stderr): ...``.
 
-    def __init__(self, *, stream: TextIO | None = None, enabled: bool = True) -> None:
-        self._stream = stream or sys.stderr
-        self._enabled = enabled
-        self._bar: Progress | None = None
-        self._task: TaskID | None = None
-        self._total = 0
-        self._done = 0
-        self._outcomes: Counter[str] = Counter()
-        self._last_line = time.monotonic()
+    Shows ``licsync: WHAT... N s`` after the first second, updated in place, and clears the line
+    at the end. Does nothing unless ``stream`` is a terminal.
+    """
 
-    def __enter__(self) -> ApplyProgress:
+    def __init__(self, what: str, stream: TextIO, *, first_after: float = _FIRST_AFTER) -> None:
+        self.what = what
+        self.stream = stream
+        self.first_after = first_after
+        self.active = _is_terminal(stream)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = 0.0
+        self._width = 0
+
+    def __enter__(self) -> Progress:
+        self._started = time.monotonic()
+        if self.active:
+            self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
+            self._thread.start()
         return self
 
     def __exit__(
@@ -51,50 +48,31 @@ class ApplyProgress:
         value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            if self._width:
+                self.stream.write("\r" + " " * self._width + "\r")
+                self.stream.flush()
 
-    def start(self, total: int) -> None:
-        """The run is about to execute ``total`` changes."""
-        self._total = total
-        if not self._enabled or total == 0:
-            return
-        if self._stream.isatty():
-            self._bar = Progress(
-                TextColumn("applying"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[outcomes]}"),
-                TimeElapsedColumn(),
-                console=Console(file=self._stream),
-                transient=True,
-            )
-            self._task = self._bar.add_task("apply", total=total, outcomes="")
-            self._bar.start()
+    def tick(self) -> None:
+        """Write the line once, with the time elapsed so far."""
+        line = f"licsync: {self.what}... {time.monotonic() - self._started:.0f} s"
+        self.stream.write("\r" + line.ljust(self._width))
+        self.stream.flush()
+        self._width = max(self._width, len(line))
 
-    def result(self, change: Change, result: WriteResult) -> None:
-        """One change's result is known."""
-        self._done += 1
-        self._outcomes[result.outcome.value] += 1
-        if not self._enabled:
+    def _run(self) -> None:
+        if self._stop.wait(self.first_after):
             return
-        if self._bar is not None and self._task is not None:
-            self._bar.update(
-                self._task, completed=min(self._done, self._total), outcomes=self._tally()
-            )
-            return
-        now = time.monotonic()
-        if now - self._last_line >= _LINE_EVERY_SECONDS:
-            self._last_line = now
-            print(
-                f"licsync: apply: {min(self._done, self._total)} of {self._total} changes done "
-                f"({self._tally()})",
-                file=self._stream,
-                flush=True,
-            )
+        while True:
+            self.tick()
+            if self._stop.wait(_EVERY):
+                return
 
-    def _tally(self) -> str:
-        return ", ".join(
-            f"{self._outcomes[o.value]} {o.value}" for o in Outcome if self._outcomes[o.value]
-        )
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or unusual stream is no terminal
+        return False

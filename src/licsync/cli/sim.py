@@ -19,6 +19,26 @@ __all__ = ["register", "sim_app"]
 
 DEMO_CLOCK = "2026-11-20T09:00:00Z"  # licsync.sim.demo.DEMO_NOW, for the help text
 
+SITE_FILE = "site.yaml"
+KEY_VARIABLE = "QLIK_CLIENT_KEY"
+# `sim certs` writes this beside the PEM files so that the command it prints works as is: a
+# plan in certificate mode needs auth.cert_file, key_file_env and tls.ca_file, which no
+# command-line option supplies. Paths are relative to the file, as the loader resolves them.
+_SITE_YAML = """\
+# Written by `licsync sim certs`: a site for the simulator served with --tls-dir on this folder.
+site:
+  name: sim-tls
+  qrs_url: https://localhost:4242   # `licsync plan --qrs-url` names the simulator's port
+  auth:
+    mode: certificate
+    user: INTERNAL\\sa_api
+    cert_file: client.pem
+    key_file_env: {key_variable}   # holds the path of client_key.pem
+  tls:
+    ca_file: root.pem
+"""
+
+
 sim_app = typer.Typer(
     name="sim",
     help="Run the built-in Qlik Repository Service simulator.",
@@ -32,7 +52,17 @@ def register(app: typer.Typer) -> None:
     app.add_typer(sim_app, name="sim")
 
 
-@sim_app.command("serve")
+_SERVE_HELP = (
+    "Serve a simulated QRS until interrupted (Ctrl-C).\n\n"
+    "Direct calls (/qrs/...) stand for port 4242; the virtual proxies /hdr (header hdr-usr), "
+    "/jwt (needs --jwt-key) and /win (Windows/NTLM) stand for port 443.\n\n"
+    "NTLM_USER_FILE: the environment variable naming the file of the /win proxy's Windows "
+    "users, one DOMAIN:user:password per line (needs pip install 'licsync\\[ntlm]'). "
+    "Proxy callers must be QRS users holding RootAdmin or DeploymentAdmin."
+)
+
+
+@sim_app.command("serve", help=_SERVE_HELP)
 def serve(
     *,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -116,11 +146,11 @@ def serve(
         else:
             what = f"{users} users, seed {seed}"
         typer.echo(f"licsync simulator: serving QRS at {sim.url} ({what})")
-        if demo:
-            typer.echo(
-                f"  plan against it: licsync plan licenses/ --qrs-url {sim.url} "
-                f"--now {_iso(DEMO_NOW)}"
-            )
+        now = f" --now {_iso(DEMO_NOW)}" if demo else ""
+        if tls_dir is not None:
+            typer.echo(f"  plan against it: {_tls_plan_command(tls_dir, sim.url)}{now}")
+        elif demo:
+            typer.echo(f"  plan against it: licsync plan licenses/ --qrs-url {sim.url}{now}")
         # stdout may be a pipe (a test or a supervisor reads the URL): push the line out now.
         typer.get_text_stream("stdout").flush()
         stop = threading.Event()
@@ -146,7 +176,19 @@ def certs(
         f"  trust {paths.root.name}; authenticate with {paths.client.name}"
         f" and {paths.client_key.name}"
     )
-    typer.echo(f"  serve with: licsync sim serve --tls-dir {paths.root.parent}")
+    site = paths.root.parent / SITE_FILE
+    if force or not site.exists():
+        site.write_text(_SITE_YAML.format(key_variable=KEY_VARIABLE), encoding="utf-8")
+    typer.echo(f"  {site.name}: a site in certificate mode using them")
+    typer.echo(f"  serve with: licsync sim serve --demo --tls-dir {paths.root.parent}")
+    typer.echo("  (it prints the plan command with its port)")
+
+
+def _tls_plan_command(tls_dir: Path, url: str) -> str:
+    """A plan command that works against the TLS simulator: its certificates name localhost."""
+    folder = tls_dir.resolve()
+    local = url.replace("://127.0.0.1:", "://localhost:")
+    return f"{KEY_VARIABLE}={folder / 'client_key.pem'} licsync plan {folder} --qrs-url {local}"
 
 
 def _iso(value: dt.datetime) -> str:

@@ -72,9 +72,14 @@ def _summary(report: LoadReport) -> str:
     return f"valid: {count(report.files, 'file')}{warned}; " + "; ".join(parts)
 
 
+VALIDATE_FORMAT_VERSION = "1.0"
+"""``validate --format json``: "MAJOR.MINOR" as a string, versioned like the plan JSON (a new
+field bumps MINOR, a changed or removed one MAJOR)."""
+
+
 def _report_json(report: LoadReport) -> dict[str, object]:
     return {
-        "format_version": 1,
+        "format_version": VALIDATE_FORMAT_VERSION,
         "valid": not report.errors,
         "files": report.files,
         "sites": [d.site.name for d in report.sites],

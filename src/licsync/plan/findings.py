@@ -33,6 +33,7 @@ class FindingKind(StrEnum):
     DECLARED_USER_IDLE = "declared-user-idle"
     UNDECLARED_RULE_KEPT = "undeclared-rule-kept"
     OBSERVE_ONLY = "observe-only"
+    SERVICE_ACCOUNT_DENIALS = "service-account-denials"
 
     @property
     def order(self) -> int:

@@ -37,7 +37,7 @@ from licsync.plan.changes import (
 from licsync.plan.document import Plan, checksum
 from licsync.plan.findings import Finding, FindingKind
 from licsync.plan.safety import CapacityLine, Safety, SafetyCap, SafetyReason, TypeSafety
-from licsync.policy import Ownership, Policy, UserAction
+from licsync.policy import Ownership, Policy, Protection, ProtectionKind, UserAction, as_protection
 from licsync.rules import Condition, RuleCoverage, Verdict, parse_condition
 from licsync.severity import Severity
 from licsync.signals import Denial, DenialReport, Signals
@@ -147,7 +147,7 @@ class _Context:
     active: Mapping[AccessType, Mapping[str, ActualAllocation]]
     quarantined: Mapping[AccessType, Mapping[str, ActualAllocation]]
     coverage: Mapping[AccessType, RuleCoverage]
-    protected: Callable[[str], bool]
+    protection: Callable[[str], Protection | None]
 
     @classmethod
     def build(
@@ -179,7 +179,7 @@ class _Context:
             active=active,
             quarantined=quarantined,
             coverage=coverage,
-            protected=_matcher(policy.protected),
+            protection=_protection_finder(policy.protected, actual.users),
         )
 
     def ownership(self, access_type: AccessType) -> Ownership:
@@ -220,13 +220,41 @@ def _conditions(rules: Iterable[DesiredRule]) -> dict[str, Condition]:
     return parsed
 
 
-def _matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
-    folded = tuple(p.casefold() for p in patterns)
+def _protection_finder(
+    entries: Sequence[str | Protection], users: Mapping[str, ActualUser]
+) -> Callable[[str], Protection | None]:
+    """The first ``policy.protected`` entry that keeps the user with this key, or None.
 
-    def matches(key: str) -> bool:
-        return any(fnmatch.fnmatchcase(key, pattern) for pattern in folded)
+    Tags, custom properties and roles come from ``/qrs/user/full``: a user QRS does not list
+    (a deleted user's quarantined seat) can be protected by name or directory only.
+    """
+    protections = tuple(as_protection(e) for e in entries)
+    folded = tuple((p, p.value.casefold(), p.property_value.casefold()) for p in protections)
 
-    return matches
+    def find(key: str) -> Protection | None:
+        user = users.get(key)
+        for protection, value, wanted in folded:
+            if _protects(protection.kind, value, wanted, key, user):
+                return protection
+        return None
+
+    return find
+
+
+def _protects(
+    kind: ProtectionKind, value: str, wanted: str, key: str, user: ActualUser | None
+) -> bool:
+    if kind is ProtectionKind.USER:
+        return fnmatch.fnmatchcase(key, value)
+    if kind is ProtectionKind.DIRECTORY:
+        return key.partition("\\")[0] == value
+    if user is None:
+        return False
+    if kind is ProtectionKind.TAG:
+        return any(tag.casefold() == value for tag in user.tags)
+    if kind is ProtectionKind.ROLE:
+        return any(role.casefold() == value for role in user.roles)
+    return any(v.casefold() == wanted for v in user.custom_properties.get(value, ()))
 
 
 # -- allocations ------------------------------------------------------------------------------
@@ -318,23 +346,27 @@ def _decide_allocation(
                     data={"flags": [r.value for r, _ in flags]},
                 )
             )
+        reported: list[tuple[Reason, str]] = []
         for flag, words in flags:
             action = _flag_action(ctx.policy, flag)
             if action is UserAction.RECLAIM:
                 reason, detail = flag, f"QRS marks the user {words}"
                 break
             if action is UserAction.REPORT:
-                out.findings.append(
-                    Finding(
-                        FindingKind.FLAGGED_USER,
-                        access_type,
-                        display,
-                        f"{display} holds {access_type} but QRS marks them {words} "
-                        "(policy: report)",
-                        severity=Severity.INFO,
-                        data={"flag": flag.value},
-                    )
+                reported.append((flag, words))
+        # QRS marks a user removed externally inactive too: one finding names both flags.
+        if reason is None and reported:
+            out.findings.append(
+                Finding(
+                    FindingKind.FLAGGED_USER,
+                    access_type,
+                    display,
+                    f"{display} holds {access_type} but QRS marks them "
+                    f"{' and '.join(w for _, w in reported)} (policy: report)",
+                    severity=Severity.INFO,
+                    data={"flag": reported[0][0].value, "flags": [r.value for r, _ in reported]},
                 )
+            )
     if reason is None and access_type is AccessType.ANALYZER and key in holds:
         out.findings.append(
             Finding(
@@ -434,15 +466,17 @@ def _reclaim(
     """Reclaim the allocation, unless its user is protected; say so if a rule gives it back."""
     key = allocation.key
     display = declared.user if declared is not None else allocation.display
-    if ctx.protected(key):
+    protection = ctx.protection(key)
+    if protection is not None:
         out.findings.append(
             Finding(
                 FindingKind.PROTECTED_USER_KEPT,
                 access_type,
                 display,
-                f"{display} is protected: not reclaiming {access_type} ({reason.label})",
+                f"{display} is protected ({protection.describe()}): not reclaiming "
+                f"{access_type} ({reason.label})",
                 severity=Severity.INFO,
-                data={"reason": reason.value},
+                data={"reason": reason.value, "protected_by": protection.data()},
             )
         )
         return
@@ -766,6 +800,22 @@ def _denial_findings(ctx: _Context) -> list[Finding]:
     findings, stale = _freshness(ctx, report)
     for denial in report.denials:
         findings.append(_denied_user(ctx, denial, stale=stale))
+    if report.excluded:
+        # The README promises these are "excluded and counted": the count is the evidence
+        # that the exclusion ran, and a sudden jump is worth a look.
+        total = sum(report.excluded.values())
+        accounts = ", ".join(f"{name} {n}" for name, n in sorted(report.excluded.items()))
+        findings.append(
+            Finding(
+                FindingKind.SERVICE_ACCOUNT_DENIALS,
+                None,
+                "",
+                f"{total} denial{'s' if total != 1 else ''} of service accounts from the local "
+                f"machine (monitoring apps' REST connections) left out: {accounts}",
+                severity=Severity.INFO,
+                data={"excluded": dict(sorted(report.excluded.items())), "total": total},
+            )
+        )
     return findings
 
 
@@ -796,12 +846,12 @@ def _freshness(ctx: _Context, report: DenialReport) -> tuple[list[Finding], bool
                     None,
                     source.path,
                     f"denial data from {source.path} is {_days(age)} old (newest entry "
-                    f"{source.newest_entry.isoformat()}): is the License Monitor / log "
+                    f"{_instant(source.newest_entry)}): is the License Monitor / log "
                     "collection running?",
                     data={
                         "path": source.path,
                         "age_days": age,
-                        "newest_entry": source.newest_entry.isoformat(),
+                        "newest_entry": _instant(source.newest_entry),
                         "max_age_days": limit,
                     },
                 )
@@ -817,8 +867,8 @@ def _denied_user(ctx: _Context, denial: Denial, *, stale: bool) -> Finding:
     head = f"{display} was denied access {times}{when}"
     data: dict[str, object] = {
         "count": denial.count,
-        "first": denial.first.isoformat() if denial.first else None,
-        "last": denial.last.isoformat() if denial.last else None,
+        "first": _instant(denial.first) if denial.first else None,
+        "last": _instant(denial.last) if denial.last else None,
     }
     if user is None:
         return Finding(
@@ -867,6 +917,11 @@ def _denied_user(ctx: _Context, denial: Denial, *, stale: bool) -> Finding:
     )
 
 
+def _instant(value: dt.datetime) -> str:
+    """Log times as output shows instants: UTC to the second (logs carry milliseconds)."""
+    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 def _span(first: dt.datetime | None, last: dt.datetime | None) -> str:
     if first is None or last is None:
         return ""
@@ -889,6 +944,7 @@ def _capacity(
     reclaims = [c for c in mine if isinstance(c, Reclaim)]
     freed_now = sum(1 for c in reclaims if not c.quarantine)
     quarantined = len(reclaims) - freed_now
+    reinstated = sum(1 for c in mine if isinstance(c, Reinstate))
     used = numbers.total - numbers.available
     return CapacityLine(
         total=numbers.total,
@@ -899,6 +955,10 @@ def _capacity(
         needed=needed,
         freed_now=freed_now,
         quarantined_by_plan=quarantined,
+        allocated=numbers.allocated,
+        quarantined=numbers.quarantined,
+        allocated_after=numbers.allocated + needed + reinstated - len(reclaims),
+        quarantined_after=numbers.quarantined + quarantined - reinstated,
     )
 
 

@@ -13,11 +13,13 @@ __all__ = ["CapacityLine", "Safety", "SafetyCap", "SafetyReason", "TypeSafety"]
 
 @dataclass(frozen=True, slots=True)
 class CapacityLine:
-    """An access type's seats now and after the plan.
+    """An access type's seats now and after the plan, in the QMC's terms.
 
-    ``used`` counts allocated plus quarantined seats (a quarantined seat is not free);
-    ``available`` is what QRS reports free. After the plan: allocations add, reclaims of seats
-    unused for 7 days free seats now, reclaims of recently used seats move them to quarantine.
+    ``allocated`` and ``quarantined`` are what QRS's overview reports (the QMC's "Allocated"
+    and "Quarantined"); ``used`` is their sum, since a quarantined seat still counts against
+    the licence; ``available`` is what QRS reports free. After the plan: allocations add,
+    reinstates move seats from quarantine back to allocated, reclaims of seats unused for 7
+    days free seats now, reclaims of recently used seats move them to quarantine.
     """
 
     total: int
@@ -28,6 +30,10 @@ class CapacityLine:
     needed: int
     freed_now: int
     quarantined_by_plan: int
+    allocated: int = 0
+    quarantined: int = 0
+    allocated_after: int = 0
+    quarantined_after: int = 0
 
     @property
     def shortfall(self) -> int:

@@ -410,31 +410,7 @@ def credentials_from_site(
         _warn_insecure(site.name)
 
     if auth.mode is AuthMode.CERTIFICATE:
-        if not https:
-            # A local simulator over plain HTTP: no TLS, so no client certificate or key either.
-            return url, certificate_credentials(auth.user)
-        if not auth.cert_file:
-            raise _site_error(site, "auth.cert_file", "certificate mode needs auth.cert_file")
-        key_var = _require_name(site, "auth.key_file_env", auth.key_file_env)
-        key_file = _secret(env, key_var, "the path of the client key")
-        if not os.path.isfile(auth.cert_file):
-            raise _site_error(site, "auth.cert_file", f"cannot read {auth.cert_file}")
-        if not os.path.isfile(key_file):
-            msg = f"the client key file named by environment variable {key_var} cannot be read"
-            raise SecretError(msg)
-        client_context = _site_tls(site)
-        try:
-            client_context.load_cert_chain(auth.cert_file, key_file)
-        except (ssl.SSLError, OSError) as exc:
-            reason = exc.reason if isinstance(exc, ssl.SSLError) else exc.strerror
-            msg = (
-                f"the client certificate {auth.cert_file} and the key named by environment "
-                f"variable {key_var} cannot be loaded together ({reason or 'invalid PEM'})"
-            )
-            raise SecretError(msg) from None
-        return url, certificate_credentials(
-            auth.user, ssl_context=client_context, secrets=(key_file,)
-        )
+        return url, _certificate(site, env, https=https)
 
     host = urllib.parse.urlsplit(url).hostname or ""
     if not https and not site.tls.allow_plain_http and not is_loopback(host):
@@ -475,6 +451,45 @@ def credentials_from_site(
         # Point at the site that asked for Windows authentication.
         raise _site_error(site, "auth.mode", exc.problems[0].message) from None
     return url, credentials
+
+
+def _certificate(site: Site, env: Mapping[str, str], *, https: bool) -> Credentials:
+    """Certificate mode's credentials: the client certificate and key, over HTTPS only."""
+    auth = site.auth
+    if not https:
+        # A local simulator over plain HTTP: no TLS, so no client certificate or key either.
+        return certificate_credentials(auth.user)
+    if not auth.cert_file:
+        raise _site_error(site, "auth.cert_file", "certificate mode needs auth.cert_file")
+    key_var = _require_name(site, "auth.key_file_env", auth.key_file_env)
+    key_file = _secret(env, key_var, "the path of the client key")
+    if not os.path.isfile(auth.cert_file):
+        raise _site_error(site, "auth.cert_file", f"cannot read {auth.cert_file}")
+    if not os.path.isfile(key_file):
+        msg = f"the client key file named by environment variable {key_var} cannot be read"
+        raise SecretError(msg)
+    client_context = _site_tls(site)
+
+    def refuse_key_password() -> str:
+        # Without a callback OpenSSL would ask for the password on the terminal: a hung
+        # CI job, or a prompt in a plan. licsync has no key password setting.
+        msg = (
+            f"the client key named by environment variable {key_var} is encrypted: licsync "
+            "needs it without a password (openssl pkey -in KEY -out KEY.nopass; see "
+            "docs/connecting.md)"
+        )
+        raise SecretError(msg)
+
+    try:
+        client_context.load_cert_chain(auth.cert_file, key_file, password=refuse_key_password)
+    except (ssl.SSLError, OSError) as exc:
+        reason = exc.reason if isinstance(exc, ssl.SSLError) else exc.strerror
+        msg = (
+            f"the client certificate {auth.cert_file} and the key named by environment "
+            f"variable {key_var} cannot be loaded together ({reason or 'invalid PEM'})"
+        )
+        raise SecretError(msg) from None
+    return certificate_credentials(auth.user, ssl_context=client_context, secrets=(key_file,))
 
 
 def _site_tls(site: Site) -> ssl.SSLContext:

@@ -17,7 +17,7 @@ from licsync.apply.report import ApplyResult, Item, ItemStatus
 from licsync.identity import AccessType
 from licsync.plan import Plan
 from licsync.plan.changes import Reclaim
-from licsync.render.data import action_phrase, change_data, summary
+from licsync.render.data import QMC_TERMS, action_phrase, change_data, summary
 from licsync.render.escape import escape_text
 from licsync.results import Request
 
@@ -41,7 +41,10 @@ _BODY_SHOWN = 160  # characters of a dry-run request body in the text
 def render_apply_text(result: ApplyResult, *, target: str = "") -> str:
     """The run as terminal text (plain: values from outside are shown as they are escaped)."""
     where = f" ({escape_text(target)})" if target else ""
-    lines = [f"licsync apply to site {result.site}{where}, approved by {_approval(result)}"]
+    lines = [
+        f"licsync apply to site {escape_text(result.site)}{where}, approved by {_approval(result)}",
+        QMC_TERMS,
+    ]
     if result.forced:
         lines.append(
             f"FORCED past the safety checks: {escape_text(result.approval.force_reason or '')}"
@@ -170,11 +173,13 @@ def _totals_line(result: ApplyResult, *, dry_run: bool) -> str:
 
 
 def _capacity_lines(after: Plan) -> list[str]:
+    """The QMC's numbers as the site is now (the re-plan's "now" is after the apply)."""
     lines = []
     for access_type, line in after.capacity.items():
         lines.append(
-            f"Capacity after: {access_type.value} {line.used}/{line.total} seats used, "
-            f"{line.available} free"
+            f"Capacity after: {access_type.value} {line.allocated} allocated + "
+            f"{line.quarantined} in quarantine (still counted) of {line.total} total, "
+            f"{line.available} available"
         )
     return lines
 

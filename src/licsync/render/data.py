@@ -27,14 +27,45 @@ from licsync.plan import (
 )
 
 __all__ = [
+    "QMC_TERMS",
     "action_phrase",
+    "capacity_words",
     "change_data",
     "finding_data",
+    "instant",
     "plan_data",
     "quarantine_note",
     "quarantined_reclaims",
     "summary",
 ]
+
+
+QMC_TERMS = (
+    "QMC terms: a reclaim is the QMC's Deallocate; capacity counts as the QMC's License usage "
+    "does (quarantined seats still count)."
+)
+"""Said once, where an admin first meets licsync's words: the code says reclaim/licence."""
+
+
+def instant(value: dt.datetime) -> str:
+    """An instant as output shows it: UTC to the second, ``Z`` (no microseconds)."""
+    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def capacity_words(plan: Plan, access_type: AccessType) -> str:
+    """The QMC's numbers now and after the plan, or why there are none."""
+    line = plan.capacity.get(access_type)
+    if line is None:
+        return (
+            f"unknown: QRS's access type overview does not report {access_type.value} access "
+            "(check the licence in the QMC)"
+        )
+    return (
+        f"{line.allocated} allocated + {line.quarantined} in quarantine (still counted) of "
+        f"{line.total} total, {line.available} available; after the plan "
+        f"{line.allocated_after} allocated + {line.quarantined_after} in quarantine, "
+        f"{line.available_after} available"
+    )
 
 
 def plan_data(plan: Plan) -> dict[str, Any]:
@@ -43,11 +74,12 @@ def plan_data(plan: Plan) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "licsync_version": __version__,
         "site": plan.site,
-        "now": plan.now.isoformat().replace("+00:00", "Z"),
+        "now": instant(plan.now),
         "qrs_build_version": plan.build_version,
         "checksum": plan.checksum,
         "summary": summary(plan),
         "ownership": {t.value: plan.ownership[t].value for t in AccessType if t in plan.ownership},
+        "capacity_missing": [t.value for t in AccessType if t not in plan.capacity],
         "capacity": {
             t.value: {
                 "total": line.total,
@@ -59,6 +91,10 @@ def plan_data(plan: Plan) -> dict[str, Any]:
                 "freed_now": line.freed_now,
                 "quarantined_by_plan": line.quarantined_by_plan,
                 "shortfall": line.shortfall,
+                "allocated": line.allocated,
+                "quarantined": line.quarantined,
+                "allocated_after": line.allocated_after,
+                "quarantined_after": line.quarantined_after,
             }
             for t, line in plan.capacity.items()
         },
@@ -193,7 +229,7 @@ def _rule_fields(change: RuleChange) -> dict[str, Any]:
 
 
 def _instant(value: dt.datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+    return instant(value) if value is not None else None
 
 
 def finding_data(finding: Finding) -> dict[str, Any]:

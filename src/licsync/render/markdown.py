@@ -22,7 +22,7 @@ from licsync.plan import (
     Reclaim,
     RuleChange,
 )
-from licsync.render.data import action_phrase, quarantine_note
+from licsync.render.data import QMC_TERMS, action_phrase, instant, quarantine_note
 from licsync.render.escape import md_code, md_text
 
 __all__ = ["MARKER", "MAX_COMMENT", "render_markdown"]
@@ -93,7 +93,7 @@ def _render(plan: Plan, rows: int) -> str:
             "(`licsync plan --format json --out plan.json`) holds everything."
         )
         out.append("")
-    when = plan.now.isoformat().replace("+00:00", "Z")
+    when = instant(plan.now)
     out.append(f"<sub>checksum `{plan.checksum}` · planned for {when}</sub>")
     return "\n".join(out) + "\n"
 
@@ -108,16 +108,19 @@ def _summary(plan: Plan) -> str:
 
 def _capacity_table(plan: Plan) -> list[str]:
     rows = [
-        "| access type | ownership | seats used now | after the plan | free after "
-        "| allocate or reinstate | reclaim | safety |",
-        "|---|---|---|---|---|---|---|---|",
+        "| access type | ownership | allocated + in quarantine / total | available "
+        "| after the plan | available after | allocate or reinstate | reclaim | safety |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for access_type in AccessType:
         ownership = plan.ownership.get(access_type)
         line = plan.capacity.get(access_type)
         safety = plan.safety.per_type.get(access_type)
-        now = f"{line.used} / {line.total}" if line else "?"
-        after = f"{line.used_after} / {line.total}" if line else "?"
+        # A missing overview block is said as "not reported", not as a bare "?".
+        missing = "not reported by QRS"
+        now = f"{line.allocated} + {line.quarantined} / {line.total}" if line else missing
+        available = str(line.available) if line else "?"
+        after = f"{line.allocated_after} + {line.quarantined_after} / {line.total}" if line else "?"
         free = str(line.available_after) if line else "?"
         if line is not None and line.shortfall:
             free += f" ⛔ short by {line.shortfall}"
@@ -134,9 +137,11 @@ def _capacity_table(plan: Plan) -> list[str]:
             if safety.reclaims > limit:
                 verdict += " ⛔"
         rows.append(
-            f"| {access_type.value} | {ownership.value if ownership else '?'} | {now} | {after} "
-            f"| {free} | {allocate} | {reclaim} | {verdict} |"
+            f"| {access_type.value} | {ownership.value if ownership else '?'} | {now} "
+            f"| {available} | {after} | {free} | {allocate} | {reclaim} | {verdict} |"
         )
+    rows.append("")
+    rows.append(f"<sub>{QMC_TERMS}</sub>")
     return rows
 
 

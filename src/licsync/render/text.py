@@ -21,7 +21,7 @@ from licsync.plan import (
     Reclaim,
     RuleChange,
 )
-from licsync.render.data import action_phrase, quarantine_note
+from licsync.render.data import QMC_TERMS, action_phrase, capacity_words, instant, quarantine_note
 from licsync.render.escape import escape_text as _e
 
 __all__ = ["render_text"]
@@ -56,9 +56,10 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     """The whole plan as terminal text."""
     paint = _painter(color)
     lines: list[str] = []
-    when = plan.now.isoformat().replace("+00:00", "Z")
+    when = instant(plan.now)
     build = f", QRS {_e(plan.build_version)}" if plan.build_version else ""
     lines.append(paint(f"licsync plan for site {_e(plan.site)} at {when}{build}", bold=True))
+    lines.append(QMC_TERMS)
     if plan.safety.blocked:
         lines.append("")
         lines.append(
@@ -97,12 +98,7 @@ def _type_section(plan: Plan, access_type: AccessType, paint: Style) -> list[str
     ownership = plan.ownership.get(access_type)
     mode = f" ({ownership.value})" if ownership is not None else ""
     lines = [paint(f"{access_type.value.capitalize()} access{mode}", bold=True)]
-    line = plan.capacity.get(access_type)
-    if line is not None:
-        lines.append(
-            f"  capacity: {line.used}/{line.total} seats used now, {line.available} free; "
-            f"after the plan {line.used_after}/{line.total} used, {line.available_after} free"
-        )
+    lines.append(f"  capacity: {capacity_words(plan, access_type)}")
     changes = plan.changes_of(access_type)
     if not changes:
         lines.append("  no changes")

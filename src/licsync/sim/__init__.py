@@ -94,8 +94,15 @@ Simulator assumptions (UNVERIFIED against a live server unless a source is named
 18. Request counts include every ``/qrs`` request: refused, faulted and proxied ones (and
     each leg of an NTLM handshake).
 19. Access groups need a ``name`` (400 without). ``POST /qrs/user`` creates users (201).
-    ``POST /many`` exists for seats only. Empty ``UserAttribute.attributeValue`` is left out
-    (the spec's minLength is 1).
+    ``POST /many`` exists for seats only. Properties QRS has no value for are ``null``, not
+    left out (``privileges``, an empty ``attributeValue``, a deleted user's seat's ``user``;
+    :data:`~licsync.sim.entities.NULL_WHEN_UNSET` lists them per entity).
+20. ``/count`` answers ``{"value": N}`` (what clients of live servers read; the spec says int).
+21. Tools' first calls answer: ``/qrs/about/api/enums``, ``/qrs/about/api/description``; the
+    token endpoints (``license/useraccesstype``, ``license/loginaccesstype``, their ``/full``
+    and ``/count``, ``license/accesstypeinfo``) answer as a site without tokens does (empty
+    lists, zero counts); ``/qrs/tag`` and ``/qrs/custompropertydefinition`` list what users
+    carry.
 """
 
 from __future__ import annotations

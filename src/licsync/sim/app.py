@@ -25,9 +25,18 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from licsync.identity import AccessType
+from licsync.sim import extra
 from licsync.sim.admin import handle_admin
 from licsync.sim.auth import Caller, ProxyAuthenticator, ProxyConfig, direct_caller
-from licsync.sim.entities import ALLOCATION, GROUP, SYSTEMRULE, USER, Collection, Entity
+from licsync.sim.entities import (
+    ALLOCATION,
+    COUNT_KEY,
+    GROUP,
+    SYSTEMRULE,
+    USER,
+    Collection,
+    Entity,
+)
 from licsync.sim.errors import SimRefusal
 from licsync.sim.exchange import (
     Connection,
@@ -47,7 +56,7 @@ from licsync.sim.listing import (
     serialise,
     sort_entities,
 )
-from licsync.sim.store import SimStore
+from licsync.sim.store import SERVICE_CALLER, SimStore
 
 __all__ = ["BUILD_VERSION", "XSRF_MESSAGE", "QrsApp", "RequestCounter", "xrfkey_ok"]
 
@@ -237,7 +246,26 @@ class QrsApp:
                 {"GET": lambda c: json_response(200, self.store.overview())},
             ),
             (("selection", "{id}"), {"GET": self._get_selection, "DELETE": self._delete_selection}),
+            (("about", "api", "enums"), {"GET": lambda c: json_response(200, extra.enums())}),
+            (("about", "api", "description"), {"GET": self._description}),
+            (
+                ("license", "accesstypeinfo"),
+                {"GET": lambda c: json_response(200, extra.access_types_info())},
+            ),
         ]
+        for collection in extra.TOKEN_COLLECTIONS:
+            routes += self._read_only_routes(collection, list)
+        routes += self._read_only_routes(
+            extra.TAG, lambda: extra.tags(self.store.entities(USER)[1])
+        )
+        routes += self._read_only_routes(
+            extra.CUSTOM_PROPERTY_DEFINITION,
+            lambda: extra.custom_property_definitions(
+                self.store.custom_property_definitions(),
+                when=self.store.created_at,
+                by=SERVICE_CALLER,
+            ),
+        )
         routes += self._entity_routes(
             USER,
             create=lambda c: self.store.create_user(c.json(), c.caller.name),
@@ -254,6 +282,51 @@ class QrsApp:
             routes += self._allocation_routes(kind)
             routes += self._group_routes(kind)
         return routes
+
+    def _read_only_routes(
+        self, collection: Collection, source: Callable[[], list[Entity]]
+    ) -> list[tuple[tuple[str, ...], dict[str, Handler]]]:
+        """List, ``/full``, ``/count`` and ``/{id}`` of entities made on request."""
+        base = tuple(collection.route.split("/"))
+
+        def chosen(call: Call) -> list[Entity]:
+            text = call.params.get("filter", "")
+            return apply_filter(source(), text) if text else source()
+
+        def listed(call: Call, *, full: bool) -> Response:
+            entities = chosen(call)
+            order = call.params.get("orderby", "")
+            if order:
+                entities = sort_entities(entities, parse_orderby(order))
+            return json_bytes_response(
+                200, serialise(entities, collection, full=full, privileges=call.privileges)
+            )
+
+        def one(call: Call) -> Response:
+            for entity in source():
+                if entity["id"] == call.ids[0]:
+                    return self._entity_response(200, entity, call)
+            raise SimRefusal(404, f"{collection.schema_path} {call.ids[0]} does not exist")
+
+        return [
+            (base, {"GET": lambda c: listed(c, full=False)}),
+            ((*base, "full"), {"GET": lambda c: listed(c, full=True)}),
+            ((*base, "count"), {"GET": lambda c: _count_response(len(chosen(c)))}),
+            ((*base, "{id}"), {"GET": one}),
+        ]
+
+    def _description(self, call: Call) -> Response:
+        """``GET /qrs/about/api/description``: ``METHOD /qrs/path`` per route served.
+
+        Only the plain form; ``extended`` and ``format`` (a richer dump on live servers,
+        reference §2.6) are accepted and ignored.
+        """
+        method = call.params.get("method", "").upper()
+        lines: list[str] = []
+        for pattern, handlers in self._routes:
+            path = "/qrs/" + "/".join(pattern)
+            lines.extend(f"{m} {path}" for m in sorted(handlers) if not method or m == method)
+        return json_response(200, lines)
 
     def _group_routes(self, kind: AccessType) -> list[tuple[tuple[str, ...], dict[str, Handler]]]:
         return self._entity_routes(
@@ -347,7 +420,7 @@ class QrsApp:
             ((*selected, "full"), {"GET": lambda c: self._list_selected(collection, c, full=True)}),
             (
                 (*selected, "count"),
-                {"GET": lambda c: json_response(200, len(self._selected(collection, c)))},
+                {"GET": lambda c: _count_response(len(self._selected(collection, c)))},
             ),
         ]
         return routes
@@ -403,12 +476,11 @@ class QrsApp:
         )
 
     def _count(self, collection: Collection, call: Call) -> Response:
-        # The spec types /count as a bare integer; some clients also expect {"value": N}.
         text = call.params.get("filter", "")
         if not text:
-            return json_response(200, self.store.count(collection))
+            return _count_response(self.store.count(collection))
         _, entities = self.store.entities(collection)
-        return json_response(200, len(apply_filter(entities, text)))
+        return _count_response(len(apply_filter(entities, text)))
 
     def _selected(self, collection: Collection, call: Call) -> list[Entity]:
         entities = self.store.selected(call.ids[0], collection)
@@ -430,6 +502,11 @@ class QrsApp:
     def _delete_selection(self, call: Call) -> Response:
         self.store.delete_selection(call.ids[0])
         return empty_response(204)
+
+
+def _count_response(n: int) -> Response:
+    """``{"value": N}``: see :data:`~licsync.sim.entities.COUNT_KEY`."""
+    return json_response(200, {COUNT_KEY: n})
 
 
 def _match(pattern: tuple[str, ...], segments: tuple[str, ...]) -> tuple[str, ...] | None:

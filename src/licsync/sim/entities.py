@@ -18,9 +18,14 @@ from licsync.timeutil import format_qrs_datetime
 
 __all__ = [
     "ALLOCATION",
+    "ATTRIBUTE_EMAIL",
+    "ATTRIBUTE_GROUP",
     "COLLECTIONS",
+    "COUNT_KEY",
     "GROUP",
     "NEVER",
+    "NULL_PRIVILEGES",
+    "NULL_WHEN_UNSET",
     "SELECTION",
     "SYSTEMRULE",
     "USER",
@@ -41,6 +46,45 @@ __all__ = [
 Entity = dict[str, Any]
 
 NEVER = "0001-01-01T00:00:00.000Z"  # QRS's "never" for lastUsed / quarantineEnd
+# A live answer quoted in Ctrl-Q (src/lib/cmd/qseow/createuseractivitycp.js) shows
+# "quarantineEnd": "1753-01-01T00:00:00.000Z" for a seat never quarantined; licsync reads any
+# year before 1900 as "never", so either placeholder plans the same.
+
+COUNT_KEY = "value"
+"""``GET /qrs/{type}/count`` answers ``{"value": N}``. The spec types the answer as a bare
+int32, but public clients written against live servers read ``response["value"]`` (qsAPI's
+``count`` and ``LicenseAccessCount``; reference §2.3), so that is what a live QRS sends."""
+
+NULL_WHEN_UNSET: Mapping[str, tuple[str, ...]] = {
+    "User": ("userDirectoryConnectorName",),
+    "UserCondensed": ("userDirectoryConnectorName",),
+    "UserAttribute": ("attributeValue", "externalId"),
+    "LicenseProfessionalAccessType": ("user", "deletedUserId", "deletedUserDirectory"),
+    "LicenseAnalyzerAccessType": ("user", "deletedUserId", "deletedUserDirectory"),
+}
+"""Properties QRS has no value for are sent as ``null``, not left out, per spec definition;
+``privileges`` besides these is ``null`` on every entity unless ``?privileges=true`` is asked
+(:data:`NULL_PRIVILEGES`).
+
+Sources: ``"user": null`` beside ``deletedUserId``/``deletedUserDirectory`` on a deleted
+user's quarantined seat (reference §4.2, licsync's reader). The rest are this simulator's
+choice where the spec's ``minLength: 1`` forbids the empty string: the live allocation Ctrl-Q
+quotes has ``"deletedUserId": ""`` for a seat whose user exists, which the spec does not allow,
+so the simulator sends ``null`` (UNVERIFIED which a given release sends; licsync reads both).
+"""
+
+NULL_PRIVILEGES = True
+"""``"privileges": null`` on every entity and embedded entity when ``?privileges=true`` is not
+asked: Qlik's licence-rule example answer (reference §5.2) and the live allocation Ctrl-Q
+quotes (``src/lib/cmd/qseow/createuseractivitycp.js``) both show it."""
+
+ATTRIBUTE_GROUP = "Group"
+"""``attributeType`` of a directory group. UNVERIFIED spelling (reference §3: "commonly seen");
+licsync's reader and rule evaluation casefold attribute types, so ``group`` matches too."""
+
+ATTRIBUTE_EMAIL = "email"
+"""``attributeType`` of an e-mail address. UNVERIFIED spelling: connectors may deliver
+``Email`` or ``email``; licsync casefolds attribute types, so ``user.email`` matches either."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +164,8 @@ def qrs_time(value: dt.datetime | None) -> str:
 
 
 def condensed(entity: Mapping[str, Any], collection: Collection) -> Entity:
-    """The ``*Condensed`` projection of a full entity (absent fields stay absent)."""
-    return {f: entity[f] for f in collection.condensed_fields if f in entity}
+    """The ``*Condensed`` projection of a full entity (unset fields are null)."""
+    return {f: entity.get(f) for f in collection.condensed_fields}
 
 
 def user_condensed(user: Mapping[str, Any]) -> Entity:
@@ -140,10 +184,9 @@ def make_attribute(
         "modifiedByUserName": by,
         "attributeType": attribute_type,
     }
-    if value:  # the spec's minLength is 1: an empty value is left out
-        attribute["attributeValue"] = value
-    if external_id:
-        attribute["externalId"] = external_id
+    # The spec's minLength is 1: an empty value is null (NULL_WHEN_UNSET).
+    attribute["attributeValue"] = value or None
+    attribute["externalId"] = external_id or None
     attribute["schemaPath"] = "UserAttribute"
     return attribute
 
@@ -190,12 +233,12 @@ def make_user(
         "createdDate": created,
         "modifiedDate": modified,
         "modifiedByUserName": by,
+        "privileges": None,
         "customProperties": [dict(c) for c in custom_properties],
         "userId": userid,
         "userDirectory": directory,
+        "userDirectoryConnectorName": connector or None,
     }
-    if connector:
-        user["userDirectoryConnectorName"] = connector
     user.update(
         {
             "name": name,
@@ -237,20 +280,15 @@ def make_allocation(
         "createdDate": created,
         "modifiedDate": modified,
         "modifiedByUserName": by,
+        "privileges": None,
+        "user": user_condensed(user) if user is not None else None,
+        "lastUsed": last_used,
+        "excess": excess,
+        "quarantined": quarantined,
+        "quarantineEnd": quarantine_end,
+        "deletedUserId": deleted_user[1] if deleted_user is not None else None,
+        "deletedUserDirectory": deleted_user[0] if deleted_user is not None else None,
     }
-    if user is not None:
-        allocation["user"] = user_condensed(user)
-    allocation.update(
-        {
-            "lastUsed": last_used,
-            "excess": excess,
-            "quarantined": quarantined,
-            "quarantineEnd": quarantine_end,
-        }
-    )
-    if deleted_user is not None:
-        allocation["deletedUserId"] = deleted_user[1]
-        allocation["deletedUserDirectory"] = deleted_user[0]
     allocation["schemaPath"] = collection.schema_path
     return allocation
 
@@ -264,6 +302,7 @@ def make_group(
         "createdDate": created,
         "modifiedDate": modified,
         "modifiedByUserName": by,
+        "privileges": None,
         "name": name,
         "schemaPath": collection.schema_path,
     }
@@ -293,6 +332,7 @@ def make_system_rule(
         "createdDate": created,
         "modifiedDate": modified,
         "modifiedByUserName": by,
+        "privileges": None,
         "category": category,
         "subcategory": subcategory,
         "type": rule_type,

@@ -27,6 +27,7 @@ import datetime as dt
 import itertools
 import random
 import sys
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -161,6 +162,12 @@ class _Builder:
         }
         self.store.insert_custom_property_definition(definition)
         self.cost_center = definition
+        # A tag is one QRS entity that users refer to: every carrier shares its id. Derived
+        # from the name, not drawn, so the seeded organisation stays the same draw for draw.
+        self.keep_tag = {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "licsync-sim:tag:keepAllocation")),
+            "name": "keepAllocation",
+        }
 
     def service_accounts(self) -> None:
         created = self.time(self.now - dt.timedelta(days=5 * 365))
@@ -270,7 +277,7 @@ class _Builder:
                     by=by,
                 )
             )
-        tags = [{"id": self.uuid(), "name": "keepAllocation"}] if rng.random() < 0.005 else []
+        tags = [self.keep_tag] if rng.random() < 0.005 else []
         draw = rng.random()
         removed = index > 1 and draw < _REMOVED
         inactive = index > 1 and draw < _INACTIVE

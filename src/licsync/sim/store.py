@@ -133,6 +133,9 @@ class SimStore:
     ) -> None:
         self._lock = threading.RLock()
         self.clock = SimClock(now)
+        self.created_at = qrs_time(self.now())
+        """When the repository was made: the dates of entities the simulator does not date."""
+        self._tag_ids: dict[str, str] = {}
         self.delete_of_quarantined: DeleteOfQuarantined = delete_of_quarantined
         self._entities: dict[str, dict[str, Entity]] = {c.route: {} for c in COLLECTIONS}
         self._versions: dict[str, int] = {c.route: 0 for c in COLLECTIONS}
@@ -351,7 +354,11 @@ class SimStore:
                 roles=roles,
                 attributes=rows,
                 custom_properties=properties,
-                tags=[{"id": _new_id(), "name": t} for t in tags],
+                # One tag entity per name, as in QRS, so /qrs/tag lists each tag once.
+                tags=[
+                    {"id": self._tag_ids.setdefault(t.casefold(), _new_id()), "name": t}
+                    for t in tags
+                ],
                 inactive=inactive or removed_externally,
                 removed_externally=removed_externally,
                 blacklisted=blacklisted,
@@ -722,7 +729,7 @@ class SimStore:
             stored = self._get(ALLOCATION[access_type], allocation_id)
             put_identity(data, stored["id"], stored["modifiedDate"])
             user_ref = data.get("user")
-            if user_ref is not None and "user" in stored:
+            if user_ref is not None and stored.get("user") is not None:
                 sent_id = require_object(user_ref, "Property 'user'").get("id")
                 if sent_id is not None and parse_guid(sent_id, "user.id") != stored["user"]["id"]:
                     raise SimRefusal(400, "The user of an allocation cannot be changed")
@@ -773,7 +780,7 @@ class SimStore:
         if previous is not None and previous["quarantined"]:
             self._quarantined[access_type] -= 1
         self._entities[route][allocation["id"]] = allocation
-        if "user" in allocation:
+        if allocation.get("user") is not None:
             self._allocation_by_user[access_type][allocation["user"]["id"]] = allocation["id"]
         if allocation["quarantined"]:
             self._quarantined[access_type] += 1
@@ -787,7 +794,7 @@ class SimStore:
         del self._entities[route][stored["id"]]
         if stored["quarantined"]:
             self._quarantined[access_type] -= 1
-        if "user" in stored:
+        if stored.get("user") is not None:
             self._allocation_by_user[access_type].pop(stored["user"]["id"], None)
         self._touch(ALLOCATION[access_type])
         log.debug("released %s %s", access_type.value, stored["id"])
@@ -1090,7 +1097,7 @@ def _object_name(entity: Mapping[str, Any]) -> str:
     user = entity.get("user")
     if isinstance(user, Mapping):
         return f"{user['userDirectory']}\\{user['userId']}"
-    if "deletedUserId" in entity:
+    if entity.get("deletedUserId"):
         return f"{entity['deletedUserDirectory']}\\{entity['deletedUserId']}"
     return str(entity.get("name", entity["id"]))
 

@@ -1,0 +1,100 @@
+"""Progress of a long apply: a bar on a terminal, a plain line now and then in a CI log.
+
+Both go to standard error, so that ``--format json`` on standard output stays clean.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from types import TracebackType
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from licsync.plan.changes import Change
+from licsync.results import Outcome, WriteResult
+
+__all__ = ["ApplyProgress"]
+
+_LINE_EVERY_SECONDS = 10.0  # a CI log gets a line at most this often
+
+
+class ApplyProgress:
+    """Counts results as they arrive and shows them (use as a context manager)."""
+
+    def __init__(self, *, stream: TextIO | None = None, enabled: bool = True) -> None:
+        self._stream = stream or sys.stderr
+        self._enabled = enabled
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        self._total = 0
+        self._done = 0
+        self._outcomes: Counter[str] = Counter()
+        self._last_line = time.monotonic()
+
+    def __enter__(self) -> ApplyProgress:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def start(self, total: int) -> None:
+        """The run is about to execute ``total`` changes."""
+        self._total = total
+        if not self._enabled or total == 0:
+            return
+        if self._stream.isatty():
+            self._bar = Progress(
+                TextColumn("applying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[outcomes]}"),
+                TimeElapsedColumn(),
+                console=Console(file=self._stream),
+                transient=True,
+            )
+            self._task = self._bar.add_task("apply", total=total, outcomes="")
+            self._bar.start()
+
+    def result(self, change: Change, result: WriteResult) -> None:
+        """One change's result is known."""
+        self._done += 1
+        self._outcomes[result.outcome.value] += 1
+        if not self._enabled:
+            return
+        if self._bar is not None and self._task is not None:
+            self._bar.update(
+                self._task, completed=min(self._done, self._total), outcomes=self._tally()
+            )
+            return
+        now = time.monotonic()
+        if now - self._last_line >= _LINE_EVERY_SECONDS:
+            self._last_line = now
+            print(
+                f"licsync: apply: {min(self._done, self._total)} of {self._total} changes done "
+                f"({self._tally()})",
+                file=self._stream,
+                flush=True,
+            )
+
+    def _tally(self) -> str:
+        return ", ".join(
+            f"{self._outcomes[o.value]} {o.value}" for o in Outcome if self._outcomes[o.value]
+        )

@@ -1,0 +1,78 @@
+"""Help texts, shell completion and the simulator's printed hints, through ``main(argv)``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cli_runner import Licsync
+from licsync.cli.main import COMMANDS
+from licsync.cli.sim import _tls_plan_command
+from licsync.sim import start_simulator
+from licsync.sim.demo import demo_organisation
+
+_HELPS = (
+    ["--help"],
+    ["validate", "--help"],
+    ["plan", "--help"],
+    ["sim", "--help"],
+    ["sim", "serve", "--help"],
+    ["sim", "certs", "--help"],
+)
+
+
+@pytest.mark.parametrize("args", _HELPS, ids=" ".join)
+def test_metavars_are_words_not_python_types(licsync: Licsync, args: list[str]) -> None:
+    """No ``<bool>`` on flags, no ``<list[str]>`` or ``<str>`` on options."""
+    result = licsync(args)
+    assert result.exit_code == 0, result.output
+    assert not re.search(r"<(bool|str|int|float|list\[\w+\])>", result.stdout), result.stdout
+
+
+def test_top_help_names_only_commands_that_exist(licsync: Licsync) -> None:
+    """The summary names no command; the list holds exactly the registered ones."""
+    text = licsync(["--help"]).stdout
+    listed = set(re.findall(r"^│ (\w+)\s{2,}", text, flags=re.MULTILINE))
+    assert listed == {"validate", "plan", "apply", "sim"}
+    assert len(COMMANDS) == 4
+    summary = text.split("╭")[0]
+    assert "apply" not in summary
+
+
+def test_shell_completion_completes_commands(
+    licsync: Licsync, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--install-completion`` exists, and bash completion of ``licsync pl`` offers plan."""
+    assert "--install-completion" in licsync(["--help"]).stdout
+    monkeypatch.setenv("_LICSYNC_COMPLETE", "complete_bash")
+    monkeypatch.setenv("COMP_WORDS", "licsync pl")
+    monkeypatch.setenv("COMP_CWORD", "1")
+    result = licsync([])
+    assert result.stdout.split() == ["plan"]
+
+
+def test_serve_help_documents_ntlm_user_file(licsync: Licsync) -> None:
+    """The Windows proxy's users file is named where ``sim serve`` is explained."""
+    text = " ".join(licsync(["sim", "serve", "--help"]).stdout.split())
+    assert "NTLM_USER_FILE" in text
+    assert "DOMAIN:user:password" in text
+
+
+def test_the_tls_hint_is_a_command_that_works(
+    tmp_path: Path, licsync: Licsync, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sim certs`` writes a site file; the plan command ``sim serve --tls-dir`` prints runs."""
+    certs = tmp_path / "certs"
+    printed = licsync(["sim", "certs", str(certs)])
+    assert printed.exit_code == 0, printed.output
+    assert f"licsync sim serve --demo --tls-dir {certs}" in printed.stdout
+    with start_simulator(demo_organisation(), tls_dir=certs) as sim:
+        hint = _tls_plan_command(certs, sim.url).split()
+        variable, _, value = hint[0].partition("=")
+        monkeypatch.setenv(variable, value)
+        assert hint[1] == "licsync"
+        result = licsync([*hint[2:], "--now", "2026-11-20T09:00:00Z"])
+    assert result.exit_code == 0, result.output
+    assert "licsync plan for site sim-tls" in result.stdout
