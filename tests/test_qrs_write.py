@@ -238,9 +238,11 @@ def test_allocate_beside_a_quarantined_seat_fails(writer: QrsWriter, client: Qrs
     assert "quarantined" in result.message
 
 
-def test_a_refused_chunk_reports_each_of_its_changes(writer: QrsWriter, client: QrsClient) -> None:
-    """Chunk [user2, user3] is refused for user2 (already): user2 already, user3 failed, the
-    chunks before and after applied."""
+def test_a_refused_chunk_settles_the_named_item_and_sends_the_rest_again(
+    writer: QrsWriter, client: QrsClient
+) -> None:
+    """Chunk [user2, user3] is refused for user2 (already): user2 is already so, user3 goes
+    again on its own and is applied, as are the chunks before and after."""
     actual = fetch_actual(client)
     writer.allocate([grant(people(actual, "user2")[0])])
     results = writer.allocate([grant(u) for u in people(actual, *PEOPLE[:5])])
@@ -248,23 +250,27 @@ def test_a_refused_chunk_reports_each_of_its_changes(writer: QrsWriter, client: 
         Outcome.APPLIED,
         Outcome.APPLIED,
         Outcome.ALREADY,
-        Outcome.FAILED,
+        Outcome.APPLIED,
         Outcome.APPLIED,
     ]
-    assert results[3].status == 400
-    assert "batch of 2" in results[3].message
+    assert results[2].status == 400
     after = fetch_actual(client)
-    assert seat_of(after, PRO, "user3") is None
+    assert seat_of(after, PRO, "user3") is not None
     assert seat_of(after, PRO, "user4") is not None
 
 
-def test_allocate_beyond_capacity_fails_with_qrs_reason(client: QrsClient) -> None:
-    """Seven seats of six in one chunk: every change failed with QRS's 400 and its message."""
+def test_a_batch_beyond_capacity_is_split_to_find_the_item_that_does_not_fit(
+    client: QrsClient, sim: Simulator
+) -> None:
+    """Seven seats of six in one batch: QRS refuses it whole and names nobody, so halves are
+    sent down to single items: six are applied, the seventh fails with QRS's 400 and message."""
     users = people(fetch_actual(client), *PEOPLE[:7])
+    sim.reset_counts()
     results = QrsWriter(client).allocate([grant(u) for u in users])
-    assert outcomes(results) == [Outcome.FAILED] * 7
-    assert {r.status for r in results} == {400}
-    assert all("No professional access available" in r.message for r in results)
+    assert outcomes(results) == [Outcome.APPLIED] * 6 + [Outcome.FAILED]
+    assert results[6].status == 400
+    assert "No professional access available" in results[6].message
+    assert sim.request_counts()["POST"] <= 7, "a split costs a few requests, not one per item"
 
 
 def test_a_5xx_chunk_fails_and_later_chunks_still_go(
@@ -911,3 +917,19 @@ def test_chunk_sizes_must_be_positive(client: QrsClient) -> None:
         QrsWriter(client, allocate_chunk=0)
     with pytest.raises(ValueError, match="chunk size"):
         RecordingWriter(reclaim_chunk=0)
+
+
+def test_a_selection_refused_as_invalid_falls_back_to_one_delete_each(
+    scripted: Scripted, client: QrsClient, sim: Simulator
+) -> None:
+    """QRS refuses the selection's filter with a 400 (nothing reclaimed): each allocation is
+    then reclaimed with its own DELETE."""
+    seats = fetch_actual(client).allocations_of(ANA)
+    assert len(seats) == 2
+    writer = scripted(sim, answer_on("POST", "/qrs/selection/license/", 400))
+    sim.reset_counts()
+    results = writer.reclaim([take(seat) for seat in seats])
+    assert outcomes(results) == [Outcome.APPLIED, Outcome.APPLIED]
+    assert sim.request_counts() == {"DELETE": 2}
+    left = fetch_actual(client).allocations_of(ANA)
+    assert all(seat.quarantined for seat in left)

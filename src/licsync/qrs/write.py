@@ -40,6 +40,7 @@ from typing import Any, Final, Protocol, TypeVar
 
 from licsync.desired import DesiredRule
 from licsync.errors import (
+    QrsBadRequest,
     QrsError,
     QrsNotFound,
     QrsReadOnlyError,
@@ -367,6 +368,10 @@ class _WriterBase:
         ]
         try:
             created = self._request(request, dry)
+        except QrsBadRequest as exc:
+            if len(chunk) == 1:
+                return list(self._allocation_refused(chunk, exc))
+            return self._split_refused(kind, chunk, exc)
         except QrsError as exc:
             return list(self._allocation_refused(chunk, exc))
         ids = _allocation_ids(created, request)
@@ -383,6 +388,23 @@ class _WriterBase:
                 (index, WriteResult(change.id, Outcome.APPLIED, created_id=allocation_id))
             )
         return results
+
+    def _split_refused(
+        self, kind: AccessType, chunk: Sequence[tuple[int, Allocate]], exc: QrsError
+    ) -> list[tuple[int, WriteResult]]:
+        """A batch QRS refused as invalid (all or nothing): find the item it refused. The one
+        QRS names is settled now and the rest sent again together; when it names none, each
+        half is sent on its own, down to single items (log2 of the batch more requests for one
+        bad item, instead of failing the other 99)."""
+        named = _already_allocated_index(chunk, exc)
+        if named is not None:
+            settled = list(self._allocation_refused([chunk[named]], exc))
+            rest = [entry for position, entry in enumerate(chunk) if position != named]
+            return settled + (self._allocate_chunk_of(kind, rest) if rest else [])
+        middle = len(chunk) // 2
+        return self._allocate_chunk_of(kind, chunk[:middle]) + self._allocate_chunk_of(
+            kind, chunk[middle:]
+        )
 
     def _allocation_refused(
         self, chunk: Sequence[tuple[int, Allocate]], exc: QrsError
@@ -504,6 +526,9 @@ class _WriterBase:
         dry = {"id": NEW_SELECTION_ID, "items": [{"objectID": str(g)} for _, _, g in chunk]}
         try:
             selection = self._request(make, dry)
+        except QrsBadRequest:
+            # Refused as invalid, and nothing was reclaimed: one by one finds what QRS minds.
+            return [(i, self._reclaim_one(c)) for i, c, _ in chunk]
         except QrsError as exc:
             _reraise(exc)
             note = "making the selection failed; nothing was reclaimed"
