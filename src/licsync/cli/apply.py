@@ -23,10 +23,12 @@ from licsync.apply.run import ApplyOptions, apply_changes
 from licsync.cli.apply_progress import ApplyProgress
 from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import (
+    DenialLogsOption,
     DirectoryArgument,
     NowOption,
     QrsUrlOption,
     RequestTimeoutOption,
+    SiteOption,
     shown,
 )
 from licsync.render.applied import render_apply_json, render_apply_text
@@ -55,9 +57,7 @@ def register(app: typer.Typer) -> None:
 def apply(
     directory: DirectoryArgument = Path("licenses"),
     *,
-    site: Annotated[
-        str | None, typer.Option(help="The site to apply, when the directory holds several.")
-    ] = None,
+    site: SiteOption = None,
     plan_file: Annotated[
         Path | None,
         typer.Option(
@@ -132,14 +132,7 @@ def apply(
     ] = 0.0,
     qrs_url: QrsUrlOption = None,
     request_timeout: RequestTimeoutOption = None,
-    denial_logs: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--denial-logs",
-            metavar="PATH",
-            help="Licence logs to read denials from, as given to the plan that was reviewed.",
-        ),
-    ] = None,
+    denial_logs: DenialLogsOption = None,
     now: NowOption = None,
     output_format: Annotated[
         ApplyFormat, typer.Option("--format", help="text, or json (versioned).")

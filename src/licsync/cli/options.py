@@ -23,15 +23,32 @@ from licsync.site import AuthMode
 __all__ = [
     "NOW_MAX",
     "NOW_MIN",
+    "DenialLogsOption",
     "DirectoryArgument",
     "NowOption",
     "QrsUrlOption",
     "RequestTimeoutOption",
+    "SiteOption",
     "colour_wanted",
     "count",
     "parse_now",
     "parse_qrs_url",
     "shown",
+]
+
+SiteOption = Annotated[
+    str | None,
+    typer.Option("--site", metavar="NAME", help="The site, when the directory holds several."),
+]
+
+DenialLogsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--denial-logs",
+        metavar="PATH",
+        help="A folder or file of licence logs to read denials from (repeatable), in addition "
+        "to policy.denials.sources; apply needs the same ones as the plan that was reviewed.",
+    ),
 ]
 
 DirectoryArgument = Annotated[

@@ -13,10 +13,12 @@ import typer
 
 from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import (
+    DenialLogsOption,
     DirectoryArgument,
     NowOption,
     QrsUrlOption,
     RequestTimeoutOption,
+    SiteOption,
     colour_wanted,
     count,
 )
@@ -43,9 +45,7 @@ def register(app: typer.Typer) -> None:
 def plan(
     directory: DirectoryArgument = Path("licenses"),
     *,
-    site: Annotated[
-        str | None, typer.Option(help="The site to plan, when the directory holds several.")
-    ] = None,
+    site: SiteOption = None,
     output_format: Annotated[
         PlanFormat, typer.Option("--format", help="text, json (versioned), or markdown (PR).")
     ] = PlanFormat.TEXT,
@@ -61,15 +61,7 @@ def plan(
     ] = False,
     qrs_url: QrsUrlOption = None,
     request_timeout: RequestTimeoutOption = None,
-    denial_logs: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--denial-logs",
-            metavar="PATH",
-            help="A folder or file of licence logs to read denials from (repeatable), "
-            "in addition to policy.denials.sources.",
-        ),
-    ] = None,
+    denial_logs: DenialLogsOption = None,
     now: NowOption = None,
     timings: Annotated[
         bool, typer.Option("--timings", help="Print where the time went to standard error.")
