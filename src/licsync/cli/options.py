@@ -126,7 +126,7 @@ QrsUrlOption = Annotated[
         "--qrs-url",
         parser=parse_qrs_url,
         metavar="URL",
-        help=f"Talk to this QRS instead of the site's qrs_url ({EMBEDDED}: the built-in simulator).",
+        help=f"Use this QRS instead of the site's qrs_url ({EMBEDDED}: the built-in simulator).",
     ),
 ]
 
