@@ -9,8 +9,6 @@ by :class:`~licsync.plan.changes.ChangeId` against a fresh plan (:func:`match`).
 from __future__ import annotations
 
 import json
-import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 from licsync.errors import UsageError
 from licsync.plan.changes import Change, ChangeId
 from licsync.plan.document import Plan, checksum_of_decisions
+from licsync.safefile import read_regular
 
 __all__ = ["MAX_PLAN_BYTES", "Match", "ReviewedPlan", "load_reviewed", "match"]
 
@@ -133,18 +132,9 @@ def match(reviewed: ReviewedPlan, fresh: Plan) -> Match:
 
 def _read_json(path: Path, shown: str) -> Any:
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        raw = read_regular(path, limit=MAX_PLAN_BYTES)
     except OSError as exc:
         raise UsageError(f"{shown}: cannot read the plan: {exc.strerror}") from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        raise UsageError(f"{shown}: not a regular file")
-    if info.st_size > MAX_PLAN_BYTES:
-        os.close(fd)
-        raise UsageError(f"{shown}: {info.st_size} bytes is too large for a plan")
-    with os.fdopen(fd, "rb") as handle:
-        raw = handle.read(MAX_PLAN_BYTES + 1)
     try:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
