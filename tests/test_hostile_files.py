@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cli_runner import Licsync
+from timelimit import watchdog
 
 SITE = "site:\n  name: s\n  qrs_url: embedded\n"
 TEAM = "professional:\n  allocations:\n    - user: CORP\\alice\n"
 SECRET = "root:x:0:0:TOP-SECRET-LINE:/root:/bin/bash\n"
-
-
-@contextlib.contextmanager
-def watchdog(seconds: int = 20) -> Iterator[None]:
-    """Fail instead of hanging the suite (a FIFO used to block licsync forever)."""
-
-    def expired(signum: int, frame: object) -> None:
-        raise TimeoutError(f"licsync still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _site(tmp_path: Path) -> Path:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import os
 import shutil
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,26 +15,11 @@ from licsync.errors import SignalError
 from licsync.policy import DenialSource
 from licsync.signals.denials import DenialReport, read_denials
 from licsync.signals.licenselog import COLUMNS, MAX_LINE, usage_denied, write_license_log
+from timelimit import watchdog
 
 CET = dt.timezone(dt.timedelta(hours=1))
 LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 LIVE = "QLIKSERVER1_License_Repository.txt"
-
-
-@contextlib.contextmanager
-def watchdog(seconds: int = 20) -> Iterator[None]:
-    """Fail instead of hanging the suite (a FIFO used to block the reader forever)."""
-
-    def expired(signum: int, frame: object) -> None:
-        raise TimeoutError(f"still reading after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def at(day: int, hour: int = 9) -> dt.datetime:
