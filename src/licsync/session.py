@@ -221,11 +221,13 @@ class Session:
         )
         return Signals(denials=report)
 
-    def plan(self, *, users_from: Actual | None = None) -> PlanRun:
+    def plan(self, *, reusing: PlanRun | None = None) -> PlanRun:
         """Read the site and the signals afresh and plan, timing every phase.
 
         Args:
-            users_from: see :meth:`read`.
+            reusing: an earlier run whose users and signals still hold (``apply``'s re-plans:
+                it changes allocations and rules, never users, and the denial logs it read a
+                moment ago say the same): only the rest of the site is read again.
 
         Raises:
             QrsError: the site cannot be read.
@@ -236,11 +238,11 @@ class Session:
         now = self.now()
 
         started = time.perf_counter()
-        actual = self.read(users_from=users_from)
+        actual = self.read(users_from=reusing.actual if reusing is not None else None)
         timings["read"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        signals = self.signals(now)
+        signals = reusing.signals if reusing is not None else self.signals(now)
         timings["logs"] = time.perf_counter() - started
 
         started = time.perf_counter()

@@ -182,7 +182,7 @@ def apply_changes(
 
 def _replan(session: Session, first: PlanRun) -> tuple[Plan | None, str]:
     try:
-        return session.plan(users_from=first.actual).plan, ""
+        return session.plan(reusing=first).plan, ""
     except QrsError as exc:  # what was done stands; only the look afterwards failed
         return None, str(exc)
 
@@ -337,7 +337,7 @@ def _settle(  # noqa: PLR0917 - one private call site, every argument a differen
     if asked:  # a 429 said how long to wait: honoured (capped) before looking again
         retries.wait(min(max(asked), RetryPolicy().max_retry_after))
     try:
-        replan = session.plan(users_from=first.actual)
+        replan = session.plan(reusing=first)
     except QrsError:
         return {}  # cannot look: they stay as they are, and the next run decides
     still = {c.id: c for c in replan.plan.changes}
