@@ -24,9 +24,14 @@ import filelock
 
 from licsync.errors import SiteLocked, UsageError
 
-__all__ = ["lock_path", "site_lock", "state_directory"]
+__all__ = ["file_stem", "lock_path", "site_lock", "state_directory"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def file_stem(site: str) -> str:
+    """A site name as a file name on any system: runs of other characters become ``_``."""
+    return _UNSAFE.sub("_", site)[:60]
 
 
 def state_directory(env: Mapping[str, str]) -> Path:
@@ -43,7 +48,7 @@ def lock_path(state: Path, site: str, qrs_url: str) -> Path:
     """The lock file of one site: its name, readable, and a hash of where QRS is (two
     checkouts naming the same site lock each other; two sites of one name do not)."""
     digest = hashlib.sha256(qrs_url.encode("utf-8")).hexdigest()[:12]
-    return state / "locks" / f"{_UNSAFE.sub('_', site)[:60]}-{digest}.lock"
+    return state / "locks" / f"{file_stem(site)}-{digest}.lock"
 
 
 @contextlib.contextmanager

@@ -63,14 +63,15 @@ class ApplyOptions:
         reviewed: the reviewed plan (``plan`` mode).
         dry_run: list the requests, send none.
         concurrency: batches in flight at once.
-        force: apply a plan blocked by safety (``approval.force_reason`` says why).
+
+    A plan blocked by safety is applied only when ``approval.force_reason`` says why
+    (``--force --reason``).
     """
 
     approval: Approval
     reviewed: ReviewedPlan | None = None
     dry_run: bool = False
     concurrency: int = 8
-    force: bool = False
 
 
 OnItem = Callable[[Change, WriteResult], None]
@@ -252,7 +253,7 @@ def _check_safety(fresh: Plan, options: ApplyOptions) -> bool:
     reviewed_blocked = options.reviewed is not None and options.reviewed.blocked
     if not fresh.safety.blocked and not reviewed_blocked:
         return False
-    if options.force and options.approval.force_reason:
+    if options.approval.force_reason:
         return True
     reasons = (
         "; ".join(r.message for r in fresh.safety.reasons)

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from licsync.apply.audit import AuditLog, actor_from_environment
-from licsync.apply.lock import lock_path, site_lock, state_directory
+from licsync.apply.lock import file_stem, lock_path, site_lock, state_directory
 from licsync.apply.report import ApplyResult, Approval
 from licsync.apply.reviewed import ReviewedPlan, load_reviewed
 from licsync.apply.run import ApplyOptions, apply_changes
@@ -162,7 +162,6 @@ def apply(
         reviewed=reviewed,
         dry_run=dry_run,
         concurrency=concurrency,
-        force=force,
     )
     with open_session(request) as session:
         for warning in session.warnings:
@@ -264,7 +263,7 @@ def _audit(session: Session, options: ApplyOptions, path: Path | None) -> Iterat
         return
     site = session.desired.site.name
     configured = session.desired.policy.audit_log
-    default = DEFAULT_AUDIT_FOLDER / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', site)}.jsonl"
+    default = DEFAULT_AUDIT_FOLDER / f"{file_stem(site)}.jsonl"
     target = path or (Path(configured) if configured else default)
     with AuditLog.open(target, site) as log:
         yield log
