@@ -126,10 +126,8 @@ class _Run:
                 self.record([change], [blocker])
         if gate is not None and ready:
             answered = gate(ready[0].phase, ready)
-            self.record(
-                [c for c in ready if c.id in answered],
-                [answered[c.id] for c in ready if c.id in answered],
-            )
+            refused = [c for c in ready if c.id in answered]
+            self.record(refused, [answered[c.id] for c in refused])
             ready = [c for c in ready if c.id not in answered]
         pending = _batches(ready, self.writer)
         pending.reverse()  # popped from the end: the plan's order
