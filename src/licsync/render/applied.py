@@ -7,7 +7,6 @@ one line on what remains. Pure: values in, text out.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import urllib.parse
 from collections import Counter
@@ -17,7 +16,7 @@ from licsync.apply.report import ApplyResult, Item, ItemStatus
 from licsync.identity import AccessType
 from licsync.plan import Plan
 from licsync.plan.changes import Reclaim
-from licsync.render.data import QMC_TERMS, action_phrase, change_data, summary
+from licsync.render.data import QMC_TERMS, action_phrase, change_data, instant, summary
 from licsync.render.escape import escape_text
 from licsync.results import Request
 
@@ -153,7 +152,7 @@ def _item_line(item: Item, *, dry_run: bool) -> str:
     shown = item.message and item.status is not ItemStatus.APPLIED
     detail = f": {escape_text(item.message)}" if shown else ""
     if item.quarantine_until is not None:
-        detail += f"; the seat stays in quarantine until {_instant(item.quarantine_until)}"
+        detail += f"; the seat stays in quarantine until {instant(item.quarantine_until)}"
     mark = "x" if item.status in (ItemStatus.FAILED, ItemStatus.UNKNOWN) else change.action.symbol
     return f"  {mark} {what}: {outcome}{detail}"
 
@@ -192,7 +191,7 @@ def _remaining_line(result: ApplyResult) -> str:
         seats = "seat stays" if len(quarantined) == 1 else "seats stay"
         note = (
             f"; {len(quarantined)} reclaimed {seats} in quarantine (still counted) until "
-            f"{_instant(until)}"
+            f"{instant(until)}"
         )
     if result.interrupted:
         return "Interrupted: changes not started are listed as skipped; run apply again." + note
@@ -232,7 +231,9 @@ def _item_data(item: Item) -> dict[str, Any]:
         "message": item.message,
         "status_code": item.status_code,
         "attempts": item.attempts,
-        "quarantine_until": _instant(item.quarantine_until),
+        "quarantine_until": (
+            instant(item.quarantine_until) if item.quarantine_until is not None else None
+        ),
         "change": change_data(item.change) if item.change is not None else None,
     }
     if isinstance(item.change, Reclaim):
@@ -251,9 +252,3 @@ def _request_data(request: Request) -> dict[str, Any]:
 
 def _after_data(after: Plan) -> dict[str, Any]:
     return {"checksum": after.checksum, "summary": summary(after)}
-
-
-def _instant(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
