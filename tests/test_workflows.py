@@ -1,0 +1,451 @@
+"""The GitHub Actions workflows: every ``licsync`` call they make exists in the CLI, and they keep
+the house rules (least permissions, pinned actions, no ``pull_request_target``, the plan
+artifact's name that ``github reviewed-plan`` looks up, secrets only where needed); the calls of
+the plan and apply workflows run against the demo site as the workflows run them."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+import yaml
+
+from cli_runner import Licsync
+from licsync.cli.main import app
+
+REPO = Path(__file__).resolve().parent.parent
+GITHUB = REPO / ".github"
+WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
+
+# Commands other branches build; their calls are checked strictly as soon as the CLI has them.
+# Delete this set once they are merged.
+NOT_YET_BUILT = {"github", "propose", "dump"}
+
+SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+RELEASE_COMMENT = re.compile(r"#\s*v\d+\.\d+\.\d+\s*$")
+RUNNER = "${{ fromJSON(vars.LICSYNC_RUNNER || '[\"ubuntu-latest\"]') }}"
+SITES = "${{ fromJSON(vars.LICSYNC_SITES || '[\"demo\"]') }}"
+PLAN_ARTIFACT = "licsync-plan-${{ matrix.site }}-${{ github.event.pull_request.head.sha }}"
+KEY_FILE = "licsync-client-key.pem"
+# Words that end one shell command and start the next.
+_SEPARATORS = {"&&", "||", "|", ";"}
+_REDIRECTS = re.compile(r"^\d?>>?$|^<$")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One ``licsync …`` command line of a ``run:`` step."""
+
+    workflow: str
+    job: str
+    step: str
+    argv: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.workflow} {self.job} [{self.step}]: {shlex.join(self.argv)}"
+
+
+def _load(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(document, dict), path
+    return document
+
+
+def _triggers(document: Mapping[Any, Any]) -> Any:
+    # YAML 1.1 reads the key `on` as the boolean true.
+    return document.get("on", document.get(True))
+
+
+def _jobs(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    yield from _load(path)["jobs"].items()
+
+
+def _steps(path: Path) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    for job_id, job in _jobs(path):
+        for step in job.get("steps", []):
+            yield job_id, job, step
+
+
+def _commands(script: str) -> Iterator[list[str]]:
+    """The simple commands of a shell script, as words (quotes removed, variables kept)."""
+    for line in script.replace("\\\n", " ").splitlines():
+        words: list[str] = []
+        for word in shlex.split(line, comments=True):
+            if word in _SEPARATORS:
+                if words:
+                    yield words
+                words = []
+            else:
+                words.append(word)
+        if words:
+            yield words
+
+
+def _without_redirections(words: list[str]) -> list[str]:
+    kept: list[str] = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif _REDIRECTS.match(word):
+            skip = True
+        else:
+            kept.append(word)
+    return kept
+
+
+def licsync_calls(path: Path) -> list[Call]:
+    """Every ``licsync`` command in the ``run:`` steps of one workflow."""
+    calls = []
+    for job_id, _job, step in _steps(path):
+        for words in _commands(step.get("run", "")):
+            if Path(words[0]).name in {"licsync", "licsync.exe"}:
+                argv = tuple(_without_redirections(words[1:]))
+                calls.append(Call(path.name, job_id, step.get("name", "run"), argv))
+    return calls
+
+
+ALL_CALLS = [call for path in WORKFLOWS for call in licsync_calls(path)]
+
+
+def problems_of(argv: tuple[str, ...]) -> list[str]:
+    """What is wrong with ``licsync ARGV`` against the real command tree (typer's click)."""
+    command: Any = typer.main.get_command(app)
+    args = list(argv)
+    where = "licsync"
+    while getattr(command, "commands", None) is not None:  # a group
+        while args and args[0].startswith("-"):
+            problems = _take_option(command, args, where)
+            if problems:
+                return problems
+        if not args:
+            return [f"{where}: no command given"]
+        name = args.pop(0)
+        sub = command.commands.get(name)
+        if sub is None:
+            if where == "licsync" and name in NOT_YET_BUILT:
+                return []
+            return [f"{where}: no command {name!r} (has {sorted(command.commands)})"]
+        command, where = sub, f"{where} {name}"
+    positionals: list[str] = []
+    while args:
+        if args[0] == "--":
+            positionals += args[1:]
+            break
+        if args[0].startswith("-") and args[0] != "-":
+            problems = _take_option(command, args, where)
+            if problems:
+                return problems
+        else:
+            positionals.append(args.pop(0))
+    arguments = [p for p in command.params if p.param_type_name == "argument"]
+    if any(p.nargs == -1 for p in arguments):
+        return []
+    if len(positionals) > sum(p.nargs for p in arguments):
+        return [f"{where}: too many arguments {positionals}"]
+    missing = [p.name for p in arguments[len(positionals) :] if p.required]
+    return [f"{where}: missing argument {name}" for name in missing]
+
+
+def _take_option(command: Any, args: list[str], where: str) -> list[str]:
+    word = args.pop(0)
+    name, has_value, _ = word.partition("=")
+    options = {
+        opt: param
+        for param in command.params
+        if param.param_type_name == "option"
+        for opt in (*param.opts, *param.secondary_opts)
+    }
+    if name in {"--help", "-h"}:
+        return []
+    param = options.get(name)
+    if param is None:
+        return [f"{where}: no option {name} (has {sorted(options)})"]
+    if param.is_flag:
+        return [f"{where}: {name} takes no value"] if has_value else []
+    if not has_value:
+        if not args:
+            return [f"{where}: {name} needs a value"]
+        args.pop(0)
+    return []
+
+
+def test_the_workflows_call_licsync() -> None:
+    """The calls the workflows make are found (so the checks below check something)."""
+    called = {(c.workflow, c.argv[0]) for c in ALL_CALLS}
+    assert called >= {
+        ("licenses-plan.yml", "validate"),
+        ("licenses-plan.yml", "plan"),
+        ("licenses-plan.yml", "github"),
+        ("licenses-apply.yml", "github"),
+        ("licenses-apply.yml", "apply"),
+        ("licenses-reclaim.yml", "propose"),
+    }
+
+
+@pytest.mark.parametrize("call", ALL_CALLS, ids=str)
+def test_every_licsync_call_names_a_command_and_options_that_exist(call: Call) -> None:
+    """Each call's command, options and argument count are those of the real CLI."""
+    assert problems_of(call.argv) == [], str(call)
+
+
+@pytest.mark.parametrize(
+    ("argv", "problem"),
+    [
+        (("plna", "licenses"), "no command 'plna'"),
+        (("plan", "--sites", "x"), "no option --sites"),
+        (("plan", "--site"), "--site needs a value"),
+        (("plan", "--detailed-exitcode=yes"), "takes no value"),
+        (("validate", "a", "b"), "too many arguments"),
+        (("sim", "certs"), "missing argument"),
+        (("sim",), "no command given"),
+    ],
+)
+def test_the_call_checker_catches_what_the_cli_would_refuse(
+    argv: tuple[str, ...], problem: str, licsync: Licsync
+) -> None:
+    """A misspelt command or option, a missing value or argument: found, as the CLI finds it."""
+    (found,) = problems_of(argv)
+    assert problem in found
+    assert licsync(list(argv)).exit_code == 64
+
+
+def test_not_yet_built_commands_are_skipped_only_while_missing() -> None:
+    """Once a command of NOT_YET_BUILT is in the CLI its calls are checked like the rest."""
+    present = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    assert problems_of(("apply", "--no-such-option")) != []
+    for name in NOT_YET_BUILT - present:
+        assert problems_of((name, "--anything")) == []
+    for name in NOT_YET_BUILT & present:
+        assert problems_of((name, "--no-such-option-anywhere")) != []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_permissions_are_empty_at_the_top_and_granted_per_job(path: Path) -> None:
+    """``permissions: {}`` for the workflow; each job names exactly what it needs."""
+    document = _load(path)
+    assert document["permissions"] == {}
+    for job_id, job in _jobs(path):
+        assert isinstance(job.get("permissions"), dict), f"{path.name} {job_id}"
+        assert "write-all" not in str(job["permissions"])
+        assert set(job["permissions"].values()) <= {"read", "write", "none"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_action_is_pinned_to_a_commit_named_by_its_release(path: Path) -> None:
+    """``uses: owner/repo@<40 hex>  # vX.Y.Z``: a tag can be moved, a commit cannot."""
+    uses = [step["uses"] for _, _, step in _steps(path) if "uses" in step]
+    assert uses, path.name
+    for action in uses:
+        assert SHA_PIN.match(action), f"{path.name}: {action}"
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if "uses:" in line]
+    assert len(lines) == len(uses)
+    for line in lines:
+        assert RELEASE_COMMENT.search(line), f"{path.name}: {line.strip()}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_workflow_runs_on_pull_request_target(path: Path) -> None:
+    """``pull_request_target`` runs with secrets on a pull request's say: never."""
+    triggers = _triggers(_load(path))
+    names = set(triggers) if isinstance(triggers, dict | list) else {triggers}
+    assert names.isdisjoint({"pull_request_target", "workflow_run"})
+    assert "pull_request_target" not in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_checkouts_leave_no_credentials_behind(path: Path) -> None:
+    """Every checkout sets ``persist-credentials: false``: later steps find no token in .git."""
+    checkouts = [s for _, _, s in _steps(path) if s.get("uses", "").startswith("actions/checkout")]
+    assert checkouts
+    for step in checkouts:
+        assert step.get("with", {}).get("persist-credentials") is False, path.name
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_expression_is_pasted_into_a_script(path: Path) -> None:
+    """Values reach ``run:`` through ``env:`` only, so no branch name or title becomes code."""
+    for job_id, _job, step in _steps(path):
+        assert "${{" not in step.get("run", ""), f"{path.name} {job_id} {step.get('name')}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_secrets_only_in_jobs_behind_an_environment(path: Path) -> None:
+    """A secret is read only in a job bound to a site's environment, and only by a step."""
+    for job_id, job in _jobs(path):
+        outside_steps = {key: value for key, value in job.items() if key != "steps"}
+        assert "secrets." not in json.dumps(outside_steps), f"{path.name} {job_id}"
+        if "secrets." in json.dumps(job.get("steps", [])):
+            assert str(job.get("environment", "")).startswith("licenses-"), f"{job_id}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_the_client_key_goes_to_the_runner_temp_folder_and_is_always_removed(path: Path) -> None:
+    """Each job writing the key removes it in a later ``if: always()`` step."""
+    for job_id, job in _jobs(path):
+        steps = job.get("steps", [])
+        writes = [i for i, s in enumerate(steps) if "QLIK_CLIENT_KEY_PEM" in s.get("env", {})]
+        if not writes:
+            continue
+        (write,) = writes
+        assert "RUNNER_TEMP" in steps[write]["run"]
+        assert KEY_FILE in steps[write]["run"]
+        assert "0o600" in steps[write]["run"]
+        (remove,) = [s for s in steps[write + 1 :] if "unlink" in s.get("run", "")]
+        assert remove["if"] == "always()", f"{path.name} {job_id}"
+        assert KEY_FILE in remove["run"]
+        assert steps[-1] is remove, "removing the key is the last step"
+        users = [s for s in steps if "QLIK_CLIENT_KEY" in s.get("env", {})]
+        for step in users:
+            assert step["env"]["QLIK_CLIENT_KEY"] == "${{ runner.temp }}/" + KEY_FILE
+
+
+def _licence_jobs() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path in WORKFLOWS:
+        if path.name.startswith("licenses-"):
+            for job_id, job in _jobs(path):
+                yield path.name, job_id, job
+
+
+def test_licence_jobs_run_where_the_repository_variables_say() -> None:
+    """``runs-on`` from LICSYNC_RUNNER and the sites from LICSYNC_SITES, as docs/ci.md says."""
+    docs = (REPO / "docs" / "ci.md").read_text(encoding="utf-8")
+    jobs = list(_licence_jobs())
+    assert len(jobs) == 4
+    for workflow, job_id, job in jobs:
+        assert job["runs-on"] == RUNNER, f"{workflow} {job_id}"
+        if job_id != "validate":
+            assert job["strategy"]["matrix"]["site"] == SITES
+            assert job["strategy"]["fail-fast"] is False
+    for name in ("LICSYNC_RUNNER", "LICSYNC_SITES", "QLIK_CLIENT_KEY_PEM", "LICSYNC_PR_TOKEN"):
+        assert name in docs
+
+
+def test_the_plan_artifact_is_named_as_reviewed_plan_looks_it_up() -> None:
+    """``licsync-plan-<site>-<head sha>`` holding the one file ``plan.json``, from ``--out``."""
+    path = GITHUB / "workflows" / "licenses-plan.yml"
+    uploads = [s for _, _, s in _steps(path) if s.get("uses", "").startswith("actions/upload")]
+    (upload,) = uploads
+    assert upload["with"]["name"] == PLAN_ARTIFACT
+    assert upload["with"]["path"] == "plan.json"
+    assert "if" not in upload, "a failed or blocked plan is never kept for apply"
+    (plan,) = [c for c in licsync_calls(path) if c.argv[0] == "plan"]
+    assert plan.argv[plan.argv.index("--out") + 1] == "plan.json"
+    assert plan.argv[plan.argv.index("--format") + 1] == "json"
+    assert not re.search(r"[^-\w${}.\s]", PLAN_ARTIFACT.replace("${{", "").replace("}}", ""))
+
+
+def test_apply_runs_one_site_at_a_time_behind_its_environment() -> None:
+    """A concurrency group per site, never cancelled; the site's protected environment."""
+    path = GITHUB / "workflows" / "licenses-apply.yml"
+    ((_, job),) = _jobs(path)
+    assert job["environment"] == "licenses-${{ matrix.site }}"
+    assert job["concurrency"] == {
+        "group": "licenses-apply-${{ matrix.site }}",
+        "cancel-in-progress": False,
+    }
+    assert _triggers(_load(path)) == {"push": {"branches": ["main"], "paths": ["licenses/**"]}}
+    (apply,) = [c for c in licsync_calls(path) if c.argv[0] == "apply"]
+    assert {"--plan", "--audit-log", "--detailed-exitcode"} <= set(apply.argv)
+    assert "--auto-approve" not in apply.argv
+    assert "--force" not in apply.argv
+
+
+def test_ci_runs_the_same_script_as_here_on_each_python() -> None:
+    """ci.yml runs .ci/run on 3.11, 3.12 and 3.13, and .ci/run lints the workflows."""
+    ((_, job),) = _jobs(GITHUB / "workflows" / "ci.yml")
+    assert job["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
+    assert job["steps"][-1]["run"] == "bash .ci/run"
+    script = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert ".venv/bin/actionlint\n" in script
+    assert ".venv/bin/zizmor --offline .github\n" in script
+
+
+def test_dependabot_keeps_the_pinned_actions_current() -> None:
+    """Dependabot watches the github-actions ecosystem, so the pins are upgraded, not frozen."""
+    config = _load(GITHUB / "dependabot.yml")
+    ecosystems = {update["package-ecosystem"] for update in config["updates"]}
+    assert "github-actions" in ecosystems
+
+
+# -- the calls, run as the workflows run them, against the demo site ---------------------------
+
+
+def _expand(word: str, env: Mapping[str, str]) -> str:
+    return re.sub(r"\$\{?(\w+)\}?", lambda m: env[m.group(1)], word)
+
+
+def _step_argv(path: Path, name: str, contexts: Mapping[str, str]) -> list[str]:
+    """The ``licsync`` words of the step called ``name``, with its ``env:`` filled in."""
+    ((step,),) = [[s for _, _, s in _steps(path) if s.get("name") == name]]
+    env = {"RUNNER_TEMP": contexts["runner.temp"]}
+    for key, value in step.get("env", {}).items():
+        env[key] = re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lambda m: contexts[m.group(1)], value)
+    (words,) = list(_commands(step["run"]))
+    assert words[0] == "licsync"
+    return [_expand(word, env) for word in _without_redirections(words[1:])]
+
+
+def test_the_plan_and_apply_steps_work_on_the_demo_site(
+    example: Path, tmp_path: Path, licsync: Licsync
+) -> None:
+    """validate, plan --out plan.json, then apply --plan of that plan: as the steps say."""
+    contexts = {"matrix.site": "demo", "runner.temp": str(tmp_path / "temp")}
+    (tmp_path / "temp").mkdir()
+    plan_workflow = GITHUB / "workflows" / "licenses-plan.yml"
+    apply_workflow = GITHUB / "workflows" / "licenses-apply.yml"
+
+    validate = licsync(_step_argv(plan_workflow, "Validate", contexts))
+    assert validate.exit_code == 0, validate.output
+
+    planned = licsync(_step_argv(plan_workflow, "Plan", contexts))
+    assert planned.exit_code == 0, planned.output
+    plan = json.loads(Path("plan.json").read_text(encoding="utf-8"))
+    assert plan["site"] == "demo"
+    assert plan["changes"]
+
+    applied = licsync(_step_argv(apply_workflow, "Apply", contexts))
+    assert applied.exit_code == 0, applied.output
+    audit = [json.loads(line) for line in Path("audit.jsonl").read_text().splitlines()]
+    assert audit[0]["event"] == "start"
+    assert audit[-1]["event"] == "end"
+    changes = [record for record in audit if record["event"] == "change"]
+    assert {r["outcome"] for r in changes} <= {"applied", "already"}
+    assert len({json.dumps(r["change"], sort_keys=True) for r in changes}) == len(plan["changes"])
+
+
+def test_a_blocked_plan_fails_the_plan_step(
+    example: Path, tmp_path: Path, licsync: Licsync
+) -> None:
+    """Over a safety cap the step exits 3, and the plan is written for the comment to show."""
+    site = example / "site.yaml"
+    site.write_text(
+        site.read_text(encoding="utf-8").replace("max_reclaims: 10", "max_reclaims: 1"),
+        encoding="utf-8",
+    )
+    contexts = {"matrix.site": "demo", "runner.temp": str(tmp_path)}
+    planned = licsync(_step_argv(GITHUB / "workflows" / "licenses-plan.yml", "Plan", contexts))
+    assert planned.exit_code == 3, planned.output
+    assert json.loads(Path("plan.json").read_text(encoding="utf-8"))["safety"]["blocked"] is True
+
+
+def test_invalid_files_fail_the_validate_step_with_annotations(
+    example: Path, tmp_path: Path, licsync: Licsync
+) -> None:
+    """A misspelt access type: exit 1 and a ``::error file=…`` annotation on that file."""
+    professional = example / "professional.yaml"
+    professional.write_text(
+        professional.read_text(encoding="utf-8").replace("professional:", "profesional:", 1),
+        encoding="utf-8",
+    )
+    contexts = {"matrix.site": "demo", "runner.temp": str(tmp_path)}
+    result = licsync(_step_argv(GITHUB / "workflows" / "licenses-plan.yml", "Validate", contexts))
+    assert result.exit_code == 1
+    assert "::error file=licenses/professional.yaml" in result.stdout
