@@ -6,8 +6,10 @@ the plan and apply workflows run against the demo site as the workflows run them
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -449,3 +451,35 @@ def test_invalid_files_fail_the_validate_step_with_annotations(
     result = licsync(_step_argv(GITHUB / "workflows" / "licenses-plan.yml", "Validate", contexts))
     assert result.exit_code == 1
     assert "::error file=licenses/professional.yaml" in result.stdout
+
+
+def _key_steps() -> Iterator[Any]:
+    for path in WORKFLOWS:
+        for job_id, job in _jobs(path):
+            steps = job.get("steps", [])
+            for i, step in enumerate(steps):
+                if "QLIK_CLIENT_KEY_PEM" in step.get("env", {}):
+                    (remove,) = [s for s in steps[i + 1 :] if "unlink" in s.get("run", "")]
+                    yield pytest.param(step, remove, id=f"{path.name} {job_id}")
+
+
+@pytest.mark.skipif(not Path("/bin/bash").exists(), reason="needs bash, as the runners have")
+@pytest.mark.parametrize(("write", "remove"), list(_key_steps()))
+def test_the_key_steps_write_the_key_for_the_owner_only_and_remove_it(
+    write: dict[str, Any], remove: dict[str, Any], tmp_path: Path
+) -> None:
+    """The write and remove one-liners, run by bash as the runner runs them."""
+    secret = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
+    env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path), "QLIK_CLIENT_KEY_PEM": secret}
+    for step in (write, remove):
+        # GitHub runs `shell: bash` steps as bash --noprofile --norc -eo pipefail {0}.
+        subprocess.run(
+            ["/bin/bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            env=env,
+            check=True,
+        )
+        if step is write:
+            key = tmp_path / KEY_FILE
+            assert key.read_text(encoding="utf-8") == secret
+            assert key.stat().st_mode & 0o777 == 0o600
+    assert not (tmp_path / KEY_FILE).exists()
