@@ -21,6 +21,8 @@ import yaml
 
 from cli_runner import Licsync
 from licsync.cli.main import app
+from licsync.sim import start_simulator
+from licsync.sim.demo import DEMO_NOW, demo_organisation
 
 REPO = Path(__file__).resolve().parent.parent
 GITHUB = REPO / ".github"
@@ -34,6 +36,8 @@ SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 RELEASE_COMMENT = re.compile(r"#\s*v\d+\.\d+\.\d+\s*$")
 RUNNER = "${{ fromJSON(vars.LICSYNC_RUNNER || '[\"ubuntu-latest\"]') }}"
 SITES = "${{ fromJSON(vars.LICSYNC_SITES || '[\"demo\"]') }}"
+PLAN_WORKFLOW = GITHUB / "workflows" / "licenses-plan.yml"
+APPLY_WORKFLOW = GITHUB / "workflows" / "licenses-apply.yml"
 PLAN_ARTIFACT = "licsync-plan-${{ matrix.site }}-${{ github.event.pull_request.head.sha }}"
 KEY_FILE = "licsync-client-key.pem"
 # Words that end one shell command and start the next.
@@ -332,7 +336,7 @@ def test_licence_jobs_run_where_the_repository_variables_say() -> None:
 
 def test_the_plan_artifact_is_named_as_reviewed_plan_looks_it_up() -> None:
     """``licsync-plan-<site>-<head sha>`` holding the one file ``plan.json``, from ``--out``."""
-    path = GITHUB / "workflows" / "licenses-plan.yml"
+    path = PLAN_WORKFLOW
     uploads = [s for _, _, s in _steps(path) if s.get("uses", "").startswith("actions/upload")]
     (upload,) = uploads
     assert upload["with"]["name"] == PLAN_ARTIFACT
@@ -346,7 +350,7 @@ def test_the_plan_artifact_is_named_as_reviewed_plan_looks_it_up() -> None:
 
 def test_apply_runs_one_site_at_a_time_behind_its_environment() -> None:
     """A concurrency group per site, never cancelled; the site's protected environment."""
-    path = GITHUB / "workflows" / "licenses-apply.yml"
+    path = APPLY_WORKFLOW
     ((_, job),) = _jobs(path)
     assert job["environment"] == "licenses-${{ matrix.site }}"
     assert job["concurrency"] == {
@@ -398,22 +402,21 @@ def _step_argv(path: Path, name: str, contexts: Mapping[str, str]) -> list[str]:
 def test_the_plan_and_apply_steps_work_on_the_demo_site(
     example: Path, tmp_path: Path, licsync: Licsync
 ) -> None:
-    """validate, plan --out plan.json, then apply --plan of that plan: as the steps say."""
+    """validate, plan --out plan.json, then apply --plan of that plan, as the steps say (against
+    the embedded demo site, which the site file names)."""
     contexts = {"matrix.site": "demo", "runner.temp": str(tmp_path / "temp")}
     (tmp_path / "temp").mkdir()
-    plan_workflow = GITHUB / "workflows" / "licenses-plan.yml"
-    apply_workflow = GITHUB / "workflows" / "licenses-apply.yml"
 
-    validate = licsync(_step_argv(plan_workflow, "Validate", contexts))
+    validate = licsync(_step_argv(PLAN_WORKFLOW, "Validate", contexts))
     assert validate.exit_code == 0, validate.output
 
-    planned = licsync(_step_argv(plan_workflow, "Plan", contexts))
+    planned = licsync(_step_argv(PLAN_WORKFLOW, "Plan", contexts))
     assert planned.exit_code == 0, planned.output
     plan = json.loads(Path("plan.json").read_text(encoding="utf-8"))
     assert plan["site"] == "demo"
     assert plan["changes"]
 
-    applied = licsync(_step_argv(apply_workflow, "Apply", contexts))
+    applied = licsync(_step_argv(APPLY_WORKFLOW, "Apply", contexts))
     assert applied.exit_code == 0, applied.output
     audit = [json.loads(line) for line in Path("audit.jsonl").read_text().splitlines()]
     assert audit[0]["event"] == "start"
@@ -421,6 +424,27 @@ def test_the_plan_and_apply_steps_work_on_the_demo_site(
     changes = [record for record in audit if record["event"] == "change"]
     assert {r["outcome"] for r in changes} <= {"applied", "already"}
     assert len({json.dumps(r["change"], sort_keys=True) for r in changes}) == len(plan["changes"])
+
+
+def test_after_the_apply_step_the_next_plan_is_empty(
+    example: Path, tmp_path: Path, licsync: Licsync
+) -> None:
+    """Against one live demo site: the plan step, the apply step of that plan, then the plan
+    step again has nothing left to do (the steps' own words, pointed at the simulator)."""
+    contexts = {"matrix.site": "demo", "runner.temp": str(tmp_path)}
+    with start_simulator(demo_organisation()) as sim:
+        site = ["--qrs-url", sim.url, "--now", DEMO_NOW.isoformat()]
+        planned = licsync([*_step_argv(PLAN_WORKFLOW, "Plan", contexts), *site])
+        assert planned.exit_code == 0, planned.output
+        reviewed = json.loads(Path("plan.json").read_text(encoding="utf-8"))
+        assert reviewed["changes"]
+
+        applied = licsync([*_step_argv(APPLY_WORKFLOW, "Apply", contexts), *site])
+        assert applied.exit_code == 0, applied.output
+
+        again = licsync([*_step_argv(PLAN_WORKFLOW, "Plan", contexts), *site])
+        assert again.exit_code == 0, again.output
+        assert json.loads(Path("plan.json").read_text(encoding="utf-8"))["changes"] == []
 
 
 def test_a_blocked_plan_fails_the_plan_step(
@@ -433,7 +457,7 @@ def test_a_blocked_plan_fails_the_plan_step(
         encoding="utf-8",
     )
     contexts = {"matrix.site": "demo", "runner.temp": str(tmp_path)}
-    planned = licsync(_step_argv(GITHUB / "workflows" / "licenses-plan.yml", "Plan", contexts))
+    planned = licsync(_step_argv(PLAN_WORKFLOW, "Plan", contexts))
     assert planned.exit_code == 3, planned.output
     assert json.loads(Path("plan.json").read_text(encoding="utf-8"))["safety"]["blocked"] is True
 
@@ -448,7 +472,7 @@ def test_invalid_files_fail_the_validate_step_with_annotations(
         encoding="utf-8",
     )
     contexts = {"matrix.site": "demo", "runner.temp": str(tmp_path)}
-    result = licsync(_step_argv(GITHUB / "workflows" / "licenses-plan.yml", "Validate", contexts))
+    result = licsync(_step_argv(PLAN_WORKFLOW, "Validate", contexts))
     assert result.exit_code == 1
     assert "::error file=licenses/professional.yaml" in result.stdout
 
