@@ -18,10 +18,9 @@ import typer
 from licsync.cli.options import count, shown
 from licsync.cli.output import check_target, write_atomically
 from licsync.errors import ForgeError, UsageError
-from licsync.forge import Forge, issue_marker, plan_marker_prefix, slug
+from licsync.forge import issue_marker, plan_marker_prefix, slug
 from licsync.forge.bodies import issue_body, plan_comment
 from licsync.forge.github import GitHub, settings_from_env
-from licsync.plan import Plan
 from licsync.render.escape import escape_text
 from licsync.render.fromdata import plan_from_data
 from licsync.safefile import read_regular
@@ -96,7 +95,7 @@ def comment(
     plan = plan_from_data(_read_json(plan_file, MAX_PLAN_FILE), where=str(plan_file))
     body = plan_comment(plan)
     with _forge() as forge:
-        posted = _put_comment(forge, pull_request, plan, body)
+        posted = forge.put_comment(pull_request, plan_marker_prefix(plan.site), body)
     changes = count(len(plan.changes), "change") if plan.changes else "no changes"
     where = f": {posted.url}" if posted.url else ""
     typer.echo(
@@ -105,10 +104,6 @@ def comment(
             f"#{pull_request}{where}"
         )
     )
-
-
-def _put_comment(forge: Forge, pull_request: int, plan: Plan, body: str) -> Any:
-    return forge.put_comment(pull_request, plan_marker_prefix(plan.site), body)
 
 
 def _sha(value: str) -> str:
@@ -191,11 +186,12 @@ def issue(
 
     Found by its hidden first line (<!-- licsync:issue key=KEY -->).
     """
-    chosen = key if key is not None else slug(title)
     try:
+        chosen = key if key is not None else slug(title)
         marker = issue_marker(chosen)
     except UsageError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--key'") from None
+        hint = "'--key'" if key is not None else "'--title'"
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
     try:
         text = read_regular(body_file, limit=MAX_ISSUE_FILE).decode("utf-8")
     except OSError as exc:
