@@ -85,6 +85,8 @@ class GitHubStandIn:
         self.url = ""
         self.blob_url = ""
         self.blob_redirect: Callable[[Artifact], str] | None = None
+        self.prefix = ""  # "/api/v3" for GitHub Enterprise Server
+        self.link_origin = ""  # set: pagination links point there (a hostile next page)
 
     # --- state builders -----------------------------------------------------------------
 
@@ -189,6 +191,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._blob(parts.path)
             return
         standin.requests.append(record)
+        if not parts.path.startswith(standin.prefix + "/"):
+            self._reply(404, {"message": "Not Found"})
+            return
+        parts = parts._replace(path=parts.path[len(standin.prefix) :])
         canned = standin.take_canned(self.command, parts.path)
         if canned is not None:
             self._reply(canned.status, headers=canned.headers, raw=canned.body)
@@ -208,7 +214,9 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         shown, page, last = _page(items, query)
         links = []
-        base = f"{self.server.standin.url}{urlsplit(self.path).path}"
+        standin = self.server.standin
+        origin = standin.link_origin or standin.url.removesuffix(standin.prefix)
+        base = f"{origin}{urlsplit(self.path).path}"
         rest = {k: v[0] for k, v in query.items() if k != "page"}
         tail = "".join(f"&{k}={v}" for k, v in rest.items())
         if page < last:
@@ -339,14 +347,19 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve() -> Iterator[GitHubStandIn]:
-    """A running stand-in: the API and the blob host, each on a free loopback port."""
+def serve(prefix: str = "") -> Iterator[GitHubStandIn]:
+    """A running stand-in: the API (under ``prefix``) and the blob host, each on a free
+    loopback port."""
     standin = GitHubStandIn()
+    standin.prefix = prefix
     api = _Server(standin, blob=False)
     blob = _Server(standin, blob=True)
-    standin.url = f"http://127.0.0.1:{api.server_address[1]}"
+    standin.url = f"http://127.0.0.1:{api.server_address[1]}{prefix}"
     standin.blob_url = f"http://127.0.0.1:{blob.server_address[1]}"
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (api, blob)]
+    threads = [
+        threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        for s in (api, blob)
+    ]
     for thread in threads:
         thread.start()
     try:
@@ -358,9 +371,9 @@ def serve() -> Iterator[GitHubStandIn]:
 
 
 @contextmanager
-def github_env(monkeypatch: Any) -> Iterator[GitHubStandIn]:
+def github_env(monkeypatch: Any, prefix: str = "") -> Iterator[GitHubStandIn]:
     """A running stand-in with the variables Actions would set pointing at it."""
-    with serve() as standin:
+    with serve(prefix) as standin:
         monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
         monkeypatch.setenv("GITHUB_REPOSITORY", f"{OWNER}/{REPO}")
         monkeypatch.setenv("GITHUB_API_URL", standin.url)
