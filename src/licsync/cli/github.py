@@ -75,7 +75,25 @@ def _pr_number(value: int) -> int:
     return value
 
 
-@github_app.command("comment")
+_COMMENT_HELP = (
+    "Create or update the plan comment of the plan's site on a pull request.\n\n"
+    "One comment per site, found by its hidden first line "
+    "(<!-- licsync:plan site=SITE checksum=... -->) and replaced on each push."
+)
+_REVIEWED_HELP = (
+    "Write the JSON plan reviewed on the pull request a merge commit belongs to.\n\n"
+    "Finds the pull request merged as MERGE_SHA, then the artifact licsync-plan-SITE-HEAD_SHA "
+    "the plan workflow uploaded for its head commit, and checks that the plan.json in it is an "
+    "intact plan of SITE. None found: says which pull request, head and artifact name, and "
+    "exits 1 (apply must not run on a guess)."
+)
+_ISSUE_HELP = (
+    "Open or update the tracking issue for KEY (reopening it if it was closed).\n\n"
+    "Found by its hidden first line (<!-- licsync:issue key=KEY -->)."
+)
+
+
+@github_app.command("comment", help=_COMMENT_HELP)
 def comment(
     plan_file: Annotated[
         Path, typer.Argument(metavar="PLAN.json", help="A JSON plan (plan --format json --out).")
@@ -87,11 +105,7 @@ def comment(
         ),
     ],
 ) -> None:
-    """Create or update the plan comment of the plan's site on a pull request.
-
-    One comment per site, found by its hidden first line
-    (<!-- licsync:plan site=SITE checksum=... -->) and replaced on each push.
-    """
+    """Post the plan's Markdown as the site's sticky comment (help: _COMMENT_HELP)."""
     plan = plan_from_data(_read_json(plan_file, MAX_PLAN_FILE), where=str(plan_file))
     body = plan_comment(plan)
     with _forge() as forge:
@@ -120,7 +134,7 @@ def _site(value: str) -> str:
     return value
 
 
-@github_app.command("reviewed-plan")
+@github_app.command("reviewed-plan", help=_REVIEWED_HELP)
 def reviewed_plan(
     sha: Annotated[
         str,
@@ -133,13 +147,7 @@ def reviewed_plan(
         Path, typer.Option("--out", metavar="PLAN.json", help="Where to write the plan.")
     ],
 ) -> None:
-    """Write the JSON plan reviewed on the pull request a merge commit belongs to.
-
-    Finds the pull request merged as MERGE_SHA, then the artifact
-    licsync-plan-SITE-HEAD_SHA the plan workflow uploaded for its head commit, and checks the
-    plan.json in it is an intact plan of SITE. None found: says which pull request, head and
-    artifact name, and exits 1 (apply must not run on a guess).
-    """
+    """Fetch, check and write the reviewed plan of a merge (help: _REVIEWED_HELP)."""
     check_target(out)
     with _forge() as forge:
         found = forge.reviewed_plan(sha, site)
@@ -164,7 +172,7 @@ def _title(value: str) -> str:
     return title
 
 
-@github_app.command("issue")
+@github_app.command("issue", help=_ISSUE_HELP)
 def issue(
     body_file: Annotated[
         Path, typer.Argument(metavar="BODY.md", help="The issue's body (Markdown).")
@@ -182,10 +190,7 @@ def issue(
         ),
     ] = None,
 ) -> None:
-    """Open or update the tracking issue for KEY (reopening it if it was closed).
-
-    Found by its hidden first line (<!-- licsync:issue key=KEY -->).
-    """
+    """Open, update or reopen a tracking issue (help: _ISSUE_HELP)."""
     try:
         chosen = key if key is not None else slug(title)
         marker = issue_marker(chosen)
