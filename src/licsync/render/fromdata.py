@@ -81,12 +81,12 @@ class _Reader:
 
     def _get(self, name: str, kinds: tuple[type, ...], what: str, optional: bool) -> Any:
         value = self.data.get(name)
+        # Exact types, as JSON gives them: a count written as true (bool is an int) is wrong.
+        if type(value) in kinds:
+            return value
         if value is None and optional:
             return None
-        # bool is an int in Python; a count written as true is still wrong.
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            raise UsageError(f"{self.where}.{name}: missing or not {what}")
-        return value
+        raise UsageError(f"{self.where}.{name}: missing or not {what}")
 
     def text(self, name: str) -> str:
         return str(self._get(name, (str,), "a string", optional=False))
