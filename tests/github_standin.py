@@ -25,6 +25,11 @@ from urllib.parse import parse_qs, urlsplit
 TOKEN = "ghs_standinTOKEN0123456789abcdefSECRET"
 OWNER, REPO = "acme", "licences"
 REPO_PATH = f"/repos/{OWNER}/{REPO}"
+BOT = "github-actions[bot]"
+
+
+def _user_type(login: str) -> str:
+    return "Bot" if login.endswith("[bot]") else "User"
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class GitHubStandIn:
         self.blob_url = ""
         self.blob_redirect: Callable[[Artifact], str] | None = None
         self.prefix = ""  # "/api/v3" for GitHub Enterprise Server
+        self.others_editable = True  # False: PATCH of another user's comment is 403
         self.link_origin = ""  # set: pagination links point there (a hostile next page)
 
     # --- state builders -----------------------------------------------------------------
@@ -236,7 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
                     {
                         "id": cid,
                         "body": c["body"],
-                        "user": {"login": c["user"]},
+                        "user": {"login": c["user"], "type": _user_type(c["user"])},
                         "html_url": f"{api}/c/{cid}",
                     }
                     for cid, c in sorted(standin.comments.items())
@@ -249,7 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
                 standin.comments[cid] = {
                     "issue": issue,
                     "body": body["body"],
-                    "user": "github-actions[bot]",
+                    "user": BOT,
                 }
                 self._reply(201, {"id": cid, "body": body["body"], "html_url": f"{api}/c/{cid}"})
                 return
@@ -257,6 +263,9 @@ class _Handler(BaseHTTPRequestHandler):
             cid = int(m[1])
             if cid not in standin.comments:
                 self._reply(404, {"message": "Not Found"})
+                return
+            if not standin.others_editable and standin.comments[cid]["user"] != BOT:
+                self._reply(403, {"message": "Resource not accessible by integration"})
                 return
             standin.comments[cid]["body"] = body["body"]
             self._reply(200, {"id": cid, "body": body["body"], "html_url": f"{api}/c/{cid}"})

@@ -233,3 +233,25 @@ def test_read_back_plan_renders_as_the_original(demo_plan: Plan) -> None:
     assert plan_comment(again) == plan_comment(demo_plan)
     big = _huge_plan(50)
     assert plan_comment(plan_from_data(json.loads(render_json(big)))) == plan_comment(big)
+
+
+def test_a_planted_marker_cannot_stop_or_steal_the_comment(
+    licsync: Licsync, github: GitHubStandIn, demo_plan: Plan, tmp_path: Path
+) -> None:
+    """Someone posts a comment starting with the site's marker first: the bot's own comment
+    is the one updated; with none yet and the planted one not editable (403), a new one is
+    created instead of failing."""
+    github.others_editable = False
+    planted = github.add_comment(7, "<!-- licsync:plan site=demo checksum=x -->\nfake plan")
+    plan_file = _write(tmp_path, demo_plan)
+    first = licsync(["github", "comment", "--pr", "7", str(plan_file)])
+    assert first.exit_code == 0, first.output
+    assert "created the plan comment" in first.stdout
+    assert "cannot be edited (403)" in first.stderr
+    second = licsync(["github", "comment", "--pr", "7", str(plan_file)])
+    assert second.exit_code == 0, second.output
+    assert "updated the plan comment" in second.stdout
+    assert github.comments[planted]["body"].endswith("fake plan")
+    bots = [c for c in github.comments_on(7) if c["user"] == "github-actions[bot]"]
+    assert len(bots) == 1
+    assert bots[0]["body"] == plan_comment(demo_plan)

@@ -187,18 +187,31 @@ class GitHub:
     # --- the Forge operations ---------------------------------------------------------------
 
     def put_comment(self, pull_request: int, marker_prefix: str, body: str) -> Posted:
-        """See :meth:`licsync.forge.Forge.put_comment`."""
+        """See :meth:`licsync.forge.Forge.put_comment`.
+
+        Anyone can post a comment that starts with the marker. Comments by bots (the Actions
+        token's own) are tried first; one this token may not edit (403, or gone: 404) is passed
+        over, so such a comment cannot stop the plan from being posted.
+        """
         path = f"{self._repo_path}/issues/{pull_request}/comments"
-        for comment in self._paginate(path, {"per_page": "100"}):
-            if _first_line(comment.get("body")).startswith(marker_prefix):
-                answer = self._json(
-                    "PATCH",
-                    f"{self._repo_path}/issues/comments/{_number(comment, 'id', path)}",
-                    body={"body": body},
+        marked = [
+            c
+            for c in self._paginate(path, {"per_page": "100"})
+            if _first_line(c.get("body")).startswith(marker_prefix)
+        ]
+        marked.sort(key=lambda c: not _by_bot(c))  # stable: oldest first within each
+        for comment in marked:
+            edit = f"{self._repo_path}/issues/comments/{_number(comment, 'id', path)}"
+            answer = self._send("PATCH", self._url(edit), body={"body": body}, passes=(403, 404))
+            if answer.status in (403, 404):
+                log.warning(
+                    "github: comment %s cannot be edited (%s); trying the next", edit, answer.status
                 )
-                return Posted("updated", _number(answer, "id", path), _text(answer, "html_url"))
-        answer = self._json("POST", path, body={"body": body})
-        return Posted("created", _number(answer, "id", path), _text(answer, "html_url"))
+                continue
+            data = _object(answer, "PATCH", edit)
+            return Posted("updated", _number(data, "id", edit), _text(data, "html_url"))
+        answer_data = self._json("POST", path, body={"body": body})
+        return Posted("created", _number(answer_data, "id", path), _text(answer_data, "html_url"))
 
     def reviewed_plan(self, merge_sha: str, site: str) -> ReviewedArtifact:
         """See :meth:`licsync.forge.Forge.reviewed_plan`."""
@@ -305,11 +318,7 @@ class GitHub:
         raise ForgeError(f"GET {path}: more than {MAX_PAGES} pages; giving up")
 
     def _json(self, method: str, path: str, *, body: Mapping[str, Any]) -> dict[str, Any]:
-        response = self._send(method, self._url(path), body=body)
-        data = _decode(response, method, path)
-        if not isinstance(data, dict):
-            raise ForgeError(f"{method} {path}: GitHub's answer is not a JSON object")
-        return data
+        return _object(self._send(method, self._url(path), body=body), method, path)
 
     def _send(
         self,
@@ -320,8 +329,13 @@ class GitHub:
         body: Mapping[str, Any] | None = None,
         client: httpx.Client | None = None,
         spool: IO[bytes] | None = None,
+        passes: tuple[int, ...] = (),
     ) -> _Answer:
-        """One request, waited and retried on rate limits (and reads on 5xx or no answer)."""
+        """One request, waited and retried on rate limits (and reads on 5xx or no answer).
+
+        An error status is raised as :class:`ForgeError`, except those in ``passes``, which
+        are returned for the caller to decide on.
+        """
         path = urlsplit(url).path
         use = client or self._api
         for attempt in range(1, self._policy.attempts + 1):
@@ -352,7 +366,7 @@ class GitHub:
             if answer.status >= 500 and method == "GET" and not last:
                 self._wait(min(2.0**attempt, 30.0), f"{method} {path}: {answer.status}")
                 continue
-            if answer.status >= 400:
+            if answer.status >= 400 and answer.status not in passes:
                 raise ForgeError(f"{method} {path}: GitHub answered {_status_words(answer)}")
             return answer
         raise ForgeError(f"{method} {path}: still rate limited after {self._policy.attempts} tries")
@@ -454,6 +468,18 @@ def _decode(answer: _Answer, method: str, path: str) -> Any:
         raise ForgeError(f"{method} {path}: GitHub's answer is not JSON ({what})") from None
     except RecursionError:
         raise ForgeError(f"{method} {path}: GitHub's answer is nested too deeply") from None
+
+
+def _object(answer: _Answer, method: str, path: str) -> dict[str, Any]:
+    data = _decode(answer, method, path)
+    if not isinstance(data, dict):
+        raise ForgeError(f"{method} {path}: GitHub's answer is not a JSON object")
+    return data
+
+
+def _by_bot(comment: Mapping[str, Any]) -> bool:
+    user = comment.get("user")
+    return isinstance(user, dict) and user.get("type") == "Bot"
 
 
 def _next_link(answer: _Answer) -> str | None:
