@@ -94,11 +94,11 @@ def test_the_plan_then_applies_as_reviewed(
     assert "nothing left to do" in applied.stdout
 
 
-def test_a_squash_merge_uses_the_commits_only_pull_request(
+def test_the_commits_only_merged_pull_request_is_used(
     licsync: Licsync, github: GitHubStandIn, plan_json: str, tmp_path: Path
 ) -> None:
-    """A pull request listed for the commit without merge_commit_sha equal to it (squash or
-    rebase merge) is used when it is the only one."""
+    """A merged pull request listed for the commit but naming another merge commit is used
+    when it is the only one."""
     github.add_pull(9, head_sha=HEAD, merge_sha="e" * 40, commits=(MERGE,))
     github.add_artifact(NAME, HEAD, plan_zip(plan_json))
     out = tmp_path / "p.json"
@@ -251,3 +251,15 @@ def test_github_answering_html_is_a_clear_error(
     assert f"GET {REPO_PATH}/commits/{MERGE}/pulls: GitHub's answer is not JSON (HTML" in (
         result.stderr
     )
+
+
+def test_an_open_pull_request_is_not_a_review(
+    licsync: Licsync, github: GitHubStandIn, plan_json: str, tmp_path: Path
+) -> None:
+    """The commit's only pull request is still open (the commit reached main another way):
+    its plan was not what was merged, so there is none; exit 1."""
+    github.add_pull(4, head_sha=HEAD, merged=False, commits=(MERGE,))
+    github.add_artifact(NAME, HEAD, plan_zip(plan_json))
+    result = _reviewed(licsync, tmp_path / "p.json")
+    assert result.exit_code == 1
+    assert "belongs to 1 pull request (#4) and none was merged as it" in result.stderr

@@ -259,16 +259,19 @@ class GitHub:
         merged = [p for p in pulls if p.get("merged_at") and p.get("merge_commit_sha") == merge_sha]
         if len(merged) == 1:
             return merged[0]
-        if not merged and len(pulls) == 1:
-            return pulls[0]  # a squash or rebase merge: the commit's only pull request
+        if not merged and len(pulls) == 1 and pulls[0].get("merged_at"):
+            # Merged, but GitHub names another merge commit (a merge queue, a rebase that
+            # was rewritten): the commit's only pull request. An open one never counts.
+            return pulls[0]
         if not pulls:
             raise ReviewedPlanMissing(
                 f"no reviewed plan: commit {merge_sha} belongs to no pull request (pushed "
                 "directly?); apply must not run on a guess"
             )
         numbers = ", ".join(f"#{p.get('number')}" for p in pulls[:10])
+        some = "pull request" if len(pulls) == 1 else "pull requests"
         raise ReviewedPlanMissing(
-            f"no reviewed plan: commit {merge_sha} belongs to {len(pulls)} pull requests "
+            f"no reviewed plan: commit {merge_sha} belongs to {len(pulls)} {some} "
             f"({numbers}) and none was merged as it; apply must not run on a guess"
         )
 
