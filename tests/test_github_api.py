@@ -289,3 +289,22 @@ def test_github_unreachable_is_a_clear_error(
     assert result.exit_code == 1
     assert f"GET {COMMENTS}: no answer from GitHub (ConnectError)" in result.stderr
     assert len(retry_waits) == 4
+
+
+def test_a_listing_of_exactly_the_page_cap_is_read_whole(
+    licsync: Licsync, github: GitHubStandIn, plan_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As many pages as the cap allows: read, not refused; one more page: refused."""
+    from licsync.forge import github as forge_github
+
+    monkeypatch.setattr(forge_github, "MAX_PAGES", 3)
+    for i in range(300):
+        github.add_comment(7, f"c{i}")
+    assert _comment(licsync, plan_file).exit_code == 0
+    github.add_comment(7, "one more")
+    github.comments = {
+        k: v for k, v in github.comments.items() if v["user"] != "github-actions[bot]"
+    }
+    result = _comment(licsync, plan_file)
+    assert result.exit_code == 1
+    assert "more than 3 pages; giving up" in result.stderr

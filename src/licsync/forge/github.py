@@ -300,11 +300,9 @@ class GitHub:
         self, path: str, query: Mapping[str, str], *, key: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """Every item of a listing, following ``Link: <…>; rel="next"`` on the API's origin."""
-        url: str | None = self._url(path)
+        url = self._url(path)
         params: Mapping[str, str] | None = query
         for _page in range(MAX_PAGES):
-            if url is None:
-                return
             response = self._send("GET", url, params=params)
             data = _decode(response, "GET", path)
             items = data.get(key) if key is not None and isinstance(data, dict) else data
@@ -314,9 +312,11 @@ class GitHub:
                 if not isinstance(item, dict):
                     raise ForgeError(f"GET {path}: a listed item is not an object")
                 yield item
-            url = _next_link(response)
-            params = None  # the next link carries the query
-            if url is not None and _origin(url) != _origin(self._settings.api_url):
+            following = _next_link(response)
+            if following is None:
+                return
+            url, params = following, None  # the next link carries the query
+            if _origin(url) != _origin(self._settings.api_url):
                 raise ForgeError(f"GET {path}: the next page is on another host; not following")
         raise ForgeError(f"GET {path}: more than {MAX_PAGES} pages; giving up")
 
