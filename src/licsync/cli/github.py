@@ -18,7 +18,7 @@ import typer
 from licsync.cli.options import count, shown
 from licsync.cli.output import check_target, write_atomically
 from licsync.errors import ForgeError, UsageError
-from licsync.forge import issue_marker, plan_marker_prefix, slug
+from licsync.forge import Forge, issue_marker, plan_marker_prefix, slug
 from licsync.forge.bodies import issue_body, plan_comment
 from licsync.forge.github import GitHub, settings_from_env
 from licsync.render.escape import escape_text
@@ -46,7 +46,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(github_app, name="github")
 
 
-def _forge() -> GitHub:
+def _forge() -> Forge:
+    """The repository's forge, from the environment (GitHub: the only one so far)."""
     return GitHub(settings_from_env(os.environ))
 
 

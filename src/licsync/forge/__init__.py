@@ -126,7 +126,14 @@ class ReviewedArtifact:
 
 
 class Forge(Protocol):
-    """The forge operations the ``licsync github`` commands (and their successors) use."""
+    """The forge operations the ``licsync github`` commands (and their successors) use.
+
+    A forge holds connections: it is used as a context manager, which closes them.
+    """
+
+    def __enter__(self) -> Forge: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
     def put_comment(self, pull_request: int, marker_prefix: str, body: str) -> Posted:
         """Replace the body of the comment on ``pull_request`` whose first line starts with
