@@ -20,6 +20,8 @@
     ├── SignalError            a signal source (licence logs, CSV export) cannot be read
     ├── ApplyRefused           apply will not start: a safety block, or not the approved plan
     ├── SiteLocked             another apply of the same site holds its lock
+    ├── ForgeError             talking to the forge (GitHub) failed, or it answered nonsense
+    │   └── ReviewedPlanMissing  no reviewed plan artifact for a merge: apply must not guess
     └── RuleSyntaxError        a licence-rule condition does not parse (carries the offset)
 
 The CLI catches ``LicsyncError`` and prints its message with exit code 1 (``ApplyRefused``: 3);
@@ -40,6 +42,7 @@ from licsync.severity import Severity
 __all__ = [
     "ApplyRefused",
     "ConfigError",
+    "ForgeError",
     "LicsyncError",
     "Problem",
     "QrsAuthError",
@@ -53,6 +56,7 @@ __all__ = [
     "QrsStatusError",
     "QrsThrottled",
     "QrsTransportError",
+    "ReviewedPlanMissing",
     "RuleSyntaxError",
     "SecretError",
     "SignalError",
@@ -119,6 +123,19 @@ class ApplyRefused(LicsyncError):
 
 class SiteLocked(LicsyncError):
     """Another ``apply`` of the same site holds its lock (the message names the holder)."""
+
+
+class ForgeError(LicsyncError):
+    """Talking to the forge (GitHub) failed, or it answered something unusable.
+
+    Messages name the method and the API path, never the token or a download URL's query
+    (which can hold a signed credential).
+    """
+
+
+class ReviewedPlanMissing(ForgeError):
+    """No reviewed plan can be found for a merge (which pull request, head and artifact the
+    message says): ``apply`` must then not run on a guess."""
 
 
 class QrsError(LicsyncError):

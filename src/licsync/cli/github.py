@@ -1,0 +1,210 @@
+"""``licsync github``: the pull-request comment, the reviewed plan of a merge, tracking issues.
+
+The commands the workflows run on GitHub Actions (any runner: they need no other tool). Each
+reads ``GITHUB_TOKEN``, ``GITHUB_REPOSITORY`` and ``GITHUB_API_URL`` as Actions sets them and
+talks to GitHub only through :mod:`licsync.forge.github`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from licsync.cli.options import count, shown
+from licsync.cli.output import check_target, write_atomically
+from licsync.errors import ForgeError, UsageError
+from licsync.forge import Forge, issue_marker, plan_marker_prefix, slug
+from licsync.forge.bodies import issue_body, plan_comment
+from licsync.forge.github import GitHub, settings_from_env
+from licsync.render.escape import escape_text
+from licsync.render.fromdata import plan_from_data
+from licsync.safefile import read_regular
+
+__all__ = ["github_app", "register"]
+
+MAX_PLAN_FILE = 512 * 1024 * 1024  # as apply --plan reads (licsync.apply.reviewed)
+MAX_ISSUE_FILE = 4 * 1024 * 1024  # an issue body is cut to 65,536 characters anyway
+_SHA = re.compile(r"^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$")
+_SITE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+github_app = typer.Typer(
+    name="github",
+    help="Pull-request comments, reviewed plans and tracking issues on GitHub (for CI). "
+    "Reads GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL as Actions sets them.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``github comment``, ``github reviewed-plan`` and ``github issue`` to the app."""
+    app.add_typer(github_app, name="github")
+
+
+def _forge() -> Forge:
+    """The repository's forge, from the environment (GitHub: the only one so far)."""
+    return GitHub(settings_from_env(os.environ))
+
+
+def _read_json(path: Path, limit: int) -> Any:
+    try:
+        raw = read_regular(path, limit=limit)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return _parse_json(raw, str(path))
+
+
+def _parse_json(raw: bytes, where: str) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UsageError(f"{where}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{where}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise UsageError(f"{where}: JSON nested too deeply") from None
+
+
+def _pr_number(value: int) -> int:
+    if value < 1:
+        raise typer.BadParameter(f"{value}: a pull request number is 1 or more")
+    return value
+
+
+_COMMENT_HELP = (
+    "Create or update the plan comment of the plan's site on a pull request.\n\n"
+    "One comment per site, found by its hidden first line "
+    "(<!-- licsync:plan site=SITE checksum=... -->) and replaced on each push."
+)
+_REVIEWED_HELP = (
+    "Write the JSON plan reviewed on the pull request a merge commit belongs to.\n\n"
+    "Finds the pull request merged as MERGE_SHA, then the artifact licsync-plan-SITE-HEAD_SHA "
+    "the plan workflow uploaded for its head commit, and checks that the plan.json in it is an "
+    "intact plan of SITE. None found: says which pull request, head and artifact name, and "
+    "exits 1 (apply must not run on a guess)."
+)
+_ISSUE_HELP = (
+    "Open or update the tracking issue for KEY (reopening it if it was closed).\n\n"
+    "Found by its hidden first line (<!-- licsync:issue key=KEY -->)."
+)
+
+
+@github_app.command("comment", help=_COMMENT_HELP)
+def comment(
+    plan_file: Annotated[
+        Path, typer.Argument(metavar="PLAN.json", help="A JSON plan (plan --format json --out).")
+    ],
+    pull_request: Annotated[
+        int,
+        typer.Option(
+            "--pr", metavar="N", callback=_pr_number, help="The pull request to comment on."
+        ),
+    ],
+) -> None:
+    """Post the plan's Markdown as the site's sticky comment (help: _COMMENT_HELP)."""
+    plan = plan_from_data(_read_json(plan_file, MAX_PLAN_FILE), where=str(plan_file))
+    body = plan_comment(plan)
+    with _forge() as forge:
+        posted = forge.put_comment(pull_request, plan_marker_prefix(plan.site), body)
+    changes = count(len(plan.changes), "change") if plan.changes else "no changes"
+    where = f": {posted.url}" if posted.url else ""
+    typer.echo(
+        shown(
+            f"{posted.action} the plan comment of site {plan.site} ({changes}) on pull request "
+            f"#{pull_request}{where}"
+        )
+    )
+
+
+def _sha(value: str) -> str:
+    if not _SHA.fullmatch(value):
+        raise typer.BadParameter(f"{escape_text(value)!r} is not a full commit sha (40 hex)")
+    return value.lower()
+
+
+def _site(value: str) -> str:
+    if not _SITE.fullmatch(value):
+        raise typer.BadParameter(
+            f"{escape_text(value)!r}: a site name is letters, digits, '.', '_' and '-'"
+        )
+    return value
+
+
+@github_app.command("reviewed-plan", help=_REVIEWED_HELP)
+def reviewed_plan(
+    sha: Annotated[
+        str,
+        typer.Option(
+            "--sha", metavar="MERGE_SHA", callback=_sha, help="The merge commit (github.sha)."
+        ),
+    ],
+    site: Annotated[str, typer.Option("--site", metavar="NAME", callback=_site, help="The site.")],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="PLAN.json", help="Where to write the plan.")
+    ],
+) -> None:
+    """Fetch, check and write the reviewed plan of a merge (help: _REVIEWED_HELP)."""
+    check_target(out)
+    with _forge() as forge:
+        found = forge.reviewed_plan(sha, site)
+    where = f"artifact {found.artifact}: plan.json"
+    plan = plan_from_data(_parse_json(found.plan_json, where), where=where)
+    if plan.site != site:
+        raise ForgeError(f"{where}: a plan of site {plan.site}, not {site}")
+    write_atomically(out, found.plan_json.decode("utf-8"))
+    changes = count(len(plan.changes), "change") if plan.changes else "no changes"
+    typer.echo(
+        f"wrote {out}: the plan of site {site} reviewed on pull request #{found.pull_request} "
+        f"(head {found.head_sha}), {changes}, {plan.checksum}"
+    )
+
+
+def _title(value: str) -> str:
+    title = " ".join(value.split())
+    if not title:
+        raise typer.BadParameter("the title is empty")
+    if len(title) > 256 or not title.isprintable():
+        raise typer.BadParameter("at most 256 printable characters")
+    return title
+
+
+@github_app.command("issue", help=_ISSUE_HELP)
+def issue(
+    body_file: Annotated[
+        Path, typer.Argument(metavar="BODY.md", help="The issue's body (Markdown).")
+    ],
+    title: Annotated[
+        str, typer.Option("--title", metavar="TITLE", callback=_title, help="The issue's title.")
+    ],
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            metavar="KEY",
+            help="Which tracking issue (default: a slug of the title): "
+            "lower-case letters, digits, '.', '_' and '-'.",
+        ),
+    ] = None,
+) -> None:
+    """Open, update or reopen a tracking issue (help: _ISSUE_HELP)."""
+    try:
+        chosen = key if key is not None else slug(title)
+        marker = issue_marker(chosen)
+    except UsageError as exc:
+        hint = "'--key'" if key is not None else "'--title'"
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
+    try:
+        text = read_regular(body_file, limit=MAX_ISSUE_FILE).decode("utf-8")
+    except OSError as exc:
+        raise UsageError(f"{body_file}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{body_file}: not UTF-8 text") from None
+    with _forge() as forge:
+        posted = forge.put_issue(title, marker, issue_body(chosen, text))
+    where = f": {posted.url}" if posted.url else ""
+    typer.echo(shown(f"{posted.action} issue #{posted.id} ({chosen}){where}"))

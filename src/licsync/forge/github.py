@@ -1,0 +1,536 @@
+"""GitHub (github.com and GitHub Enterprise Server) as a :class:`~licsync.forge.Forge`, over httpx.
+
+Settings come from the variables Actions sets: ``GITHUB_TOKEN``, ``GITHUB_REPOSITORY``
+(``owner/name``) and ``GITHUB_API_URL`` (``https://api.github.com``; on Enterprise Server
+``https://HOST/api/v3``). The token goes only to that origin: an artifact download's redirect
+(to blob storage) is followed with a client that has no token, and a pagination link to any
+other origin is refused. Rate limits are waited out as GitHub asks (``Retry-After``; else
+``x-ratelimit-remaining: 0`` until ``x-ratelimit-reset``; a secondary limit without either: a
+minute, doubling), each wait capped, a bounded number of times. Answers are read up to a cap.
+
+Endpoints used (REST API version 2022-11-28):
+
+- ``GET /repos/{o}/{r}/issues/{n}/comments``, ``POST`` there, ``PATCH .../issues/comments/{id}``
+- ``GET /repos/{o}/{r}/commits/{sha}/pulls``
+- ``GET /repos/{o}/{r}/actions/artifacts?name=…``, ``GET .../actions/artifacts/{id}/zip`` (302)
+- ``GET /repos/{o}/{r}/issues?state=all``, ``POST /repos/{o}/{r}/issues``,
+  ``PATCH /repos/{o}/{r}/issues/{n}``
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from licsync import __version__
+from licsync.errors import ForgeError, ReviewedPlanMissing, UsageError
+from licsync.forge import Posted, ReviewedArtifact, plan_artifact_name
+from licsync.forge.artifact import plan_from_zip
+from licsync.qrs import retry
+from licsync.render.escape import escape_text
+
+__all__ = ["GitHub", "GitHubSettings", "RateLimitPolicy", "settings_from_env"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+MAX_JSON_BYTES = 32 * 1024 * 1024
+"""A page of 100 comments of 65,536 characters is under 27 MB (4 bytes a character at most)."""
+MAX_ZIP_BYTES = 512 * 1024 * 1024
+"""An artifact zip (compressed); it is spooled to a temporary file, never held in memory."""
+MAX_PAGES = 100
+"""Pages followed for one listing (10,000 items at 100 a page)."""
+
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
+_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+@dataclass(frozen=True, slots=True)
+class GitHubSettings:
+    """Where the repository is and how to authenticate.
+
+    Attributes:
+        api_url: the REST API's root, without a trailing slash.
+        owner / repo: the repository.
+        token: never shown (its ``repr`` is hidden).
+    """
+
+    api_url: str
+    owner: str
+    repo: str
+    token: str = field(repr=False)
+
+
+def settings_from_env(env: Mapping[str, str]) -> GitHubSettings:
+    """Settings from the environment as GitHub Actions sets it.
+
+    Raises:
+        UsageError: a variable is missing or not what Actions would set (the message names the
+            variable, never the token's value).
+    """
+    token = env.get("GITHUB_TOKEN", "")
+    if not token:
+        raise UsageError(
+            "GITHUB_TOKEN is not set: in a workflow, pass it as `env: GITHUB_TOKEN: "
+            "${{ github.token }}`"
+        )
+    if not token.isascii() or not token.isprintable() or " " in token:
+        raise UsageError("GITHUB_TOKEN holds spaces or control characters: not a token")
+    repository = env.get("GITHUB_REPOSITORY", "")
+    if not _REPOSITORY.fullmatch(repository):
+        shown = escape_text(repository) if repository else "(not set)"
+        raise UsageError(f"GITHUB_REPOSITORY {shown!r}: expected OWNER/NAME as Actions sets it")
+    owner, repo = repository.split("/")
+    return GitHubSettings(
+        api_url=_api_url(env.get("GITHUB_API_URL") or DEFAULT_API_URL),
+        owner=owner,
+        repo=repo,
+        token=token,
+    )
+
+
+def _api_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"GITHUB_API_URL {escape_text(value)!r}: expected https://HOST[/api/v3]")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise UsageError("GITHUB_API_URL: no query, fragment or credentials in the URL")
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        # The token would cross the network in clear text.
+        raise UsageError(
+            f"GITHUB_API_URL {escape_text(value)!r}: plain http is allowed only to this machine"
+        )
+    return value.rstrip("/")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return (parts.scheme, (parts.hostname or "").lower(), parts.port)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitPolicy:
+    """How long and how often to wait when GitHub says to slow down (or fails a read).
+
+    Attributes:
+        attempts: tries of one request, the first included.
+        max_wait: seconds; a longer wait asked for (a primary limit resetting in 40 minutes) is
+            refused at once with when it resets, rather than holding a runner.
+        secondary_wait: seconds; the first wait on a secondary limit that names no time
+            (GitHub: "wait at least one minute"), doubled for each further one.
+    """
+
+    attempts: int = 5
+    max_wait: float = 900.0
+    secondary_wait: float = 60.0
+
+
+class GitHub:
+    """The GitHub REST API for one repository. Use as a context manager (it holds connections).
+
+    Args:
+        settings: where and how.
+        policy: rate-limit waits.
+        clock: seconds since the epoch (``x-ratelimit-reset`` is an epoch time); injectable.
+        timeout: seconds per request.
+    """
+
+    def __init__(
+        self,
+        settings: GitHubSettings,
+        *,
+        policy: RateLimitPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        timeout: float = 60.0,
+    ) -> None:
+        self._settings = settings
+        self._policy = policy or RateLimitPolicy()
+        self._clock = clock
+        self._repo_path = f"/repos/{settings.owner}/{settings.repo}"
+        agent = f"licsync/{__version__}"
+        self._api = httpx.Client(
+            headers={
+                "Authorization": f"Bearer {settings.token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": agent,
+            },
+            timeout=timeout,
+            follow_redirects=False,
+        )
+        # Downloads from blob storage: a signed URL is the credential; the token must not go.
+        self._blob = httpx.Client(
+            headers={"User-Agent": agent}, timeout=timeout, follow_redirects=False
+        )
+
+    def __enter__(self) -> GitHub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._api.close()
+        self._blob.close()
+
+    # --- the Forge operations ---------------------------------------------------------------
+
+    def put_comment(self, pull_request: int, marker_prefix: str, body: str) -> Posted:
+        """See :meth:`licsync.forge.Forge.put_comment`.
+
+        Anyone can post a comment that starts with the marker. Comments by bots (the Actions
+        token's own) are tried first; one this token may not edit (403, or gone: 404) is passed
+        over, so such a comment cannot stop the plan from being posted.
+        """
+        path = f"{self._repo_path}/issues/{pull_request}/comments"
+        marked = [
+            c
+            for c in self._paginate(path, {"per_page": "100"})
+            if _first_line(c.get("body")).startswith(marker_prefix)
+        ]
+        marked.sort(key=lambda c: not _by_bot(c))  # stable: oldest first within each
+        for comment in marked:
+            edit = f"{self._repo_path}/issues/comments/{_number(comment, 'id', path)}"
+            answer = self._send("PATCH", self._url(edit), body={"body": body}, passes=(403, 404))
+            if answer.status in (403, 404):
+                log.warning(
+                    "github: comment %s cannot be edited (%s); trying the next", edit, answer.status
+                )
+                continue
+            data = _object(answer, "PATCH", edit)
+            return Posted("updated", _number(data, "id", edit), _text(data, "html_url"))
+        answer_data = self._json("POST", path, body={"body": body})
+        return Posted("created", _number(answer_data, "id", path), _text(answer_data, "html_url"))
+
+    def reviewed_plan(self, merge_sha: str, site: str) -> ReviewedArtifact:
+        """See :meth:`licsync.forge.Forge.reviewed_plan`."""
+        pull = self._merged_pull(merge_sha)
+        number = _number(pull, "number", "pull request")
+        head = pull.get("head")
+        head_sha = head.get("sha") if isinstance(head, dict) else None
+        if not isinstance(head_sha, str) or not _SHA.fullmatch(head_sha):
+            raise ForgeError(f"pull request #{number}: GitHub gave no usable head sha")
+        name = plan_artifact_name(site, head_sha)
+        artifact = self._newest_artifact(name, head_sha)
+        if artifact is None:
+            raise ReviewedPlanMissing(
+                f"no reviewed plan: pull request #{number} (head {head_sha}) has no unexpired "
+                f"artifact named {name} (was it merged before its plan finished, or did the "
+                "plan fail?); apply must not run on a guess"
+            )
+        artifact_id = _number(artifact, "id", "artifact")
+        with self._download(f"{self._repo_path}/actions/artifacts/{artifact_id}/zip") as stream:
+            content = plan_from_zip(stream, what=f"artifact {name}")
+        return ReviewedArtifact(number, head_sha, name, content)
+
+    def put_issue(self, title: str, marker: str, body: str) -> Posted:
+        """See :meth:`licsync.forge.Forge.put_issue`."""
+        path = f"{self._repo_path}/issues"
+        query = {"state": "all", "per_page": "100", "sort": "created", "direction": "asc"}
+        for issue in self._paginate(path, query):
+            if "pull_request" in issue or _first_line(issue.get("body")) != marker:
+                continue
+            number = _number(issue, "number", path)
+            update: dict[str, Any] = {"title": title, "body": body}
+            reopen = issue.get("state") == "closed"
+            if reopen:
+                update["state"] = "open"
+            answer = self._json("PATCH", f"{path}/{number}", body=update)
+            return Posted("reopened" if reopen else "updated", number, _text(answer, "html_url"))
+        answer = self._json("POST", path, body={"title": title, "body": body})
+        return Posted("created", _number(answer, "number", path), _text(answer, "html_url"))
+
+    # --- lookups ----------------------------------------------------------------------------
+
+    def _merged_pull(self, merge_sha: str) -> dict[str, Any]:
+        path = f"{self._repo_path}/commits/{merge_sha}/pulls"
+        pulls = list(self._paginate(path, {"per_page": "100"}))
+        merged = [p for p in pulls if p.get("merged_at") and p.get("merge_commit_sha") == merge_sha]
+        if len(merged) == 1:
+            return merged[0]
+        if not merged and len(pulls) == 1 and pulls[0].get("merged_at"):
+            # Merged, but GitHub names another merge commit (a merge queue, a rebase that
+            # was rewritten): the commit's only pull request. An open one never counts.
+            return pulls[0]
+        if not pulls:
+            raise ReviewedPlanMissing(
+                f"no reviewed plan: commit {merge_sha} belongs to no pull request (pushed "
+                "directly?); apply must not run on a guess"
+            )
+        numbers = ", ".join(f"#{p.get('number')}" for p in pulls[:10])
+        some = "pull request" if len(pulls) == 1 else "pull requests"
+        raise ReviewedPlanMissing(
+            f"no reviewed plan: commit {merge_sha} belongs to {len(pulls)} {some} "
+            f"({numbers}) and none was merged as it; apply must not run on a guess"
+        )
+
+    def _newest_artifact(self, name: str, head_sha: str) -> dict[str, Any] | None:
+        path = f"{self._repo_path}/actions/artifacts"
+        best: dict[str, Any] | None = None
+        for artifact in self._paginate(path, {"name": name, "per_page": "100"}, key="artifacts"):
+            if artifact.get("name") != name or artifact.get("expired") is not False:
+                continue
+            run = artifact.get("workflow_run")
+            run_sha = run.get("head_sha") if isinstance(run, dict) else None
+            if run_sha is not None and run_sha != head_sha:
+                continue
+            # Newest first by creation time (ISO 8601 in UTC sorts as text), then by id.
+            rank = (str(artifact.get("created_at") or ""), _number(artifact, "id", path))
+            if best is None or rank > (str(best.get("created_at") or ""), best["id"]):
+                best = artifact
+        return best
+
+    # --- HTTP -------------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return self._settings.api_url + path
+
+    def _paginate(
+        self, path: str, query: Mapping[str, str], *, key: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a listing, following ``Link: <…>; rel="next"`` on the API's origin."""
+        url = self._url(path)
+        params: Mapping[str, str] | None = query
+        for _page in range(MAX_PAGES):
+            response = self._send("GET", url, params=params)
+            data = _decode(response, "GET", path)
+            items = data.get(key) if key is not None and isinstance(data, dict) else data
+            if not isinstance(items, list):
+                raise ForgeError(f"GET {path}: GitHub answered something that is not a listing")
+            for item in items:
+                if not isinstance(item, dict):
+                    raise ForgeError(f"GET {path}: a listed item is not an object")
+                yield item
+            following = _next_link(response)
+            if following is None:
+                return
+            url, params = following, None  # the next link carries the query
+            if _origin(url) != _origin(self._settings.api_url):
+                raise ForgeError(f"GET {path}: the next page is on another host; not following")
+        raise ForgeError(f"GET {path}: more than {MAX_PAGES} pages; giving up")
+
+    def _json(self, method: str, path: str, *, body: Mapping[str, Any]) -> dict[str, Any]:
+        return _object(self._send(method, self._url(path), body=body), method, path)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        client: httpx.Client | None = None,
+        spool: IO[bytes] | None = None,
+        passes: tuple[int, ...] = (),
+    ) -> _Answer:
+        """One request, waited and retried on rate limits (and reads on 5xx or no answer).
+
+        An error status is raised as :class:`ForgeError`, except those in ``passes``, which
+        are returned for the caller to decide on.
+        """
+        path = urlsplit(url).path
+        use = client or self._api
+        for attempt in range(1, self._policy.attempts + 1):
+            last = attempt == self._policy.attempts
+            if spool is not None:  # a retried download starts again from nothing
+                spool.seek(0)
+                spool.truncate()
+            try:
+                with use.stream(method, url, params=params, json=body) as response:
+                    answer = _read(response, method, path, spool=spool)
+            except httpx.HTTPError as exc:
+                if method != "GET" or last:
+                    # The exception's text can hold the URL (a signed download link): not shown.
+                    raise ForgeError(
+                        f"{method} {path}: no answer from GitHub ({type(exc).__name__})"
+                    ) from None
+                self._wait(min(2.0**attempt, 30.0), f"{method} {path}: no answer")
+                continue
+            delay = self._rate_limited(answer, attempt)
+            if delay is not None and not last:
+                if delay > self._policy.max_wait:
+                    raise ForgeError(
+                        f"{method} {path}: GitHub's rate limit asks to wait {delay:.0f} s, over "
+                        f"the {self._policy.max_wait:.0f} s licsync waits; try again later"
+                    )
+                self._wait(delay, f"{method} {path}: rate limited ({answer.status})")
+                continue
+            if answer.status >= 500 and method == "GET" and not last:
+                self._wait(min(2.0**attempt, 30.0), f"{method} {path}: {answer.status}")
+                continue
+            if answer.status >= 400 and answer.status not in passes:
+                raise ForgeError(f"{method} {path}: GitHub answered {_status_words(answer)}")
+            return answer
+        raise ForgeError(f"{method} {path}: still rate limited after {self._policy.attempts} tries")
+
+    def _wait(self, seconds: float, why: str) -> None:
+        log.warning("github: %s; waiting %.0f s", why, seconds)
+        retry.wait(seconds)  # looked up at each call: the tests' autouse fixture never sleeps
+
+    def _rate_limited(self, answer: _Answer, attempt: int) -> float | None:
+        """Seconds GitHub asks to wait, or None when the answer is not a rate limit."""
+        if answer.status not in (403, 429):
+            return None
+        retry_after = retry.parse_retry_after(answer.headers.get("retry-after"))
+        if retry_after is not None:
+            return retry_after
+        if answer.headers.get("x-ratelimit-remaining") == "0":
+            reset = answer.headers.get("x-ratelimit-reset", "")
+            if reset.isdigit():
+                return max(float(reset) - self._clock(), 0.0) + 1.0
+        message = _message(answer).casefold()
+        if answer.status == 429 or "rate limit" in message:
+            return self._policy.secondary_wait * 2.0 ** (attempt - 1)
+        return None
+
+    def _download(self, path: str) -> _Spooled:
+        """The artifact's zip, spooled to a temporary file: the API answers 302 to a signed
+        blob URL, which is fetched without the token (up to three more redirects)."""
+        spool = _Spooled()
+        try:
+            answer = self._send("GET", self._url(path), spool=spool.file)
+            hops = 0
+            while answer.status in (301, 302, 303, 307, 308):
+                location = answer.headers.get("location", "")
+                hops += 1
+                if hops > 4 or not location:
+                    raise ForgeError(f"GET {path}: redirect without a usable location")
+                target = _download_url(location, path)
+                answer = self._send("GET", target, client=self._blob, spool=spool.file)
+            if answer.status != 200:
+                raise ForgeError(f"GET {path}: GitHub answered {answer.status}")
+            spool.file.seek(0)
+            return spool
+        except BaseException:
+            spool.close()
+            raise
+
+
+@dataclass(slots=True)
+class _Answer:
+    """A response whose body is read (bounded) or spooled, so retries can be decided on it."""
+
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    links: dict[str, dict[str, str]]
+
+
+class _Spooled:
+    """A temporary file for a download; closed (and so deleted) when the ``with`` ends."""
+
+    def __init__(self) -> None:
+        self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> IO[bytes]:
+        return self.file
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _read(response: httpx.Response, method: str, path: str, *, spool: IO[bytes] | None) -> _Answer:
+    ok_download = spool is not None and response.status_code == 200
+    limit = MAX_ZIP_BYTES if ok_download else MAX_JSON_BYTES
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ForgeError(f"{method} {path}: GitHub's answer is over {limit:,} bytes")
+        if ok_download and spool is not None:
+            spool.write(chunk)
+        else:
+            chunks.append(chunk)
+    links = {str(rel): link for rel, link in response.links.items()}
+    return _Answer(response.status_code, response.headers, b"".join(chunks), links)
+
+
+def _decode(answer: _Answer, method: str, path: str) -> Any:
+    try:
+        return json.loads(answer.content.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ForgeError(f"{method} {path}: GitHub's answer is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        start = answer.content[:20].lstrip().lower()
+        what = "HTML, not JSON" if start.startswith((b"<!doctype", b"<html")) else exc.msg
+        raise ForgeError(f"{method} {path}: GitHub's answer is not JSON ({what})") from None
+    except RecursionError:
+        raise ForgeError(f"{method} {path}: GitHub's answer is nested too deeply") from None
+
+
+def _object(answer: _Answer, method: str, path: str) -> dict[str, Any]:
+    data = _decode(answer, method, path)
+    if not isinstance(data, dict):
+        raise ForgeError(f"{method} {path}: GitHub's answer is not a JSON object")
+    return data
+
+
+def _by_bot(comment: Mapping[str, Any]) -> bool:
+    user = comment.get("user")
+    return isinstance(user, dict) and user.get("type") == "Bot"
+
+
+def _next_link(answer: _Answer) -> str | None:
+    link = answer.links.get("next")
+    url = link.get("url") if link else None
+    return url or None
+
+
+def _download_url(location: str, path: str) -> str:
+    parts = urlsplit(location)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ForgeError(f"GET {path}: redirected to something that is not a web address")
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        raise ForgeError(f"GET {path}: redirected to plain http on another machine; refused")
+    return location
+
+
+def _message(answer: _Answer) -> str:
+    try:
+        data = json.loads(answer.content[:65536].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return ""
+    message = data.get("message") if isinstance(data, dict) else None
+    return message if isinstance(message, str) else ""
+
+
+def _status_words(answer: _Answer) -> str:
+    message = _message(answer)
+    hint = {
+        401: " (is GITHUB_TOKEN valid?)",
+        403: " (does the job's `permissions:` grant this?)",
+        404: " (wrong GITHUB_REPOSITORY, or a token that cannot see it?)",
+    }.get(answer.status, "")
+    said = f": {escape_text(message[:300])}" if message else ""
+    return f"{answer.status}{said}{hint}"
+
+
+def _first_line(body: object) -> str:
+    return body.split("\n", 1)[0].rstrip("\r") if isinstance(body, str) else ""
+
+
+def _number(data: Mapping[str, Any], name: str, where: str) -> int:
+    value = data.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ForgeError(f"{where}: GitHub's answer has no usable {name}")
+    return value
+
+
+def _text(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    return value if isinstance(value, str) else ""
