@@ -693,9 +693,26 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
     undeclared = [r for f, r in on_site.items() if f not in declared] + extras
     duplicates = {id(r) for r in extras}
     for rule in sorted(undeclared, key=lambda r: (r.name.casefold(), r.rule_id or "")):
+        # What YAML cannot declare is never deleted for not being declared: a site adopted
+        # with `licsync dump` must plan nothing, and a person decides about such a rule.
         if rule.half_created:
-            findings.append(_half_created(access_type, rule, deleted=authoritative))
-        elif not authoritative:
+            findings.append(_half_created(access_type, rule))
+            continue
+        why_not = _undeclarable(rule, duplicate=id(rule) in duplicates)
+        if why_not:
+            findings.append(
+                Finding(
+                    FindingKind.UNDECLARED_RULE_KEPT,
+                    access_type,
+                    rule.name,
+                    f"{access_type} rule {rule.name!r} cannot be declared ({why_not}); kept: "
+                    "rename or delete it in the QMC",
+                    severity=Severity.WARNING,
+                    data={"condition": rule.condition, "undeclarable": why_not},
+                )
+            )
+            continue
+        if not authoritative:
             findings.append(
                 Finding(
                     FindingKind.UNDECLARED_RULE_KEPT,
@@ -722,6 +739,17 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
     return changes, findings
 
 
+def _undeclarable(rule: ActualRule, *, duplicate: bool) -> str:
+    """Why YAML cannot declare this (complete) rule, or "" when it can."""
+    if duplicate:
+        return "a second rule of this name; names are unique per access type"
+    try:
+        parse_condition(rule.condition)
+    except RuleSyntaxError as exc:
+        return f"licsync cannot read its condition: {exc}"
+    return ""
+
+
 def _rule_key(rule: ActualRule, *, duplicate: bool) -> str:
     """A rule's identity: its name casefolded; a second rule of the same name is told apart by
     its ids, so that every change of a plan has an identity of its own."""
@@ -738,14 +766,10 @@ def _rule_diff(
     return tuple(FieldDiff(f, present[f], wanted[f]) for f in _RULE_FIELDS if f in fields)
 
 
-def _half_created(
-    access_type: AccessType, rule: ActualRule, *, repaired: bool = False, deleted: bool = False
-) -> Finding:
+def _half_created(access_type: AccessType, rule: ActualRule, *, repaired: bool = False) -> Finding:
     missing = "system rule" if rule.rule_id is None else "access group"
     if repaired:
         then = "the plan creates the missing half"
-    elif deleted:
-        then = "it is not declared, so the plan deletes what is left"
     else:
         then = "it is not declared; delete it in the QMC or declare it to have it completed"
     return Finding(
