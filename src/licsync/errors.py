@@ -20,6 +20,7 @@
     ├── SignalError            a signal source (licence logs, CSV export) cannot be read
     ├── ApplyRefused           apply will not start: a safety block, or not the approved plan
     ├── SiteLocked             another apply of the same site holds its lock
+    ├── DumpRefused            dump will not write: files exist, or what it wrote would not load
     └── RuleSyntaxError        a licence-rule condition does not parse (carries the offset)
 
 The CLI catches ``LicsyncError`` and prints its message with exit code 1 (``ApplyRefused``: 3);
@@ -40,6 +41,7 @@ from licsync.severity import Severity
 __all__ = [
     "ApplyRefused",
     "ConfigError",
+    "DumpRefused",
     "LicsyncError",
     "Problem",
     "QrsAuthError",
@@ -119,6 +121,11 @@ class ApplyRefused(LicsyncError):
 
 class SiteLocked(LicsyncError):
     """Another ``apply`` of the same site holds its lock (the message names the holder)."""
+
+
+class DumpRefused(LicsyncError):
+    """``dump`` writes nothing: its files exist (and ``--force`` was not given), the folder
+    holds other desired-state files, or the YAML it made would not load back as the site."""
 
 
 class QrsError(LicsyncError):
