@@ -14,6 +14,7 @@ import typer
 from licsync.cli.options import QrsUrlOption, RequestTimeoutOption, SiteOption, count, shown
 from licsync.cli.progress import Progress
 from licsync.dump import Dump, dump_site, site_name_for
+from licsync.dump.document import SITE_FILE
 from licsync.dump.files import check_output, write_dump
 from licsync.errors import DumpRefused
 from licsync.identity import AccessType
@@ -72,7 +73,7 @@ def dump(
 
 def _site_settings(out: Path, *, site: str | None, qrs_url: str | None, today: dt.date) -> Site:
     """The site from the files already in ``out``, else from the command line."""
-    if out.is_dir() and any(out.glob("*.y*ml")):
+    if (out / SITE_FILE).is_file():
         desired, _ = load_desired(out, today=today, site=site)
         return desired.site
     if qrs_url is None:
