@@ -77,7 +77,8 @@ def test_dump_writes_what_the_site_holds(licsync: Licsync, tmp_path: Path) -> No
     store.add_rule(ANA, "Sales", 'user.group = "Sales"', context=RuleContext.BOTH, comment="S")
     store.add_rule(PRO, "Off", 'user.group = "Dev"', context=RuleContext.QMC, disabled=True)
     out = tmp_path / "site"
-    dumped, _ = dump_then_plan(licsync, store, out, "authoritative")
+    dumped, planned = dump_then_plan(licsync, store, out, "authoritative")
+    assert "[quarantined-seat] CORP\\resting's professional seat is quarantined" in planned
     desired, _ = load_desired(out, today=NOW.date())
     assert [a.user for a in desired.of(PRO).allocations] == ["CORP\\both", "CORP\\gone"]
     # held holds analyzer only through "Sales": not an explicit allocation; both is kept

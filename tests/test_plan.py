@@ -73,6 +73,14 @@ CASES = [
         id="reinstate-quarantined-declared",
     ),
     pytest.param(
+        desired(site_policy=policy(professional="authoritative")),
+        actual([user(ALICE)], [alloc(PRO, ALICE, quarantined_days_left=4)]),
+        policy(),
+        [],
+        [("quarantined-seat", ALICE)],
+        id="quarantined-undeclared-is-a-finding-not-a-change",
+    ),
+    pytest.param(
         desired(pro=[decl(ALICE)]),
         actual([user(ALICE)], [alloc(PRO, ALICE)]),
         policy(),

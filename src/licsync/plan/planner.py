@@ -298,7 +298,30 @@ def _plan_allocations(
     for key in sorted(declared):
         if key not in active:
             _decide_declared(ctx, access_type, declared[key], out)
+    quarantined = ctx.quarantined[access_type]
+    for key in sorted(quarantined):
+        if key not in active and key not in declared:
+            out.findings.append(_quarantined_seat(access_type, quarantined[key]))
     return out
+
+
+def _quarantined_seat(access_type: AccessType, seat: ActualAllocation) -> Finding:
+    """A quarantined seat nobody declares: YAML cannot keep it as it is (declaring reinstates
+    it), and it counts against the licence until its quarantine ends."""
+    until = seat.quarantine_end
+    when = f" until {until.date().isoformat()}" if until is not None else ""
+    return Finding(
+        FindingKind.QUARANTINED_SEAT,
+        access_type,
+        seat.display,
+        f"{seat.display}'s {access_type} seat is quarantined{when} and still counts against "
+        "the licence; declare the user to reinstate it, or let it lapse",
+        severity=Severity.INFO,
+        data={
+            "allocation_id": seat.id,
+            "quarantine_end": _instant(until) if until is not None else None,
+        },
+    )
 
 
 def _decide_allocation(
