@@ -19,6 +19,7 @@ read) is named in a comment, and the planner reports it as a finding.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -88,7 +89,11 @@ def dump_site(actual: Actual, site: Site, ownership: Ownership) -> Dump:
     rules: dict[AccessType, tuple[DesiredRule, ...]] = {}
     held: dict[AccessType, tuple[str, ...]] = {}
     left_out: list[str] = []
-    professional_holders = {a.key for a in actual.allocations_of(AccessType.PROFESSIONAL)}
+    # Who holds professional as the planner counts it: an analyzer seat beside an active one is
+    # reclaimed as redundant unless analyzer declares it.
+    professional_holders = {
+        a.key for a in actual.allocations_of(AccessType.PROFESSIONAL) if not a.quarantined
+    }
     for access_type in AccessType:
         written, rule_notes = _rules(actual.rules_of(access_type))
         coverage = RuleCoverage.build(
@@ -204,7 +209,8 @@ def _allocations(
         if not _declarable_user(user.display):
             part.notes.append(
                 f"{user.display} holds a seat but a file cannot name this user id "
-                "(spaces around it, an invisible character, or too long)"
+                "(spaces around it, an invisible character, or too long); authoritative "
+                "ownership would reclaim it: fix the id in the user directory first"
             )
             continue
         both = key in also_professional
@@ -393,8 +399,9 @@ def _number(value: float) -> str:
 
 def site_name_for(url: str) -> str:
     """A site name from a QRS URL's host (``qlik-central.example.com`` -> ``qlik-central``)."""
-    host = re.sub(r"^[a-z]+://", "", url).split("/")[0].split("@")[-1]
-    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if ":" in host:
+        return "site"  # an IPv6 address makes no name
     label = host if re.fullmatch(r"[0-9.]+", host) else host.split(".")[0]
     cleaned = re.sub(r"[^A-Za-z0-9._-]", "-", label).strip("-._")[:63]
     return cleaned or "site"

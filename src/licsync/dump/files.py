@@ -69,13 +69,13 @@ def write_dump(dump: Dump, out: Path, *, force: bool, today: dt.date) -> tuple[P
             (nothing is written then).
     """
     check_output(out, force=force)
-    out.mkdir(exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.dump-"))
     try:
         for name, text in dump.files:
             with open(staging / name, "w", encoding="utf-8", newline="\n") as stream:
                 stream.write(text)
         _check_loads_back(dump, staging, out, today=today)
+        out.mkdir(exist_ok=True)  # only now: a refused dump leaves no empty folder behind
         written = []
         for name, _ in dump.files:
             target = out / name
