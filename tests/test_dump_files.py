@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from builders import actual, arule
+from builders import actual, alloc, arule, user
 from licsync.desired import DesiredRule
 from licsync.dump import Dump, DumpedAllocation, dump_site
 from licsync.dump.document import site_name_for
@@ -17,7 +17,10 @@ from licsync.dump.files import write_dump
 from licsync.dump.scalars import comment_text, scalar
 from licsync.errors import DumpRefused
 from licsync.identity import AccessType
+from licsync.load import load_desired
+from licsync.plan import plan
 from licsync.policy import Ownership
+from licsync.signals import Signals
 from licsync.site import AuthConfig, AuthMode, Site
 from licsync.yamlsafe import load_yaml
 
@@ -118,3 +121,22 @@ def test_rules_keep_every_field() -> None:
     assert made.rules[AccessType.ANALYZER] == (
         DesiredRule(name="B", condition='user.group = "b"', comment="c"),
     )
+
+
+def test_a_seat_of_a_user_qrs_does_not_list_is_a_finding(tmp_path: Path) -> None:
+    """Not declared (no such user to name), said in the file, and the plan only reports it."""
+    on_site = actual(
+        [user("CORP\\here")],
+        [alloc(AccessType.ANALYZER, "CORP\\gone"), alloc(AccessType.ANALYZER, "CORP\\here")],
+    )
+    for mode in Ownership:
+        made = dump_site(on_site, Site(name="t", qrs_url="embedded"), mode)
+        assert [a.user for a in made.allocations[AccessType.ANALYZER]] == ["CORP\\here"]
+        assert any("CORP\\gone holds a seat but QRS lists no such user" in n for n in made.left_out)
+        out = tmp_path / mode.value
+        write_dump(made, out, force=False, today=TODAY)
+        assert "CORP\\gone holds a seat" in (out / "analyzer.yaml").read_text(encoding="utf-8")
+        desired, _ = load_desired(out, today=TODAY)
+        result = plan(desired, on_site, Signals(), dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
+        assert result.changes == ()
+        assert any(f.subject == "CORP\\gone" for f in result.findings)
