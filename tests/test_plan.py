@@ -456,9 +456,9 @@ RULE_CASES = [
         [],
         [arule(ANA, "Odd", "resource.IsOwned() and")],
         "authoritative",
+        [("delete-rule", "Odd", "rule-not-declared", ())],
         [],
-        [("undeclared-rule-kept", "Odd")],
-        id="unreadable-condition-undeclarable-kept",
+        id="unreadable-condition-undeclared-deleted-when-authoritative",
     ),
     pytest.param(
         [drule("Sales", 'user.group = "Sales"')],

@@ -168,7 +168,10 @@ def _undeclarable(rule: ActualRule, *, first: bool) -> str:
     try:
         parse_condition(rule.condition)
     except RuleSyntaxError as exc:
-        return f"licsync cannot read its condition ({exc})"
+        return (
+            f"licsync cannot read its condition ({exc}); authoritative ownership would delete "
+            "it: declare it by hand in a form licsync reads, or keep this type additive"
+        )
     return ""
 
 

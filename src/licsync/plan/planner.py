@@ -716,12 +716,13 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
     undeclared = [r for f, r in on_site.items() if f not in declared] + extras
     duplicates = {id(r) for r in extras}
     for rule in sorted(undeclared, key=lambda r: (r.name.casefold(), r.rule_id or "")):
-        # What YAML cannot declare is never deleted for not being declared: a site adopted
-        # with `licsync dump` must plan nothing, and a person decides about such a rule.
+        # What YAML cannot declare (the leftovers of a half-created rule, a second rule of a
+        # name) is never deleted for not being declared: a site adopted with `licsync dump`
+        # must plan nothing, and a person decides about such a rule.
         if rule.half_created:
             findings.append(_half_created(access_type, rule))
             continue
-        why_not = _undeclarable(rule, duplicate=id(rule) in duplicates)
+        why_not = _undeclarable(rule, duplicate=id(rule) in duplicates) if authoritative else ""
         if why_not:
             findings.append(
                 Finding(
@@ -763,13 +764,13 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
 
 
 def _undeclarable(rule: ActualRule, *, duplicate: bool) -> str:
-    """Why YAML cannot declare this (complete) rule, or "" when it can."""
+    """Why YAML cannot declare this (complete) rule, or "" when it can.
+
+    A condition licsync cannot read is not among the reasons: such a rule is deleted when
+    authoritative, as any rule not declared (`licsync dump` warns about it).
+    """
     if duplicate:
         return "a second rule of this name; names are unique per access type"
-    try:
-        parse_condition(rule.condition)
-    except RuleSyntaxError as exc:
-        return f"licsync cannot read its condition: {exc}"
     return ""
 
 
