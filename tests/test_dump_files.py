@@ -140,3 +140,16 @@ def test_a_seat_of_a_user_qrs_does_not_list_is_a_finding(tmp_path: Path) -> None
         result = plan(desired, on_site, Signals(), dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
         assert result.changes == ()
         assert any(f.subject == "CORP\\gone" for f in result.findings)
+
+
+def test_an_unreadable_condition_is_left_out_with_a_warning() -> None:
+    """A rule licsync cannot read is not written; the note says authoritative would delete it."""
+    on_site = actual(
+        [], rules=[arule(AccessType.PROFESSIONAL, "Odd", "resource.IsOwned() and", comment="")]
+    )
+    made = dump_site(on_site, Site(name="t", qrs_url="embedded"), Ownership.AUTHORITATIVE)
+    assert made.rules[AccessType.PROFESSIONAL] == ()
+    (note,) = made.left_out
+    assert note.startswith("professional: rule 'Odd' is not declared: licsync cannot read")
+    assert "authoritative ownership would delete it" in note
+    assert "authoritative ownership would delete it" in dict(made.files)["professional.yaml"]

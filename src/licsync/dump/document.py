@@ -159,19 +159,22 @@ def _undeclarable(rule: ActualRule, *, first: bool) -> str:
         return "half-created (a system rule whose access group is gone)"
     if not first:
         return "a second rule of this name (names are unique per access type)"
-    if not 1 <= len(rule.name) <= _NAME_MAX or rule.name != rule.name.strip():
-        return f"its name is empty, longer than {_NAME_MAX} characters or padded"
+    # Past here the planner cannot tell the rule from one left out on purpose: authoritative
+    # ownership deletes it, so the note says so.
+    deletes = (
+        "; authoritative ownership would delete it: declare it by hand in a form licsync "
+        "reads, or keep this type additive"
+    )
+    if not 1 <= len(rule.name) <= _NAME_MAX:
+        return f"its name is empty or longer than {_NAME_MAX} characters{deletes}"
     if len(rule.comment) > _COMMENT_MAX:
-        return f"its comment is longer than {_COMMENT_MAX} characters"
-    if not rule.condition.strip() or len(rule.condition) > _CONDITION_MAX:
-        return f"its condition is empty or longer than {_CONDITION_MAX} characters"
+        return f"its comment is longer than {_COMMENT_MAX} characters{deletes}"
+    if len(rule.condition) > _CONDITION_MAX:
+        return f"its condition is longer than {_CONDITION_MAX} characters{deletes}"
     try:
         parse_condition(rule.condition)
     except RuleSyntaxError as exc:
-        return (
-            f"licsync cannot read its condition ({exc}); authoritative ownership would delete "
-            "it: declare it by hand in a form licsync reads, or keep this type additive"
-        )
+        return f"licsync cannot read its condition ({exc}){deletes}"
     return ""
 
 
