@@ -53,11 +53,9 @@ def dump(
     ] = False,
     request_timeout: RequestTimeoutOption = None,
 ) -> None:
-    """Write the site's explicit allocations and licence rules as YAML; the first plan is empty.
-
-    The connection settings come from --qrs-url (and --site for the name), or from the site
-    file already in DIR; secrets are named by environment variable only, never written.
-    """
+    """Write the site's explicit allocations and licence rules as YAML; the first plan is empty."""
+    # The connection settings come from DIR/site.yaml when it exists, else from --qrs-url and
+    # --site; secrets are named by environment variable only, never written.
     check_output(out, force=force)  # before reading the site, not after
     today = dt.datetime.now(dt.UTC).date()
     chosen = _site_settings(out, site=site, qrs_url=qrs_url, today=today)

@@ -15,9 +15,10 @@ import yaml
 
 __all__ = ["comment_text", "scalar"]
 
-# Letters, digits and a few marks that mean nothing to YAML in a plain scalar; the first
-# character may not be one that starts another token (`-`, `?`, `:`, quotes, `&`, `*`, ...).
-_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@\\-]*")
+# A plain scalar may start with a letter, digit, `_` or `(` (not with `-`, `?`, `:`, quotes,
+# `&`, `*`, `!`, `|`, `>`, `%`, `@` or a bracket, which start other tokens), holds no `:`, `#`,
+# bracket or brace, and neither starts nor ends with a space.
+_PLAIN = re.compile(r"[\w(][^:#\[\]{}]*(?<! )")
 _RESOLVER = yaml.resolver.Resolver()
 _STR_TAG = "tag:yaml.org,2002:str"
 
@@ -39,7 +40,7 @@ _SHORT = {
 
 def scalar(value: str) -> str:
     """``value`` as a YAML flow scalar that loads back as exactly ``value``."""
-    if _PLAIN.fullmatch(value) and _implicit_str(value):
+    if value.isprintable() and _PLAIN.fullmatch(value) and _implicit_str(value):
         return value
     if value.isprintable():
         return "'" + value.replace("'", "''") + "'"
