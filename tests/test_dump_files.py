@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builders import actual, alloc, arule, user
+from builders import NOW, RANDOM_RULES, actual, alloc, arule, user
+from licsync.actual import Actual
 from licsync.desired import DesiredRule
 from licsync.dump import Dump, DumpedAllocation, dump_site
 from licsync.dump.document import site_name_for
@@ -160,3 +161,65 @@ def test_an_unreadable_condition_is_left_out_with_a_warning() -> None:
     assert note.startswith("professional: rule 'Odd' is not declared: licsync cannot read")
     assert "authoritative ownership would delete it" in note
     assert "authoritative ownership would delete it" in dict(made.files)["professional.yaml"]
+
+
+POOL = tuple(f"CORP\\u{i}" for i in range(10))
+
+
+@st.composite
+def sites(draw: st.DrawFn) -> Actual:
+    """A random actual state: flagged users, seats of both types (some quarantined, some of
+    users QRS does not list), rules of every kind (unknowable coverage, disabled, half-created,
+    a second of a name)."""
+    people = draw(st.lists(st.sampled_from(POOL), unique=True))
+    users = [
+        user(
+            ident,
+            groups=draw(st.lists(st.sampled_from(["Sales", "Finance", "Dev", "Acc1"]), max_size=2)),
+            inactive=draw(st.booleans()),
+            removed=draw(st.booleans()),
+            blocked=draw(st.booleans()),
+        )
+        for ident in people
+    ]
+    seats = []
+    for ident in draw(st.lists(st.sampled_from(POOL), unique=True)):
+        for kind in AccessType:
+            state = draw(st.sampled_from(["none", "active", "active", "quarantined"]))
+            if state != "none":
+                seats.append(
+                    alloc(
+                        kind,
+                        ident,
+                        used_days=draw(st.sampled_from([None, 1, 30, 400])),
+                        quarantined_days_left=3 if state == "quarantined" else None,
+                    )
+                )
+    rules = [
+        arule(
+            kind,
+            draw(st.sampled_from([name, name.upper()])),
+            condition,
+            disabled=draw(st.sampled_from([False, False, True])),
+            half=draw(st.sampled_from([None, None, None, "no-rule", "no-group"])),
+        )
+        for kind in AccessType
+        for name, condition in draw(
+            st.lists(st.sampled_from(sorted(RANDOM_RULES.items())), max_size=5)
+        )
+    ]
+    return actual(users, seats, rules)
+
+
+@settings(max_examples=300, deadline=None)
+@given(on_site=sites(), mode=st.sampled_from(list(Ownership)))
+def test_any_site_dumped_then_planned_changes_nothing(
+    tmp_path_factory: pytest.TempPathFactory, on_site: Actual, mode: Ownership
+) -> None:
+    """Random actual states, every mode: the files load back and the pure plan is empty."""
+    made = dump_site(on_site, Site(name="t", qrs_url="embedded"), mode)
+    out = tmp_path_factory.mktemp("d") / "site"
+    write_dump(made, out, force=False, today=TODAY)
+    desired, _ = load_desired(out, today=TODAY)
+    result = plan(desired, on_site, Signals(), NOW)
+    assert [str(c.id) for c in result.changes] == []
