@@ -767,14 +767,15 @@ def test_a_half_created_rule_from_a_failed_create_converges(
         assert plan_against(client, "additive", FINANCE) == ()
 
 
-def test_an_orphaned_access_group_is_deleted_when_authoritative(bare: Simulator) -> None:
-    """A lone group nothing declares: authoritative plans delete it; the next plan is empty."""
+def test_an_orphaned_access_group_is_deleted_by_a_delete_rule(bare: Simulator) -> None:
+    """A lone group: no plan deletes it (YAML cannot declare it), but a DeleteRule of what is
+    left deletes just the group, in one request."""
     bare.store.add_group_only(ANA, "Leftover")
     with QrsClient(bare.url) as client:
         assert plan_against(client, "additive") == ()
-        (change,) = plan_against(client, "authoritative")
-        assert isinstance(change, DeleteRule)
-        assert change.rule_id is None
+        assert plan_against(client, "authoritative") == ()
+        (lone,) = fetch_actual(client).rules_of(ANA)
+        change = DeleteRule(ANA, "Leftover", "leftover", rule_id=None, group_id=lone.group_id)
         bare.reset_counts()
         assert QrsWriter(client).delete_rule(change).outcome is Outcome.APPLIED
         assert bare.request_counts() == {"DELETE": 1}

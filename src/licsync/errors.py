@@ -22,6 +22,7 @@
     ├── SiteLocked             another apply of the same site holds its lock
     ├── ForgeError             talking to the forge (GitHub) failed, or it answered nonsense
     │   └── ReviewedPlanMissing  no reviewed plan artifact for a merge: apply must not guess
+    ├── DumpRefused            dump will not write: files exist, or what it wrote would not load
     └── RuleSyntaxError        a licence-rule condition does not parse (carries the offset)
 
 The CLI catches ``LicsyncError`` and prints its message with exit code 1 (``ApplyRefused``: 3);
@@ -42,6 +43,7 @@ from licsync.severity import Severity
 __all__ = [
     "ApplyRefused",
     "ConfigError",
+    "DumpRefused",
     "ForgeError",
     "LicsyncError",
     "Problem",
@@ -136,6 +138,11 @@ class ForgeError(LicsyncError):
 class ReviewedPlanMissing(ForgeError):
     """No reviewed plan can be found for a merge (which pull request, head and artifact the
     message says): ``apply`` must then not run on a guess."""
+
+
+class DumpRefused(LicsyncError):
+    """``dump`` writes nothing: its files exist (and ``--force`` was not given), the folder
+    holds other desired-state files, or the YAML it made would not load back as the site."""
 
 
 class QrsError(LicsyncError):

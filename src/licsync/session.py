@@ -43,11 +43,12 @@ from licsync.qrs import QrsClient, read_actual
 from licsync.qrs.ratelimit import RateLimit
 from licsync.signals import Signals
 from licsync.signals.denials import read_denials
+from licsync.site import Site
 
 if TYPE_CHECKING:  # the product imports the simulator only where `embedded` starts it
     from licsync.sim.server import Simulator
 
-__all__ = ["EMBEDDED", "PlanRun", "Session", "SessionRequest", "open_session"]
+__all__ = ["EMBEDDED", "PlanRun", "Session", "SessionRequest", "open_session", "read_site"]
 
 log = logging.getLogger(__name__)
 
@@ -307,3 +308,49 @@ def open_session(request: SessionRequest) -> Iterator[Session]:
             simulator=simulator,
             load_seconds=load_seconds,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRead:
+    """A site read without desired state (``dump``): what it holds, where, and the requests."""
+
+    actual: Actual
+    target: str
+    requests: int
+
+
+def read_site(
+    site: Site,
+    *,
+    env: Mapping[str, str],
+    qrs_url: str | None = None,
+    request_timeout: float | None = None,
+) -> SiteRead:
+    """Read a site's actual state through a read-only client; ``embedded`` reads the demo.
+
+    Raises:
+        ConfigError: the site lacks a setting its auth mode needs.
+        SecretError: a secret the site names is missing.
+        QrsError: the site cannot be read.
+    """
+    url = qrs_url or site.qrs_url
+    with contextlib.ExitStack() as stack:
+        base_url, target = qrs_url, None
+        if url == EMBEDDED:
+            from licsync.sim.demo import demo_organisation  # noqa: PLC0415 - only here
+            from licsync.sim.server import start_simulator  # noqa: PLC0415
+
+            simulator = stack.enter_context(start_simulator(demo_organisation()))
+            base_url, target = simulator.url, EMBEDDED_TARGET
+        client = stack.enter_context(
+            _CountingClient.from_site(
+                site,
+                env=env,
+                read_only=True,
+                base_url=base_url,
+                request_timeout=request_timeout,
+            )
+        )
+        assert isinstance(client, _CountingClient)
+        actual = read_actual(client).actual
+        return SiteRead(actual=actual, target=target or client.base_url, requests=client.count)

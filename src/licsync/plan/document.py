@@ -22,7 +22,7 @@ from licsync.policy import Ownership
 
 __all__ = ["FORMAT_VERSION", "Plan", "checksum", "checksum_of_decisions"]
 
-FORMAT_VERSION = "1.2"
+FORMAT_VERSION = "1.3"
 """Version of the JSON plan (``schema/plan.schema.json``): minor additive, major breaking.
 
 1.1 added each change's ``id`` and ``depends_on``, the ``complete-rule`` action, and the safety

@@ -29,6 +29,7 @@ class FindingKind(StrEnum):
     HOLDS_BOTH_TYPES = "holds-both-types"
     PROTECTED_USER_KEPT = "protected-user-kept"
     FLAGGED_USER = "flagged-user"
+    QUARANTINED_SEAT = "quarantined-seat"
     IDLE_ALLOCATION = "idle-allocation"
     DECLARED_USER_IDLE = "declared-user-idle"
     UNDECLARED_RULE_KEPT = "undeclared-rule-kept"

@@ -298,7 +298,30 @@ def _plan_allocations(
     for key in sorted(declared):
         if key not in active:
             _decide_declared(ctx, access_type, declared[key], out)
+    quarantined = ctx.quarantined[access_type]
+    for key in sorted(quarantined):
+        if key not in active and key not in declared:
+            out.findings.append(_quarantined_seat(access_type, quarantined[key]))
     return out
+
+
+def _quarantined_seat(access_type: AccessType, seat: ActualAllocation) -> Finding:
+    """A quarantined seat nobody declares: YAML cannot keep it as it is (declaring reinstates
+    it), and it counts against the licence until its quarantine ends."""
+    until = seat.quarantine_end
+    when = f" until {until.date().isoformat()}" if until is not None else ""
+    return Finding(
+        FindingKind.QUARANTINED_SEAT,
+        access_type,
+        seat.display,
+        f"{seat.display}'s {access_type} seat is quarantined{when} and still counts against "
+        "the licence; declare the user to reinstate it, or let it lapse",
+        severity=Severity.INFO,
+        data={
+            "allocation_id": seat.id,
+            "quarantine_end": _instant(until) if until is not None else None,
+        },
+    )
 
 
 def _decide_allocation(
@@ -693,9 +716,27 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
     undeclared = [r for f, r in on_site.items() if f not in declared] + extras
     duplicates = {id(r) for r in extras}
     for rule in sorted(undeclared, key=lambda r: (r.name.casefold(), r.rule_id or "")):
+        # What YAML cannot declare (the leftovers of a half-created rule, a second rule of a
+        # name) is never deleted for not being declared: a site adopted with `licsync dump`
+        # must plan nothing, and a person decides about such a rule.
         if rule.half_created:
-            findings.append(_half_created(access_type, rule, deleted=authoritative))
-        elif not authoritative:
+            findings.append(_half_created(access_type, rule))
+            continue
+        why_not = _undeclarable(rule, duplicate=id(rule) in duplicates) if authoritative else ""
+        if why_not:
+            findings.append(
+                Finding(
+                    FindingKind.UNDECLARED_RULE_KEPT,
+                    access_type,
+                    rule.name,
+                    f"{access_type} rule {rule.name!r} cannot be declared ({why_not}); kept: "
+                    "rename or delete it in the QMC",
+                    severity=Severity.WARNING,
+                    data={"condition": rule.condition, "undeclarable": why_not},
+                )
+            )
+            continue
+        if not authoritative:
             findings.append(
                 Finding(
                     FindingKind.UNDECLARED_RULE_KEPT,
@@ -722,6 +763,17 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
     return changes, findings
 
 
+def _undeclarable(rule: ActualRule, *, duplicate: bool) -> str:
+    """Why YAML cannot declare this (complete) rule, or "" when it can.
+
+    A condition licsync cannot read is not among the reasons: such a rule is deleted when
+    authoritative, as any rule not declared (`licsync dump` warns about it).
+    """
+    if duplicate:
+        return "a second rule of this name; names are unique per access type"
+    return ""
+
+
 def _rule_key(rule: ActualRule, *, duplicate: bool) -> str:
     """A rule's identity: its name casefolded; a second rule of the same name is told apart by
     its ids, so that every change of a plan has an identity of its own."""
@@ -738,14 +790,10 @@ def _rule_diff(
     return tuple(FieldDiff(f, present[f], wanted[f]) for f in _RULE_FIELDS if f in fields)
 
 
-def _half_created(
-    access_type: AccessType, rule: ActualRule, *, repaired: bool = False, deleted: bool = False
-) -> Finding:
+def _half_created(access_type: AccessType, rule: ActualRule, *, repaired: bool = False) -> Finding:
     missing = "system rule" if rule.rule_id is None else "access group"
     if repaired:
         then = "the plan creates the missing half"
-    elif deleted:
-        then = "it is not declared, so the plan deletes what is left"
     else:
         then = "it is not declared; delete it in the QMC or declare it to have it completed"
     return Finding(

@@ -1,0 +1,124 @@
+"""Writing a dump: refuse to overwrite, check it loads back as the site, never leave half a file.
+
+The files are written to a staging folder beside the output folder, loaded back with licsync's
+own strict loader and compared with what was meant; only then is each moved into place with a
+rename, so a reader sees the old file or the new one, never part of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from licsync.desired import Desired
+from licsync.dump.document import FILE_NAMES, Dump
+from licsync.errors import ConfigError, DumpRefused
+from licsync.identity import AccessType
+from licsync.load import load_desired
+
+__all__ = ["check_output", "write_dump"]
+
+_YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def check_output(out: Path, *, force: bool) -> None:
+    """Refuse, before the site is read, an output folder the dump must not write into.
+
+    Raises:
+        DumpRefused: ``out`` is not a folder; one of the dump's files exists and ``force`` is
+            not set; or the folder holds other YAML files, which a plan would merge with it.
+    """
+    if out.exists() and not out.is_dir():
+        msg = f"cannot dump into {out}: it is not a folder"
+        raise DumpRefused(msg)
+    if not out.exists():
+        if not out.parent.is_dir():
+            msg = f"cannot dump into {out}: {out.parent} does not exist"
+            raise DumpRefused(msg)
+        return
+    existing = [out / name for name in FILE_NAMES if (out / name).exists()]
+    if existing and not force:
+        names = ", ".join(str(p) for p in existing)
+        verb = "exists" if len(existing) == 1 else "exist"
+        msg = f"{names} already {verb}; nothing written (--force overwrites)"
+        raise DumpRefused(msg)
+    others = sorted(
+        path
+        for path in out.rglob("*")
+        if path.suffix.lower() in _YAML_SUFFIXES
+        and path.relative_to(out).as_posix() not in FILE_NAMES
+    )
+    if others:
+        shown = ", ".join(str(p) for p in others[:5]) + (" ..." if len(others) > 5 else "")
+        msg = (
+            f"{out} holds other YAML files ({shown}) that a plan would merge with the dump; "
+            "nothing written: dump into a new folder, or move them away"
+        )
+        raise DumpRefused(msg)
+
+
+def write_dump(dump: Dump, out: Path, *, force: bool, today: dt.date) -> tuple[Path, ...]:
+    """Write the dump's files into ``out`` (created if missing) and return their paths.
+
+    Raises:
+        DumpRefused: see :func:`check_output`; or the files would not load back as the site
+            (nothing is written then).
+    """
+    check_output(out, force=force)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.dump-"))
+    try:
+        for name, text in dump.files:
+            with open(staging / name, "w", encoding="utf-8", newline="\n") as stream:
+                stream.write(text)
+        _check_loads_back(dump, staging, out, today=today)
+        out.mkdir(exist_ok=True)  # only now: a refused dump leaves no empty folder behind
+        written = []
+        for name, _ in dump.files:
+            target = out / name
+            os.replace(staging / name, target)
+            written.append(target)
+        return tuple(written)
+    except OSError as exc:
+        msg = f"cannot write into {out}: {exc.strerror or exc}"
+        raise DumpRefused(msg) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(staging)
+
+
+def _check_loads_back(dump: Dump, staging: Path, out: Path, *, today: dt.date) -> None:
+    try:
+        desired, _ = load_desired(staging, today=today)
+    except ConfigError as exc:
+        problems = "\n".join(str(p) for p in exc.problems).replace(str(staging), str(out))
+        msg = f"the YAML made from the site does not load; nothing written:\n{problems}"
+        raise DumpRefused(msg) from exc
+    differences = _differences(dump, desired)
+    if differences:
+        msg = "the YAML made from the site does not read back as the site (a bug in licsync); "
+        msg += "nothing written: " + "; ".join(differences[:5])
+        raise DumpRefused(msg)
+
+
+def _differences(dump: Dump, desired: Desired) -> list[str]:
+    found: list[str] = []
+    for access_type in AccessType:
+        declared = desired.of(access_type)
+        meant = [a.user for a in dump.allocations.get(access_type, ())]
+        read = [a.user for a in declared.allocations]
+        if meant != read:
+            found.append(f"{access_type} allocations differ")
+        meant_rules = [
+            (r.name, r.condition, r.context, r.disabled, r.comment)
+            for r in dump.rules.get(access_type, ())
+        ]
+        read_rules = [
+            (r.name, r.condition, r.context, r.disabled, r.comment) for r in declared.rules
+        ]
+        if meant_rules != read_rules:
+            found.append(f"{access_type} rules differ")
+    return found
