@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import typer
 
 from licsync import __version__
-from licsync.cli import apply, plan, sim, validate
+from licsync.cli import apply, plan, propose, sim, validate
 from licsync.cli._click import ClickException
 from licsync.cli._click import UsageError as ClickUsageError
 from licsync.cli.exitcodes import ExitCode
@@ -56,6 +56,7 @@ COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     validate.register,
     plan.register,
     apply.register,
+    propose.register,
     sim.register,
 )
 """Each adds its command(s) to the app, in the order ``--help`` lists them."""
