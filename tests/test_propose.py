@@ -245,3 +245,67 @@ def test_user_in_a_file_with_rules_and_several_files(
     erik = (site / "team" / "analyzer.yaml").read_text(encoding="utf-8")
     # Authoritative analyzer: the first item of a flow list goes with its comma.
     assert erik == ANALYZER.replace("{user: CORP\\erik, note: inactive}, ", "")
+
+
+def test_rule_covered_user_is_ended_not_removed(
+    sim_store: SimStore, sim: Simulator, licsync: Licsync, tmp_path: Path
+) -> None:
+    """Authoritative, but a declared rule covers the user: removal would keep the seat, so the
+    entry gets `until:` and the next plan reclaims it."""
+    _organisation(sim_store)
+    site = _site(tmp_path)
+    professional = site / "professional.yaml"
+    text = professional.read_text(encoding="utf-8").replace(
+        "  rules: []\n", '  rules:\n    - name: Staff\n      condition: user.group = "Staff"\n'
+    )
+    professional.write_text(text, encoding="utf-8")
+    result = licsync(_args(sim, site, "--write"))
+    assert result.exit_code == 0, result.output
+    after = professional.read_text(encoding="utf-8")
+    assert after == text.replace(
+        "        on two lines\n", "        on two lines\n      until: 2025-03-09\n"
+    ).replace(
+        "note: idle in flow style}", "note: idle in flow style, until: 2025-03-09}"
+    )  # dora's until passed already: the plan reclaims her as it is
+    reclaims = _reclaims(licsync, sim, site)
+    assert ("professional", "corp\\carl", "until-passed") in reclaims
+    assert ("professional", "corp\\bob", "until-passed") in reclaims
+
+
+def test_an_entry_whose_anchor_an_alias_uses_is_left(
+    sim_store: SimStore, sim: Simulator, licsync: Licsync, tmp_path: Path
+) -> None:
+    """Removing an entry that holds an anchor used elsewhere would break the file: left, said."""
+    _organisation(sim_store)
+    site = _site(tmp_path)
+    professional = site / "professional.yaml"
+    text = professional.read_text(encoding="utf-8")
+    text = text.replace("      note: >-\n", "      note: &gone >-\n").replace(
+        "      note: anchored\n", "      note: *gone\n"
+    )
+    professional.write_text(text, encoding="utf-8")
+    result = licsync(_args(sim, site, "--write"))
+    assert result.exit_code == 0, result.output
+    after = professional.read_text(encoding="utf-8")
+    assert "CORP\\bob" in after
+    assert "CORP\\carl" not in after
+    assert "an alias elsewhere refers to" in result.stderr
+
+
+def test_observe_mode_proposes_nothing(
+    sim_store: SimStore, sim: Simulator, licsync: Licsync, tmp_path: Path
+) -> None:
+    """In observe mode licsync only reports: propose edits nothing of that type."""
+    _organisation(sim_store)
+    site = _site(tmp_path, ownership="observe")
+    edit = site / "site.yaml"
+    edit.write_text(
+        edit.read_text(encoding="utf-8").replace(
+            "professional: authoritative", "professional: observe"
+        ),
+        encoding="utf-8",
+    )
+    before = _snapshot(site)
+    result = licsync(_args(sim, site, "--write", "--detailed-exitcode"))
+    assert result.exit_code == 0, result.output
+    assert _snapshot(site) == before

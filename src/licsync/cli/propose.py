@@ -98,8 +98,8 @@ def propose(
 
 
 def _diff(run: ProposeRun) -> str:
-    """A unified diff of every edited file; each line escaped for a terminal, so a CRLF file
-    shows its ``\\r`` as an escape rather than moving the cursor."""
+    """A unified diff of every edited file, each line escaped for a terminal. Line endings are
+    not shown (a CRLF file's edits are CRLF too: the files keep their own style)."""
     out: list[str] = []
     for name, (before, after) in sorted(run.edits.items()):
         lines = difflib.unified_diff(
@@ -109,6 +109,6 @@ def _diff(run: ProposeRun) -> str:
             tofile=f"b/{name}",
         )
         for line in lines:
-            body = line[:-1] if line.endswith("\n") else line
+            body = line.removesuffix("\n").removesuffix("\r")
             out.append(escape_text(body) + "\n")
     return "".join(out)

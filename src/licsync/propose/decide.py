@@ -25,7 +25,7 @@ from enum import StrEnum
 
 from licsync.actual import Actual, ActualUser
 from licsync.desired import Desired, DesiredAllocation
-from licsync.identity import AccessType, Source
+from licsync.identity import AccessType, Source, split_user
 from licsync.plan import FindingKind, Plan, Reason, Reclaim
 from licsync.plan.planner import protection_finder
 from licsync.policy import Ownership, Policy, ProposalStyle, UserAction
@@ -274,6 +274,8 @@ def _suggestions(
             continue
         if user.inactive or user.removed_externally or user.blocked:
             continue
+        if split_user(denial.user) is None:
+            continue  # not a DIRECTORY\\userid the loader would accept as an entry
         rules = coverage.get(target)
         covering = rules.matching(denial.key) if rules is not None and denial.key in rules else ()
         groups = user.groups
