@@ -49,7 +49,15 @@ PURE = frozenset(
 )
 """licsync modules without I/O that the pure layers may use (besides the layers themselves)."""
 
-PURE_LAYERS = ("licsync.plan", "licsync.rules", "licsync.render")
+PURE_LAYERS = (
+    "licsync.plan",
+    "licsync.rules",
+    "licsync.render",
+    "licsync.propose.decide",
+    "licsync.propose.edit",
+    "licsync.propose.body",
+    "licsync.propose.outcome",
+)
 
 IO_OR_CLI = frozenset(
     {

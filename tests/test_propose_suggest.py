@@ -34,11 +34,8 @@ def test_comment_suggestions_carry_the_evidence_and_come_once(
 
 def test_until_suggestions_are_entries_the_loader_accepts(example: Path, licsync: Licsync) -> None:
     """policy.proposals.denied: until adds entries ending until_days ahead, in the chosen list."""
-    edit_file(
-        example / "site.yaml",
-        "policy:\n",
-        "policy:\n  proposals:\n    denied: until\n    access_type: analyzer\n    until_days: 14\n",
-    )
+    edit_file(example / "site.yaml", "    denied: comment\n", "    denied: until\n")
+    edit_file(example / "site.yaml", "    until_days: 30\n", "    until_days: 14\n")
     result = licsync(["propose", "licenses", "--write"])
     assert result.exit_code == 0, result.output
     desired, _ = load_desired(example, today=DEMO_NOW.date())
@@ -55,7 +52,7 @@ def test_until_suggestions_are_entries_the_loader_accepts(example: Path, licsync
 
 def test_ignore_suggests_nothing(example: Path, licsync: Licsync) -> None:
     """policy.proposals.denied: ignore leaves the denials to the plan's findings."""
-    edit_file(example / "site.yaml", "policy:\n", "policy:\n  proposals: {denied: ignore}\n")
+    edit_file(example / "site.yaml", "    denied: comment\n", "    denied: ignore\n")
     before = (example / "analyzer.yaml").read_bytes()
     result = licsync(["propose", "licenses", "--write"])
     assert result.exit_code == 0, result.output

@@ -25,7 +25,8 @@ from licsync.cli.options import (
 from licsync.cli.output import check_target, write_atomically
 from licsync.cli.progress import Progress
 from licsync.propose.body import render_body, summary_lines
-from licsync.propose.run import ProposeRun, propose_site
+from licsync.propose.outcome import ProposeRun
+from licsync.propose.run import propose_site
 from licsync.render.escape import escape_text
 from licsync.session import SessionRequest, open_session
 

@@ -1,6 +1,6 @@
 """A proposal as a Markdown pull-request body, and as the terminal's few summary lines.
 
-Pure: a :class:`~licsync.propose.run.ProposeRun`'s values in, text out. Every value from
+Pure: a :class:`~licsync.propose.outcome.ProposeRun`'s values in, text out. Every value from
 outside (user names, rule names, groups, the planner's reasons that quote them) goes through
 :func:`~licsync.render.escape.md_text` or :func:`~licsync.render.escape.md_code`.
 """
@@ -8,16 +8,13 @@ outside (user names, rule names, groups, the planner's reasons that quote them) 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from licsync.identity import AccessType
 from licsync.plan import Plan
 from licsync.policy import Ownership, ProposalStyle
 from licsync.propose.decide import Edit
+from licsync.propose.outcome import ProposeRun
 from licsync.render.escape import escape_text, md_code, md_text
-
-if TYPE_CHECKING:
-    from licsync.propose.run import ProposeRun
 
 __all__ = ["render_body", "summary_lines"]
 

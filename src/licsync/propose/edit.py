@@ -13,7 +13,6 @@ writes it.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -146,7 +145,7 @@ def _open(name: str, raw: str) -> _File:
     bom = "\ufeff" if raw.startswith("\ufeff") else ""
     text = raw[len(bom) :]
     try:
-        root = YAML(typ="rt").compose(io.StringIO(text))
+        root = YAML(typ="rt").compose(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)

@@ -13,41 +13,21 @@ import datetime as dt
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from licsync.desired import Desired
 from licsync.errors import ConfigError, Problem
-from licsync.plan import Plan, Reclaim, plan
+from licsync.plan import Reclaim, plan
 from licsync.plan.planner import build_coverage
-from licsync.propose.decide import Kept, Proposal, decide
+from licsync.propose.decide import decide
 from licsync.propose.edit import edit_files
+from licsync.propose.outcome import ProposeRun
 from licsync.safefile import read_regular
 from licsync.session import Session
 from licsync.yamlsafe import MAX_BYTES
 
-__all__ = ["ProposeRun", "propose_site"]
-
-
-@dataclass(frozen=True, slots=True)
-class ProposeRun:
-    """What a proposal found and did.
-
-    Attributes:
-        before / after: the plan of the desired state as it is, and as the edits leave it.
-        edits: file name -> (text before, text after), for every file the proposal edits.
-        skipped: what the policy says should go (or be suggested) that is left as it is.
-        disagreements: removals the plan after does not reclaim (a bug if ever non-empty).
-    """
-
-    site: str
-    now: dt.datetime
-    proposal: Proposal
-    before: Plan
-    after: Plan
-    edits: Mapping[str, tuple[str, str]]
-    skipped: tuple[Kept, ...]
-    disagreements: tuple[str, ...] = ()
+__all__ = ["propose_site"]
 
 
 def propose_site(session: Session) -> ProposeRun:
