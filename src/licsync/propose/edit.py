@@ -1,7 +1,11 @@
 """A proposal as byte-range edits of the desired-state files: every other byte stays.
 
 ruamel.yaml composes each file (no values are built, nothing is dumped): its nodes carry the
-character positions of every list item, mapping and scalar. The edits are made to the original
+character positions of every list item, mapping and scalar. The composer is ruamel's C one
+(ruamel.yaml.clib; ruamel falls back to its pure-Python one where that is missing): positions
+are the same in every mode, and the round-trip composer, which also collects comments, takes
+33 s for a file of 100,000 entries where the C one takes 5 s. Comments need no collecting here:
+they are kept because the text around an edit is never touched. The edits are made to the original
 text at those positions, so comments, blank lines, key order, quoting, flow style, anchors and
 line endings outside the edited entries are the file's own. Re-dumping a document through any
 YAML emitter rewrites some of those; cutting the text never does.
@@ -16,7 +20,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -63,6 +67,7 @@ class _File:
     nl: str
     root: Node | None
     cuts: list[_Cut]
+    index: dict[AccessType, dict[str, int]] = field(default_factory=dict)
 
 
 def edit_files(
@@ -145,7 +150,7 @@ def _open(name: str, raw: str) -> _File:
     bom = "\ufeff" if raw.startswith("\ufeff") else ""
     text = raw[len(bom) :]
     try:
-        root = YAML(typ="rt").compose(text)
+        root = YAML(typ="safe", pure=False).compose(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
@@ -172,34 +177,30 @@ def _find_item(f: _File, access_type: AccessType, key: str) -> tuple[SequenceNod
     seq = _allocations(f, access_type)
     if seq is None:
         return None
-    for index, item in enumerate(seq.value):
-        user = _child(item, "user")
-        if isinstance(user, ScalarNode) and str(user.value).casefold() == key:
-            return seq, index
-    return None
+    index = f.index.get(access_type)
+    if index is None:  # built once per list: a scan per removal is quadratic at 100,000
+        index = f.index[access_type] = {}
+        for number, item in enumerate(seq.value):
+            user = _child(item, "user")
+            if isinstance(user, ScalarNode):
+                index.setdefault(str(user.value).casefold(), number)
+    found = index.get(key)
+    return None if found is None else (seq, found)
 
 
-def _anchors(node: Node, seen: set[int] | None = None) -> set[str]:
-    seen = set() if seen is None else seen
-    if id(node) in seen:
-        return set()
-    seen.add(id(node))
-    found = {node.anchor} if getattr(node, "anchor", None) else set()
-    if isinstance(node, MappingNode):
-        for k, v in node.value:
-            found |= _anchors(k, seen) | _anchors(v, seen)
-    elif isinstance(node, SequenceNode):
-        for v in node.value:
-            found |= _anchors(v, seen)
-    return found
+_ANCHOR = re.compile(r"(?:^|(?<=[\s\[{,:-]))&([^\s,\[\]{}]+)")
 
 
 def _anchored_elsewhere(f: _File, item: Node) -> bool:
-    """Whether removing ``item`` would leave an alias with no anchor (the file would not load)."""
-    names = _anchors(item)
+    """Whether removing ``item`` would leave an alias with no anchor (the file would not load).
+
+    Read from the text: the C composer keeps no anchor names on nodes. A ``&name`` inside a
+    quoted string counts too, which only ever leaves an entry that could have gone.
+    """
+    start, end = item.start_mark.index, _content_end(f.text, item)
+    names = set(_ANCHOR.findall(f.text[start:end]))
     if not names:
         return False
-    start, end = item.start_mark.index, _content_end(f.text, item)
     rest = f.text[:start] + f.text[end:]
     return any(re.search(rf"\*{re.escape(name)}(?![^\s,\]}}])", rest) for name in names)
 
