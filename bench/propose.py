@@ -71,10 +71,11 @@ def write_desired(
     holders = {u for rows in held.values() for u in rows}
     people = [ident(u) for u in users if u["userDirectory"] != "INTERNAL"]
     newcomers = [p for p in people if p not in holders]
-    count = sum(len(rows) for rows in held.values())
-    extra = rng.sample(newcomers, max(0, min(len(newcomers), declared - count)))
-    professional = sorted({*held["professional"], *extra} - set(held["analyzer"]))
     analyzer = held["analyzer"]
+    # Someone holding both types is declared for analyzer only (professional includes it).
+    professional_held = sorted(set(held["professional"]) - set(analyzer))
+    wanted = max(0, min(len(newcomers), declared - len(analyzer) - len(professional_held)))
+    professional = sorted({*professional_held, *rng.sample(newcomers, wanted)})
     site = [
         "# The benchmark site: comments kept, as in a real repository.",
         "site:",

@@ -21,10 +21,12 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
 
 from licsync.errors import ConfigError, Problem
 from licsync.identity import AccessType
@@ -35,6 +37,16 @@ __all__ = ["EditResult", "edit_files"]
 
 _PLAIN_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*\\[A-Za-z0-9._@-][A-Za-z0-9._@\\-]*")
 _SUGGESTED = re.compile(r"^[ \t]*#[ \t]*-[ \t]*user:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
+
+
+class _PlainResolver(VersionedResolver):
+    """Tags every node by its kind only. Edits need positions and the text of scalars, never
+    their types; resolving each plain scalar's implicit type was a third of composing."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is ScalarNode:
+            return "tag:yaml.org,2002:str"
+        return "tag:yaml.org,2002:seq" if kind is SequenceNode else "tag:yaml.org,2002:map"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +162,9 @@ def _open(name: str, raw: str) -> _File:
     bom = "\ufeff" if raw.startswith("\ufeff") else ""
     text = raw[len(bom) :]
     try:
-        root = YAML(typ="safe", pure=False).compose(text)
+        composer = YAML(typ="safe", pure=False)
+        composer.Resolver = _PlainResolver
+        root = composer.compose(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
@@ -385,10 +399,16 @@ def _evidence(suggestion: Suggestion, today: dt.date) -> list[str]:
 
 
 def _applied(f: _File) -> str:
+    # One pass from the start, joining the kept stretches and the new text: cutting the string
+    # once per edit copied it 16,000 times for a proposal of 16,000 removals. Of insertions at
+    # one place, the first made comes first.
+    ordered = sorted(enumerate(f.cuts), key=lambda n: (n[1].start, n[1].end, n[0]))
     text = f.text
-    # From the end backwards, so earlier positions stay valid; of insertions at one place the
-    # last made goes in first, so that they read in the order they were made.
-    ordered = sorted(enumerate(f.cuts), key=lambda n: (n[1].start, n[1].end, n[0]), reverse=True)
+    pieces = [f.bom]
+    at = 0
     for _, cut in ordered:
-        text = text[: cut.start] + cut.text + text[cut.end :]
-    return f.bom + text
+        pieces.append(text[at : cut.start])
+        pieces.append(cut.text)
+        at = max(at, cut.end)
+    pieces.append(text[at:])
+    return "".join(pieces)
