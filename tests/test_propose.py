@@ -309,3 +309,30 @@ def test_observe_mode_proposes_nothing(
     result = licsync(_args(sim, site, "--write", "--detailed-exitcode"))
     assert result.exit_code == 0, result.output
     assert _snapshot(site) == before
+
+
+def test_edits_the_loader_rejects_are_never_written(
+    sim_store: SimStore,
+    sim: Simulator,
+    licsync: Licsync,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If the edited files would not load, propose says where and writes nothing (exit 1)."""
+    from licsync.propose import edit, run
+
+    def broken(*args: object, **kwargs: object) -> edit.EditResult:
+        result = edit.edit_files(*args, **kwargs)  # type: ignore[arg-type]
+        texts = {name: text + "professional: {}\n" for name, text in result.texts.items()}
+        return edit.EditResult(texts, result.proposal, result.skipped)
+
+    monkeypatch.setattr(run, "edit_files", broken)
+    _organisation(sim_store)
+    site = _site(tmp_path)
+    before = _snapshot(site)
+    result = licsync(_args(sim, site, "--write"))
+    assert result.exit_code == 1
+    assert f"{site}/professional.yaml:" in result.stderr
+    assert "the proposal's edit would not load" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _snapshot(site) == before
