@@ -336,3 +336,27 @@ def test_edits_the_loader_rejects_are_never_written(
     assert "the proposal's edit would not load" in result.stderr
     assert "Traceback" not in result.stderr
     assert _snapshot(site) == before
+
+
+def test_additive_entry_ended_then_removed_once_the_seat_is_gone(
+    sim_store: SimStore, sim: Simulator, licsync: Licsync, tmp_path: Path
+) -> None:
+    """Month one ends the additive entry with until:, apply reclaims it, month two removes it."""
+    _organisation(sim_store)
+    site = _site(tmp_path)
+    assert licsync(_args(sim, site, "--write")).exit_code == 0
+    assert "CORP\\erik, note: inactive, until: 2025-03-09}" in (site / "analyzer.yaml").read_text(
+        encoding="utf-8"
+    )
+    applied = licsync(
+        ["apply", str(site), "--qrs-url", sim.url, "--now", NOW, "--auto-approve",
+         "--audit-log", str(tmp_path / "audit.jsonl")]
+    )  # fmt: skip
+    assert applied.exit_code == 0, applied.output
+    assert _reclaims(licsync, sim, site) == set()
+    result = licsync(_args(sim, site, "--write"))
+    assert result.exit_code == 0, result.output
+    assert (site / "analyzer.yaml").read_text(encoding="utf-8") == ANALYZER.replace(
+        "{user: CORP\\erik, note: inactive}, ", ""
+    )
+    assert "the site holds no seat for them" in result.stderr
