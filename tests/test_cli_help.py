@@ -38,7 +38,7 @@ def test_top_help_names_only_commands_that_exist(licsync: Licsync) -> None:
     """The summary names no command; the list holds exactly the registered ones."""
     text = licsync(["--help"]).stdout
     listed = set(re.findall(r"^│ (\w+)\s{2,}", text, flags=re.MULTILINE))
-    assert listed == {"validate", "plan", "apply", "dump", "sim", "github"}
+    assert listed == {"validate", "plan", "apply", "dump", "propose", "sim", "github"}
     assert len(COMMANDS) == len(listed)
     summary = text.split("╭")[0]
     assert "apply" not in summary

@@ -58,6 +58,10 @@ PURE_LAYERS = (
     "licsync.render",
     "licsync.dump.document",
     "licsync.dump.scalars",
+    "licsync.propose.decide",
+    "licsync.propose.edit",
+    "licsync.propose.body",
+    "licsync.propose.outcome",
 )
 
 IO_OR_CLI = frozenset(

@@ -47,6 +47,8 @@ from licsync.policy import (
     IdlePolicy,
     Ownership,
     Policy,
+    ProposalPolicy,
+    ProposalStyle,
     SafetyPolicy,
     UserAction,
     protection_from_yaml,
@@ -1133,6 +1135,7 @@ def _policy(found: tuple[_File, dict[str, Any]] | None) -> Policy:
     idle: dict[str, Any] = data.get("idle") or {}
     safety: dict[str, Any] = data.get("safety") or {}
     denials: dict[str, Any] = data.get("denials") or {}
+    proposals: dict[str, Any] = data.get("proposals") or {}
     base = f.path.parent
     sources = []
     for index, item in enumerate(denials.get("sources") or ()):
@@ -1165,6 +1168,13 @@ def _policy(found: tuple[_File, dict[str, Any]] | None) -> Policy:
                 safety.get("max_reclaim_share", defaults.safety.max_reclaim_share)
             ),
             share_floor=int(safety.get("share_floor", defaults.safety.share_floor)),
+        ),
+        proposals=ProposalPolicy(
+            denied=ProposalStyle(proposals.get("denied", defaults.proposals.denied.value)),
+            access_type=AccessType(
+                proposals.get("access_type", defaults.proposals.access_type.value)
+            ),
+            until_days=int(proposals.get("until_days", defaults.proposals.until_days)),
         ),
         denial_sources=tuple(sources),
         denial_lookback_days=int(denials.get("lookback_days", defaults.denial_lookback_days)),

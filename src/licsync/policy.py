@@ -17,6 +17,8 @@ __all__ = [
     "IdlePolicy",
     "Ownership",
     "Policy",
+    "ProposalPolicy",
+    "ProposalStyle",
     "Protection",
     "ProtectionKind",
     "SafetyPolicy",
@@ -117,6 +119,29 @@ class SafetyPolicy:
     share_floor: int = 50
 
 
+class ProposalStyle(StrEnum):
+    """How ``licsync propose`` suggests a seat for a user denied access."""
+
+    COMMENT = "comment"  # a commented-out entry with the evidence: a human uncomments it
+    UNTIL = "until"  # an entry that ends ``until_days`` days ahead
+    IGNORE = "ignore"  # no suggestion (the plan still reports the denial)
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalPolicy:
+    """``policy.proposals``: what ``licsync propose`` suggests for users denied access.
+
+    Attributes:
+        denied: the style of the suggestion.
+        access_type: the list it goes into.
+        until_days: with ``until``: how many days ahead the entry ends.
+    """
+
+    denied: ProposalStyle = ProposalStyle.COMMENT
+    access_type: AccessType = AccessType.ANALYZER
+    until_days: int = 30
+
+
 class DenialSourceKind(StrEnum):
     """What a denial source is: a folder of licence logs, or a License Monitor CSV export."""
 
@@ -155,6 +180,7 @@ class Policy:
     idle: IdlePolicy = field(default_factory=IdlePolicy)
     protected: tuple[str | Protection, ...] = ()
     safety: SafetyPolicy = field(default_factory=SafetyPolicy)
+    proposals: ProposalPolicy = field(default_factory=ProposalPolicy)
     denial_sources: tuple[DenialSource, ...] = ()
     denial_lookback_days: int = 30
     denial_max_age_days: int = 3

@@ -15,7 +15,8 @@ class ExitCode(IntEnum):
     ERROR = 1
     """An error licsync recognises (bad input, unreadable file, QRS unreachable or refusing)."""
     CHANGES = 2
-    """``--detailed-exitcode``: the plan has changes. Nothing else ever exits 2."""
+    """``--detailed-exitcode``: the plan has changes (``propose``: something is proposed).
+    Nothing else ever exits 2."""
     BLOCKED = 3
     """Blocked: a safety cap, or (``apply``) a reviewed plan that no longer matches."""
     USAGE = 64

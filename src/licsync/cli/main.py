@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import typer
 
 from licsync import __version__
-from licsync.cli import apply, dump, github, plan, sim, validate
+from licsync.cli import apply, dump, github, plan, propose, sim, validate
 from licsync.cli._click import ClickException
 from licsync.cli._click import UsageError as ClickUsageError
 from licsync.cli.exitcodes import ExitCode
@@ -57,6 +57,7 @@ COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     plan.register,
     apply.register,
     dump.register,
+    propose.register,
     sim.register,
     github.register,
 )

@@ -43,7 +43,7 @@ from licsync.severity import Severity
 from licsync.signals import Denial, DenialReport, Signals
 from licsync.timeutil import require_aware
 
-__all__ = ["QUARANTINE", "build_coverage", "plan"]
+__all__ = ["QUARANTINE", "build_coverage", "plan", "protection_finder"]
 
 QUARANTINE = dt.timedelta(days=7)
 """QRS quarantines a reclaimed seat used within this long instead of freeing it."""
@@ -218,6 +218,13 @@ def _conditions(rules: Iterable[DesiredRule]) -> dict[str, Condition]:
         except RuleSyntaxError:
             continue  # the loader rejects these; a hand-built Desired may not
     return parsed
+
+
+def protection_finder(
+    entries: Sequence[str | Protection], users: Mapping[str, ActualUser]
+) -> Callable[[str], Protection | None]:
+    """The planner's own test of ``policy.protected``, for callers that must agree with it."""
+    return _protection_finder(entries, users)
 
 
 def _protection_finder(

@@ -1,0 +1,115 @@
+"""``licsync propose``: edit the YAML so that a pull request ends what the signals say should go.
+
+Prints a unified diff by default and writes nothing; ``--write`` edits the files in place.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from licsync.cli.exitcodes import ExitCode
+from licsync.cli.options import (
+    DenialLogsOption,
+    DirectoryArgument,
+    NowOption,
+    QrsUrlOption,
+    RequestTimeoutOption,
+    SiteOption,
+)
+from licsync.cli.output import check_target, write_atomically
+from licsync.cli.progress import Progress
+from licsync.propose.body import render_body, summary_lines
+from licsync.propose.outcome import ProposeRun
+from licsync.propose.run import propose_site
+from licsync.render.escape import escape_text
+from licsync.session import SessionRequest, open_session
+
+__all__ = ["propose", "register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``propose`` to the ``licsync`` app."""
+    app.command()(propose)
+
+
+def propose(
+    directory: DirectoryArgument = Path("licenses"),
+    *,
+    site: SiteOption = None,
+    qrs_url: QrsUrlOption = None,
+    request_timeout: RequestTimeoutOption = None,
+    denial_logs: DenialLogsOption = None,
+    now: NowOption = None,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write/--diff",
+            help="--diff (default): print a unified diff, write nothing; --write: edit in place.",
+        ),
+    ] = False,
+    body: Annotated[
+        Path | None,
+        typer.Option("--body", help="Write a Markdown pull-request body to this file."),
+    ] = None,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help="Exit 2 when something is proposed (0: nothing, 1: error)."
+        ),
+    ] = False,
+) -> None:
+    """End the declared allocations the signals say should go; suggest seats for denied users."""
+    if body is not None:
+        check_target(body)  # before reading the site, not after
+    request = SessionRequest(
+        directory=directory,
+        site=site,
+        qrs_url=qrs_url,
+        request_timeout=request_timeout,
+        denial_logs=tuple(denial_logs or ()),
+        now=now,
+        env=os.environ,
+    )
+    with open_session(request) as session:
+        for warning in session.warnings:
+            typer.echo(escape_text(str(warning)), err=True)
+        with Progress("reading the site and proposing", sys.stderr):
+            run = propose_site(session)
+    if write:
+        for name, (_, text) in sorted(run.edits.items()):
+            write_atomically(Path(name), text)
+    else:
+        typer.echo(_diff(run), nl=False)
+    if body is not None:
+        write_atomically(body, render_body(run))
+    for line in summary_lines(run):
+        typer.echo(line, err=True)
+    if write and run.edits:
+        typer.echo(
+            f"licsync: wrote {', '.join(escape_text(n) for n in sorted(run.edits))}", err=True
+        )
+    if detailed_exitcode and run.edits:
+        raise typer.Exit(ExitCode.CHANGES)
+
+
+def _diff(run: ProposeRun) -> str:
+    """A unified diff of every edited file, each line escaped for a terminal. Line endings are
+    not shown (a CRLF file's edits are CRLF too: the files keep their own style)."""
+    out: list[str] = []
+    for name, (before, after) in sorted(run.edits.items()):
+        lines = difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=f"a/{name}",
+            tofile=f"b/{name}",
+        )
+        for line in lines:
+            body = line.removesuffix("\n").removesuffix("\r")
+            out.append(escape_text(body) + "\n")
+    return "".join(out)
