@@ -73,6 +73,7 @@ from licsync.rules.syntax import parse_condition
 from licsync.rules.verdict import Verdict
 from licsync.sim import SimStore
 from licsync.sim.clock import SimClock
+from licsync.sim.entities import ALLOCATION, USER
 from licsync.sim.seed import synthetic_organisation
 
 # Runs the CLI exactly as `python -m licsync` does, timing its phases and counting its requests
@@ -391,7 +392,7 @@ def show_execute(split: dict[str, Any], latency: float, concurrency: int) -> Non
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=30_000, help="people in the organisation")
+    parser.add_argument("--users", type=int, default=13_000, help="people in the organisation")
     parser.add_argument("--changes", type=int, default=5000, help="reclaims, and allocations")
     parser.add_argument("--sample", type=int, default=1000, help="changes sent one by one")
     parser.add_argument("--latency-ms", type=float, default=20.0)
@@ -425,12 +426,32 @@ def main() -> int:
 
 
 def organisation(users: int, seed: int, changes: int) -> SimStore:
-    """The synthetic organisation with room for ``changes`` more professional seats: a
-    synthetic site has only a few spare, and the allocations must not wait for quarantines."""
+    """The synthetic organisation, with enough professional holders to reclaim ``changes``
+    seats from and room for ``changes`` more seats.
+
+    A synthetic site gives about one person in five a professional seat and keeps only a few
+    seats spare, so 5,000 reclaims would need a 30,000-person site whose other 25,000 people
+    only add to the reads. Instead, people without a seat are given one (used at some time in
+    the last two months, so about a tenth go into quarantine when reclaimed, as on a real site)
+    until ``changes`` plus a fifth hold one, and capacity is raised by ``changes``: the
+    allocations never wait for a quarantine.
+    """
     store = synthetic_organisation(users, seed, dt.datetime.now(dt.UTC))
     store.clock = SimClock(None)  # as `sim serve --users` does: built as of now, then live
-    overview = store.overview()["professionalAccess"]
-    store.set_capacity(AccessType.PROFESSIONAL, int(overview["total"]) + changes)
+    now = store.now()
+    _, seats = store.entities(ALLOCATION[AccessType.PROFESSIONAL])
+    held = {seat["user"]["id"] for seat in seats if seat.get("user")}
+    _, people = store.entities(USER)
+    seatless = [
+        u["id"] for u in people if u["id"] not in held and u["userDirectory"] != "INTERNAL"
+    ]
+    rng = random.Random(seed)
+    added = rng.sample(seatless, min(max(0, changes + changes // 5 - len(held)), len(seatless)))
+    for user_id in added:
+        used = now - dt.timedelta(days=rng.uniform(0.0, 60.0))
+        store.add_allocation(AccessType.PROFESSIONAL, user_id, last_used=used)
+    total = int(store.overview()["professionalAccess"]["total"])
+    store.set_capacity(AccessType.PROFESSIONAL, total + len(added) + changes)
     return store
 
 
