@@ -79,6 +79,7 @@ class AuditLog:
     run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     _handle: IO[str] | None = None
     _outcomes: Counter[str] = field(default_factory=Counter)
+    _pending: list[str] = field(default_factory=list)
 
     @classmethod
     def open(cls, path: str | Path, site: str) -> AuditLog:
@@ -155,11 +156,14 @@ class AuditLog:
     def flush(self) -> None:
         """Push the lines written so far to the file."""
         if self._handle is not None:
+            if self._pending:
+                self._handle.write("".join(self._pending))
+                self._pending.clear()
             self._handle.flush()
 
     def close(self) -> None:
         if self._handle is not None:
-            self._handle.flush()
+            self.flush()
             os.fsync(self._handle.fileno())
             self._handle.close()
             self._handle = None
@@ -177,6 +181,6 @@ class AuditLog:
             "run": self.run_id,
             **record,
         }
-        self._handle.write(_ENCODER.encode(line) + "\n")
+        self._pending.append(_ENCODER.encode(line) + "\n")
         if flush:
-            self._handle.flush()
+            self.flush()
