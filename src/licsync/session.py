@@ -42,7 +42,6 @@ from licsync.policy import DenialSource, DenialSourceKind
 from licsync.qrs import QrsClient, read_actual
 from licsync.qrs.ratelimit import RateLimit
 from licsync.signals import Signals
-from licsync.signals.denials import read_denials
 
 if TYPE_CHECKING:  # the product imports the simulator only where `embedded` starts it
     from licsync.sim.server import Simulator
@@ -212,6 +211,10 @@ class Session:
         )
         if not sources:
             return Signals()
+        # The log readers (and their parsers' set-up) load only for a site that has denial
+        # sources: an apply or plan without them does not pay for importing them.
+        from licsync.signals.denials import read_denials  # noqa: PLC0415
+
         since = (now or self.now()) - dt.timedelta(days=desired.policy.denial_lookback_days)
         report = read_denials(
             sources,
