@@ -188,14 +188,18 @@ class Session:
         """Read the site's whole actual state now (a fresh read every call).
 
         Args:
-            users_from: reuse this earlier read's users rather than reading them again
-                (``apply``'s re-plans: it changes allocations and rules, never users).
+            users_from: reuse this earlier read's users and build version rather than reading
+                them again (``apply``'s re-plans: it changes allocations and rules, never
+                users, and the site answered a moment ago).
 
         Raises:
             QrsError: the site cannot be read.
         """
-        users = users_from.users if users_from is not None else None
-        return read_actual(self.client, users=users).actual
+        if users_from is None:
+            return read_actual(self.client).actual
+        return read_actual(
+            self.client, users=users_from.users, build_version=users_from.build_version
+        ).actual
 
     def signals(self, now: dt.datetime | None = None) -> Signals:
         """The denial signals of the policy's sources and ``--denial-logs``, as of ``now``.
