@@ -100,6 +100,9 @@ _PROPERTY_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-
 _GUID_RE: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII
 )
+_ID_CLAUSE = r"id eq [0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_ID_LIST = rf"{_ID_CLAUSE}(?: or {_ID_CLAUSE})*"
+_ID_LIST_RE: Final = re.compile(rf"\({_ID_LIST}\)|{_ID_LIST}", re.ASCII)
 _NUMBER_RE: Final = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?", re.ASCII)
 _WORD_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 _MISSING: Final = object()
@@ -180,6 +183,10 @@ def ids_named(text: str) -> tuple[str, ...] | None:
     """
     if len(text) > MAX_FILTER_LENGTH:
         return None  # parse_filter says why
+    if _ID_LIST_RE.fullmatch(text):
+        # Exactly the client's spelling: the GUIDs are all there is (the tokenizer, char by
+        # char, was most of the simulator's time per reclaim batch).
+        return tuple(dict.fromkeys(g.lower() for g in _GUID_RE.findall(text)))
     node = _Parser(text).parse()
     clauses = node.children if isinstance(node, _Junction) and not node.is_and else (node,)
     ids: dict[str, None] = {}
