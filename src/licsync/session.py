@@ -35,12 +35,14 @@ import httpx
 from licsync.actual import Actual
 from licsync.desired import Desired
 from licsync.errors import Problem
+from licsync.identity import AccessType
 from licsync.load import load_desired
 from licsync.plan import Plan, plan
 from licsync.plan.planner import build_coverage
 from licsync.policy import DenialSource, DenialSourceKind
 from licsync.qrs import QrsClient, read_actual
 from licsync.qrs.ratelimit import RateLimit
+from licsync.rules.coverage import RuleCoverage
 from licsync.signals import Signals
 
 if TYPE_CHECKING:  # the product imports the simulator only where `embedded` starts it
@@ -93,6 +95,8 @@ class PlanRun:
         now: the instant it was planned as of.
         timings: seconds per phase: load (the session's, once), read, logs, rules, plan.
         requests: QRS requests this plan made (retries not counted).
+        coverage: which users each declared rule covers (from the desired rules and the
+            users alone, so a re-plan reusing the users reuses it too).
     """
 
     plan: Plan
@@ -101,6 +105,7 @@ class PlanRun:
     now: dt.datetime
     timings: Mapping[str, float]
     requests: int
+    coverage: Mapping[AccessType, RuleCoverage]
 
 
 class _CountingClient(QrsClient):
@@ -234,7 +239,8 @@ class Session:
         Args:
             reusing: an earlier run whose users and signals still hold (``apply``'s re-plans:
                 it changes allocations and rules, never users, and the denial logs it read a
-                moment ago say the same): only the rest of the site is read again.
+                moment ago say the same): only the rest of the site is read again, and the
+                rules' coverage of those users is not worked out again.
 
         Raises:
             QrsError: the site cannot be read.
@@ -253,7 +259,7 @@ class Session:
         timings["logs"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        coverage = build_coverage(self.desired, actual)
+        coverage = reusing.coverage if reusing is not None else build_coverage(self.desired, actual)
         timings["rules"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -266,6 +272,7 @@ class Session:
             now=now,
             timings=timings,
             requests=self.requests - requests_before,
+            coverage=coverage,
         )
 
 
