@@ -16,6 +16,7 @@ from licsync.sim.filter import (
     MAX_FILTER_LENGTH,
     Predicate,
     error_body,
+    ids_named,
     parse_filter,
 )
 
@@ -431,3 +432,33 @@ def test_token_soup_parses_or_raises_filter_syntax_error(parts: list[str]) -> No
         assert 0 <= outcome <= len(text)
     else:
         assert outcome(ENTITY) in (True, False)
+
+
+_GUIDS = st.uuids().map(str)
+
+
+@given(
+    st.lists(_GUIDS, min_size=1, max_size=8),
+    st.lists(_GUIDS, max_size=4),
+    st.booleans(),
+    st.sampled_from(["{}", "({})", "({}", "{})", "{} and name eq 'x'"]),
+)
+def test_ids_named_is_what_the_predicate_matches(
+    named: list[str], others: list[str], upper: bool, shape: str
+) -> None:
+    """``ids_named`` (the simulator's look-up by id) names exactly the entities the compiled
+    filter matches, or gives up (None), or refuses what the parser refuses."""
+    clauses = " or ".join(f"id eq {g.upper() if upper else g}" for g in named)
+    text = shape.format(clauses)
+    try:
+        predicate = parse_filter(text)
+    except FilterSyntaxError:
+        with pytest.raises(FilterSyntaxError):
+            ids_named(text)
+        return
+    found = ids_named(text)
+    if found is None:
+        return
+    entities = [{"id": g, "name": "x"} for g in [*named, *others]]
+    assert set(found) == {e["id"] for e in entities if predicate(e)}
+    assert len(found) == len(set(found))

@@ -203,3 +203,21 @@ def test_third_party_log_lines_carry_no_query(
     lines = [r.getMessage() for r in caplog.records if r.name.startswith(("httpx", "httpcore"))]
     assert any("HTTP Request: GET" in line for line in lines)
     assert not [line for line in lines if "xrfkey" in line.lower()]
+
+
+def test_a_re_read_reusing_users_and_version_asks_for_the_rest_only(
+    client: QrsClient, sim: Simulator
+) -> None:
+    """apply's re-read: the users and the build version of a read a moment ago, every licence
+    entity read afresh (a reclaim in between shows), neither /qrs/user/full nor /qrs/about."""
+    first = fetch_actual(client)
+    (seat,) = first.allocations[PRO]
+    sim.store.deallocate(PRO, seat.id, "INTERNAL\\sa_api")
+    sim.reset_counts()
+    again = read_actual(client, users=first.users, build_version=first.build_version).actual
+    assert sim.request_counts() == {"GET": len(actual_requests()) - 2}
+    assert again.users is first.users
+    assert again.build_version == first.build_version
+    assert [a.quarantined for a in again.allocations[PRO]] == [True]
+    assert again.rules == first.rules
+    assert again.capacity != first.capacity

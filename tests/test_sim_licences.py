@@ -364,3 +364,28 @@ def test_record_use_sets_last_used(sim: Simulator, client: httpx.Client) -> None
     seat = sim.store.add_allocation("professional", ids[0])
     sim.store.record_use("professional", ids[0])
     assert client.get(f"{PRO}/{seat['id']}").json()["lastUsed"] == "2025-06-02T08:00:00.000Z"
+
+
+@pytest.mark.parametrize(
+    "clauses",
+    [
+        pytest.param("id eq {a} or id eq {missing} or id eq {b}", id="ids-looked-up"),
+        pytest.param("(id eq {a} or ID eq {B}) or id eq {a}", id="ids-nested-upper-repeated"),
+        pytest.param("id eq {a} or user.userId eq 'user1'", id="mixed-scanned"),
+    ],
+)
+def test_selection_by_ids_selects_what_the_filter_says(
+    sim: Simulator, client: httpx.Client, clauses: str
+) -> None:
+    """A selection of ``id eq`` clauses (looked up by id) holds what a scan would: the seats
+    that exist, each once, and no seat a clause does not name."""
+    ids = _user_ids(sim)
+    a = sim.store.add_allocation("analyzer", ids[0])
+    b = sim.store.add_allocation("analyzer", ids[1])
+    sim.store.add_allocation("analyzer", ids[2])
+    missing = "0b0b0b0b-0000-4000-8000-000000000000"
+    text = clauses.format(a=a["id"], b=b["id"], B=b["id"].upper(), missing=missing)
+    response = client.post("/qrs/selection/license/analyzeraccesstype", params={"filter": text})
+    assert response.status_code == 201
+    selected = [i["objectID"] for i in response.json()["items"]]
+    assert sorted(selected) == sorted([a["id"], b["id"]])

@@ -35,14 +35,15 @@ import httpx
 from licsync.actual import Actual
 from licsync.desired import Desired
 from licsync.errors import Problem
+from licsync.identity import AccessType
 from licsync.load import load_desired
 from licsync.plan import Plan, plan
 from licsync.plan.planner import build_coverage
 from licsync.policy import DenialSource, DenialSourceKind
 from licsync.qrs import QrsClient, read_actual
 from licsync.qrs.ratelimit import RateLimit
+from licsync.rules.coverage import RuleCoverage
 from licsync.signals import Signals
-from licsync.signals.denials import read_denials
 from licsync.site import Site
 
 if TYPE_CHECKING:  # the product imports the simulator only where `embedded` starts it
@@ -95,6 +96,8 @@ class PlanRun:
         now: the instant it was planned as of.
         timings: seconds per phase: load (the session's, once), read, logs, rules, plan.
         requests: QRS requests this plan made (retries not counted).
+        coverage: which users each declared rule covers (from the desired rules and the
+            users alone, so a re-plan reusing the users reuses it too).
     """
 
     plan: Plan
@@ -103,6 +106,7 @@ class PlanRun:
     now: dt.datetime
     timings: Mapping[str, float]
     requests: int
+    coverage: Mapping[AccessType, RuleCoverage]
 
 
 class _CountingClient(QrsClient):
@@ -190,14 +194,18 @@ class Session:
         """Read the site's whole actual state now (a fresh read every call).
 
         Args:
-            users_from: reuse this earlier read's users rather than reading them again
-                (``apply``'s re-plans: it changes allocations and rules, never users).
+            users_from: reuse this earlier read's users and build version rather than reading
+                them again (``apply``'s re-plans: it changes allocations and rules, never
+                users, and the site answered a moment ago).
 
         Raises:
             QrsError: the site cannot be read.
         """
-        users = users_from.users if users_from is not None else None
-        return read_actual(self.client, users=users).actual
+        if users_from is None:
+            return read_actual(self.client).actual
+        return read_actual(
+            self.client, users=users_from.users, build_version=users_from.build_version
+        ).actual
 
     def signals(self, now: dt.datetime | None = None) -> Signals:
         """The denial signals of the policy's sources and ``--denial-logs``, as of ``now``.
@@ -213,6 +221,10 @@ class Session:
         )
         if not sources:
             return Signals()
+        # The log readers (and their parsers' set-up) load only for a site that has denial
+        # sources: an apply or plan without them does not pay for importing them.
+        from licsync.signals.denials import read_denials  # noqa: PLC0415
+
         since = (now or self.now()) - dt.timedelta(days=desired.policy.denial_lookback_days)
         report = read_denials(
             sources,
@@ -228,7 +240,8 @@ class Session:
         Args:
             reusing: an earlier run whose users and signals still hold (``apply``'s re-plans:
                 it changes allocations and rules, never users, and the denial logs it read a
-                moment ago say the same): only the rest of the site is read again.
+                moment ago say the same): only the rest of the site is read again, and the
+                rules' coverage of those users is not worked out again.
 
         Raises:
             QrsError: the site cannot be read.
@@ -247,7 +260,7 @@ class Session:
         timings["logs"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        coverage = build_coverage(self.desired, actual)
+        coverage = reusing.coverage if reusing is not None else build_coverage(self.desired, actual)
         timings["rules"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -260,6 +273,7 @@ class Session:
             now=now,
             timings=timings,
             requests=self.requests - requests_before,
+            coverage=coverage,
         )
 
 

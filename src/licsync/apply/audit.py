@@ -1,4 +1,5 @@
-"""The audit log: one JSON line per attempt, appended and flushed as it happens.
+"""The audit log: one JSON line per attempt, appended and flushed as it happens (the lines of
+results known together, e.g. one bulk request's, in one write).
 
 A run writes a ``start`` record (who, what approval, which plan), one ``change`` record per
 change as its result is known, and an ``end`` record with the totals; a run that dies leaves
@@ -30,6 +31,9 @@ from licsync.results import WriteResult
 __all__ = ["AUDIT_FORMAT_VERSION", "Approval", "AuditLog", "actor_from_environment"]
 
 AUDIT_FORMAT_VERSION = "1.0"
+
+# One encoder for every line: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 _CI_VARIABLES = {
     "commit": "GITHUB_SHA",
@@ -75,6 +79,7 @@ class AuditLog:
     run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     _handle: IO[str] | None = None
     _outcomes: Counter[str] = field(default_factory=Counter)
+    _pending: list[str] = field(default_factory=list)
 
     @classmethod
     def open(cls, path: str | Path, site: str) -> AuditLog:
@@ -120,8 +125,10 @@ class AuditLog:
             }
         )
 
-    def change(self, change: Change, result: WriteResult) -> None:
-        """One change's attempt and outcome (flushed before the next item starts)."""
+    def change(self, change: Change, result: WriteResult, *, flush: bool = True) -> None:
+        """One change's attempt and outcome, flushed unless ``flush`` is False: the results of
+        one bulk request are known together, so their lines go out in one write (then
+        :meth:`flush`) instead of one system call each."""
         self._outcomes[result.outcome.value] += 1
         self._write(
             {
@@ -132,7 +139,8 @@ class AuditLog:
                 "status": result.status,
                 "message": result.message,
                 "quarantine": change.quarantine if isinstance(change, Reclaim) else None,
-            }
+            },
+            flush=flush,
         )
 
     def end(self, *, interrupted: bool = False, remaining: int | None = None) -> None:
@@ -145,14 +153,22 @@ class AuditLog:
             }
         )
 
+    def flush(self) -> None:
+        """Push the lines written so far to the file."""
+        if self._handle is not None:
+            if self._pending:
+                self._handle.write("".join(self._pending))
+                self._pending.clear()
+            self._handle.flush()
+
     def close(self) -> None:
         if self._handle is not None:
-            self._handle.flush()
+            self.flush()
             os.fsync(self._handle.fileno())
             self._handle.close()
             self._handle = None
 
-    def _write(self, record: dict[str, Any]) -> None:
+    def _write(self, record: dict[str, Any], *, flush: bool = True) -> None:
         if self._handle is None:
             msg = "the audit log is closed"
             raise RuntimeError(msg)
@@ -165,5 +181,6 @@ class AuditLog:
             "run": self.run_id,
             **record,
         }
-        self._handle.write(json.dumps(line, ensure_ascii=False, sort_keys=False) + "\n")
-        self._handle.flush()
+        self._pending.append(_ENCODER.encode(line) + "\n")
+        if flush:
+            self.flush()

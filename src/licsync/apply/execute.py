@@ -65,6 +65,7 @@ def execute(
     concurrency: int = 1,
     gate: Gate | None = None,
     stop: threading.Event | None = None,
+    on_recorded: Callable[[], None] | None = None,
 ) -> tuple[WriteResult, ...]:
     """Write every change, one result each, in the order the results became known.
 
@@ -75,6 +76,9 @@ def execute(
         concurrency: batches in flight at once (1: strictly one after the other).
         gate: consulted before each phase (see :data:`Gate`).
         stop: when set, no further batch starts (the first Ctrl-C).
+        on_recorded: called on the calling thread after the results known together (one
+            batch's, a gate's refusals, the changes an interrupt stranded) were all passed to
+            ``on_result`` (the audit log flushes them in one write there).
 
     Raises:
         QrsReadOnlyError: the writer's client cannot write (raised before anything was sent).
@@ -83,7 +87,7 @@ def execute(
     if concurrency < 1:
         msg = f"concurrency must be at least 1, not {concurrency}"
         raise ValueError(msg)
-    run = _Run(writer, on_result, stop or threading.Event())
+    run = _Run(writer, on_result, stop or threading.Event(), on_recorded)
     with _Pool(concurrency) as pool:
         for phase in execution_order(changes):
             for wave in _waves(phase):
@@ -94,10 +98,17 @@ def execute(
 class _Run:
     """The results so far, and the recording of each."""
 
-    def __init__(self, writer: Writer, on_result: OnResult | None, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        writer: Writer,
+        on_result: OnResult | None,
+        stop: threading.Event,
+        on_recorded: Callable[[], None] | None,
+    ) -> None:
         self.writer = writer
         self.on_result = on_result
         self.stop = stop
+        self.on_recorded = on_recorded
         self.results: dict[ChangeId, WriteResult] = {}
         self.ordered: list[WriteResult] = []
 
@@ -107,6 +118,8 @@ class _Run:
             self.ordered.append(result)
             if self.on_result is not None:
                 self.on_result(change, result)
+        if self.on_recorded is not None:
+            self.on_recorded()
 
     def skip(self, batch: Sequence[Change], message: str) -> None:
         self.record(batch, [WriteResult(c.id, Outcome.SKIPPED, message) for c in batch])

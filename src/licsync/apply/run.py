@@ -128,10 +128,11 @@ def apply_changes(
         if result.outcome is not Outcome.SKIPPED and not unsent:
             attempts[change.id] += 1
         if audit is not None:
-            audit.change(change, result)
+            audit.change(change, result, flush=False)  # flushed by each batch's on_recorded
         if on_result is not None:
             on_result(change, result)
 
+    flush = audit.flush if audit is not None else None
     if audit is not None:
         audit.start(
             options.approval, actor=actor or {}, changes=len(approved), dry_run=options.dry_run
@@ -147,11 +148,12 @@ def apply_changes(
             concurrency=options.concurrency,
             gate=gate,
             stop=stop,
+            on_recorded=flush,
         )
         final.update((r.change, r) for r in results)
         if not options.dry_run and not stop.is_set():
             final.update(
-                _settle(session, run, approved, final, writer, options, record, stop, gate)
+                _settle(session, run, approved, final, writer, options, record, stop, gate, flush)
             )
     except BaseException as exc:
         # Whatever ends the run, the audit log says it ended, and how.
@@ -329,6 +331,7 @@ def _settle(  # noqa: PLR0917 - one private call site, every argument a differen
     record: OnItem,
     stop: threading.Event,
     gate: _CapacityGate | None,
+    flush: Callable[[], None] | None,
 ) -> dict[ChangeId, WriteResult]:
     """Re-read once and decide every uncertain change: done, or sent once more."""
     uncertain = [c for c in approved if _uncertain(results[c.id])]
@@ -358,6 +361,8 @@ def _settle(  # noqa: PLR0917 - one private call site, every argument a differen
             record(change, settled[change.id])
         else:
             again.append(fresh)
+    if flush is not None:
+        flush()
     ids = {c.id for c in again}
     retry = [c for c in again if c.depends_on is None or c.depends_on in ids]
     for change in again:
@@ -371,6 +376,7 @@ def _settle(  # noqa: PLR0917 - one private call site, every argument a differen
             concurrency=options.concurrency,
             gate=gate,
             stop=stop,
+            on_recorded=flush,
         ):
             settled[result.change] = result
     return settled

@@ -9,20 +9,13 @@ import sys
 import time
 from collections import Counter
 from types import TracebackType
-from typing import TextIO
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from typing import TYPE_CHECKING, TextIO
 
 from licsync.plan.changes import Change
 from licsync.results import Outcome, WriteResult
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 __all__ = ["ApplyProgress"]
 
@@ -61,6 +54,16 @@ class ApplyProgress:
         if not self._enabled or total == 0:
             return
         if self._stream.isatty():
+            # rich only for a terminal: a CI run (and the bench) does not pay for importing it
+            from rich.console import Console  # noqa: PLC0415
+            from rich.progress import (  # noqa: PLC0415
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
             self._bar = Progress(
                 TextColumn("applying"),
                 BarColumn(),

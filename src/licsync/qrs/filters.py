@@ -223,6 +223,10 @@ def _top_level_keywords(clause: str) -> set[str]:
     A clause with an open string or parenthesis would swallow or break whatever it is joined
     with, so it is refused here rather than sent.
     """
+    if "'" not in clause and "(" not in clause and ")" not in clause:
+        # No string and no parenthesis (a GUID or number clause, e.g. each of a reclaim's 50
+        # ``id eq G``): the words are what whitespace separates, all at the top level.
+        return {word for word in clause.lower().split() if word in ("and", "or")}
     found: set[str] = set()
     depth = 0
     i = 0

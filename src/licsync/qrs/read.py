@@ -125,6 +125,7 @@ def read_actual(
     concurrency: int = READ_CONCURRENCY,
     pause_gc: bool = True,
     users: Mapping[str, ActualUser] | None = None,
+    build_version: str | None = None,
 ) -> ReadResult:
     """Like :func:`fetch_actual`, and also say where the time went.
 
@@ -138,18 +139,24 @@ def read_actual(
             everything as usual.
         users: reuse these users instead of reading ``/qrs/user/full`` again (by far the
             largest answer): ``apply`` re-reads what it changed, and it changes no user.
+        build_version: reuse this ``/qrs/about`` build version instead of asking first, alone,
+            before the rest (a round trip on the way of every other request): ``apply``'s
+            re-reads come a moment after a read that asked.
 
     Raises:
         QrsError: a request failed, or an answer lacks a field the QRS spec requires.
     """
     if not pause_gc:
-        return _read_actual(client, concurrency, users)
+        return _read_actual(client, concurrency, users, build_version)
     with gc_paused():
-        return _read_actual(client, concurrency, users)
+        return _read_actual(client, concurrency, users, build_version)
 
 
 def _read_actual(
-    client: QrsClient, concurrency: int, users: Mapping[str, ActualUser] | None
+    client: QrsClient,
+    concurrency: int,
+    users: Mapping[str, ActualUser] | None,
+    build_version: str | None,
 ) -> ReadResult:
     started = time.perf_counter()
     builders: dict[str, Callable[[Any], Any]] = {
@@ -203,7 +210,10 @@ def _read_actual(
         requests = [(path, params) for path, params in requests if path != paths.USER_FULL]
         results[paths.USER_FULL] = users
     timings: dict[str, EndpointTiming] = {}
-    results[first_path], timings[first_path] = job(first_path, first_params)
+    if build_version is None:
+        results[first_path], timings[first_path] = job(first_path, first_params)
+    else:
+        results[first_path] = build_version
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="qrs-read") as pool:
         futures = [pool.submit(job, path, params) for path, params in requests]
         # Collect in order so the first failure raised is deterministic; cancel the rest.

@@ -37,7 +37,7 @@ from licsync.sim.entities import (
     Collection,
     Entity,
 )
-from licsync.sim.errors import SimRefusal
+from licsync.sim.errors import FilterSyntaxError, SimRefusal
 from licsync.sim.exchange import (
     Connection,
     Request,
@@ -48,6 +48,7 @@ from licsync.sim.exchange import (
     text_response,
 )
 from licsync.sim.faults import Fault, FaultInjector
+from licsync.sim.filter import ids_named
 from licsync.sim.listing import (
     ADMIN_PRIVILEGES,
     ListCache,
@@ -393,10 +394,14 @@ class QrsApp:
             return json_response(201, [self._shaped(e, call) for e in created])
 
         def select(call: Call) -> Response:
-            _, entities = self.store.entities(collection)
             text = call.params.get("filter", "")
-            if text:
-                entities = apply_filter(entities, text)
+            named = _ids_named(text) if text else None
+            if named is not None:  # licsync's reclaim shape: by id, not a scan of every seat
+                entities = self.store.find(collection, named)
+            else:
+                _, entities = self.store.entities(collection)
+                if text:
+                    entities = apply_filter(entities, text)
             selection = self.store.create_selection(
                 collection, [e["id"] for e in entities], call.caller.name
             )
@@ -502,6 +507,13 @@ class QrsApp:
     def _delete_selection(self, call: Call) -> Response:
         self.store.delete_selection(call.ids[0])
         return empty_response(204)
+
+
+def _ids_named(text: str) -> tuple[str, ...] | None:
+    try:
+        return ids_named(text)
+    except FilterSyntaxError:
+        return None  # apply_filter answers it with QRS's 400
 
 
 def _count_response(n: int) -> Response:

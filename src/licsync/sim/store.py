@@ -186,6 +186,13 @@ class SimStore:
             self._maintain()
             return self._get(collection, entity_id)
 
+    def find(self, collection: Collection, entity_ids: Iterable[str]) -> list[Entity]:
+        """The entities of these (lower-case) ids that exist, in the order asked (read-only)."""
+        with self._lock:
+            self._maintain()
+            stored = self._entities[collection.route]
+            return [e for i in entity_ids if (e := stored.get(i)) is not None]
+
     def count(self, collection: Collection) -> int:
         """How many entities the collection holds."""
         with self._lock:
