@@ -210,12 +210,41 @@ def test_diff_is_the_default_and_writes_nothing(
     assert "CORP\\keeper" in result.stderr
     assert "protected" in result.stderr
     body = (tmp_path / "body.md").read_text(encoding="utf-8")
-    assert "### Allocations that go" in body
+    assert "<summary>Allocations that go (4)</summary>" in body
     assert "`CORP\\bob`" in body
     assert "`until: 2025-03-09`" in body
-    assert "### Capacity effect" in body
-    assert "### Plan after this proposal" in body
+    # The effect first, the list of users after it, folded.
+    assert body.index("### Capacity effect") < body.index("<summary>Allocations that go")
+    assert body.index("### Plan after this proposal") < body.index("<details>")
     assert "additive ownership removing an entry reclaims nothing" in body
+
+
+def test_a_body_of_thousands_of_users_fits_a_pull_request(
+    sim_store: SimStore, sim: Simulator, licsync: Licsync, tmp_path: Path
+) -> None:
+    """GitHub takes at most 65,536 characters: the list stops there and says how many more."""
+    names = [f"inactive-person-with-a-long-name-{n:05d}" for n in range(2000)]
+    for name in names:
+        person = sim_store.add_user("CORP", name, inactive=True)
+        sim_store.add_allocation("professional", str(person["id"]), last_used=RECENT)
+    site = tmp_path / "licenses"
+    site.mkdir()
+    (site / "site.yaml").write_text(SITE.replace("OWNERSHIP", "authoritative"), encoding="utf-8")
+    entries = "".join(f"    - user: CORP\\{name}\n" for name in names)
+    (site / "professional.yaml").write_text(
+        f"professional:\n  allocations:\n{entries}", encoding="utf-8"
+    )
+    body_file = tmp_path / "body.md"
+    result = licsync(_args(sim, site, "--body", str(body_file)))
+    assert result.exit_code == 0, result.output
+    body = body_file.read_text(encoding="utf-8")
+    assert len(body) <= 65_536
+    assert "<summary>Allocations that go (2000)</summary>" in body
+    shown = [name for name in names if f"`CORP\\{name}`" in body]
+    assert 100 < len(shown) < len(names)
+    assert f"… and {len(names) - len(shown)} more" in body
+    assert body.rstrip().endswith("</details>")
+    assert "### Capacity effect" in body
 
 
 def test_user_in_a_file_with_rules_and_several_files(

@@ -8,6 +8,7 @@ outside (user names, rule names, groups, the planner's reasons that quote them) 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from licsync.identity import AccessType
 from licsync.plan import Plan
@@ -15,8 +16,12 @@ from licsync.policy import Ownership, ProposalStyle
 from licsync.propose.decide import Edit
 from licsync.propose.outcome import ProposeRun
 from licsync.render.escape import escape_text, md_code, md_text
+from licsync.render.markdown import MAX_COMMENT
 
-__all__ = ["render_body", "summary_lines"]
+__all__ = ["MAX_BODY", "render_body", "summary_lines"]
+
+MAX_BODY = MAX_COMMENT
+"""GitHub's limit on a pull request's body, in characters: the same as a comment's."""
 
 ADDITIVE_NOTE = (
     "In additive ownership removing an entry reclaims nothing (licsync never removes a seat "
@@ -52,40 +57,71 @@ def summary_lines(run: ProposeRun) -> list[str]:
     return [*lines, total]
 
 
-def render_body(run: ProposeRun) -> str:
-    """The pull-request body: what is proposed and why, capacity, and the plan after it."""
+def render_body(run: ProposeRun, *, max_chars: int = MAX_BODY) -> str:
+    """The pull-request body: what is proposed, the capacity effect and the plan after it
+    first, then per user what goes and why, folded; never longer than ``max_chars``.
+
+    A proposal of thousands of users would not fit GitHub's limit: the lists then stop where
+    the body is full and say how many rows the diff of the pull request holds besides.
+    """
     p = run.proposal
-    out = [
+    fixed = [
         f"## licsync propose: site {md_text(run.site)}",
         "",
         f"As of {_instant(run.now)}: {len(p.removals)} allocation(s) to end, "
         f"{len(p.suggestions)} suggestion(s) for users denied access. Merging this pull "
-        "request makes the next `licsync apply` reclaim what is listed below.",
+        "request makes the next `licsync apply` reclaim the seats listed below.",
         "",
     ]
-    if p.removals:
-        out += [
-            "### Allocations that go",
-            "",
-            "| user | type | edit | why | seat on the site |",
-            "| --- | --- | --- | --- | --- |",
+    if run.disagreements:
+        fixed += ["### Warning", ""]
+        fixed += [
+            f"- the plan after this proposal does not reclaim {md_text(d)}"
+            for d in run.disagreements
         ]
+        fixed.append("")
+    fixed += _capacity(run.before, run.after)
+    fixed += _plan_summary(run.after)
+    if any(r.edit is Edit.EXPIRE for r in p.removals):
+        fixed += [ADDITIVE_NOTE, ""]
+    out = fixed
+    room = max_chars - _length(out)
+    for section in _sections(run):
+        lines, room = _fitted(section, room)
+        out += lines
+    return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True)
+class _Section:
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[str, ...]
+
+
+def _sections(run: ProposeRun) -> list[_Section]:
+    p = run.proposal
+    sections = []
+    if p.removals:
+        rows = []
         for r in p.removals:
             edit = "entry removed" if r.edit is Edit.REMOVE else f"`until: {r.until}`"
             seat = "yes: reclaimed on merge" if r.holds_seat else "none (nothing to reclaim)"
-            out.append(
+            rows.append(
                 f"| {md_code(r.user)} | {r.access_type} | {edit} | {md_text(r.why)} | {seat} |"
             )
-        out.append("")
-        if any(r.edit is Edit.EXPIRE for r in p.removals):
-            out += [ADDITIVE_NOTE, ""]
+        sections.append(
+            _Section(
+                f"Allocations that go ({len(rows)})",
+                (
+                    "| user | type | edit | why | seat on the site |",
+                    "| --- | --- | --- | --- | --- |",
+                ),
+                tuple(rows),
+            )
+        )
     if p.suggestions:
-        out += [
-            "### Users denied access",
-            "",
-            "| user | type | denied | first | last | groups | suggestion |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-        ]
+        rows = []
         for s in p.suggestions:
             groups = ", ".join(md_text(g) for g in s.groups) or "none"
             if s.covering:
@@ -97,25 +133,64 @@ def render_body(run: ProposeRun) -> str:
                 if s.style is ProposalStyle.COMMENT
                 else f"entry until {s.until}"
             )
-            out.append(
+            rows.append(
                 f"| {md_code(s.user)} | {s.access_type} | {s.count} | {_day(s.first)} | "
                 f"{_day(s.last)} | {groups} | {how}; {rule} |"
             )
-        out.append("")
+        sections.append(
+            _Section(
+                f"Users denied access ({len(rows)})",
+                (
+                    "| user | type | denied | first | last | groups | suggestion |",
+                    "| --- | --- | --- | --- | --- | --- | --- |",
+                ),
+                tuple(rows),
+            )
+        )
     if run.skipped:
-        out += ["### Left as it is", ""]
-        out += [f"- {md_code(k.user)} ({k.access_type}): {md_text(k.why)}" for k in run.skipped]
-        out.append("")
-    if run.disagreements:
-        out += ["### Warning", ""]
-        out += [
-            f"- the plan after this proposal does not reclaim {md_text(d)}"
-            for d in run.disagreements
+        sections.append(
+            _Section(
+                f"Left as it is ({len(run.skipped)})",
+                (),
+                tuple(
+                    f"- {md_code(k.user)} ({k.access_type}): {md_text(k.why)}" for k in run.skipped
+                ),
+            )
+        )
+    return sections
+
+
+# What a folded section costs besides its rows: the tags, the title, blank lines, the note.
+_FOLD_RESERVE = 200
+
+
+def _fitted(section: _Section, room: int) -> tuple[list[str], int]:
+    """The section folded, with as many of its rows as ``room`` holds, and the room left."""
+    head = ["<details>", f"<summary>{section.title}</summary>", "", *section.header]
+    room -= _length(head) + _FOLD_RESERVE
+    if room < 0:
+        return [], room + _length(head) + _FOLD_RESERVE
+    shown: list[str] = []
+    for row in section.rows:
+        if len(row) + 1 > room:
+            break
+        shown.append(row)
+        room -= len(row) + 1
+    lines = [*head, *shown]
+    if not shown and section.header:
+        lines = head[:3]
+    left = len(section.rows) - len(shown)
+    if left:
+        lines += [
+            "",
+            f"… and {left} more, too many for one pull-request body: the diff lists them.",
         ]
-        out.append("")
-    out += _capacity(run.before, run.after)
-    out += _plan_summary(run.after)
-    return "\n".join(out) + "\n"
+    lines += ["", "</details>", ""]
+    return lines, room
+
+
+def _length(lines: list[str]) -> int:
+    return sum(len(line) + 1 for line in lines)
 
 
 def _capacity(before: Plan, after: Plan) -> list[str]:

@@ -162,7 +162,9 @@ def decide(
                     why = f"idle, but protected ({protection.describe()})"
                     kept.append(Kept(access_type, entry.user, why))
                     continue
-                reason, why = Reason.IDLE, idle[(access_type, entry.key)].message
+                days = idle[(access_type, entry.key)].data.get("idle_days")
+                reason = Reason.IDLE
+                why = f"idle: not used for {days} days (policy.idle.days: {policy.idle.days})"
             elif not held:
                 gone = _gone(entry, actual.users.get(entry.key), policy, today)
                 if gone is None:
