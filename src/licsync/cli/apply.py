@@ -29,8 +29,8 @@ from licsync.cli.options import (
     QrsUrlOption,
     RequestTimeoutOption,
     SiteOption,
-    shown,
 )
+from licsync.cli.warnings import echo_warnings
 from licsync.render.applied import render_apply_json, render_apply_text
 from licsync.session import EMBEDDED_TARGET, Session, SessionRequest, open_session
 
@@ -164,8 +164,7 @@ def apply(
         concurrency=concurrency,
     )
     with open_session(request) as session:
-        for warning in session.warnings:
-            typer.echo(shown(str(warning)), err=True)
+        echo_warnings(session.warnings)
         session.limit_rate(max_requests_per_second)
         with _locked(session, lock_timeout):
             result = _run(session, options, audit_log, output_format)

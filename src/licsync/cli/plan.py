@@ -24,8 +24,8 @@ from licsync.cli.options import (
 )
 from licsync.cli.output import check_target, write_atomically
 from licsync.cli.progress import Progress
+from licsync.cli.warnings import echo_warnings
 from licsync.render import render_json, render_markdown, render_text
-from licsync.render.escape import escape_text
 from licsync.session import PlanRun, SessionRequest, open_session
 
 __all__ = ["plan", "register"]
@@ -80,8 +80,7 @@ def plan(
         env=os.environ,
     )
     with open_session(request) as session:
-        for warning in session.warnings:
-            typer.echo(escape_text(str(warning)), err=True)  # one line each
+        echo_warnings(session.warnings)
         with Progress("reading the site and planning", sys.stderr):
             run = session.plan()
     started = time.perf_counter()

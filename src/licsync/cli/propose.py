@@ -24,6 +24,7 @@ from licsync.cli.options import (
 )
 from licsync.cli.output import check_target, write_atomically
 from licsync.cli.progress import Progress
+from licsync.cli.warnings import echo_warnings
 from licsync.propose.body import render_body, summary_lines
 from licsync.propose.outcome import ProposeRun
 from licsync.propose.run import propose_site
@@ -77,8 +78,7 @@ def propose(
         env=os.environ,
     )
     with open_session(request) as session:
-        for warning in session.warnings:
-            typer.echo(escape_text(str(warning)), err=True)
+        echo_warnings(session.warnings)
         with Progress("reading the site and proposing", sys.stderr):
             run = propose_site(session)
     if write:

@@ -1,0 +1,42 @@
+"""The loader's warnings as the commands that read a site show them, on standard error.
+
+A warning repeated for many entries of one field (every user of a dumped site of 100,000 people
+who holds both types, say) would bury the plan under hundreds of lines on every run: past
+:data:`PER_FIELD` of one field, one line counts the rest. ``licsync validate`` lists them all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+import typer
+
+from licsync.cli.options import shown
+from licsync.errors import Problem
+
+__all__ = ["PER_FIELD", "echo_warnings"]
+
+PER_FIELD = 5
+"""Warnings shown of one field (its list indices aside) before the rest are counted."""
+
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def echo_warnings(warnings: Iterable[Problem]) -> None:
+    """Each warning on a line of its own (escaped), the rest of a busy field counted."""
+    seen: Counter[str] = Counter()
+    for warning in warnings:
+        field = _INDEX.sub("", warning.field)
+        seen[field] += 1
+        if seen[field] <= PER_FIELD:
+            typer.echo(shown(str(warning)), err=True)
+    for field, count in seen.items():
+        if count > PER_FIELD:
+            more = count - PER_FIELD
+            typer.echo(
+                f"licsync: {more} more warning{'s' if more != 1 else ''} of "
+                f"{shown(field) or 'the files'} (licsync validate lists them all)",
+                err=True,
+            )
