@@ -66,6 +66,7 @@ from benchlib import (
     floor_read,
     get_json,
     http_client,
+    ident,
     simulators,
     timed,
     xrf,
@@ -163,10 +164,6 @@ ACCESS = "/qrs/license/professionalaccesstype"
 RULE_CONTEXT = {0: "both", 1: "hub", 2: "qmc"}
 RECENT_USE = dt.timedelta(days=7, hours=1)  # a seat used within this is quarantined (7 days)
 NEVER = "0001-01-01"
-
-
-def ident(user: dict[str, Any]) -> str:
-    return f"{user['userDirectory']}\\{user['userId']}"
 
 
 def fetch(base: str) -> dict[str, Any]:

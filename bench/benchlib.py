@@ -113,6 +113,23 @@ def get_json(http: httpx.Client, base: str, path: str, params: dict[str, str] | 
     return response.json()
 
 
+def served_site(base: str) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """What a simulator serves (its users, and its allocations per type), for a bench to write
+    the desired state it times against."""
+    with http_client() as http:
+        users = get_json(http, base, "/qrs/user/full")
+        seats = {
+            t: get_json(http, base, f"/qrs/license/{t}accesstype/full")
+            for t in ("professional", "analyzer")
+        }
+    return users, seats
+
+
+def ident(user: dict[str, Any]) -> str:
+    """A served user's ``DIRECTORY\\userid``, as desired-state files name it."""
+    return f"{user['userDirectory']}\\{user['userId']}"
+
+
 def floor_read(http: httpx.Client, base: str) -> int:
     """Plain GETs + ``json.loads`` of the endpoints licsync reads, with licsync's concurrency
     (one worker thread per request); returns the bytes read."""

@@ -45,7 +45,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, floor_read, http_client, simulator, timed
+from benchlib import REPO, floor_read, http_client, ident, served_site, simulator, timed
 from licsync.signals.licenselog import LicenseLogRow, usage_denied, write_license_log
 
 TIMINGS = re.compile(r"timings: (.*); (\d+) QRS requests")
@@ -66,25 +66,6 @@ runpy.run_module("licsync", run_name="__main__", alter_sys=True)
 """
 SERVICE = "CORP\\svc-qlik"
 GRANTED = "UsageID: 0, SessionID: 0, SessionCount: 1, Hostname: '::ffff:10.0.0.9'"
-
-
-def fetch(base: str) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
-    """The served users and allocations, to write a desired state that matches them."""
-    with http_client() as http:
-        key = "abcdefghijklmnop"
-
-        def get(path: str) -> Any:
-            response = http.get(f"{base}/qrs/{path}?xrfkey={key}", headers={"X-Qlik-Xrfkey": key})
-            response.raise_for_status()
-            return response.json()
-
-        users = get("user/full")
-        seats = {t: get(f"license/{t}accesstype/full") for t in ("professional", "analyzer")}
-    return users, seats
-
-
-def ident(user: dict[str, Any]) -> str:
-    return f"{user['userDirectory']}\\{user['userId']}"
 
 
 def groups_of(user: dict[str, Any]) -> list[str]:
@@ -274,7 +255,7 @@ def main() -> int:
     print(f"starting the simulator with {options.users:,} users (separate process) ...")
     with simulator(options.users, options.seed) as base, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        users, seats = fetch(base)
+        users, seats = served_site(base)
         allocations = sum(len(s) for s in seats.values())
         print(f"site: {len(users):,} users, {allocations:,} allocations")
         now = dt.datetime.now(dt.UTC)

@@ -34,26 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, http_client, simulator
-
-
-def fetch(base: str) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
-    """The served users and allocations."""
-    with http_client() as http:
-        key = "abcdefghijklmnop"
-
-        def get(path: str) -> Any:
-            response = http.get(f"{base}/qrs/{path}?xrfkey={key}", headers={"X-Qlik-Xrfkey": key})
-            response.raise_for_status()
-            return response.json()
-
-        users = get("user/full")
-        seats = {t: get(f"license/{t}accesstype/full") for t in ("professional", "analyzer")}
-    return users, seats
-
-
-def ident(user: dict[str, Any]) -> str:
-    return f"{user['userDirectory']}\\{user['userId']}"
+from benchlib import REPO, ident, served_site, simulator
 
 
 def write_desired(
@@ -140,7 +121,7 @@ def main() -> int:
     print(f"starting the simulator with {options.users:,} users (separate process) ...")
     with simulator(options.users, options.seed) as base, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        users, seats = fetch(base)
+        users, seats = served_site(base)
         print(f"site: {len(users):,} users, {sum(len(s) for s in seats.values()):,} allocations")
         desired = work / "licenses"
         desired.mkdir()
