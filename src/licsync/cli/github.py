@@ -70,9 +70,14 @@ def _parse_json(raw: bytes, where: str) -> Any:
         raise UsageError(f"{where}: JSON nested too deeply") from None
 
 
+# GitHub numbers issues and pull requests with 32-bit integers; a larger number is a typo.
+MAX_PR = 2**31 - 1
+
+
 def _pr_number(value: int) -> int:
-    if value < 1:
-        raise typer.BadParameter(f"{value}: a pull request number is 1 or more")
+    if not 1 <= value <= MAX_PR:
+        shown_value = str(value) if len(str(value)) <= 20 else f"{str(value)[:20]}..."
+        raise typer.BadParameter(f"{shown_value}: a pull request number is from 1 to {MAX_PR:,}")
     return value
 
 
