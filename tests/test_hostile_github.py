@@ -155,3 +155,22 @@ def test_a_binary_or_huge_body_file_is_refused(
         result = licsync(["github", "issue", "--title", "t", str(body)])
         _refused(result, github, words)
         assert str(body) in result.stderr
+
+
+@pytest.mark.parametrize("command", ["comment", "issue"])
+def test_what_github_answers_cannot_forge_a_line(
+    licsync: Licsync, github: GitHubStandIn, plan_file: Path, tmp_path: Path, command: str
+) -> None:
+    """An html_url holding a line break and ESC (a hostile or broken server): shown escaped,
+    on licsync's own line."""
+    answer = json.dumps({"id": 5, "number": 5, "html_url": "https://x\nFAKE: Safety: OK\x1b[2J"})
+    github.script(Canned("comments$|issues$", 201, body=answer.encode(), method="POST"))
+    body = tmp_path / "body.md"
+    body.write_text("x", encoding="utf-8")
+    if command == "comment":
+        result = _comment(licsync, plan_file)
+    else:
+        result = licsync(["github", "issue", "--title", "t", str(body)])
+    assert result.exit_code == 0, result.output
+    assert "https://x\\nFAKE: Safety: OK\\x1b[2J" in result.stdout
+    assert not [line for line in result.output.splitlines() if line.startswith("FAKE")]

@@ -117,7 +117,7 @@ def comment(
     with _forge() as forge:
         posted = forge.put_comment(pull_request, plan_marker_prefix(plan.site), body)
     changes = count(len(plan.changes), "change") if plan.changes else "no changes"
-    where = f": {posted.url}" if posted.url else ""
+    where = f": {escape_text(posted.url)}" if posted.url else ""  # GitHub's text: one line
     typer.echo(
         shown(
             f"{posted.action} the plan comment of site {plan.site} ({changes}) on pull request "
@@ -211,5 +211,5 @@ def issue(
         raise UsageError(f"{body_file}: not UTF-8 text") from None
     with _forge() as forge:
         posted = forge.put_issue(title, marker, issue_body(chosen, text))
-    where = f": {posted.url}" if posted.url else ""
+    where = f": {escape_text(posted.url)}" if posted.url else ""  # GitHub's text: one line
     typer.echo(shown(f"{posted.action} issue #{posted.id} ({chosen}){where}"))
