@@ -197,3 +197,26 @@ def test_a_folder_that_cannot_be_made_is_a_clear_error(licsync: Licsync) -> None
     with start_simulator(_store("alice")) as sim:
         line = _one_error(_dump(licsync, sim.url, Path("/proc/licsync-dump-test")))
     assert "/proc/licsync-dump-test" in line
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://admin:s3cretPW@127.0.0.1:9", "http://admin:s3cretPW@qlik host:4242"],
+    ids=["credentials", "credentials-and-space"],
+)
+def test_a_password_in_qrs_url_is_not_echoed(licsync: Licsync, tmp_path: Path, url: str) -> None:
+    """--qrs-url with credentials is a wrong command line (exit 64) that does not repeat them."""
+    result = _dump(licsync, url, tmp_path / "site")
+    assert result.exit_code == 64, result.output
+    assert "--qrs-url" in result.stderr
+    assert "s3cretPW" not in result.output
+
+
+def test_a_site_name_no_file_can_hold_is_refused_before_qrs_is_asked(
+    licsync: Licsync, tmp_path: Path
+) -> None:
+    """--site with a line break: refused at once, naming --site; QRS is not read."""
+    with HostileQrs() as qrs:
+        line = _one_error(_dump(licsync, qrs.url, tmp_path / "site", "--site", "a\nFAKE"))
+        assert qrs.requests == []
+    assert "--site 'a\\nFAKE'" in line

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +26,8 @@ from licsync.session import EMBEDDED, read_site
 from licsync.site import Site
 
 __all__ = ["dump", "register"]
+
+_SITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 
 def register(app: typer.Typer) -> None:
@@ -84,6 +87,9 @@ def _site_settings(out: Path, *, site: str | None, qrs_url: str | None, today: d
         )
         raise DumpRefused(msg)
     name = site or ("demo" if qrs_url == EMBEDDED else site_name_for(qrs_url))
+    if not _SITE_NAME.fullmatch(name):  # the schema's pattern: refused now, not after reading
+        msg = f"--site '{escape_text(name)}': a site name is letters, digits, '.', '_' and '-'"
+        raise DumpRefused(msg)
     if qrs_url.startswith("https://"):
         msg = (
             f"{qrs_url} needs the site's certificate or proxy settings: write {out}/site.yaml "
