@@ -269,3 +269,33 @@ def test_a_body_that_is_a_fifo_is_refused_before_the_site_is_read(
     assert result.exit_code == 1, result.output
     assert "FIFO" in result.stderr
     assert fifo.is_fifo()
+
+
+def test_a_file_that_cannot_be_written_leaves_every_file_as_it_was(
+    sim_store: SimStore,
+    sim: Simulator,
+    licsync: Licsync,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--write edits two files and the second cannot be written (a full disk, say): the first
+    is put back byte for byte, and exit 1 says nothing was written."""
+    from licsync.cli import output
+    from licsync.cli import propose as propose_command
+
+    _organisation(sim_store, "fine.user")
+    professional = "\ufeffprofessional:\r\n  allocations:\r\n    - user: CORP\\bob\r\n"
+    site = _site(tmp_path, professional, denied=("fine.user",))
+    before = {p.name: p.read_bytes() for p in site.glob("*.yaml")}
+    real_write = output.write_atomically
+
+    def full_disk(path: Path, text: str) -> None:
+        if path.name == "professional.yaml":
+            raise output.OutputError(f"cannot write {path}: No space left on device")
+        real_write(path, text)
+
+    monkeypatch.setattr(propose_command, "write_atomically", full_disk)
+    result = _propose(licsync, sim, site, "--write")
+    assert result.exit_code == 1, result.output
+    assert "nothing written" in result.stderr
+    assert {p.name: p.read_bytes() for p in site.glob("*.yaml")} == before
