@@ -220,3 +220,36 @@ def test_a_site_name_no_file_can_hold_is_refused_before_qrs_is_asked(
         line = _one_error(_dump(licsync, qrs.url, tmp_path / "site", "--site", "a\nFAKE"))
         assert qrs.requests == []
     assert "--site 'a\\nFAKE'" in line
+
+
+def test_a_huge_output_folder_is_refused_without_walking_all_of_it(
+    licsync: Licsync, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--out a folder of more entries than any licence folder holds (--out . in a big tree):
+    refused, naming the folder, before QRS is asked."""
+    monkeypatch.setattr(dump_files, "MAX_ENTRIES", 50)
+    out = tmp_path / "tree"
+    for index in range(6):
+        (out / f"d{index}").mkdir(parents=True)
+        for name in range(10):
+            (out / f"d{index}" / f"f{name}.txt").write_text("x", encoding="utf-8")
+    with HostileQrs() as qrs:
+        line = _one_error(_dump(licsync, qrs.url, out))
+        assert qrs.requests == []
+    assert "more than 50 files and folders" in line
+
+
+def test_yaml_behind_a_symlinked_folder_is_found(licsync: Licsync, tmp_path: Path) -> None:
+    """The plan follows symlinked folders inside the site's folder, so the check does too: YAML
+    reached only through one refuses the dump (it would be merged with it)."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "team.yaml").write_text("professional:\n  allocations: []\n", encoding="utf-8")
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "teams").symlink_to(elsewhere)
+    (out / "loop").symlink_to(out)
+    with HostileQrs() as qrs:
+        line = _one_error(_dump(licsync, qrs.url, out))
+        assert qrs.requests == []
+    assert "team.yaml" in line

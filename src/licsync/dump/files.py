@@ -61,12 +61,7 @@ def check_output(out: Path, *, force: bool) -> None:
         verb = "exists" if len(existing) == 1 else "exist"
         msg = f"{names} already {verb}; nothing written (--force overwrites)"
         raise DumpRefused(msg)
-    others = sorted(
-        path
-        for path in out.rglob("*")
-        if path.suffix.lower() in _YAML_SUFFIXES
-        and path.relative_to(out).as_posix() not in FILE_NAMES
-    )
+    others = _other_yaml(out)
     if others:
         shown = ", ".join(str(p) for p in others[:5]) + (" ..." if len(others) > 5 else "")
         msg = (
@@ -74,6 +69,52 @@ def check_output(out: Path, *, force: bool) -> None:
             "nothing written: dump into a new folder, or move them away"
         )
         raise DumpRefused(msg)
+
+
+MAX_ENTRIES = 100_000
+"""Entries looked at in ``--out`` before giving up: a licence folder holds a few dozen, and
+``--out .`` in a large tree (or ``--out /``) must not walk it for minutes."""
+
+
+def _other_yaml(out: Path) -> list[Path]:
+    """Up to six YAML files below ``out`` that are not the dump's own, as the loader would find
+    them (symlinked folders followed, each once).
+
+    Raises:
+        DumpRefused: a folder below ``out`` cannot be listed (its YAML would be merged unseen),
+            or ``out`` holds more than :data:`MAX_ENTRIES` entries.
+    """
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    entries = 0
+
+    def refuse(exc: OSError) -> None:
+        msg = f"cannot dump into {out}: {exc.filename} cannot be listed ({exc.strerror or exc})"
+        raise DumpRefused(msg)
+
+    for folder, subfolders, names in os.walk(out, onerror=refuse, followlinks=True):
+        info = os.stat(folder)
+        if (info.st_dev, info.st_ino) in seen:
+            subfolders.clear()  # a symlink loop, or a folder reached twice
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        entries += len(subfolders) + len(names)
+        if entries > MAX_ENTRIES:
+            msg = (
+                f"cannot dump into {out}: it holds more than {MAX_ENTRIES:,} files and folders; "
+                "dump into a new folder"
+            )
+            raise DumpRefused(msg)
+        for name in sorted(names):
+            path = Path(folder) / name
+            if path.suffix.lower() not in _YAML_SUFFIXES:
+                continue
+            if path.relative_to(out).as_posix() in FILE_NAMES:
+                continue
+            found.append(path)
+            if len(found) > 5:
+                return found
+    return sorted(found)
 
 
 def write_dump(dump: Dump, out: Path, *, force: bool, today: dt.date) -> tuple[Path, ...]:
