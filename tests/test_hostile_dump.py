@@ -253,3 +253,19 @@ def test_yaml_behind_a_symlinked_folder_is_found(licsync: Licsync, tmp_path: Pat
         line = _one_error(_dump(licsync, qrs.url, out))
         assert qrs.requests == []
     assert "team.yaml" in line
+
+
+def test_the_answer_cap_of_the_site_file_in_out_holds(licsync: Licsync, tmp_path: Path) -> None:
+    """A gzip bomb against a dump whose --out holds site.yaml with max_answer_mb: 1: cut at the
+    cap, the endpoint named, the files as they were."""
+    from hostile_server import gzip_bomb
+
+    out = tmp_path / "site"
+    out.mkdir()
+    with HostileQrs({"/qrs/user/full": gzip_bomb(16 << 20)}) as qrs:
+        site = f"site:\n  name: t\n  qrs_url: {qrs.url}\n  max_answer_mb: 1\n"
+        (out / "site.yaml").write_text(site, encoding="utf-8")
+        line = _one_error(_dump(licsync, qrs.url, out, "--force"))
+    assert "GET /qrs/user/full: the answer is larger than the 1 MiB" in line
+    assert os.listdir(out) == ["site.yaml"]
+    assert (out / "site.yaml").read_text(encoding="utf-8") == site
