@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -20,10 +21,13 @@ from licsync.errors import DumpRefused
 from licsync.identity import AccessType
 from licsync.load import load_desired
 from licsync.policy import Ownership
+from licsync.render.escape import escape_text
 from licsync.session import EMBEDDED, read_site
 from licsync.site import Site
 
 __all__ = ["dump", "register"]
+
+_SITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 
 def register(app: typer.Typer) -> None:
@@ -66,7 +70,8 @@ def dump(
     written = write_dump(result, out, force=force, today=today)
     typer.echo(shown(_summary(result, written, read.target, ownership, out)))
     for note in result.left_out:
-        typer.echo(shown(f"licsync: not declared: {note}"), err=True)
+        # One line each, whatever QRS put in a user id or rule name (a line break included).
+        typer.echo(f"licsync: not declared: {escape_text(note)}", err=True)
 
 
 def _site_settings(out: Path, *, site: str | None, qrs_url: str | None, today: dt.date) -> Site:
@@ -82,6 +87,9 @@ def _site_settings(out: Path, *, site: str | None, qrs_url: str | None, today: d
         )
         raise DumpRefused(msg)
     name = site or ("demo" if qrs_url == EMBEDDED else site_name_for(qrs_url))
+    if not _SITE_NAME.fullmatch(name):  # the schema's pattern: refused now, not after reading
+        msg = f"--site '{escape_text(name)}': a site name is letters, digits, '.', '_' and '-'"
+        raise DumpRefused(msg)
     if qrs_url.startswith("https://"):
         msg = (
             f"{qrs_url} needs the site's certificate or proxy settings: write {out}/site.yaml "
@@ -107,16 +115,20 @@ def _relative_paths(site: Site, out: Path) -> Site:
 def _summary(
     result: Dump, written: tuple[Path, ...], target: str, ownership: Ownership, out: Path
 ) -> str:
-    lines = [f"licsync: dumped {target} ({ownership} ownership):"]
+    # Paths and the target are shown escaped: a line break in --out must not start a line.
+    lines = [f"licsync: dumped {escape_text(target)} ({ownership} ownership):"]
     for path in written:
+        shown_path = escape_text(str(path))
         kind = next((t for t in AccessType if path.name == f"{t.value}.yaml"), None)
         if kind is None:
-            lines.append(f"  wrote {path}: the site's settings and a policy that reclaims nothing")
+            lines.append(
+                f"  wrote {shown_path}: the site's settings and a policy that reclaims nothing"
+            )
             continue
         held = len(result.held_by_rule.get(kind, ()))
         extra = f"; {held} more hold it through a rule" if held else ""
         lines.append(
-            f"  wrote {path}: {count(len(result.allocations[kind]), 'allocation')}, "
+            f"  wrote {shown_path}: {count(len(result.allocations[kind]), 'allocation')}, "
             f"{count(len(result.rules[kind]), 'rule')}{extra}"
         )
     if result.left_out:
@@ -124,5 +136,5 @@ def _summary(
             f"  {count(len(result.left_out), 'thing')} on the site cannot be declared (listed on "
             "standard error and in the files); the plan reports them as findings"
         )
-    lines.append(f"next: licsync plan {out}")
+    lines.append(f"next: licsync plan {escape_text(str(out))}")
     return "\n".join(lines)

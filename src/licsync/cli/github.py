@@ -70,9 +70,14 @@ def _parse_json(raw: bytes, where: str) -> Any:
         raise UsageError(f"{where}: JSON nested too deeply") from None
 
 
+# GitHub numbers issues and pull requests with 32-bit integers; a larger number is a typo.
+MAX_PR = 2**31 - 1
+
+
 def _pr_number(value: int) -> int:
-    if value < 1:
-        raise typer.BadParameter(f"{value}: a pull request number is 1 or more")
+    if not 1 <= value <= MAX_PR:
+        shown_value = str(value) if len(str(value)) <= 20 else f"{str(value)[:20]}..."
+        raise typer.BadParameter(f"{shown_value}: a pull request number is from 1 to {MAX_PR:,}")
     return value
 
 
@@ -112,7 +117,7 @@ def comment(
     with _forge() as forge:
         posted = forge.put_comment(pull_request, plan_marker_prefix(plan.site), body)
     changes = count(len(plan.changes), "change") if plan.changes else "no changes"
-    where = f": {posted.url}" if posted.url else ""
+    where = f": {escape_text(posted.url)}" if posted.url else ""  # GitHub's text: one line
     typer.echo(
         shown(
             f"{posted.action} the plan comment of site {plan.site} ({changes}) on pull request "
@@ -206,5 +211,5 @@ def issue(
         raise UsageError(f"{body_file}: not UTF-8 text") from None
     with _forge() as forge:
         posted = forge.put_issue(title, marker, issue_body(chosen, text))
-    where = f": {posted.url}" if posted.url else ""
+    where = f": {escape_text(posted.url)}" if posted.url else ""  # GitHub's text: one line
     typer.echo(shown(f"{posted.action} issue #{posted.id} ({chosen}){where}"))

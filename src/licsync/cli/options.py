@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 import urllib.parse
 from pathlib import Path
@@ -107,17 +108,26 @@ def parse_qrs_url(text: str) -> str:
     """
     if text == EMBEDDED:
         return text
+    # A refused URL is echoed without what stands before an '@': a password typed into the URL
+    # must not reach a CI log through the message that refuses it.
+    shown_url = _USERINFO.sub("[credentials]@", text)
     if any(c.isspace() or not c.isprintable() for c in text):
         # urlsplit keeps a space in a host name, so the site's file would be blamed later.
-        msg = f"{text!r}: a URL has no spaces or control characters (e.g. https://qlik.example.com)"
+        msg = (
+            f"{shown_url!r}: a URL has no spaces or control characters "
+            "(e.g. https://qlik.example.com)"
+        )
         raise typer.BadParameter(msg)
     try:
         effective_base_url(text, AuthMode.HEADER)  # the checks every auth mode shares
         urllib.parse.urlsplit(text.strip()).port  # noqa: B018 - raises for a port out of range
     except ValueError as exc:
-        msg = f"{text!r}: {exc} (e.g. https://qlik.example.com:4242, or {EMBEDDED})"
+        msg = f"{shown_url!r}: {exc} (e.g. https://qlik.example.com:4242, or {EMBEDDED})"
         raise typer.BadParameter(msg) from None
     return text
+
+
+_USERINFO = re.compile(r"(?<=//)[^/?#]*@")
 
 
 QrsUrlOption = Annotated[

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from licsync.errors import LicsyncError
+from licsync.safefile import describe_mode
 
 __all__ = ["OutputError", "check_target", "write_atomically"]
 
@@ -48,11 +50,19 @@ def check_target(path: Path) -> None:
     """Refuse, before any work, an output path that cannot become a file.
 
     Raises:
-        OutputError: ``path`` is a folder, or its folder does not exist.
+        OutputError: ``path`` is a folder, a FIFO, a device or a socket, or its folder does not
+            exist.
     """
     if path.is_dir():
         msg = f"cannot write {path}: it is a folder; give a file name, e.g. {path / 'plan.json'}"
         raise OutputError(msg)
+    with contextlib.suppress(OSError):  # missing (or a dangling symlink): a new file is made
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            # The rename that makes the write atomic would replace it with a regular file
+            # (as root, /dev/stdout or /dev/null itself).
+            msg = f"cannot write {path}: it is {describe_mode(mode)}; give a file name"
+            raise OutputError(msg)
     folder = path.parent
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"

@@ -5,6 +5,7 @@ Prints a unified diff by default and writes nothing; ``--write`` edits the files
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import sys
@@ -22,7 +23,7 @@ from licsync.cli.options import (
     RequestTimeoutOption,
     SiteOption,
 )
-from licsync.cli.output import check_target, write_atomically
+from licsync.cli.output import OutputError, check_target, write_atomically
 from licsync.cli.progress import Progress
 from licsync.cli.warnings import echo_warnings
 from licsync.propose.body import render_body, summary_lines
@@ -82,8 +83,7 @@ def propose(
         with Progress("reading the site and proposing", sys.stderr):
             run = propose_site(session)
     if write:
-        for name, (_, text) in sorted(run.edits.items()):
-            write_atomically(Path(name), text)
+        _write_all(run)
     else:
         typer.echo(_diff(run), nl=False)
     if body is not None:
@@ -96,6 +96,27 @@ def propose(
         )
     if detailed_exitcode and run.edits:
         raise typer.Exit(ExitCode.CHANGES)
+
+
+def _write_all(run: ProposeRun) -> None:
+    """Write every edited file, or none: a proposal half written (one file edited, the next
+    refused) is one nobody reviewed.
+
+    Raises:
+        OutputError: a file cannot be written; those written before it are put back.
+    """
+    written: list[str] = []
+    try:
+        for name, (_, text) in sorted(run.edits.items()):
+            write_atomically(Path(name), text)
+            written.append(name)
+    except OutputError as exc:
+        for name in written:
+            # The text as read: the file's own bytes again (UTF-8, its BOM and line breaks).
+            with contextlib.suppress(OutputError):
+                write_atomically(Path(name), run.edits[name][0])
+        msg = f"{exc}; nothing written (the files already edited were put back)"
+        raise OutputError(msg) from exc
 
 
 def _diff(run: ProposeRun) -> str:

@@ -1,8 +1,12 @@
 """Writing a dump: refuse to overwrite, check it loads back as the site, never leave half a file.
 
 The files are written to a staging folder beside the output folder, loaded back with licsync's
-own strict loader and compared with what was meant; only then is each moved into place with a
-rename, so a reader sees the old file or the new one, never part of one.
+own strict loader and compared with what was meant. Only then are they written into the output
+folder itself, as hidden ``.NAME.*.tmp`` files (a rename moves a file only within one file
+system, and a symlinked or mounted ``--out`` is on another than its parent), and each renamed
+into place, so a reader sees the old file or the new one, never part of one. A rename that fails
+after others succeeded puts every file back as it was: a dump is all three files or none. A dump
+killed midway leaves at most ``.tmp`` files, which no plan reads.
 """
 
 from __future__ import annotations
@@ -29,9 +33,16 @@ def check_output(out: Path, *, force: bool) -> None:
     """Refuse, before the site is read, an output folder the dump must not write into.
 
     Raises:
-        DumpRefused: ``out`` is not a folder; one of the dump's files exists and ``force`` is
-            not set; or the folder holds other YAML files, which a plan would merge with it.
+        DumpRefused: ``out`` is not a folder (or a symlink to nothing); one of the dump's files
+            exists and ``force`` is not set, or is a folder; or the folder holds other YAML
+            files, which a plan would merge with it.
     """
+    if out.is_symlink() and not out.exists():
+        msg = (
+            f"cannot dump into {out}: it is a symbolic link to {os.readlink(out)}, "
+            "which does not exist"
+        )
+        raise DumpRefused(msg)
     if out.exists() and not out.is_dir():
         msg = f"cannot dump into {out}: it is not a folder"
         raise DumpRefused(msg)
@@ -41,17 +52,16 @@ def check_output(out: Path, *, force: bool) -> None:
             raise DumpRefused(msg)
         return
     existing = [out / name for name in FILE_NAMES if (out / name).exists()]
+    for path in existing:
+        if path.is_dir():  # a rename cannot replace a folder with a file
+            msg = f"cannot dump into {out}: {path} is a folder; nothing written"
+            raise DumpRefused(msg)
     if existing and not force:
         names = ", ".join(str(p) for p in existing)
         verb = "exists" if len(existing) == 1 else "exist"
         msg = f"{names} already {verb}; nothing written (--force overwrites)"
         raise DumpRefused(msg)
-    others = sorted(
-        path
-        for path in out.rglob("*")
-        if path.suffix.lower() in _YAML_SUFFIXES
-        and path.relative_to(out).as_posix() not in FILE_NAMES
-    )
+    others = _other_yaml(out)
     if others:
         shown = ", ".join(str(p) for p in others[:5]) + (" ..." if len(others) > 5 else "")
         msg = (
@@ -61,33 +71,126 @@ def check_output(out: Path, *, force: bool) -> None:
         raise DumpRefused(msg)
 
 
+MAX_ENTRIES = 100_000
+"""Entries looked at in ``--out`` before giving up: a licence folder holds a few dozen, and
+``--out .`` in a large tree (or ``--out /``) must not walk it for minutes."""
+
+
+def _other_yaml(out: Path) -> list[Path]:
+    """Up to six YAML files below ``out`` that are not the dump's own, as the loader would find
+    them (symlinked folders followed, each once).
+
+    Raises:
+        DumpRefused: a folder below ``out`` cannot be listed (its YAML would be merged unseen),
+            or ``out`` holds more than :data:`MAX_ENTRIES` entries.
+    """
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    entries = 0
+
+    def refuse(exc: OSError) -> None:
+        msg = f"cannot dump into {out}: {exc.filename} cannot be listed ({exc.strerror or exc})"
+        raise DumpRefused(msg)
+
+    for folder, subfolders, names in os.walk(out, onerror=refuse, followlinks=True):
+        info = os.stat(folder)
+        if (info.st_dev, info.st_ino) in seen:
+            subfolders.clear()  # a symlink loop, or a folder reached twice
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        entries += len(subfolders) + len(names)
+        if entries > MAX_ENTRIES:
+            msg = (
+                f"cannot dump into {out}: it holds more than {MAX_ENTRIES:,} files and folders; "
+                "dump into a new folder"
+            )
+            raise DumpRefused(msg)
+        for name in sorted(names):
+            path = Path(folder) / name
+            if path.suffix.lower() not in _YAML_SUFFIXES:
+                continue
+            if path.relative_to(out).as_posix() in FILE_NAMES:
+                continue
+            found.append(path)
+            if len(found) > 5:
+                return found
+    return sorted(found)
+
+
 def write_dump(dump: Dump, out: Path, *, force: bool, today: dt.date) -> tuple[Path, ...]:
     """Write the dump's files into ``out`` (created if missing) and return their paths.
 
     Raises:
-        DumpRefused: see :func:`check_output`; or the files would not load back as the site
-            (nothing is written then).
+        DumpRefused: see :func:`check_output`; the files would not load back as the site; or
+            they cannot be written (nothing is written then, and files already there are kept).
     """
     check_output(out, force=force)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.dump-"))
+    staging: Path | None = None
     try:
+        staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.dump-"))
         for name, text in dump.files:
             with open(staging / name, "w", encoding="utf-8", newline="\n") as stream:
                 stream.write(text)
         _check_loads_back(dump, staging, out, today=today)
         out.mkdir(exist_ok=True)  # only now: a refused dump leaves no empty folder behind
-        written = []
-        for name, _ in dump.files:
-            target = out / name
-            os.replace(staging / name, target)
-            written.append(target)
-        return tuple(written)
+        return _commit(dump, out)
     except OSError as exc:
         msg = f"cannot write into {out}: {exc.strerror or exc}"
         raise DumpRefused(msg) from exc
     finally:
+        if staging is not None:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(staging)
+
+
+def _commit(dump: Dump, out: Path) -> tuple[Path, ...]:
+    """Put the files in ``out``: all of them, or (on an error) none, the old ones kept.
+
+    Raises:
+        OSError: a file could not be written or renamed; ``out`` is as it was.
+    """
+    fresh: dict[str, str] = {}  # name -> its temporary file in out
+    kept: dict[str, str] = {}  # name -> the old file, renamed aside
+    placed: list[str] = []
+    try:
+        for name, text in dump.files:
+            handle, temporary = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
+            fresh[name] = temporary
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+                stream.write(text)
+        for name, _ in dump.files:
+            target = out / name
+            if target.exists() or target.is_symlink():
+                handle, aside = tempfile.mkstemp(dir=out, prefix=f".{name}.old-", suffix=".tmp")
+                os.close(handle)
+                os.replace(target, aside)
+                kept[name] = aside
+            os.replace(fresh[name], target)
+            del fresh[name]
+            placed.append(name)
+    except OSError:
+        _undo(out, placed, kept)
+        raise
+    finally:
+        for temporary in fresh.values():
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+    for aside in kept.values():
         with contextlib.suppress(OSError):
-            shutil.rmtree(staging)
+            os.unlink(aside)
+    return tuple(out / name for name, _ in dump.files)
+
+
+def _undo(out: Path, placed: list[str], kept: dict[str, str]) -> None:
+    """Remove the files placed, and put back those renamed aside (best effort: it runs after a
+    failure, and a second failure must not hide the first)."""
+    for name in placed:
+        if name not in kept:
+            with contextlib.suppress(OSError):
+                os.unlink(out / name)
+    for name, aside in kept.items():
+        with contextlib.suppress(OSError):
+            os.replace(aside, out / name)
 
 
 def _check_loads_back(dump: Dump, staging: Path, out: Path, *, today: dt.date) -> None:

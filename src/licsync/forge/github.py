@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -36,6 +36,7 @@ from licsync.errors import ForgeError, ReviewedPlanMissing, UsageError
 from licsync.forge import Posted, ReviewedArtifact, plan_artifact_name
 from licsync.forge.artifact import plan_from_zip
 from licsync.qrs import retry
+from licsync.qrs.errormap import sanitise_excerpt
 from licsync.render.escape import escape_text
 
 __all__ = ["GitHub", "GitHubSettings", "RateLimitPolicy", "settings_from_env"]
@@ -88,7 +89,8 @@ def settings_from_env(env: Mapping[str, str]) -> GitHubSettings:
     if not token.isascii() or not token.isprintable() or " " in token:
         raise UsageError("GITHUB_TOKEN holds spaces or control characters: not a token")
     repository = env.get("GITHUB_REPOSITORY", "")
-    if not _REPOSITORY.fullmatch(repository):
+    # GitHub allows neither '.' nor '..' as an owner or a name; in a path they are another path.
+    if not _REPOSITORY.fullmatch(repository) or {".", ".."} & set(repository.split("/")):
         shown = escape_text(repository) if repository else "(not set)"
         raise UsageError(f"GITHUB_REPOSITORY {shown!r}: expected OWNER/NAME as Actions sets it")
     owner, repo = repository.split("/")
@@ -101,11 +103,24 @@ def settings_from_env(env: Mapping[str, str]) -> GitHubSettings:
 
 
 def _api_url(value: str) -> str:
-    parts = urlsplit(value)
+    # The value is echoed only once it is known to hold no credentials: a password in a URL must
+    # not reach a CI log through the message that refuses it.
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise UsageError("GITHUB_API_URL holds spaces or control characters: not a URL")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises for a port that is not a number or out of range
+    except ValueError as exc:
+        raise UsageError(f"GITHUB_API_URL: {exc}; expected https://HOST[/api/v3]") from None
+    if parts.username or parts.password or "@" in parts.netloc:
+        raise UsageError("GITHUB_API_URL: no query, fragment or credentials in the URL")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"GITHUB_API_URL {escape_text(value)!r}: expected https://HOST[/api/v3]")
-    if parts.query or parts.fragment or parts.username or parts.password:
+    if parts.query or parts.fragment:
         raise UsageError("GITHUB_API_URL: no query, fragment or credentials in the URL")
+    if any(unquote(segment) in (".", "..") for segment in parts.path.split("/")):
+        # A dot segment moves every request to another path on the host, the token with it.
+        raise UsageError(f"GITHUB_API_URL {value!r}: no '.' or '..' segments in the path")
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
         # The token would cross the network in clear text.
         raise UsageError(
@@ -370,7 +385,8 @@ class GitHub:
                 self._wait(min(2.0**attempt, 30.0), f"{method} {path}: {answer.status}")
                 continue
             if answer.status >= 400 and answer.status not in passes:
-                raise ForgeError(f"{method} {path}: GitHub answered {_status_words(answer)}")
+                words = _status_words(answer, self._settings.token)
+                raise ForgeError(f"{method} {path}: GitHub answered {words}")
             return answer
         raise ForgeError(f"{method} {path}: still rate limited after {self._policy.attempts} tries")
 
@@ -509,14 +525,16 @@ def _message(answer: _Answer) -> str:
     return message if isinstance(message, str) else ""
 
 
-def _status_words(answer: _Answer) -> str:
-    message = _message(answer)
+def _status_words(answer: _Answer, token: str) -> str:
+    # GitHub's message is shown (it says what is wrong), but never the token, which a proxy or
+    # a confused server may echo back (as sent, lower-cased, JSON- or URL-escaped).
+    message = sanitise_excerpt(_message(answer).encode(), redact=(token,))
     hint = {
         401: " (is GITHUB_TOKEN valid?)",
         403: " (does the job's `permissions:` grant this?)",
         404: " (wrong GITHUB_REPOSITORY, or a token that cannot see it?)",
     }.get(answer.status, "")
-    said = f": {escape_text(message[:300])}" if message else ""
+    said = f": {message}" if message else ""
     return f"{answer.status}{said}{hint}"
 
 

@@ -169,7 +169,7 @@ def _open(name: str, raw: str) -> _File:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
         raise ConfigError([Problem(name, line, col, "", f"cannot edit: {exc}")]) from exc
-    nl = "\r\n" if "\r\n" in text else "\n"
+    nl = "\r\n" if "\r\n" in text else "\r" if "\r" in text and "\n" not in text else "\n"
     return _File(name=name, text=text, bom=bom, nl=nl, root=root, cuts=[])
 
 
@@ -247,27 +247,82 @@ def _content_end(text: str, node: Node) -> int:
             return max(_content_end(text, key), _content_end(text, value))
         return _content_end(text, last)
     end = node.end_mark.index
+    if isinstance(node, ScalarNode) and _keeps_trailing_lines(text, node):
+        # `|+` / `>+`: the blank lines after the text are the value's own, up to the end mark
+        # (at the start of the next line): its last line break is where the node ends.
+        return int(end) - 1
     while end > node.start_mark.index and text[end - 1] in " \t\r\n":
         end -= 1
     return int(end)
 
 
+_BLOCK_HEADER = re.compile(r"[|>][0-9+-]*")
+
+
+def _keeps_trailing_lines(text: str, node: ScalarNode) -> bool:
+    if node.style not in ("|", ">"):
+        return False
+    header = _BLOCK_HEADER.match(text, node.start_mark.index)
+    return header is not None and "+" in header.group(0)
+
+
+# YAML's line breaks: CRLF, LF, and CR alone (old Mac files, which the loader accepts).
+_BREAK = re.compile(r"\r\n?|\n")
+
+
 def _line_end(text: str, index: int) -> int:
     """The index just past the line break of the line holding ``index`` (or the text's end)."""
-    newline = text.find("\n", index)
-    return len(text) if newline < 0 else newline + 1
+    found = _BREAK.search(text, index)
+    return len(text) if found is None else found.end()
 
 
 def _line_start(text: str, index: int) -> int:
-    return text.rfind("\n", 0, index) + 1
+    return max(text.rfind("\n", 0, index), text.rfind("\r", 0, index)) + 1
+
+
+def _ends_with_break(text: str) -> bool:
+    return text.endswith(("\n", "\r"))
 
 
 def _dash(text: str, item: Node) -> int:
-    """The ``-`` that opens a block sequence item."""
+    """The ``-`` that opens a block sequence item.
+
+    Only blanks, line breaks and comments stand between the dash and the item (an anchor or a
+    tag is part of the item), so the search goes back over those: a comment after the dash
+    (``-   # why``) is skipped, not taken for the dash.
+    """
     index: int = item.start_mark.index - 1
-    while index >= 0 and text[index] in " \t\r\n":
-        index -= 1
+    while index >= 0:
+        while index >= 0 and text[index] in " \t\r\n":
+            index -= 1
+        start = _line_start(text, index)
+        comment = _comment_start(text, start, index + 1)
+        if comment is None:
+            return index
+        index = comment - 1
     return index
+
+
+def _comment_start(text: str, start: int, end: int) -> int | None:
+    """Where a comment begins in ``text[start:end]`` (one line), or None: a ``#`` at the line's
+    start or after a blank. Between a dash and its item no quoted text can hold a ``#``."""
+    for at in range(start, end):
+        if text[at] == "#" and (at == start or text[at - 1] in " \t"):
+            return at
+    return None
+
+
+def _comma_after(text: str, index: int) -> int | None:
+    """The flow separator ``,`` after ``index``, past blanks, line breaks and comments."""
+    while index < len(text):
+        ch = text[index]
+        if ch in " \t\r\n":
+            index += 1
+        elif ch == "#":
+            index = _line_end(text, index)
+        else:
+            return index if ch == "," else None
+    return None
 
 
 # -- edits --------------------------------------------------------------------------------------
@@ -280,7 +335,18 @@ def _remove(f: _File, seq: SequenceNode, index: int) -> list[_Cut]:
         if index + 1 < len(items):
             return [_Cut(item.start_mark.index, items[index + 1].start_mark.index, "")]
         if index > 0:
-            return [_Cut(_content_end(text, items[index - 1]), _content_end(text, item), "")]
+            before = _content_end(text, items[index - 1])
+            comma = _comma_after(text, before)
+            if comma is None or "#" not in text[before : item.start_mark.index]:
+                return [_Cut(before, _content_end(text, item), "")]
+            # The comma goes, and the item with its own line; comments between the two stay
+            # (they belong to the item before: `{user: A},  # why A`).
+            start, end = item.start_mark.index, _content_end(text, item)
+            line = _line_start(text, start)
+            rest = text[end : _line_end(text, end)].strip(" \t\r\n")
+            if not text[line:start].strip(" \t") and (not rest or rest.startswith("#")):
+                start, end = line, _line_end(text, end)
+            return [_Cut(comma, comma + 1, ""), _Cut(start, end, "")]
         return [_Cut(item.start_mark.index, _content_end(text, item), "")]
     dash = _dash(text, item)
     start = _line_start(text, dash)
@@ -321,7 +387,7 @@ def _expire(f: _File, item: Node, until: dt.date) -> _Cut:
     column = item.value[0][0].start_mark.column
     at = _line_end(text, _content_end(text, item))
     line = f"{' ' * column}until: {until.isoformat()}"
-    if at == len(text) and not text.endswith("\n"):
+    if at == len(text) and not _ends_with_break(text):
         return _Cut(at, at, f"{f.nl}{line}")
     return _Cut(at, at, f"{line}{f.nl}")
 
@@ -354,7 +420,7 @@ def _suggest(f: _File, seq: SequenceNode, suggestion: Suggestion, today: dt.date
     end = _content_end(text, seq.value[-1]) if seq.value else _content_end(text, seq)
     at = _line_end(text, end)
     block = "".join(f"{' ' * column}{line}{nl}" for line in lines)
-    if at == len(text) and not text.endswith("\n"):
+    if at == len(text) and not _ends_with_break(text):
         return _Cut(at, at, nl + block[: -len(nl)])
     return _Cut(at, at, block)
 
