@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from licsync.errors import UsageError
+from licsync.jsonfile import read_json
 from licsync.plan.changes import Change, ChangeId
 from licsync.plan.document import Plan, checksum_of_decisions
-from licsync.safefile import read_regular
 
 __all__ = ["MAX_PLAN_BYTES", "Match", "ReviewedPlan", "load_reviewed", "match"]
 
@@ -70,7 +70,7 @@ def load_reviewed(path: str | Path) -> ReviewedPlan:
             this licsync reads, or its checksum does not match its own decisions.
     """
     shown = str(path)
-    data = _read_json(Path(path), shown)
+    data = read_json(Path(path), where=shown, limit=MAX_PLAN_BYTES, what="the plan")
     if not isinstance(data, dict):
         raise UsageError(f"{shown}: not a licsync JSON plan (expected an object)")
     version = _field(data, "format_version", str, shown)
@@ -128,21 +128,6 @@ def match(reviewed: ReviewedPlan, fresh: Plan) -> Match:
         no_longer_needed=tuple(i for i in reviewed.ids if i not in present),
         not_reviewed=tuple(c for c in fresh.changes if c.id not in wanted) + tuple(dropped),
     )
-
-
-def _read_json(path: Path, shown: str) -> Any:
-    try:
-        raw = read_regular(path, limit=MAX_PLAN_BYTES)
-    except OSError as exc:
-        raise UsageError(f"{shown}: cannot read the plan: {exc.strerror}") from None
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise UsageError(f"{shown}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{shown}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
-    except RecursionError:
-        raise UsageError(f"{shown}: JSON nested too deeply") from None
 
 
 def _field(data: Mapping[str, Any], name: str, kind: type, shown: str) -> Any:

@@ -7,11 +7,10 @@ talks to GitHub only through :mod:`licsync.forge.github`.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -21,6 +20,7 @@ from licsync.errors import ForgeError, UsageError
 from licsync.forge import Forge, issue_marker, plan_marker_prefix, slug
 from licsync.forge.bodies import issue_body, plan_comment
 from licsync.forge.github import GitHub, settings_from_env
+from licsync.jsonfile import parse_json, read_json
 from licsync.render.escape import escape_text
 from licsync.render.fromdata import plan_from_data
 from licsync.safefile import read_regular
@@ -49,25 +49,6 @@ def register(app: typer.Typer) -> None:
 def _forge() -> Forge:
     """The repository's forge, from the environment (GitHub: the only one so far)."""
     return GitHub(settings_from_env(os.environ))
-
-
-def _read_json(path: Path, limit: int) -> Any:
-    try:
-        raw = read_regular(path, limit=limit)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return _parse_json(raw, str(path))
-
-
-def _parse_json(raw: bytes, where: str) -> Any:
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise UsageError(f"{where}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{where}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
-    except RecursionError:
-        raise UsageError(f"{where}: JSON nested too deeply") from None
 
 
 # GitHub numbers issues and pull requests with 32-bit integers; a larger number is a typo.
@@ -112,7 +93,9 @@ def comment(
     ],
 ) -> None:
     """Post the plan's Markdown as the site's sticky comment (help: _COMMENT_HELP)."""
-    plan = plan_from_data(_read_json(plan_file, MAX_PLAN_FILE), where=str(plan_file))
+    plan = plan_from_data(
+        read_json(plan_file, where=str(plan_file), limit=MAX_PLAN_FILE), where=str(plan_file)
+    )
     body = plan_comment(plan)
     with _forge() as forge:
         posted = forge.put_comment(pull_request, plan_marker_prefix(plan.site), body)
@@ -158,7 +141,7 @@ def reviewed_plan(
     with _forge() as forge:
         found = forge.reviewed_plan(sha, site)
     where = f"artifact {found.artifact}: plan.json"
-    plan = plan_from_data(_parse_json(found.plan_json, where), where=where)
+    plan = plan_from_data(parse_json(found.plan_json, where), where=where)
     if plan.site != site:
         raise ForgeError(f"{where}: a plan of site {plan.site}, not {site}")
     write_atomically(out, found.plan_json.decode("utf-8"))
