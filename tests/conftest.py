@@ -8,6 +8,7 @@ A test module that needs its own organisation overrides ``sim_store``; ``sim``, 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -17,13 +18,18 @@ import httpx
 import pytest
 
 from cli_runner import Licsync
+from github_standin import GitHubStandIn, github_env
 from licsync.qrs import QrsClient
 from licsync.qrs import retry as qrs_retry
+from licsync.render import render_json
+from licsync.render.fromdata import plan_from_data
 from licsync.sim import SimStore, Simulator, start_simulator
 from licsync.sim.testing import qrs_client
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
+DEMO_PLAN = Path(__file__).resolve().parent / "golden" / "demo-plan.json"
+"""The demo's plan as JSON, as `licsync plan --format json` writes it (a golden file)."""
 SIM_NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 """The simulator clock of the default ``sim_store``."""
 
@@ -78,6 +84,22 @@ def http(sim: Simulator) -> Iterator[httpx.Client]:
     """A bare HTTP client for ``sim`` that sends a valid xrfkey and ``X-Qlik-User``."""
     with qrs_client(sim.url) as bare:
         yield bare
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
+    """The GitHub stand-in over loopback, with GITHUB_* pointing at it."""
+    with github_env(monkeypatch) as standin:
+        yield standin
+
+
+@pytest.fixture
+def plan_file(tmp_path: Path) -> Path:
+    """The demo plan as JSON (the golden file, rendered by this build: its version)."""
+    data = json.loads(DEMO_PLAN.read_text(encoding="utf-8"))
+    path = tmp_path / "plan.json"
+    path.write_text(render_json(plan_from_data(data)), encoding="utf-8")
+    return path
 
 
 @pytest.fixture

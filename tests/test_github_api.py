@@ -3,37 +3,16 @@ answers; each through the real CLI against the stand-in."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cli_runner import Licsync, Result
 from github_standin import REPO_PATH, TOKEN, Canned, GitHubStandIn, github_env, plan_zip
-from licsync.render import render_json
-from licsync.render.fromdata import plan_from_data
 
-GOLDEN = Path(__file__).parent / "golden" / "demo-plan.json"
 MERGE, HEAD = "a" * 40, "b" * 40
 COMMENTS = f"{REPO_PATH}/issues/7/comments"
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
-    """The stand-in, with GITHUB_* pointing at it."""
-    with github_env(monkeypatch) as standin:
-        yield standin
-
-
-@pytest.fixture
-def plan_file(tmp_path: Path) -> Path:
-    """The demo plan's JSON (the golden file, with this build's version)."""
-    data = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    path = tmp_path / "plan.json"
-    path.write_text(render_json(plan_from_data(data)), encoding="utf-8")
-    return path
 
 
 def _comment(licsync: Licsync, plan_file: Path) -> Result:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from markdown_it import MarkdownIt
 
 from builders import NOW, PRO, actual, alloc, desired, policy, user
 from cli_runner import Licsync
-from github_standin import OWNER, REPO, TOKEN, GitHubStandIn, github_env
+from github_standin import OWNER, REPO, TOKEN, GitHubStandIn
 from licsync.desired import Desired
 from licsync.forge.bodies import plan_comment
 from licsync.plan import Plan, plan
@@ -25,13 +24,6 @@ from licsync.site import Site
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMMENTS = f"/repos/{OWNER}/{REPO}/issues/7/comments"
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
-    """The stand-in, with GITHUB_* pointing at it."""
-    with github_env(monkeypatch) as standin:
-        yield standin
 
 
 @pytest.fixture(scope="module")

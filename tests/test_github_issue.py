@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cli_runner import Licsync
-from github_standin import REPO_PATH, GitHubStandIn, github_env
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
-    """The stand-in, with GITHUB_* pointing at it."""
-    with github_env(monkeypatch) as standin:
-        yield standin
+from github_standin import REPO_PATH, GitHubStandIn
 
 
 @pytest.fixture

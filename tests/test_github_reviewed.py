@@ -5,13 +5,12 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cli_runner import Licsync, Result
-from github_standin import REPO_PATH, TOKEN, Canned, GitHubStandIn, github_env, plan_zip
+from github_standin import REPO_PATH, TOKEN, Canned, GitHubStandIn, plan_zip
 from licsync.errors import ForgeError
 from licsync.forge.artifact import plan_from_zip
 from licsync.plan import Plan
@@ -22,13 +21,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MERGE = "a" * 40
 HEAD = "b" * 40
 NAME = f"licsync-plan-demo-{HEAD}"
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
-    """The stand-in, with GITHUB_* pointing at it."""
-    with github_env(monkeypatch) as standin:
-        yield standin
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Licsync, edit_file
-from github_standin import GitHubStandIn, github_env, plan_zip
+from github_standin import GitHubStandIn, plan_zip
 from licsync.sim import Simulator, start_simulator
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 
@@ -25,13 +25,6 @@ def demo() -> Iterator[Simulator]:
     """The demo organisation served over loopback (its clock is the demo's)."""
     with start_simulator(demo_organisation()) as running:
         yield running
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
-    """The stand-in, with GITHUB_* pointing at it."""
-    with github_env(monkeypatch) as standin:
-        yield standin
 
 
 def _ids(plan_file: Path) -> set[tuple[str, str]]:

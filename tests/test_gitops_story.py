@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Licsync, edit_file
-from github_standin import GitHubStandIn, github_env, plan_zip
+from github_standin import GitHubStandIn, plan_zip
 from licsync.actual import Actual
 from licsync.identity import AccessType
 from licsync.qrs import QrsClient, read_actual
@@ -40,12 +40,6 @@ def store() -> SimStore:
 def site_sim(store: SimStore) -> Iterator[Simulator]:
     with start_simulator(store) as running:
         yield running
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
-    with github_env(monkeypatch) as standin:
-        yield standin
 
 
 def _actual(sim: Simulator) -> Actual:
