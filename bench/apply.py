@@ -46,12 +46,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -61,12 +58,13 @@ from typing import Any
 import httpx
 
 from benchlib import (
+    LICSYNC_ENV,
     QRS_HEADERS,
-    REPO,
     floor_read,
     get_json,
     http_client,
     ident,
+    run_licsync,
     simulators,
     timed,
     xrf,
@@ -268,19 +266,14 @@ def run_apply(
 ) -> tuple[float, dict[str, Any], dict[str, Any]]:
     """One ``licsync apply`` in a fresh process: wall seconds, its JSON report, the split."""
     work = directory.parent
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "XDG_STATE_HOME": str(work / "state")}
+    env = {**LICSYNC_ENV, "XDG_STATE_HOME": str(work / "state")}
     if profile is not None:
         env["LICSYNC_BENCH_PROFILE"] = str(profile.resolve())
-    command = [
-        sys.executable, "-c", WRAPPER, "apply", str(directory), "--auto-approve",
-        "--format", "json", "--concurrency", str(concurrency),
-        "--audit-log", str(work / "audit.jsonl"),
+    args = [
+        "apply", str(directory), "--auto-approve", "--format", "json",
+        "--concurrency", str(concurrency), "--audit-log", str(work / "audit.jsonl"),
     ]  # fmt: skip
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=work, check=False)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"licsync apply failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    seconds, done = run_licsync(args, wrapper=WRAPPER, env=env, cwd=work)
     split = REPORT.search(done.stderr)
     return seconds, json.loads(done.stdout), json.loads(split.group(1)) if split else {}
 

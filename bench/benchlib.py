@@ -33,6 +33,31 @@ URL_PATTERN = re.compile(r"serving QRS at (\S+)")
 ALPHABET = string.ascii_letters + string.digits
 STARTUP_TIMEOUT_S = 600.0
 QRS_HEADERS = {"X-Qlik-User": "UserDirectory=INTERNAL; UserId=sa_api"}
+LICSYNC_ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+"""The environment a bench runs licsync in: this checkout's sources, whatever is installed."""
+
+
+def run_licsync(
+    args: list[str],
+    *,
+    wrapper: str | None = None,
+    ok: tuple[int, ...] = (0,),
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """One ``licsync ARGS`` in a fresh process, interpreter start included: its wall seconds
+    and what it printed. ``wrapper`` is a bench's own phase-timing ``python -c`` script instead
+    of ``-m licsync``. An exit code not in ``ok`` ends the bench with licsync's last output."""
+    command = [sys.executable, *(["-c", wrapper] if wrapper else ["-m", "licsync"]), *args]
+    started = time.perf_counter()
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=env or LICSYNC_ENV, cwd=cwd, check=False
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode not in ok:
+        sys.stderr.write(done.stdout[-2000:])
+        raise SystemExit(f"licsync {args[0]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return seconds, done
 
 
 @contextlib.contextmanager
@@ -50,7 +75,7 @@ def simulators(
     """``count`` identical simulators (same users and seed: the same site, ids included), each
     in its own process, started at once so that their seeding overlaps; yields their URLs.
     With ``snapshot`` each serves that file instead of a synthetic organisation."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env = LICSYNC_ENV
     what = ["--snapshot", str(snapshot)] if snapshot is not None else ["--users", str(users)]
     command = [sys.executable, "-m", "licsync", "sim", "serve", *what]
     command += ["--port", "0", "--seed", str(seed), "--latency-ms", str(latency_ms)]

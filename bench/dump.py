@@ -24,34 +24,15 @@ Target: ratio <= 3.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from benchlib import REPO, simulator
-
-ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+from benchlib import run_licsync, simulator
 
 
 def run(args: list[str], *, expect: int = 0) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "licsync", *args],
-        env=ENV,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.perf_counter() - started
-    if done.returncode != expect:
-        sys.stderr.write(done.stdout[-2000:] + done.stderr[-2000:])
-        msg = f"licsync {args[0]} exited {done.returncode}, expected {expect}"
-        raise SystemExit(msg)
-    return seconds
+    return run_licsync(args, ok=(expect,))[0]
 
 
 def main() -> None:

@@ -33,19 +33,23 @@ import argparse
 import datetime as dt
 import gc
 import json
-import os
 import random
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, floor_read, http_client, ident, served_site, simulator, timed
+from benchlib import (
+    floor_read,
+    http_client,
+    ident,
+    run_licsync,
+    served_site,
+    simulator,
+    timed,
+)
 from licsync.signals.licenselog import LicenseLogRow, usage_denied, write_license_log
 
 TIMINGS = re.compile(r"timings: (.*); (\d+) QRS requests")
@@ -210,16 +214,11 @@ def write_logs(
 
 def run_plan(directory: Path, base: str, out: Path) -> tuple[float, dict[str, float], int, int]:
     """One `licsync plan` in a fresh process: wall seconds, phase split, requests, peak kB."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    command = [
-        sys.executable, "-c", WRAPPER, "plan", str(directory), "--qrs-url", base,
-        "--format", "json", "--out", str(out), "--timings",
+    args = [
+        "plan", str(directory), "--qrs-url", base, "--format", "json", "--out", str(out),
+        "--timings",
     ]  # fmt: skip
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    seconds = time.perf_counter() - started
-    if done.returncode not in (0, 2):
-        raise SystemExit(f"licsync plan failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    seconds, done = run_licsync(args, wrapper=WRAPPER, ok=(0, 2))
     match = TIMINGS.search(done.stderr)
     if match is None:
         raise SystemExit(f"no timings in:\n{done.stderr[-2000:]}")

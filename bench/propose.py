@@ -24,17 +24,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, ident, served_site, simulator
+from benchlib import ident, run_licsync, served_site, simulator
 
 
 def write_desired(
@@ -98,13 +94,7 @@ def _write_type(path: Path, name: str, users: list[str], rules: list[tuple[str, 
 
 def run(args: list[str]) -> tuple[float, str]:
     """One ``licsync ARGS`` in a fresh process: wall seconds and its standard error."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    command = [sys.executable, "-m", "licsync", *args]
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    seconds = time.perf_counter() - started
-    if done.returncode not in (0, 2):
-        raise SystemExit(f"licsync {args[0]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    seconds, done = run_licsync(args, ok=(0, 2))
     return seconds, done.stderr
 
 
