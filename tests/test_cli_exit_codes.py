@@ -245,12 +245,12 @@ def test_a_plan_before_the_sane_range_never_reaches_date_arithmetic(
 def test_a_crash_says_it_is_a_bug_and_exits_70(
     example: Path, licsync: Licsync, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from licsync.cli import plan as plan_command
+    from licsync.cli import site_session
 
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(plan_command, "open_session", explode)
+    monkeypatch.setattr(site_session, "open_session", explode)
     result = licsync(["plan", "licenses"])
     assert result.exit_code == 70
     assert result.stderr.startswith("licsync: error: unexpected RuntimeError: boom\n")
@@ -267,12 +267,12 @@ def test_a_crash_says_it_is_a_bug_and_exits_70(
 
 
 def test_ctrl_c_exits_130(example: Path, licsync: Licsync, monkeypatch: pytest.MonkeyPatch) -> None:
-    from licsync.cli import plan as plan_command
+    from licsync.cli import site_session
 
     def interrupt(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(plan_command, "open_session", interrupt)
+    monkeypatch.setattr(site_session, "open_session", interrupt)
     result = licsync(["plan", "licenses"])
     assert result.exit_code == 130
     assert result.stderr == "licsync: interrupted\n"

@@ -30,9 +30,9 @@ from licsync.cli.options import (
     RequestTimeoutOption,
     SiteOption,
 )
-from licsync.cli.warnings import echo_warnings
+from licsync.cli.site_session import site_session
 from licsync.render.applied import render_apply_json, render_apply_text
-from licsync.session import EMBEDDED_TARGET, Session, SessionRequest, open_session
+from licsync.session import EMBEDDED_TARGET, Session
 
 __all__ = ["DEFAULT_AUDIT_FOLDER", "apply", "register"]
 
@@ -147,24 +147,21 @@ def apply(
 ) -> None:
     """Make exactly the approved changes; report and audit every one; re-plan what is left."""
     approval, reviewed = _approval(plan_file, checksum, auto_approve, force, reason)
-    request = SessionRequest(
-        directory=directory,
-        site=site,
-        qrs_url=qrs_url,
-        denial_logs=tuple(denial_logs or ()),
-        now=now,
-        env=os.environ,
-        writable=not dry_run,
-        request_timeout=request_timeout,
-    )
     options = ApplyOptions(
         approval=approval,
         reviewed=reviewed,
         dry_run=dry_run,
         concurrency=concurrency,
     )
-    with open_session(request) as session:
-        echo_warnings(session.warnings)
+    with site_session(
+        directory,
+        site=site,
+        qrs_url=qrs_url,
+        request_timeout=request_timeout,
+        denial_logs=denial_logs,
+        now=now,
+        writable=not dry_run,
+    ) as session:
         session.limit_rate(max_requests_per_second)
         with _locked(session, lock_timeout):
             result = _run(session, options, audit_log, output_format)

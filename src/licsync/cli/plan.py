@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from enum import StrEnum
@@ -24,9 +23,9 @@ from licsync.cli.options import (
 )
 from licsync.cli.output import check_target, write_atomically
 from licsync.cli.progress import Progress
-from licsync.cli.warnings import echo_warnings
+from licsync.cli.site_session import site_session
 from licsync.render import render_json, render_markdown, render_text
-from licsync.session import PlanRun, SessionRequest, open_session
+from licsync.session import PlanRun
 
 __all__ = ["plan", "register"]
 
@@ -70,19 +69,18 @@ def plan(
     """Compare the desired state with the site and its signals; explain every change."""
     if out is not None:
         check_target(out)  # before reading the site, not after
-    request = SessionRequest(
-        directory=directory,
-        site=site,
-        qrs_url=qrs_url,
-        request_timeout=request_timeout,
-        denial_logs=tuple(denial_logs or ()),
-        now=now,
-        env=os.environ,
-    )
-    with open_session(request) as session:
-        echo_warnings(session.warnings)
-        with Progress("reading the site and planning", sys.stderr):
-            run = session.plan()
+    with (
+        site_session(
+            directory,
+            site=site,
+            qrs_url=qrs_url,
+            request_timeout=request_timeout,
+            denial_logs=denial_logs,
+            now=now,
+        ) as session,
+        Progress("reading the site and planning", sys.stderr),
+    ):
+        run = session.plan()
     started = time.perf_counter()
     if output_format is PlanFormat.JSON:
         text = render_json(run.plan)

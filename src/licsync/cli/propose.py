@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -25,12 +24,11 @@ from licsync.cli.options import (
 )
 from licsync.cli.output import OutputError, check_target, write_atomically
 from licsync.cli.progress import Progress
-from licsync.cli.warnings import echo_warnings
+from licsync.cli.site_session import site_session
 from licsync.propose.body import render_body, summary_lines
 from licsync.propose.outcome import ProposeRun
 from licsync.propose.run import propose_site
 from licsync.render.escape import escape_text
-from licsync.session import SessionRequest, open_session
 
 __all__ = ["propose", "register"]
 
@@ -69,19 +67,18 @@ def propose(
     """End the declared allocations the signals say should go; suggest seats for denied users."""
     if body is not None:
         check_target(body)  # before reading the site, not after
-    request = SessionRequest(
-        directory=directory,
-        site=site,
-        qrs_url=qrs_url,
-        request_timeout=request_timeout,
-        denial_logs=tuple(denial_logs or ()),
-        now=now,
-        env=os.environ,
-    )
-    with open_session(request) as session:
-        echo_warnings(session.warnings)
-        with Progress("reading the site and proposing", sys.stderr):
-            run = propose_site(session)
+    with (
+        site_session(
+            directory,
+            site=site,
+            qrs_url=qrs_url,
+            request_timeout=request_timeout,
+            denial_logs=denial_logs,
+            now=now,
+        ) as session,
+        Progress("reading the site and proposing", sys.stderr),
+    ):
+        run = propose_site(session)
     if write:
         _write_all(run)
     else:

@@ -1,4 +1,5 @@
-"""The loader's warnings as the commands that read a site show them, on standard error.
+"""The session that ``plan``, ``apply`` and ``propose`` open on a site, from their shared
+options, and the loader's warnings as they show them, on standard error.
 
 A warning repeated for many entries of one field (every user of a dumped site of 100,000 people
 who holds both types, say) would bury the plan under hundreds of lines on every run: past
@@ -7,16 +8,21 @@ who holds both types, say) would bury the plan under hundreds of lines on every 
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import os
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 
 import typer
 
 from licsync.cli.options import shown
 from licsync.errors import Problem
+from licsync.session import Session, SessionRequest, open_session
 
-__all__ = ["PER_FIELD", "echo_warnings"]
+__all__ = ["PER_FIELD", "echo_warnings", "site_session"]
 
 PER_FIELD = 5
 """Warnings shown of one field (its list indices aside) before the rest are counted."""
@@ -40,3 +46,30 @@ def echo_warnings(warnings: Iterable[Problem]) -> None:
                 f"{shown(field) or 'the files'} (licsync validate lists them all)",
                 err=True,
             )
+
+
+@contextlib.contextmanager
+def site_session(
+    directory: Path,
+    *,
+    site: str | None,
+    qrs_url: str | None,
+    request_timeout: float | None,
+    denial_logs: Sequence[str] | None,
+    now: dt.datetime | None,
+    writable: bool = False,
+) -> Iterator[Session]:
+    """The command's session (secrets from this process's environment), its warnings shown."""
+    request = SessionRequest(
+        directory=directory,
+        site=site,
+        qrs_url=qrs_url,
+        request_timeout=request_timeout,
+        denial_logs=tuple(denial_logs or ()),
+        now=now,
+        env=os.environ,
+        writable=writable,
+    )
+    with open_session(request) as session:
+        echo_warnings(session.warnings)
+        yield session
