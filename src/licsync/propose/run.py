@@ -19,7 +19,6 @@ from pathlib import Path
 from licsync.desired import Desired
 from licsync.errors import ConfigError, Problem
 from licsync.plan import Reclaim, plan
-from licsync.plan.planner import build_coverage
 from licsync.propose.decide import decide
 from licsync.propose.edit import edit_files
 from licsync.propose.outcome import ProposeRun
@@ -39,11 +38,14 @@ def propose_site(session: Session) -> ProposeRun:
         ConfigError: a file cannot be read or edited, or the edited files would not load.
     """
     desired = session.desired
-    now = session.now()
-    actual = session.read()
-    signals = session.signals(now)
-    coverage = build_coverage(desired, actual)
-    before = plan(desired, actual, signals, now, coverage=coverage)
+    run = session.plan()
+    before, actual, signals, now, coverage = (
+        run.plan,
+        run.actual,
+        run.signals,
+        run.now,
+        run.coverage,
+    )
     proposal = decide(desired, actual, signals, before, now, coverage=coverage)
     texts = {name: _read_text(name) for name in desired.files}
     result = edit_files(texts, proposal, today=now.date(), order=desired.files)
