@@ -53,6 +53,7 @@ from licsync.policy import (
     UserAction,
     protection_from_yaml,
 )
+from licsync.render.escape import escape_text
 from licsync.rules import parse_condition
 from licsync.safefile import describe_mode, is_inside, read_regular
 from licsync.schemas import LICENSES_SCHEMA, load_schema
@@ -262,10 +263,7 @@ class _Candidate:
 def _shown(path: Path) -> str:
     """A path as messages show it: control characters and undecodable bytes escaped, so that
     a hostile file name can neither break a line of output nor fake another one."""
-    text = str(path)
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    return escape_text(str(path))
 
 
 def _discover(root: Path, problems: list[Problem]) -> list[_Candidate]:

@@ -32,6 +32,7 @@ from licsync.errors import ConfigError, Problem
 from licsync.identity import AccessType
 from licsync.policy import ProposalStyle
 from licsync.propose.decide import Edit, Kept, Proposal, Removal, Suggestion
+from licsync.render.escape import escape_text
 
 __all__ = ["EditResult", "edit_files"]
 
@@ -430,11 +431,6 @@ def _scalar(user: str) -> str:
     return user if _PLAIN_USER.fullmatch(user) else json.dumps(user)
 
 
-def _safe(text: str) -> str:
-    """A value from outside made safe to stand in a one-line comment (no line breaks)."""
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
-
-
 def _when(suggestion: Suggestion) -> str:
     first, last = suggestion.first, suggestion.last
     if first is None or last is None:
@@ -446,7 +442,7 @@ def _when(suggestion: Suggestion) -> str:
 
 def _note(suggestion: Suggestion) -> str:
     times = "once" if suggestion.count == 1 else f"{suggestion.count} times"
-    return _safe(f"denied access {times}{_when(suggestion)} (proposed by licsync propose)")
+    return escape_text(f"denied access {times}{_when(suggestion)} (proposed by licsync propose)")
 
 
 def _evidence(suggestion: Suggestion, today: dt.date) -> list[str]:
@@ -461,7 +457,7 @@ def _evidence(suggestion: Suggestion, today: dt.date) -> list[str]:
         lines.append(f"declared rule {names} covers them: no seat was free, check capacity")
     else:
         lines.append(f"no declared rule covers them; a rule would: {suggestion.rule_hint}")
-    return [_safe(line) for line in lines]
+    return [escape_text(line) for line in lines]
 
 
 def _applied(f: _File) -> str:
