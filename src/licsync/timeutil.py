@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["format_qrs_datetime", "parse_qrs_datetime", "require_aware"]
+__all__ = ["format_instant", "format_qrs_datetime", "parse_qrs_datetime", "require_aware"]
 
 _NEVER_YEAR = 1900  # anything before this is QRS's "never" placeholder
 
@@ -35,6 +35,11 @@ def format_qrs_datetime(value: dt.datetime | None) -> str:
         return "0001-01-01T00:00:00.000Z"
     utc = require_aware(value).astimezone(dt.UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def format_instant(value: dt.datetime) -> str:
+    """An instant as licsync's output shows it: UTC to the second, ``Z`` (no milliseconds)."""
+    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def require_aware(value: dt.datetime) -> dt.datetime:

@@ -23,6 +23,7 @@ from pathlib import Path
 import filelock
 
 from licsync.errors import SiteLocked, UsageError
+from licsync.timeutil import format_instant
 
 __all__ = ["file_stem", "lock_path", "site_lock", "state_directory"]
 
@@ -91,7 +92,7 @@ def _me() -> dict[str, object]:
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "user": user,
-        "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "since": format_instant(dt.datetime.now(dt.UTC)),
     }
 
 

@@ -39,7 +39,7 @@ from licsync.policy import Ownership, Policy, Protection, ProtectionKind, UserAc
 from licsync.rules import Condition, RuleCoverage, Verdict, parse_condition
 from licsync.severity import Severity
 from licsync.signals import Denial, DenialReport, Signals
-from licsync.timeutil import require_aware
+from licsync.timeutil import format_instant, require_aware
 
 __all__ = ["QUARANTINE", "build_coverage", "plan", "protection_finder"]
 
@@ -324,7 +324,7 @@ def _quarantined_seat(access_type: AccessType, seat: ActualAllocation) -> Findin
         severity=Severity.INFO,
         data={
             "allocation_id": seat.id,
-            "quarantine_end": _instant(until) if until is not None else None,
+            "quarantine_end": format_instant(until) if until is not None else None,
         },
     )
 
@@ -903,12 +903,12 @@ def _freshness(ctx: _Context, report: DenialReport) -> tuple[list[Finding], bool
                     None,
                     source.path,
                     f"denial data from {source.path} is {_days(age)} old (newest entry "
-                    f"{_instant(source.newest_entry)}): is the License Monitor / log "
+                    f"{format_instant(source.newest_entry)}): is the License Monitor / log "
                     "collection running?",
                     data={
                         "path": source.path,
                         "age_days": age,
-                        "newest_entry": _instant(source.newest_entry),
+                        "newest_entry": format_instant(source.newest_entry),
                         "max_age_days": limit,
                     },
                 )
@@ -924,8 +924,8 @@ def _denied_user(ctx: _Context, denial: Denial, *, stale: bool) -> Finding:
     head = f"{display} was denied access {times}{when}"
     data: dict[str, object] = {
         "count": denial.count,
-        "first": _instant(denial.first) if denial.first else None,
-        "last": _instant(denial.last) if denial.last else None,
+        "first": format_instant(denial.first) if denial.first else None,
+        "last": format_instant(denial.last) if denial.last else None,
     }
     if user is None:
         return Finding(
@@ -972,11 +972,6 @@ def _denied_user(ctx: _Context, denial: Denial, *, stale: bool) -> Finding:
         data=data,
         stale=stale,
     )
-
-
-def _instant(value: dt.datetime) -> str:
-    """Log times as output shows instants: UTC to the second (logs carry milliseconds)."""
-    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _span(first: dt.datetime | None, last: dt.datetime | None) -> str:

@@ -17,6 +17,7 @@ from licsync.propose.decide import Edit
 from licsync.propose.outcome import ProposeRun
 from licsync.render.escape import escape_text, md_code, md_text
 from licsync.render.markdown import MAX_COMMENT
+from licsync.timeutil import format_instant
 
 __all__ = ["MAX_BODY", "render_body", "summary_lines"]
 
@@ -68,7 +69,7 @@ def render_body(run: ProposeRun, *, max_chars: int = MAX_BODY) -> str:
     fixed = [
         f"## licsync propose: site {md_text(run.site)}",
         "",
-        f"As of {_instant(run.now)}: {len(p.removals)} allocation(s) to end, "
+        f"As of {format_instant(run.now)}: {len(p.removals)} allocation(s) to end, "
         f"{len(p.suggestions)} suggestion(s) for users denied access. Merging this pull "
         "request makes the next `licsync apply` reclaim the seats listed below.",
         "",
@@ -233,7 +234,3 @@ def _plan_summary(after: Plan) -> list[str]:
 
 def _day(value: dt.datetime | None) -> str:
     return value.date().isoformat() if value is not None else "?"
-
-
-def _instant(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -25,6 +25,7 @@ from licsync.plan import (
     RuleChange,
     UpdateRule,
 )
+from licsync.timeutil import format_instant
 
 __all__ = [
     "QMC_TERMS",
@@ -49,7 +50,7 @@ QMC_TERMS = (
 
 def instant(value: dt.datetime) -> str:
     """An instant as output shows it: UTC to the second, ``Z`` (no microseconds)."""
-    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return format_instant(value)
 
 
 def capacity_words(plan: Plan, access_type: AccessType) -> str:
