@@ -177,7 +177,7 @@ class _Context:
             active=active,
             quarantined=quarantined,
             coverage=coverage,
-            protection=_protection_finder(policy.protected, actual.users),
+            protection=protection_finder(policy.protected, actual.users),
         )
 
     def ownership(self, access_type: AccessType) -> Ownership:
@@ -221,14 +221,8 @@ def _conditions(rules: Iterable[DesiredRule]) -> dict[str, Condition]:
 def protection_finder(
     entries: Sequence[str | Protection], users: Mapping[str, ActualUser]
 ) -> Callable[[str], Protection | None]:
-    """The planner's own test of ``policy.protected``, for callers that must agree with it."""
-    return _protection_finder(entries, users)
-
-
-def _protection_finder(
-    entries: Sequence[str | Protection], users: Mapping[str, ActualUser]
-) -> Callable[[str], Protection | None]:
-    """The first ``policy.protected`` entry that keeps the user with this key, or None.
+    """The first ``policy.protected`` entry that keeps the user with this key, or None (the
+    planner's own test, for callers such as ``propose`` that must agree with it).
 
     Tags, custom properties and roles come from ``/qrs/user/full``: a user QRS does not list
     (a deleted user's quarantined seat) can be protected by name or directory only.
@@ -727,7 +721,7 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
         if rule.half_created:
             findings.append(_half_created(access_type, rule))
             continue
-        why_not = _undeclarable(rule, duplicate=id(rule) in duplicates) if authoritative else ""
+        why_not = _DUPLICATE_NAME if authoritative and id(rule) in duplicates else ""
         if why_not:
             findings.append(
                 Finding(
@@ -768,15 +762,10 @@ def _plan_rules(ctx: _Context, access_type: AccessType) -> tuple[list[Change], l
     return changes, findings
 
 
-def _undeclarable(rule: ActualRule, *, duplicate: bool) -> str:
-    """Why YAML cannot declare this (complete) rule, or "" when it can.
-
-    A condition licsync cannot read is not among the reasons: such a rule is deleted when
-    authoritative, as any rule not declared (`licsync dump` warns about it).
-    """
-    if duplicate:
-        return "a second rule of this name; names are unique per access type"
-    return ""
+# Why YAML cannot declare a complete rule. A condition licsync cannot read is not among the
+# reasons: such a rule is deleted when authoritative, as any rule not declared (`licsync dump`
+# warns about it).
+_DUPLICATE_NAME = "a second rule of this name; names are unique per access type"
 
 
 def _rule_key(rule: ActualRule, *, duplicate: bool) -> str:

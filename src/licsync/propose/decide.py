@@ -105,11 +105,6 @@ class Proposal:
     suggestions: tuple[Suggestion, ...] = ()
     kept: tuple[Kept, ...] = ()
 
-    @property
-    def empty(self) -> bool:
-        """True when there is nothing to edit."""
-        return not self.removals and not self.suggestions
-
 
 _FLAG_REASONS = (Reason.REMOVED_EXTERNALLY, Reason.BLOCKED, Reason.INACTIVE)
 
