@@ -9,6 +9,7 @@ points to the JSON plan, which always holds everything.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from licsync.identity import AccessType
 from licsync.plan import (
@@ -39,51 +40,72 @@ _SEVERITY = {"error": "⛔", "warning": "⚠️", "info": "ℹ️"}  # noqa: RUF
 
 def render_markdown(plan: Plan, *, limit: int = MAX_COMMENT) -> str:
     """The plan as Markdown, never longer than ``limit`` characters."""
+    parts = _parts(plan)
     budget = max(len(plan.changes), len(plan.findings))
-    text = _render(plan, budget)
+    text = _render(parts, budget)
     if len(text) <= limit:
         return text
     low, high = 0, budget  # the largest row budget that fits
     while low < high:
         middle = (low + high + 1) // 2
-        if len(_render(plan, middle)) <= limit:
+        if len(_render(parts, middle)) <= limit:
             low = middle
         else:
             high = middle - 1
-    text = _render(plan, low)
+    text = _render(parts, low)
     return text if len(text) <= limit else text[: limit - 40] + "\n\n…(truncated)\n"
 
 
-def _render(plan: Plan, rows: int) -> str:
-    out: list[str] = [MARKER]
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """Every line of the plan's Markdown, made once; the search for a row budget that fits
+    only joins them (a row depends on its own change or finding alone)."""
+
+    head: list[str]
+    tables: list[tuple[AccessType, list[str]]]
+    findings: list[tuple[bool, str]]  # (not info, line), in the plan's order
+    tail: str
+
+
+def _parts(plan: Plan) -> _Parts:
+    head: list[str] = [MARKER]
     count = len(plan.changes)
     title = f"### licsync plan for site {md_code(plan.site)}: " + (
         f"{count} change{'s' if count != 1 else ''}" if count else "no changes"
     )
-    out.append(title)
-    out.append("")
+    head.append(title)
+    head.append("")
     if plan.safety.blocked:
-        out.append("> [!CAUTION]")
-        out.append("> **Blocked by safety checks**: `apply` refuses this plan.")
-        out.extend(f"> - {_escape(reason.message)}" for reason in plan.safety.reasons)
-        out.append("")
-    out.append(_summary(plan))
-    out.append("")
-    out.extend(_capacity_table(plan))
-    out.append("")
+        head.append("> [!CAUTION]")
+        head.append("> **Blocked by safety checks**: `apply` refuses this plan.")
+        head.extend(f"> - {_escape(reason.message)}" for reason in plan.safety.reasons)
+        head.append("")
+    head.append(_summary(plan))
+    head.append("")
+    head.extend(_capacity_table(plan))
+    head.append("")
+    tables = [
+        (access_type, [_change_row(c) for c in changes])
+        for access_type in AccessType
+        if (changes := plan.changes_of(access_type))
+    ]
+    findings = [(f.severity != "info", _finding_line(f)) for f in plan.findings]
+    tail = f"<sub>checksum `{plan.checksum}` · planned for {instant(plan.now)}</sub>"
+    return _Parts(head, tables, findings, tail)
+
+
+def _render(parts: _Parts, rows: int) -> str:
+    out = list(parts.head)
     cut = 0
-    for access_type in AccessType:
-        changes = plan.changes_of(access_type)
-        if not changes:
-            continue
+    for access_type, body in parts.tables:
         out.append(f"#### {access_type.value.capitalize()}")
         out.append("")
-        section, left_out = _change_table(changes, rows)
+        section, left_out = _change_table(body, rows)
         out.extend(section)
         cut += left_out
         out.append("")
-    if plan.findings:
-        section, left_out = _findings(plan.findings, rows)
+    if parts.findings:
+        section, left_out = _findings(parts.findings, rows)
         out.extend(section)
         cut += left_out
         out.append("")
@@ -93,8 +115,7 @@ def _render(plan: Plan, rows: int) -> str:
             "(`licsync plan --format json --out plan.json`) holds everything."
         )
         out.append("")
-    when = instant(plan.now)
-    out.append(f"<sub>checksum `{plan.checksum}` · planned for {when}</sub>")
+    out.append(parts.tail)
     return "\n".join(out) + "\n"
 
 
@@ -145,10 +166,9 @@ def _capacity_table(plan: Plan) -> list[str]:
     return rows
 
 
-def _change_table(changes: Sequence[Change], rows: int) -> tuple[list[str], int]:
-    shown = list(changes[:rows])
+def _change_table(rendered: Sequence[str], rows: int) -> tuple[list[str], int]:
+    body = list(rendered[:rows])
     lines = ["| | subject | action | reason | detail |", "|---|---|---|---|---|"]
-    body = [_change_row(c) for c in shown]
     out = lines + body[:_FOLD_AFTER]
     if len(body) > _FOLD_AFTER:
         out.append("")
@@ -158,7 +178,7 @@ def _change_table(changes: Sequence[Change], rows: int) -> tuple[list[str], int]
         out.extend(body[_FOLD_AFTER:])
         out.append("")
         out.append("</details>")
-    left_out = len(changes) - len(shown)
+    left_out = len(rendered) - len(body)
     if left_out:
         out.append("")
         out.append(f"…and {left_out} more changes (see the JSON plan).")
@@ -168,12 +188,12 @@ def _change_table(changes: Sequence[Change], rows: int) -> tuple[list[str], int]
 def _change_row(change: Change) -> str:
     mark = {"+": "➕", "~": "🔄", "-": "➖"}[change.action.symbol]  # noqa: RUF001 - emoji
     if isinstance(change, AllocationChange):
-        subject = _code(change.user)
+        subject = md_code(change.user)
         detail = change.detail
         if isinstance(change, Reclaim) and change.quarantine:
             detail = f"quarantined 7 days; {detail}" if detail else "quarantined 7 days"
     else:
-        subject = "rule " + _code(change.name)
+        subject = "rule " + md_code(change.name)
         detail = _rule_detail(change)
     action = change.action.value.replace("-", " ")
     return f"| {mark} | {subject} | {action} | {change.reason.label} | {_escape(detail)} |"
@@ -187,18 +207,18 @@ def _rule_detail(change: RuleChange) -> str:
     return change.detail
 
 
-def _findings(findings: Sequence[Finding], rows: int) -> tuple[list[str], int]:
-    shown = list(findings[:rows])
-    important = [f for f in shown if f.severity != "info"]
-    info = [f for f in shown if f.severity == "info"]
+def _findings(findings: Sequence[tuple[bool, str]], rows: int) -> tuple[list[str], int]:
+    shown = findings[:rows]
+    important = [line for notable, line in shown if notable]
+    info = [line for notable, line in shown if not notable]
     out = [f"#### Findings ({len(findings)})", ""]
-    out.extend(_finding_line(f) for f in important[:_FOLD_AFTER])
+    out.extend(important[:_FOLD_AFTER])
     rest = important[_FOLD_AFTER:] + info
     if rest:
         out.append("")
         out.append(f"<details><summary>{len(rest)} more findings</summary>")
         out.append("")
-        out.extend(_finding_line(f) for f in rest)
+        out.extend(rest)
         out.append("")
         out.append("</details>")
     left_out = len(findings) - len(shown)
@@ -212,10 +232,6 @@ def _finding_line(finding: Finding) -> str:
     stale = " *(stale denial data)*" if finding.stale else ""
     mark = _SEVERITY.get(finding.severity, "")
     return f"- {mark} `{finding.kind.value}` {_escape(finding.message)}{stale}"
-
-
-def _code(text: str) -> str:
-    return md_code(text)
 
 
 def _escape(text: str) -> str:
