@@ -410,12 +410,13 @@ class GitHub:
             return self._policy.secondary_wait * 2.0 ** (attempt - 1)
         return None
 
-    def _download(self, path: str) -> _Spooled:
+    def _download(self, path: str) -> IO[bytes]:
         """The artifact's zip, spooled to a temporary file: the API answers 302 to a signed
-        blob URL, which is fetched without the token (up to three more redirects)."""
-        spool = _Spooled()
+        blob URL, which is fetched without the token (up to three more redirects). The file
+        is deleted when it is closed (use it in a ``with``)."""
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - the caller's ``with`` closes it
         try:
-            answer = self._send("GET", self._url(path), spool=spool.file)
+            answer = self._send("GET", self._url(path), spool=spool)
             hops = 0
             while answer.status in (301, 302, 303, 307, 308):
                 location = answer.headers.get("location", "")
@@ -423,10 +424,10 @@ class GitHub:
                 if hops > 4 or not location:
                     raise ForgeError(f"GET {path}: redirect without a usable location")
                 target = _download_url(location, path)
-                answer = self._send("GET", target, client=self._blob, spool=spool.file)
+                answer = self._send("GET", target, client=self._blob, spool=spool)
             if answer.status != 200:
                 raise ForgeError(f"GET {path}: GitHub answered {answer.status}")
-            spool.file.seek(0)
+            spool.seek(0)
             return spool
         except BaseException:
             spool.close()
@@ -441,22 +442,6 @@ class _Answer:
     headers: httpx.Headers
     content: bytes
     links: dict[str, dict[str, str]]
-
-
-class _Spooled:
-    """A temporary file for a download; closed (and so deleted) when the ``with`` ends."""
-
-    def __init__(self) -> None:
-        self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
-
-    def close(self) -> None:
-        self.file.close()
-
-    def __enter__(self) -> IO[bytes]:
-        return self.file
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _read(response: httpx.Response, method: str, path: str, *, spool: IO[bytes] | None) -> _Answer:
