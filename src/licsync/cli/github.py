@@ -14,20 +14,19 @@ from typing import Annotated
 
 import typer
 
+from licsync.apply.reviewed import MAX_PLAN_BYTES
 from licsync.cli.options import count, shown
 from licsync.cli.output import check_target, write_atomically
 from licsync.errors import ForgeError, UsageError
 from licsync.forge import Forge, issue_marker, plan_marker_prefix, slug
 from licsync.forge.bodies import issue_body, plan_comment
 from licsync.forge.github import GitHub, settings_from_env
-from licsync.jsonfile import parse_json, read_json
+from licsync.jsonfile import parse_json, read_json, read_text
 from licsync.render.escape import escape_text
 from licsync.render.fromdata import plan_from_data
-from licsync.safefile import read_regular
 
 __all__ = ["github_app", "register"]
 
-MAX_PLAN_FILE = 512 * 1024 * 1024  # as apply --plan reads (licsync.apply.reviewed)
 MAX_ISSUE_FILE = 4 * 1024 * 1024  # an issue body is cut to 65,536 characters anyway
 _SHA = re.compile(r"^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$")
 _SITE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
@@ -94,7 +93,7 @@ def comment(
 ) -> None:
     """Post the plan's Markdown as the site's sticky comment (help: _COMMENT_HELP)."""
     plan = plan_from_data(
-        read_json(plan_file, where=str(plan_file), limit=MAX_PLAN_FILE), where=str(plan_file)
+        read_json(plan_file, where=str(plan_file), limit=MAX_PLAN_BYTES), where=str(plan_file)
     )
     body = plan_comment(plan)
     with _forge() as forge:
@@ -186,12 +185,7 @@ def issue(
     except UsageError as exc:
         hint = "'--key'" if key is not None else "'--title'"
         raise typer.BadParameter(str(exc), param_hint=hint) from None
-    try:
-        text = read_regular(body_file, limit=MAX_ISSUE_FILE).decode("utf-8")
-    except OSError as exc:
-        raise UsageError(f"{body_file}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{body_file}: not UTF-8 text") from None
+    text = read_text(body_file, where=str(body_file), limit=MAX_ISSUE_FILE)
     with _forge() as forge:
         posted = forge.put_issue(title, marker, issue_body(chosen, text))
     where = f": {escape_text(posted.url)}" if posted.url else ""  # GitHub's text: one line

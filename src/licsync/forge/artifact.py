@@ -16,10 +16,10 @@ from typing import IO
 from licsync.errors import ForgeError
 from licsync.render.escape import escape_text
 
-__all__ = ["MAX_PLAN_BYTES", "PLAN_NAME", "plan_from_zip"]
+__all__ = ["MAX_UNZIPPED_PLAN", "PLAN_NAME", "plan_from_zip"]
 
 PLAN_NAME = "plan.json"
-MAX_PLAN_BYTES = 256 * 1024 * 1024
+MAX_UNZIPPED_PLAN = 256 * 1024 * 1024
 """A JSON plan of 200,000 changes is about 250 MB; a larger ``plan.json`` is not one of ours."""
 
 _MAX_ENTRIES = 1000
@@ -33,7 +33,7 @@ def _unsafe(name: str) -> bool:
     return any(part == ".." for part in name.split("/"))
 
 
-def plan_from_zip(stream: IO[bytes], *, what: str, limit: int = MAX_PLAN_BYTES) -> bytes:
+def plan_from_zip(stream: IO[bytes], *, what: str, limit: int = MAX_UNZIPPED_PLAN) -> bytes:
     """The bytes of ``plan.json`` in the zip ``stream`` (seekable), at most ``limit`` of them.
 
     Args:
