@@ -16,7 +16,14 @@ from licsync.apply.report import ApplyResult, Item, ItemStatus
 from licsync.identity import AccessType
 from licsync.plan import Plan
 from licsync.plan.changes import Reclaim
-from licsync.render.data import QMC_TERMS, action_phrase, change_data, instant, summary
+from licsync.render.data import (
+    QMC_TERMS,
+    action_phrase,
+    capacity_now,
+    change_data,
+    instant,
+    summary,
+)
 from licsync.render.escape import escape_text
 from licsync.results import Request
 
@@ -173,14 +180,10 @@ def _totals_line(result: ApplyResult, *, dry_run: bool) -> str:
 
 def _capacity_lines(after: Plan) -> list[str]:
     """The QMC's numbers as the site is now (the re-plan's "now" is after the apply)."""
-    lines = []
-    for access_type, line in after.capacity.items():
-        lines.append(
-            f"Capacity after: {access_type.value} {line.allocated} allocated + "
-            f"{line.quarantined} in quarantine (still counted) of {line.total} total, "
-            f"{line.available} available"
-        )
-    return lines
+    return [
+        f"Capacity after: {access_type.value} {capacity_now(line)}"
+        for access_type, line in after.capacity.items()
+    ]
 
 
 def _remaining_line(result: ApplyResult) -> str:

@@ -15,6 +15,7 @@ from licsync.plan import (
     FORMAT_VERSION,
     Action,
     AllocationChange,
+    CapacityLine,
     Change,
     CompleteRule,
     DeleteRule,
@@ -30,6 +31,7 @@ from licsync.timeutil import format_instant
 __all__ = [
     "QMC_TERMS",
     "action_phrase",
+    "capacity_now",
     "capacity_words",
     "change_data",
     "finding_data",
@@ -62,10 +64,17 @@ def capacity_words(plan: Plan, access_type: AccessType) -> str:
             "(check the licence in the QMC)"
         )
     return (
-        f"{line.allocated} allocated + {line.quarantined} in quarantine (still counted) of "
-        f"{line.total} total, {line.available} available; after the plan "
+        f"{capacity_now(line)}; after the plan "
         f"{line.allocated_after} allocated + {line.quarantined_after} in quarantine, "
         f"{line.available_after} available"
+    )
+
+
+def capacity_now(line: CapacityLine) -> str:
+    """The QMC's numbers as the site holds them now."""
+    return (
+        f"{line.allocated} allocated + {line.quarantined} in quarantine (still counted) of "
+        f"{line.total} total, {line.available} available"
     )
 
 
