@@ -19,9 +19,11 @@ no dependency and no data file to keep current.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 __all__ = [
+    "declarable_user_id",
     "describe_character",
     "hidden_characters",
     "lookalike_characters",
@@ -84,6 +86,16 @@ def hidden_characters(text: str) -> list[tuple[int, str]]:
     if text.isascii() and text.isprintable():
         return []
     return [(at, c) for at, c in enumerate(text) if unicodedata.category(c) in _HIDDEN_CATEGORIES]
+
+
+# The schema's DIRECTORY\\userid pattern (schema/licenses.schema.json): what an entry may hold.
+_USER_ID = re.compile(r"[^\\\s][^\\]{0,254}\\\S(.{0,253}\S)?")
+
+
+def declarable_user_id(text: str) -> bool:
+    """Whether a desired-state file can name this user id: the schema's pattern, and no
+    invisible character (what ``dump`` and ``propose`` may write for the strict loader)."""
+    return _USER_ID.fullmatch(text) is not None and not hidden_characters(text)
 
 
 def skeleton(text: str) -> str:

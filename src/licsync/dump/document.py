@@ -28,7 +28,7 @@ from licsync.desired import DesiredRule
 from licsync.dump.scalars import comment_text, scalar
 from licsync.errors import RuleSyntaxError
 from licsync.identity import AccessType, split_user
-from licsync.lookalike import hidden_characters
+from licsync.lookalike import declarable_user_id
 from licsync.policy import IdlePolicy, Ownership, SafetyPolicy
 from licsync.rules import RuleCoverage, Verdict, parse_condition
 from licsync.site import DEFAULT_ACTING_USER, AuthMode, Site
@@ -43,7 +43,6 @@ PROTECTED = ("INTERNAL\\*",)
 """Qlik's own service accounts: never reclaimed by a policy a dump writes."""
 
 # The schema's DIRECTORY\userid pattern: what a file may declare.
-_USER_ID = re.compile(r"[^\\\s][^\\]{0,254}\\\S(.{0,253}\S)?")
 _NAME_MAX, _CONDITION_MAX, _COMMENT_MAX = 255, 2048, 255
 
 
@@ -239,11 +238,7 @@ def _allocations(
 
 
 def _declarable_user(display: str) -> bool:
-    return (
-        split_user(display) is not None
-        and _USER_ID.fullmatch(display) is not None
-        and not hidden_characters(display)
-    )
+    return split_user(display) is not None and declarable_user_id(display)
 
 
 def _facts(

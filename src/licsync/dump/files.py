@@ -124,6 +124,8 @@ def write_dump(dump: Dump, out: Path, *, force: bool, today: dt.date) -> tuple[P
         DumpRefused: see :func:`check_output`; the files would not load back as the site; or
             they cannot be written (nothing is written then, and files already there are kept).
     """
+    # Checked again although the command checked before reading the site: that read can take
+    # minutes, and files may have appeared in ``out`` meanwhile.
     check_output(out, force=force)
     staging: Path | None = None
     try:

@@ -19,7 +19,6 @@ Users denied access who hold nothing and are declared nowhere get a suggestion p
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,7 +26,7 @@ from enum import StrEnum
 from licsync.actual import Actual, ActualUser
 from licsync.desired import Desired, DesiredAllocation
 from licsync.identity import AccessType, Source, split_user
-from licsync.lookalike import hidden_characters
+from licsync.lookalike import declarable_user_id
 from licsync.plan import FindingKind, Plan, Reason, Reclaim
 from licsync.plan.planner import protection_finder
 from licsync.policy import Ownership, Policy, ProposalStyle, UserAction
@@ -108,17 +107,10 @@ class Proposal:
 
 _FLAG_REASONS = (Reason.REMOVED_EXTERNALLY, Reason.BLOCKED, Reason.INACTIVE)
 
-# The schema's DIRECTORY\userid pattern: what an entry may hold.
-_USER_ID = re.compile(r"[^\\\s][^\\]{0,254}\\\S(.{0,253}\S)?")
 _UNNAMEABLE = (
     "denied access, but a file cannot name this user id (spaces around it, an invisible "
     "character, or too long): fix the id in the user directory first"
 )
-
-
-def _nameable(user: str) -> bool:
-    """Whether the strict loader accepts ``user`` as an entry's user id."""
-    return _USER_ID.fullmatch(user) is not None and not hidden_characters(user)
 
 
 def decide(
@@ -290,7 +282,7 @@ def _suggestions(
             continue
         if split_user(denial.user) is None:
             continue  # not a DIRECTORY\\userid the loader would accept as an entry
-        if not _nameable(denial.user):
+        if not declarable_user_id(denial.user):
             # An entry the loader refuses would stop the whole proposal (it is checked before
             # anything is written), and a commented-out one could never be uncommented.
             kept.append(Kept(target, denial.user, _UNNAMEABLE))
