@@ -41,7 +41,7 @@ from licsync.severity import Severity
 from licsync.signals import Denial, DenialReport, Signals
 from licsync.timeutil import format_instant, require_aware
 
-__all__ = ["QUARANTINE", "build_coverage", "plan", "protection_finder"]
+__all__ = ["QUARANTINE", "build_coverage", "plan", "protection_finder", "reclaiming_flag"]
 
 QUARANTINE = dt.timedelta(days=7)
 """QRS quarantines a reclaimed seat used within this long instead of freeing it."""
@@ -282,6 +282,15 @@ def _flag_action(policy: Policy, reason: Reason) -> UserAction:
     if reason is Reason.BLOCKED:
         return policy.blocked
     return policy.inactive
+
+
+def reclaiming_flag(user: ActualUser, policy: Policy) -> Reason | None:
+    """The first of the user's QRS flags whose policy action is reclaim, in the planner's
+    order (removed externally, blocked, inactive), or None."""
+    for reason, _ in _flags(user):
+        if _flag_action(policy, reason) is UserAction.RECLAIM:
+            return reason
+    return None
 
 
 def _plan_allocations(

@@ -28,7 +28,7 @@ from licsync.desired import Desired, DesiredAllocation
 from licsync.identity import AccessType, Source, split_user
 from licsync.lookalike import declarable_user_id
 from licsync.plan import FindingKind, Plan, Reason, Reclaim
-from licsync.plan.planner import protection_finder
+from licsync.plan.planner import protection_finder, reclaiming_flag
 from licsync.policy import Ownership, Policy, ProposalStyle, UserAction
 from licsync.rules import RuleCoverage, Verdict
 from licsync.signals import Signals
@@ -104,8 +104,6 @@ class Proposal:
     suggestions: tuple[Suggestion, ...] = ()
     kept: tuple[Kept, ...] = ()
 
-
-_FLAG_REASONS = (Reason.REMOVED_EXTERNALLY, Reason.BLOCKED, Reason.INACTIVE)
 
 _UNNAMEABLE = (
     "denied access, but a file cannot name this user id (spaces around it, an invisible "
@@ -236,16 +234,8 @@ def _gone(
         return Reason.UNTIL_PASSED, f"{Reason.UNTIL_PASSED.label}: until {entry.until}"
     if user is None:
         return None  # not synced yet, or a newcomer: the plan reports it
-    actions = {
-        Reason.REMOVED_EXTERNALLY: (user.removed_externally, policy.removed_externally),
-        Reason.BLOCKED: (user.blocked, policy.blocked),
-        Reason.INACTIVE: (user.inactive, policy.inactive),
-    }
-    for reason in _FLAG_REASONS:
-        flagged, action = actions[reason]
-        if flagged and action is UserAction.RECLAIM:
-            return reason, reason.label
-    return None
+    reason = reclaiming_flag(user, policy)
+    return (reason, reason.label) if reason is not None else None
 
 
 def _suggestions(
