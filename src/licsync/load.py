@@ -61,7 +61,7 @@ from licsync.severity import Severity
 from licsync.site import DEFAULT_ACTING_USER, AuthConfig, AuthMode, Site, TlsConfig
 from licsync.yamlsafe import ESCAPE_MEANINGS, MAX_BYTES, BadNumber, YamlDocument, load_yaml
 
-__all__ = ["LoadReport", "check_directory", "load_desired"]
+__all__ = ["YAML_SUFFIXES", "LoadReport", "check_directory", "load_desired"]
 
 log = logging.getLogger(__name__)
 
@@ -850,10 +850,8 @@ def _collect_type(
                 )
             )
             continue
-        users[key] = _Seen(where=where, display=text)
-        _check_lookalikes(
-            collected, key, _Seen(where=where, display=text), _dotted((*path, "user")), problems
-        )
+        seen = users[key] = _Seen(where=where, display=text)
+        _check_lookalikes(collected, key, seen, _dotted((*path, "user")), problems)
         until = _date(item.get("until"))
         if until is not None and until < today:
             uline, ucol = doc.position((*path, "until"))

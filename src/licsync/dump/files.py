@@ -22,11 +22,9 @@ from licsync.desired import Desired
 from licsync.dump.document import FILE_NAMES, Dump
 from licsync.errors import ConfigError, DumpRefused
 from licsync.identity import AccessType
-from licsync.load import load_desired
+from licsync.load import YAML_SUFFIXES, load_desired
 
 __all__ = ["check_output", "write_dump"]
-
-_YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def check_output(out: Path, *, force: bool) -> None:
@@ -107,7 +105,7 @@ def _other_yaml(out: Path) -> list[Path]:
             raise DumpRefused(msg)
         for name in sorted(names):
             path = Path(folder) / name
-            if path.suffix.lower() not in _YAML_SUFFIXES:
+            if path.suffix.lower() not in YAML_SUFFIXES:
                 continue
             if path.relative_to(out).as_posix() in FILE_NAMES:
                 continue
