@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from licsync.identity import AccessType, RuleContext
 from licsync.sim.entities import (
     ALLOCATION,
+    ATTRIBUTE_EMAIL,
+    ATTRIBUTE_GROUP,
     GROUP,
     make_allocation,
     make_attribute,
@@ -219,14 +221,16 @@ def _user(person: _Person) -> dict[str, object]:
     ident = f"{person.directory}\\{person.userid}"
     joined = _ago(person.joined_days_ago)
     attributes = [
-        make_attribute(_id("attribute", f"{ident}:{g}"), "Group", g, when=joined, by=SERVICE_CALLER)
+        make_attribute(
+            _id("attribute", f"{ident}:{g}"), ATTRIBUTE_GROUP, g, when=joined, by=SERVICE_CALLER
+        )
         for g in person.groups
     ]
     if person.directory == "CORP":
         attributes.append(
             make_attribute(
                 _id("attribute", f"{ident}:email"),
-                "email",
+                ATTRIBUTE_EMAIL,
                 f"{person.userid}@corp.example",
                 when=joined,
                 by=SERVICE_CALLER,

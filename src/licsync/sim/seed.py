@@ -35,6 +35,8 @@ from licsync.identity import AccessType
 from licsync.sim.clock import truncate_ms
 from licsync.sim.entities import (
     ALLOCATION,
+    ATTRIBUTE_EMAIL,
+    ATTRIBUTE_GROUP,
     GROUP,
     Entity,
     make_allocation,
@@ -262,10 +264,12 @@ class _Builder:
         by = SERVICE_CALLER
         # Interned: 100,000 users share a few hundred group names, not a copy each.
         attributes = [
-            make_attribute(self.uuid(), "Group", sys.intern(g), when=created, by=by)
+            make_attribute(self.uuid(), ATTRIBUTE_GROUP, sys.intern(g), when=created, by=by)
             for g in dict.fromkeys(groups)
         ]
-        attributes.append(make_attribute(self.uuid(), "email", person.email, when=created, by=by))
+        attributes.append(
+            make_attribute(self.uuid(), ATTRIBUTE_EMAIL, person.email, when=created, by=by)
+        )
         properties = []
         if rng.random() < 0.85:
             properties.append(

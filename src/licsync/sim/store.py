@@ -56,6 +56,8 @@ from licsync.sim.bodies import (
 from licsync.sim.clock import SimClock
 from licsync.sim.entities import (
     ALLOCATION,
+    ATTRIBUTE_EMAIL,
+    ATTRIBUTE_GROUP,
     COLLECTIONS,
     GROUP,
     NEVER,
@@ -336,9 +338,9 @@ class SimStore:
         with self._lock:
             when = qrs_time(created or self.now())
             by = SERVICE_CALLER
-            rows = [make_attribute(_new_id(), "Group", g, when=when, by=by) for g in groups]
+            rows = [make_attribute(_new_id(), ATTRIBUTE_GROUP, g, when=when, by=by) for g in groups]
             if email:
-                rows.append(make_attribute(_new_id(), "email", email, when=when, by=by))
+                rows.append(make_attribute(_new_id(), ATTRIBUTE_EMAIL, email, when=when, by=by))
             rows.extend(make_attribute(_new_id(), t, v, when=when, by=by) for t, v in attributes)
             properties = [
                 make_custom_property(
