@@ -24,6 +24,7 @@ The run never stops at one failed item; every change ends with one :class:`Item`
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import time
 from collections import Counter
@@ -139,29 +140,32 @@ def apply_changes(
         )
     if on_start is not None:
         on_start(len(approved))
+    send = functools.partial(
+        execute,
+        writer=writer,
+        on_result=record,
+        concurrency=options.concurrency,
+        gate=gate,
+        stop=stop,
+        on_recorded=flush,
+    )
     final: dict[ChangeId, WriteResult] = {}
+    settled_plan: PlanRun | None = None
     try:
-        results = execute(
-            approved,
-            writer,
-            on_result=record,
-            concurrency=options.concurrency,
-            gate=gate,
-            stop=stop,
-            on_recorded=flush,
-        )
-        final.update((r.change, r) for r in results)
+        final.update((r.change, r) for r in send(approved))
         if not options.dry_run and not stop.is_set():
-            final.update(
-                _settle(session, run, approved, final, writer, options, record, stop, gate, flush)
+            settled, settled_plan = _settle(
+                session, run, approved, final, send=send, record=record, flush=flush
             )
+            final.update(settled)
     except BaseException as exc:
         # Whatever ends the run, the audit log says it ended, and how.
         if audit is not None:
             audit.end(interrupted=isinstance(exc, KeyboardInterrupt), remaining=None)
         raise
     interrupted = stop.is_set()
-    after, after_error = (None, "") if options.dry_run or interrupted else _replan(session, run)
+    skip = options.dry_run or interrupted
+    after, after_error = (None, "") if skip else _replan(session, run, settled_plan)
     if audit is not None:
         audit.end(
             interrupted=interrupted, remaining=len(after.changes) if after is not None else None
@@ -183,7 +187,9 @@ def apply_changes(
     )
 
 
-def _replan(session: Session, first: PlanRun) -> tuple[Plan | None, str]:
+def _replan(session: Session, first: PlanRun, settled: PlanRun | None) -> tuple[Plan | None, str]:
+    if settled is not None:  # the settle's own re-read, and nothing was written since
+        return settled.plan, ""
     try:
         return session.plan(reusing=first).plan, ""
     except QrsError as exc:  # what was done stands; only the look afterwards failed
@@ -284,12 +290,7 @@ class _CapacityGate:
             return {}
         client = self._session.client
         try:
-            answer = client.decode_json(
-                "GET",
-                paths.ACCESS_TYPE_OVERVIEW,
-                client.request("GET", paths.ACCESS_TYPE_OVERVIEW).content,
-            )
-            capacity = parse_capacity(answer)
+            capacity = parse_capacity(client.get_json(paths.ACCESS_TYPE_OVERVIEW))
         except QrsError:
             return {}  # the writes themselves will say what QRS thinks
         refused: dict[ChangeId, WriteResult] = {}
@@ -321,29 +322,31 @@ def _uncertain(result: WriteResult) -> bool:
     return result.outcome is Outcome.SKIPPED and result.message.startswith(NOT_ATTEMPTED)
 
 
-def _settle(  # noqa: PLR0917 - one private call site, every argument a different thing
+def _settle(
     session: Session,
     first: PlanRun,
     approved: Sequence[Change],
     results: Mapping[ChangeId, WriteResult],
-    writer: Writer,
-    options: ApplyOptions,
+    *,
+    send: Callable[[Sequence[Change]], tuple[WriteResult, ...]],
     record: OnItem,
-    stop: threading.Event,
-    gate: _CapacityGate | None,
     flush: Callable[[], None] | None,
-) -> dict[ChangeId, WriteResult]:
-    """Re-read once and decide every uncertain change: done, or sent once more."""
+) -> tuple[dict[ChangeId, WriteResult], PlanRun | None]:
+    """Re-read once and decide every uncertain change: done, or sent once more.
+
+    Returns the settled results, and the re-read's plan when nothing was sent after it (it
+    then says what is left as well as a fresh read would).
+    """
     uncertain = [c for c in approved if _uncertain(results[c.id])]
     if not uncertain:
-        return {}
+        return {}, None
     asked = [w for c in uncertain if (w := results[c.id].retry_after) is not None]
     if asked:  # a 429 said how long to wait: honoured (capped) before looking again
         retries.wait(min(max(asked), RetryPolicy().max_retry_after))
     try:
         replan = session.plan(reusing=first)
     except QrsError:
-        return {}  # cannot look: they stay as they are, and the next run decides
+        return {}, None  # cannot look: they stay as they are, and the next run decides
     still = {c.id: c for c in replan.plan.changes}
     settled: dict[ChangeId, WriteResult] = {}
     again: list[Change] = []
@@ -364,22 +367,17 @@ def _settle(  # noqa: PLR0917 - one private call site, every argument a differen
     if flush is not None:
         flush()
     ids = {c.id for c in again}
-    retry = [c for c in again if c.depends_on is None or c.depends_on in ids]
+    retry: list[Change] = []
     for change in again:
-        if change not in retry:
+        if change.depends_on is None or change.depends_on in ids:
+            retry.append(change)
+        else:
             settled[change.id] = results[change.id]
-    if retry:
-        for result in execute(
-            retry,
-            writer,
-            on_result=record,
-            concurrency=options.concurrency,
-            gate=gate,
-            stop=stop,
-            on_recorded=flush,
-        ):
-            settled[result.change] = result
-    return settled
+    if not retry:
+        return settled, replan
+    for result in send(retry):
+        settled[result.change] = result
+    return settled, None
 
 
 def _item(change: Change, result: WriteResult, attempts: int, now: dt.datetime) -> Item:
