@@ -127,9 +127,7 @@ original_open = session.open_session
 def open_session(request):
     mark("open_session")
     return original_open(request)
-session.open_session = open_session
-import licsync.cli.apply as cli_apply
-cli_apply.open_session = open_session
+session.open_session = open_session  # before licsync.cli.site_session imports it
 run.execute = phased("execute", run.execute)
 run._settle = phased("settle", run._settle)
 original_request = client.QrsClient.request

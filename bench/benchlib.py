@@ -11,8 +11,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
-import string
 import subprocess
 import sys
 import time
@@ -26,11 +24,11 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from licsync.qrs.filters import encode_query  # noqa: E402 - after the path set-up above
+from licsync.qrs.client import new_xrfkey  # noqa: E402 - after the path set-up above
+from licsync.qrs.filters import encode_query  # noqa: E402
 from licsync.qrs.read import READ_CONCURRENCY, actual_requests  # noqa: E402
 
 URL_PATTERN = re.compile(r"serving QRS at (\S+)")
-ALPHABET = string.ascii_letters + string.digits
 STARTUP_TIMEOUT_S = 600.0
 QRS_HEADERS = {"X-Qlik-User": "UserDirectory=INTERNAL; UserId=sa_api"}
 LICSYNC_ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
@@ -123,7 +121,7 @@ def http_client() -> httpx.Client:
 
 def xrf() -> tuple[str, dict[str, str]]:
     """A fresh xrfkey and the query parameters carrying it (send it as ``X-Qlik-Xrfkey`` too)."""
-    key = "".join(secrets.choice(ALPHABET) for _ in range(16))
+    key = new_xrfkey()
     return key, {"xrfkey": key}
 
 
@@ -160,8 +158,8 @@ def floor_read(http: httpx.Client, base: str) -> int:
     (one worker thread per request); returns the bytes read."""
 
     def one(path: str, params: dict[str, str]) -> int:
-        key = "".join(secrets.choice(ALPHABET) for _ in range(16))
-        query = encode_query({"xrfkey": key, **params})
+        key, xrfkey = xrf()
+        query = encode_query({**xrfkey, **params})
         response = http.get(f"{base}{path}?{query}", headers={"X-Qlik-Xrfkey": key})
         response.raise_for_status()
         json.loads(response.content)
