@@ -164,7 +164,7 @@ def apply(
     ) as session:
         session.limit_rate(max_requests_per_second)
         with _locked(session, lock_timeout):
-            result = _run(session, options, audit_log, output_format)
+            result = _run(session, options, audit_log)
     if output_format is ApplyFormat.JSON:
         typer.echo(render_apply_json(result), nl=False)
     else:
@@ -232,9 +232,7 @@ def _locked(session: Session, timeout: float) -> Iterator[None]:
         yield
 
 
-def _run(
-    session: Session, options: ApplyOptions, audit_log: Path | None, output_format: ApplyFormat
-) -> ApplyResult:
+def _run(session: Session, options: ApplyOptions, audit_log: Path | None) -> ApplyResult:
     stop = threading.Event()
     with (
         _audit(session, options, audit_log) as audit,

@@ -11,6 +11,7 @@ from collections import Counter
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
 
+from licsync.cli.progress import is_terminal
 from licsync.plan.changes import Change
 from licsync.results import Outcome, WriteResult
 
@@ -25,9 +26,8 @@ _LINE_EVERY_SECONDS = 10.0  # a CI log gets a line at most this often
 class ApplyProgress:
     """Counts results as they arrive and shows them (use as a context manager)."""
 
-    def __init__(self, *, stream: TextIO | None = None, enabled: bool = True) -> None:
+    def __init__(self, *, stream: TextIO | None = None) -> None:
         self._stream = stream or sys.stderr
-        self._enabled = enabled
         self._bar: Progress | None = None
         self._task: TaskID | None = None
         self._total = 0
@@ -51,9 +51,9 @@ class ApplyProgress:
     def start(self, total: int) -> None:
         """The run is about to execute ``total`` changes."""
         self._total = total
-        if not self._enabled or total == 0:
+        if total == 0:
             return
-        if self._stream.isatty():
+        if is_terminal(self._stream):
             # rich only for a terminal: a CI run (and the bench) does not pay for importing it
             from rich.console import Console  # noqa: PLC0415
             from rich.progress import (  # noqa: PLC0415
@@ -80,8 +80,6 @@ class ApplyProgress:
         """One change's result is known."""
         self._done += 1
         self._outcomes[result.outcome.value] += 1
-        if not self._enabled:
-            return
         if self._bar is not None and self._task is not None:
             self._bar.update(
                 self._task, completed=min(self._done, self._total), outcomes=self._tally()

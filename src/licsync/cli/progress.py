@@ -12,7 +12,7 @@ import time
 from types import TracebackType
 from typing import TextIO
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "is_terminal"]
 
 _FIRST_AFTER = 1.0  # a quick step shows nothing at all
 _EVERY = 0.5
@@ -29,7 +29,7 @@ class Progress:
         self.what = what
         self.stream = stream
         self.first_after = first_after
-        self.active = _is_terminal(stream)
+        self.active = is_terminal(stream)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = 0.0
@@ -71,7 +71,8 @@ class Progress:
                 return
 
 
-def _is_terminal(stream: TextIO) -> bool:
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (a closed or unusual stream is not)."""
     try:
         return stream.isatty()
     except (AttributeError, ValueError):  # a closed or unusual stream is no terminal
