@@ -131,16 +131,23 @@ class _Run:
             self.skip(wave, f"{INTERRUPTED}: not started")
             return
         ready: list[Change] = []
+        blocked: list[Change] = []
+        blockers: list[WriteResult] = []
         for change in wave:
+            # What a change depends on is in an earlier wave: its result is known already.
             blocker = _blocker(change, self.results)
             if blocker is None:
                 ready.append(change)
             else:
-                self.record([change], [blocker])
+                blocked.append(change)
+                blockers.append(blocker)
+        if blocked:  # recorded (and the audit log flushed) once for the wave, not per change
+            self.record(blocked, blockers)
         if gate is not None and ready:
             answered = gate(ready[0].phase, ready)
             refused = [c for c in ready if c.id in answered]
-            self.record(refused, [answered[c.id] for c in refused])
+            if refused:
+                self.record(refused, [answered[c.id] for c in refused])
             ready = [c for c in ready if c.id not in answered]
         pending = _batches(ready, self.writer)
         pending.reverse()  # popped from the end: the plan's order
