@@ -24,7 +24,7 @@ from typing import Any, Self
 import httpx
 
 from licsync.errors import QrsReadOnlyError, QrsResponseError, QrsTransportError
-from licsync.qrs import deadline, filters, jsonarray, logredact
+from licsync.qrs import deadline, filters, jsonarray, logredact, paths
 from licsync.qrs import retry as retries
 from licsync.qrs.auth import (
     Credentials,
@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 # Reading 100,000 users is one large answer: allow QRS minutes to produce it, but notice a dead
 # connection or an exhausted pool quickly.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=180.0, write=60.0, pool=60.0)
-SESSION_PATH = "/qrs/about"
 # The whole of one request, retries included: connect, headers and every byte of the body.
 # /qrs/user/full of 200,000 users is about 430 MB; QRS takes a minute or two to produce it.
 DEFAULT_REQUEST_TIMEOUT = 300.0
@@ -321,8 +320,8 @@ class QrsClient:
                     if method == "GET":
                         # This read is the one that establishes the session.
                         return self._attempts(method, path, params, content)
-                    log.debug("session: GET %s before the first write", SESSION_PATH)
-                    self._attempts("GET", SESSION_PATH, None, None)
+                    log.debug("session: GET %s before the first write", paths.ABOUT)
+                    self._attempts("GET", paths.ABOUT, None, None)
         return self._attempts(method, path, params, content)
 
     def _attempts(

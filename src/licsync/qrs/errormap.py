@@ -26,6 +26,7 @@ from licsync.errors import (
     QrsThrottled,
     QrsTransportError,
 )
+from licsync.qrs import paths
 
 __all__ = [
     "EXCERPT_LIMIT",
@@ -43,7 +44,6 @@ XRFKEY_REFUSED = (
     "X-Qlik-Xrfkey header must be present, equal and 16 alphanumerics)"
 )
 
-ABOUT_PATH = "/qrs/about"
 _REDACTED = "[redacted]"
 # Read a little more than the excerpt needs so whitespace collapsing still fills it.
 _RAW_LIMIT = 4 * EXCERPT_LIMIT
@@ -132,12 +132,12 @@ def status_error(
         else:
             hint = auth_hint or "check the credentials licsync authenticates with"
             what = f"QRS refused the request as unauthenticated or forbidden: {hint}"
-    elif status == 404 and path.endswith(ABOUT_PATH):
+    elif status == 404 and path.endswith(paths.ABOUT):
         # Every QRS answers /qrs/about: a 404 there is about the URL, not about an entity.
         cls, what = (
             QrsNotFound,
             "this is not QRS, or the virtual proxy prefix is wrong (every QRS answers "
-            f"{ABOUT_PATH}; check qrs_url and virtual_proxy)",
+            f"{paths.ABOUT}; check qrs_url and virtual_proxy)",
         )
     elif status == 404:
         cls, what = QrsNotFound, "the entity does not exist (any more)"
