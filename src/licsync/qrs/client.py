@@ -383,10 +383,10 @@ class QrsClient:
                     self._session_ready = True
                 return response
             note = ""
+            retry_after = None
+            if status in (429, 503):
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if attempt < attempts and status in _RETRIED_STATUSES:
-                retry_after = None
-                if status in (429, 503):
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 delay = self._retry.delay(attempt, retry_after=retry_after)
                 if time.monotonic() + delay < deadline_at:
                     self._note_retry(method, full_path, f"HTTP {status}", attempt)
@@ -406,7 +406,7 @@ class QrsClient:
                 note=note,
             )
             if status in (429, 503):  # for a caller that repeats writes after a re-read
-                refused.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                refused.retry_after = retry_after
             raise refused
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
