@@ -291,9 +291,47 @@ def open_session(request: SessionRequest) -> Iterator[Session]:
     desired, warnings = load_desired(request.directory, today=today, site=request.site)
     load_seconds = time.perf_counter() - started
 
-    url = request.qrs_url or desired.site.qrs_url
+    with _site_client(
+        desired.site,
+        env=request.env,
+        qrs_url=request.qrs_url,
+        read_only=not request.writable,
+        request_timeout=request.request_timeout,
+    ) as opened:
+        yield Session(
+            request,
+            desired=desired,
+            warnings=warnings,
+            client=opened.client,
+            target=opened.target,
+            clock=opened.clock,
+            simulator=opened.simulator,
+            load_seconds=load_seconds,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    client: _CountingClient
+    target: str
+    clock: dt.datetime | None  # the embedded demo's fixed clock
+    simulator: Simulator | None
+
+
+@contextlib.contextmanager
+def _site_client(
+    site: Site,
+    *,
+    env: Mapping[str, str],
+    qrs_url: str | None,
+    read_only: bool,
+    request_timeout: float | None,
+) -> Iterator[_Opened]:
+    """The site's counting client (``embedded``: the demo simulator, started here), and what
+    output calls the site; both closed when the ``with`` ends."""
+    url = qrs_url or site.qrs_url
     with contextlib.ExitStack() as stack:
-        base_url, target, clock = request.qrs_url, None, None
+        base_url, target, clock = qrs_url, None, None
         simulator = None
         if url == EMBEDDED:
             from licsync.sim.demo import DEMO_NOW, demo_organisation  # noqa: PLC0415 - only here
@@ -304,24 +342,15 @@ def open_session(request: SessionRequest) -> Iterator[Session]:
             base_url, clock, target = simulator.url, DEMO_NOW, EMBEDDED_TARGET
         client = stack.enter_context(
             _CountingClient.from_site(
-                desired.site,
-                env=request.env,
-                read_only=not request.writable,
+                site,
+                env=env,
+                read_only=read_only,
                 base_url=base_url,
-                request_timeout=request.request_timeout,
+                request_timeout=request_timeout,
             )
         )
         assert isinstance(client, _CountingClient)  # from_site builds the class it is called on
-        yield Session(
-            request,
-            desired=desired,
-            warnings=warnings,
-            client=client,
-            target=target or client.base_url,
-            clock=clock,
-            simulator=simulator,
-            load_seconds=load_seconds,
-        )
+        yield _Opened(client, target or client.base_url, clock, simulator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,24 +376,8 @@ def read_site(
         SecretError: a secret the site names is missing.
         QrsError: the site cannot be read.
     """
-    url = qrs_url or site.qrs_url
-    with contextlib.ExitStack() as stack:
-        base_url, target = qrs_url, None
-        if url == EMBEDDED:
-            from licsync.sim.demo import demo_organisation  # noqa: PLC0415 - only here
-            from licsync.sim.server import start_simulator  # noqa: PLC0415
-
-            simulator = stack.enter_context(start_simulator(demo_organisation()))
-            base_url, target = simulator.url, EMBEDDED_TARGET
-        client = stack.enter_context(
-            _CountingClient.from_site(
-                site,
-                env=env,
-                read_only=True,
-                base_url=base_url,
-                request_timeout=request_timeout,
-            )
-        )
-        assert isinstance(client, _CountingClient)
-        actual = read_actual(client).actual
-        return SiteRead(actual=actual, target=target or client.base_url, requests=client.count)
+    with _site_client(
+        site, env=env, qrs_url=qrs_url, read_only=True, request_timeout=request_timeout
+    ) as opened:
+        actual = read_actual(opened.client).actual
+        return SiteRead(actual=actual, target=opened.target, requests=opened.client.count)
