@@ -370,21 +370,15 @@ def parse_capacity(
         try:
             result[kind] = Capacity(
                 enabled=block.get("enabled") is True,
-                **{
-                    field: _count(block, key, f"{name}.{key}")
-                    for field, key in (
-                        ("total", "total"),
-                        ("allocated", "allocated"),
-                        ("used", "used"),
-                        ("quarantined", "quarantined"),
-                        ("excess", "excess"),
-                        ("available", "available"),
-                    )
-                },
+                **{key: _count(block, key, f"{name}.{key}") for key in _CAPACITY_COUNTS},
             )
         except _Bad as bad:
             raise bad.error(path, "the overview") from None
     return result
+
+
+# The overview's counts, named as Capacity's fields.
+_CAPACITY_COUNTS = ("total", "allocated", "used", "quarantined", "excess", "available")
 
 
 # -- checking fields ---------------------------------------------------------------------------
