@@ -14,6 +14,7 @@ it was made is refused, as ``apply --plan`` refuses it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -185,20 +186,8 @@ def _by_type(reader: _Reader, read: Callable[[_Reader, str], _T]) -> dict[Access
 
 
 def _capacity(reader: _Reader) -> CapacityLine:
-    return CapacityLine(
-        total=reader.count("total"),
-        used=reader.count("used"),
-        available=reader.count("available"),
-        used_after=reader.count("used_after"),
-        available_after=reader.count("available_after"),
-        needed=reader.count("needed"),
-        freed_now=reader.count("freed_now"),
-        quarantined_by_plan=reader.count("quarantined_by_plan"),
-        allocated=reader.count("allocated"),
-        quarantined=reader.count("quarantined"),
-        allocated_after=reader.count("allocated_after"),
-        quarantined_after=reader.count("quarantined_after"),
-    )
+    # Every field is a count, written under its own name (render.data), in this order.
+    return CapacityLine(**{f.name: reader.count(f.name) for f in dataclasses.fields(CapacityLine)})
 
 
 def _safety(reader: _Reader) -> Safety:
