@@ -291,17 +291,10 @@ class QrsApp:
         base = tuple(collection.route.split("/"))
 
         def chosen(call: Call) -> list[Entity]:
-            text = call.params.get("filter", "")
-            return apply_filter(source(), text) if text else source()
+            return _filtered(source(), call)
 
         def listed(call: Call, *, full: bool) -> Response:
-            entities = chosen(call)
-            order = call.params.get("orderby", "")
-            if order:
-                entities = sort_entities(entities, parse_orderby(order))
-            return json_bytes_response(
-                200, serialise(entities, collection, full=full, privileges=call.privileges)
-            )
+            return _listing(chosen(call), collection, call, full=full)
 
         def one(call: Call) -> Response:
             for entity in source():
@@ -488,18 +481,10 @@ class QrsApp:
         return _count_response(len(apply_filter(entities, text)))
 
     def _selected(self, collection: Collection, call: Call) -> list[Entity]:
-        entities = self.store.selected(call.ids[0], collection)
-        text = call.params.get("filter", "")
-        return apply_filter(entities, text) if text else entities
+        return _filtered(self.store.selected(call.ids[0], collection), call)
 
     def _list_selected(self, collection: Collection, call: Call, *, full: bool) -> Response:
-        entities = self._selected(collection, call)
-        order = call.params.get("orderby", "")
-        if order:
-            entities = sort_entities(entities, parse_orderby(order))
-        return json_bytes_response(
-            200, serialise(entities, collection, full=full, privileges=call.privileges)
-        )
+        return _listing(self._selected(collection, call), collection, call, full=full)
 
     def _get_selection(self, call: Call) -> Response:
         return self._entity_response(200, self.store.get_selection(call.ids[0]), call)
@@ -534,3 +519,19 @@ def _match(pattern: tuple[str, ...], segments: tuple[str, ...]) -> tuple[str, ..
         elif expected != segment:
             return None
     return tuple(ids)
+
+
+def _filtered(entities: list[Entity], call: Call) -> list[Entity]:
+    """The entities the request's ``filter`` keeps (all without one)."""
+    text = call.params.get("filter", "")
+    return apply_filter(entities, text) if text else entities
+
+
+def _listing(entities: list[Entity], collection: Collection, call: Call, *, full: bool) -> Response:
+    """A list answer: ``entities`` in the request's ``orderby``, condensed or ``/full``."""
+    order = call.params.get("orderby", "")
+    if order:
+        entities = sort_entities(entities, parse_orderby(order))
+    return json_bytes_response(
+        200, serialise(entities, collection, full=full, privileges=call.privileges)
+    )
