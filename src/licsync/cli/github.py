@@ -8,7 +8,6 @@ talks to GitHub only through :mod:`licsync.forge.github`.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +17,14 @@ from licsync.apply.reviewed import MAX_PLAN_BYTES
 from licsync.cli.options import count, shown
 from licsync.cli.output import check_target, write_atomically
 from licsync.errors import ForgeError, UsageError
-from licsync.forge import Forge, issue_marker, plan_marker_prefix, slug
+from licsync.forge import (
+    COMMIT_SHA,
+    SITE_NAME,
+    Forge,
+    issue_marker,
+    plan_marker_prefix,
+    slug,
+)
 from licsync.forge.bodies import issue_body, plan_comment
 from licsync.forge.github import GitHub, settings_from_env
 from licsync.jsonfile import parse_json, read_json, read_text
@@ -28,8 +34,6 @@ from licsync.render.fromdata import plan_from_data
 __all__ = ["github_app", "register"]
 
 MAX_ISSUE_FILE = 4 * 1024 * 1024  # an issue body is cut to 65,536 characters anyway
-_SHA = re.compile(r"^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$")
-_SITE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 github_app = typer.Typer(
     name="github",
@@ -109,13 +113,13 @@ def comment(
 
 
 def _sha(value: str) -> str:
-    if not _SHA.fullmatch(value):
+    if not COMMIT_SHA.fullmatch(value.lower()):
         raise typer.BadParameter(f"{escape_text(value)!r} is not a full commit sha (40 hex)")
     return value.lower()
 
 
 def _site(value: str) -> str:
-    if not _SITE.fullmatch(value):
+    if not SITE_NAME.fullmatch(value):
         raise typer.BadParameter(
             f"{escape_text(value)!r}: a site name is letters, digits, '.', '_' and '-'"
         )

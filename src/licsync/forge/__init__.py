@@ -31,6 +31,8 @@ from typing import Protocol
 from licsync.errors import UsageError
 
 __all__ = [
+    "COMMIT_SHA",
+    "SITE_NAME",
     "Forge",
     "Posted",
     "ReviewedArtifact",
@@ -41,14 +43,17 @@ __all__ = [
     "slug",
 ]
 
-_SITE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+SITE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+"""A site name a marker and an artifact name can carry (the schema allows only these)."""
+COMMIT_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+"""A full commit sha as GitHub writes it (SHA-1, or SHA-256), lower case."""
 _KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 
 
 def _site(site: str) -> str:
     # A site name goes into a marker and an artifact name: refuse anything that could end the
     # HTML comment or change the name's meaning (the schema allows only these characters).
-    if not _SITE.fullmatch(site):
+    if not SITE_NAME.fullmatch(site):
         raise UsageError(f"site name {site!r}: only letters, digits, '.', '_' and '-' (1-100)")
     return site
 

@@ -33,7 +33,7 @@ import httpx
 
 from licsync import __version__
 from licsync.errors import ForgeError, ReviewedPlanMissing, UsageError
-from licsync.forge import Posted, ReviewedArtifact, plan_artifact_name
+from licsync.forge import COMMIT_SHA, Posted, ReviewedArtifact, plan_artifact_name
 from licsync.forge.artifact import plan_from_zip
 from licsync.qrs import retry
 from licsync.qrs.errormap import sanitise_excerpt
@@ -53,7 +53,6 @@ MAX_PAGES = 100
 """Pages followed for one listing (10,000 items at 100 a page)."""
 
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
-_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
@@ -234,7 +233,7 @@ class GitHub:
         number = _number(pull, "number", "pull request")
         head = pull.get("head")
         head_sha = head.get("sha") if isinstance(head, dict) else None
-        if not isinstance(head_sha, str) or not _SHA.fullmatch(head_sha):
+        if not isinstance(head_sha, str) or not COMMIT_SHA.fullmatch(head_sha):
             raise ForgeError(f"pull request #{number}: GitHub gave no usable head sha")
         name = plan_artifact_name(site, head_sha)
         artifact = self._newest_artifact(name, head_sha)
