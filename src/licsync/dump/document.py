@@ -29,6 +29,7 @@ from licsync.dump.scalars import comment_text, scalar
 from licsync.errors import RuleSyntaxError
 from licsync.identity import AccessType, split_user
 from licsync.lookalike import declarable_user_id
+from licsync.plan.planner import rule_coverage
 from licsync.policy import IdlePolicy, Ownership, SafetyPolicy
 from licsync.rules import RuleCoverage, Verdict, parse_condition
 from licsync.site import DEFAULT_ACTING_USER, AuthMode, Site
@@ -95,10 +96,7 @@ def dump_site(actual: Actual, site: Site, ownership: Ownership) -> Dump:
     }
     for access_type in AccessType:
         written, rule_notes = _rules(actual.rules_of(access_type))
-        coverage = RuleCoverage.build(
-            tuple((r.name, parse_condition(r.condition)) for r in written if not r.disabled),
-            users,
-        )
+        coverage = rule_coverage(written, users)
         part = _allocations(
             actual,
             access_type,

@@ -41,7 +41,14 @@ from licsync.severity import Severity
 from licsync.signals import Denial, DenialReport, Signals
 from licsync.timeutil import format_instant, require_aware
 
-__all__ = ["QUARANTINE", "build_coverage", "plan", "protection_finder", "reclaiming_flag"]
+__all__ = [
+    "QUARANTINE",
+    "build_coverage",
+    "plan",
+    "protection_finder",
+    "reclaiming_flag",
+    "rule_coverage",
+]
 
 QUARANTINE = dt.timedelta(days=7)
 """QRS quarantines a reclaimed seat used within this long instead of freeing it."""
@@ -200,10 +207,13 @@ class _Context:
 def build_coverage(desired: Desired, actual: Actual) -> dict[AccessType, RuleCoverage]:
     """Which users each declared, enabled rule covers, per access type (the costly part)."""
     users = tuple(actual.users.values())
-    return {
-        t: RuleCoverage.build(tuple(_conditions(desired.of(t).rules).items()), users)
-        for t in AccessType
-    }
+    return {t: rule_coverage(desired.of(t).rules, users) for t in AccessType}
+
+
+def rule_coverage(rules: Iterable[DesiredRule], users: Sequence[ActualUser]) -> RuleCoverage:
+    """Which of ``users`` these rules cover (the enabled ones, whose conditions parse): the
+    planner's own reckoning, for ``dump`` too, so that both agree on who a rule covers."""
+    return RuleCoverage.build(tuple(_conditions(rules).items()), users)
 
 
 def _conditions(rules: Iterable[DesiredRule]) -> dict[str, Condition]:
