@@ -10,9 +10,9 @@ import pytest
 
 from builders import ANA, NOW, actual, alloc, desired, policy, user
 from licsync.apply.audit import Approval, AuditLog, actor_from_environment
+from licsync.apply.writer import Outcome, WriteResult
 from licsync.errors import UsageError
 from licsync.plan import plan
-from licsync.qrs.write import Outcome, WriteResult
 from licsync.schemas import AUDIT_SCHEMA, load_schema
 from licsync.signals import Signals
 

@@ -19,8 +19,8 @@ import pytest
 from cli_runner import Licsync, edit_file
 from conftest import REPO
 from licsync.apply.lock import lock_path, site_lock, state_directory
+from licsync.apply.writer import QrsWriter
 from licsync.identity import AccessType
-from licsync.qrs.write import QrsWriter
 from licsync.sim import Simulator, start_simulator
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 from licsync.sim.entities import ALLOCATION, GROUP, SYSTEMRULE

@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from licsync.apply.execute import execute
+from licsync.apply.writer import QrsWriter
 from licsync.errors import QrsReadOnlyError
 from licsync.identity import AccessType
 from licsync.plan import Reclaim
-from licsync.qrs.write import QrsWriter
 from licsync.session import EMBEDDED, SessionRequest, open_session
 from licsync.sim.demo import DEMO_NOW
 

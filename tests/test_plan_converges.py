@@ -1,7 +1,7 @@
 """One apply converges: the real writes, against the simulator over sockets, on random sites.
 
 For every ownership mode (drawn per access type), a random site is built in the simulator, read
-over HTTP, planned, executed through :class:`~licsync.qrs.write.QrsWriter` and read again: the
+over HTTP, planned, executed through :class:`~licsync.apply.writer.QrsWriter` and read again: the
 second plan has no changes, and a site that already matches plans none to begin with.
 """
 
@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from builders import NOW, RANDOM_RULES, decl, desired, policy, random_desired
 from licsync.apply.execute import execute
+from licsync.apply.writer import Outcome, QrsWriter
 from licsync.desired import Desired
 from licsync.identity import AccessType
 from licsync.plan import Plan, plan
 from licsync.qrs import QrsClient, read_actual
-from licsync.qrs.write import Outcome, QrsWriter
 from licsync.signals import Signals
 from licsync.sim import SimStore, start_simulator
 

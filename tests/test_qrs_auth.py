@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from licsync.apply.writer import Outcome, QrsWriter, WriteResult
 from licsync.desired import DesiredRule
 from licsync.errors import (
     ConfigError,
@@ -36,11 +37,8 @@ from licsync.errors import (
 from licsync.identity import AccessType
 from licsync.plan.changes import CreateRule
 from licsync.qrs import (
-    Outcome,
     QrsClient,
-    QrsWriter,
     RetryPolicy,
-    WriteResult,
     certificate_credentials,
     fetch_actual,
     paths,

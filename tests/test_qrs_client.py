@@ -10,6 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from licsync.apply.writer import QrsWriter
 from licsync.desired import DesiredRule
 from licsync.errors import (
     QrsAuthError,
@@ -35,7 +36,6 @@ from licsync.plan.changes import (
 )
 from licsync.qrs import (
     QrsClient,
-    QrsWriter,
     RetryPolicy,
     fetch_actual,
     filters,

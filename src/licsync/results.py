@@ -1,6 +1,6 @@
 """The write contract's values: what one write sends (:class:`Request`) and what became of one
 change (:class:`WriteResult`, :class:`Outcome`). Pure values, shared by the writers
-(:mod:`licsync.qrs.write`), ``apply`` and the renderers."""
+(:mod:`licsync.apply.writer`), ``apply`` and the renderers."""
 
 from __future__ import annotations
 

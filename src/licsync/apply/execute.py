@@ -1,4 +1,4 @@
-"""Execute changes through a :class:`~licsync.qrs.write.Writer`, phase by phase, concurrently.
+"""Execute changes through a :class:`~licsync.apply.writer.Writer`, phase by phase, concurrently.
 
 The order and the dependencies come from the change types
 (:func:`licsync.plan.changes.execution_order`, :attr:`Change.depends_on`); this module only
@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from licsync.apply.writer import Outcome, Writer, WriteResult
 from licsync.errors import QrsResponseError
 from licsync.plan.changes import (
     Action,
@@ -37,7 +38,6 @@ from licsync.plan.changes import (
     UpdateRule,
     execution_order,
 )
-from licsync.qrs.write import Outcome, Writer, WriteResult
 
 __all__ = ["INTERRUPTED", "NOT_ATTEMPTED", "Gate", "OnResult", "execute"]
 

@@ -35,6 +35,7 @@ from licsync.apply.audit import AuditLog
 from licsync.apply.execute import NOT_ATTEMPTED, execute
 from licsync.apply.report import ApplyResult, Approval, Item, ItemStatus
 from licsync.apply.reviewed import ReviewedPlan, match
+from licsync.apply.writer import Outcome, QrsWriter, RecordingWriter, Writer, WriteResult
 from licsync.errors import ApplyRefused, QrsError, UsageError
 from licsync.identity import AccessType
 from licsync.plan import Plan
@@ -43,7 +44,6 @@ from licsync.qrs import paths
 from licsync.qrs import retry as retries
 from licsync.qrs.parse import parse_capacity
 from licsync.qrs.retry import RetryPolicy
-from licsync.qrs.write import Outcome, QrsWriter, RecordingWriter, Writer, WriteResult
 from licsync.render.escape import escape_text
 from licsync.session import PlanRun, Session
 

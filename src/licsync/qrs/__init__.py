@@ -1,4 +1,4 @@
-"""The QRS HTTP client: auth, xrfkey, filters, retries, reads and writes.
+"""The QRS HTTP client: auth, xrfkey, filters, retries and reads.
 
 ::
 
@@ -7,8 +7,8 @@
 
 Modules: :mod:`.client` (transport, xrfkey, retries, error translation), :mod:`.auth` (the four
 auth modes), :mod:`.filters` (filter expressions and query strings), :mod:`.parse` (JSON ->
-actual state, pure), :mod:`.read` (``fetch_actual``), :mod:`.write` (``QrsWriter`` and
-``RecordingWriter``: one result per change), :mod:`.retry`, :mod:`.errormap`, :mod:`.paths`.
+actual state, pure), :mod:`.read` (``fetch_actual``), :mod:`.retry`, :mod:`.errormap`,
+:mod:`.paths`. The writes live with apply, in :mod:`licsync.apply.writer`.
 """
 
 from __future__ import annotations
@@ -32,35 +32,15 @@ from licsync.qrs.read import (
     read_actual,
 )
 from licsync.qrs.retry import RetryPolicy
-from licsync.qrs.write import (
-    ALLOCATE_CHUNK,
-    DEFAULT_RULE_ACTIONS,
-    RECLAIM_CHUNK,
-    Outcome,
-    QrsWriter,
-    RecordingWriter,
-    Request,
-    Writer,
-    WriteResult,
-)
 
 __all__ = [
-    "ALLOCATE_CHUNK",
-    "DEFAULT_RULE_ACTIONS",
     "DEFAULT_TIMEOUT",
-    "RECLAIM_CHUNK",
     "Credentials",
     "EndpointTiming",
-    "Outcome",
     "QrsClient",
-    "QrsWriter",
     "ReadResult",
     "ReadTiming",
-    "RecordingWriter",
-    "Request",
     "RetryPolicy",
-    "WriteResult",
-    "Writer",
     "certificate_credentials",
     "credentials_from_site",
     "fetch_actual",

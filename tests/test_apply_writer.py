@@ -19,6 +19,16 @@ import pytest
 
 from builders import desired, drule, policy
 from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser
+from licsync.apply.writer import (
+    NEW_ALLOCATION_ID,
+    NEW_GROUP_ID,
+    NEW_RULE_ID,
+    Outcome,
+    QrsWriter,
+    RecordingWriter,
+    Request,
+    WriteResult,
+)
 from licsync.desired import DesiredRule
 from licsync.errors import QrsBadRequest, QrsReadOnlyError, QrsResponseError
 from licsync.identity import AccessType, RuleContext
@@ -35,17 +45,7 @@ from licsync.plan.changes import (
     UpdateRule,
     UserTarget,
 )
-from licsync.qrs import (
-    Outcome,
-    QrsClient,
-    QrsWriter,
-    RecordingWriter,
-    Request,
-    WriteResult,
-    fetch_actual,
-    read_actual,
-)
-from licsync.qrs.write import NEW_ALLOCATION_ID, NEW_GROUP_ID, NEW_RULE_ID
+from licsync.qrs import QrsClient, fetch_actual, read_actual
 from licsync.signals import Signals
 from licsync.sim import FaultPlan, SimStore, Simulator, start_simulator
 

@@ -1,0 +1,165 @@
+"""Each change becomes its QRS requests here, and only here: pure builders of
+:class:`~licsync.results.Request` values that both writers send (or list).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from licsync.desired import DesiredRule
+from licsync.identity import AccessType
+from licsync.plan.changes import Allocate, CompleteRule, Reclaim, Reinstate, UpdateRule
+from licsync.qrs import filters, paths
+from licsync.results import Request
+
+ALLOCATE_CHUNK: Final = 100
+# 50 GUIDs make a filter of about 2,300 characters (3 KB encoded): well inside URL limits.
+RECLAIM_CHUNK: Final = 50
+# UNVERIFIED: Qlik-Cli and Informatiqal write 1 ("Allow access"), Qlik's API doc example 15.
+DEFAULT_RULE_ACTIONS: Final = 1
+
+NEW_GROUP_ID: Final = "<new access group id>"
+NEW_RULE_ID: Final = "<new system rule id>"
+NEW_ALLOCATION_ID: Final = "<new allocation id>"
+NEW_SELECTION_ID: Final = "<new selection id>"
+
+
+def allocation_body(change: Allocate) -> dict[str, Any]:
+    """``{"user": {"id", "userId", "userDirectory"}}``.
+
+    The spec marks ``userId`` and ``userDirectory`` required in ``UserCondensed``; whether
+    ``id`` alone would do is UNVERIFIED, so all three are sent.
+    """
+    target = change.target
+    return {"user": {"id": target.id, "userId": target.userid, "userDirectory": target.directory}}
+
+
+def allocate_request(access_type: AccessType, changes: Sequence[Allocate]) -> Request:
+    """``POST /qrs/license/<type>accesstype/many`` with one body per change."""
+    return Request(
+        "POST", f"{paths.access_type(access_type)}/many", {}, [allocation_body(c) for c in changes]
+    )
+
+
+def reinstate_read_request(change: Reinstate) -> Request:
+    """``GET`` the quarantined allocation (its whole entity goes back in the PUT)."""
+    return Request("GET", paths.entity(paths.access_type(change.access_type), change.allocation_id))
+
+
+def reinstate_body(change: Reinstate, entity: Mapping[str, Any]) -> dict[str, Any]:
+    """The allocation as read, ``quarantined: false``, with the ``modifiedDate`` of the plan."""
+    body = dict(entity)
+    body["quarantined"] = False
+    if change.modified_date:
+        body["modifiedDate"] = change.modified_date
+    return body
+
+
+def reinstate_request(change: Reinstate, entity: Mapping[str, Any]) -> Request:
+    """``PUT`` the allocation back un-quarantined (UNVERIFIED, see :meth:`QrsWriter.reinstate`)."""
+    path = paths.entity(paths.access_type(change.access_type), change.allocation_id)
+    return Request("PUT", path, {}, reinstate_body(change, entity))
+
+
+def selection_request(access_type: AccessType, allocation_ids: Iterable[uuid.UUID]) -> Request:
+    """``POST /qrs/selection/license/<type>accesstype?filter=(id eq A or id eq B ...)``."""
+    clause = filters.any_of(*(filters.eq("id", guid) for guid in allocation_ids))
+    return Request("POST", paths.selection_of(access_type), {"filter": clause})
+
+
+def reclaim_selected_request(selection_id: str, access_type: AccessType) -> Request:
+    """``DELETE /qrs/selection/{id}/license/<type>accesstype``: deallocate the selection."""
+    return Request("DELETE", paths.selection_access_type(selection_id, access_type))
+
+
+def discard_selection_request(selection_id: str) -> Request:
+    """``DELETE /qrs/selection/{id}``: the selection itself."""
+    return Request("DELETE", paths.selection(selection_id))
+
+
+def reclaim_one_request(change: Reclaim) -> Request:
+    """``DELETE /qrs/license/<type>accesstype/{id}``."""
+    return Request(
+        "DELETE", paths.entity(paths.access_type(change.access_type), change.allocation_id)
+    )
+
+
+def group_request(access_type: AccessType, name: str) -> Request:
+    """``POST /qrs/license/<type>accessgroup`` ``{"name": ...}``."""
+    return Request("POST", paths.access_group(access_type), {}, {"name": name})
+
+
+def license_rule_body(
+    access_type: AccessType, group_id: str, rule: DesiredRule, *, actions: int
+) -> dict[str, Any]:
+    """The ``SystemRule`` body that makes ``rule`` the licence rule of access group ``group_id``.
+
+    ``actions`` is UNVERIFIED (1 like Qlik-Cli and Informatiqal, 15 like Qlik's doc example).
+    """
+    return {
+        "category": "License",
+        "subcategory": "",
+        "type": "Custom",
+        "name": rule.name,
+        "rule": rule.condition,
+        "resourceFilter": _resource_filter(access_type, group_id),
+        "actions": actions,
+        "ruleContext": rule.context.qrs_value,
+        "disabled": rule.disabled,
+        "comment": rule.comment,
+    }
+
+
+def new_rule_request(
+    access_type: AccessType, group_id: str, rule: DesiredRule, *, actions: int
+) -> Request:
+    """``POST /qrs/systemrule``: the licence rule naming access group ``group_id``."""
+    body = license_rule_body(access_type, group_id, rule, actions=actions)
+    return Request("POST", paths.SYSTEM_RULE, {}, body)
+
+
+def point_rule_request(change: CompleteRule, group_id: str) -> Request:
+    """``PUT`` a group-less system rule as read, naming ``group_id`` and the declared fields."""
+    body = _declared(change.rule_entity or {}, change.rule)
+    body["resourceFilter"] = _resource_filter(change.access_type, group_id)
+    return Request("PUT", paths.entity(paths.SYSTEM_RULE, change.rule_id or ""), {}, body)
+
+
+def update_rule_request(change: UpdateRule) -> Request:
+    """``PUT`` the system rule as read (with its ``modifiedDate``), the declared fields changed.
+
+    The access group is left as it is: its name is only a label, the pairing goes through
+    ``resourceFilter``, which stays.
+    """
+    body = _declared(change.rule_entity, change.rule)
+    return Request("PUT", paths.entity(paths.SYSTEM_RULE, change.rule_id), {}, body)
+
+
+def delete_system_rule_request(rule_id: str) -> Request:
+    """``DELETE /qrs/systemrule/{id}``."""
+    return Request("DELETE", paths.entity(paths.SYSTEM_RULE, rule_id))
+
+
+def delete_group_request(access_type: AccessType, group_id: str) -> Request:
+    """``DELETE /qrs/license/<type>accessgroup/{id}``."""
+    return Request("DELETE", paths.entity(paths.access_group(access_type), group_id))
+
+
+def _declared(entity: Mapping[str, Any], rule: DesiredRule) -> dict[str, Any]:
+    body = dict(entity)
+    body.update(
+        {
+            "name": rule.name,
+            "rule": rule.condition,
+            "ruleContext": rule.context.qrs_value,
+            "disabled": rule.disabled,
+            "comment": rule.comment,
+        }
+    )
+    return body
+
+
+def _resource_filter(access_type: AccessType, group_id: str) -> str:
+    return f"License.{access_type.title}AccessGroup_{group_id}"
