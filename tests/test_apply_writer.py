@@ -530,15 +530,42 @@ def test_create_rule_actions_are_configurable(client: QrsClient) -> None:
 def test_create_rule_whose_group_fails_created_nothing(
     writer: QrsWriter, client: QrsClient, sim: Simulator
 ) -> None:
-    sim.fail_next("POST", "500")
+    """Refused twice (read back in between: not there, so sent once more): failed."""
+    sim.fail_next("POST", "500", 2)
     result = writer.create_rule(create(ANA, ANALYSTS))
     assert (result.outcome, result.status) == (Outcome.FAILED, 500)
     assert "nothing was created" in result.message
     assert fetch_actual(client).rules_of(ANA) == ()
 
 
-def test_create_rule_whose_group_post_drops_is_unknown(writer: QrsWriter, sim: Simulator) -> None:
+def test_create_rule_whose_group_was_refused_once_is_sent_again(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    sim.fail_next("POST", "500")
+    result = writer.create_rule(create(ANA, ANALYSTS))
+    assert result.outcome is Outcome.APPLIED
+    assert "re-read: not created, sent again" in result.message
+    (rule,) = fetch_actual(client).rules_of(ANA)
+    assert not rule.half_created
+
+
+def test_create_rule_whose_group_post_drops_is_read_back_and_completed(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    """The group's POST happened but its answer was lost: the group is found, not made twice."""
     sim.fail_next("POST", "drop-after")
+    result = writer.create_rule(create(ANA, ANALYSTS))
+    assert result.outcome is Outcome.COMPLETED
+    assert "re-read: it was created" in result.message
+    (rule,) = fetch_actual(client).rules_of(ANA)
+    assert not rule.half_created
+
+
+def test_create_rule_whose_group_post_drops_and_cannot_be_read_is_unknown(
+    writer: QrsWriter, sim: Simulator
+) -> None:
+    sim.fail_next("POST", "drop-after")
+    sim.fail_next("GET", "500", 10)
     result = writer.create_rule(create(ANA, ANALYSTS))
     assert result.outcome is Outcome.UNKNOWN
     assert "next plan completes it" in result.message
@@ -547,21 +574,22 @@ def test_create_rule_whose_group_post_drops_is_unknown(writer: QrsWriter, sim: S
 def test_create_rule_whose_rule_fails_says_the_group_stays(
     writer: QrsWriter, client: QrsClient
 ) -> None:
-    """The rule POST is refused (condition too long): failed, the message names the group."""
+    """The rule POST is refused (condition too long): partly done, the message names the
+    group that is on the site without its rule."""
     result = writer.create_rule(create(ANA, drule("Too long", "x" * 3000)))
     (half,) = fetch_actual(client).rules_of(ANA)
-    assert (result.outcome, result.status) == (Outcome.FAILED, 400)
-    assert f"'Too long' ({half.group_id}) was created and stays without its rule" in (
+    assert (result.outcome, result.status) == (Outcome.PARTIAL, 400)
+    assert f"'Too long' ({half.group_id}) is on the site without its system rule" in (
         result.message
     )
     assert "next plan completes it" in result.message
     assert (half.rule_id, half.half_created) == (None, True)
 
 
-def test_create_rule_whose_rule_post_drops_is_unknown(
+def test_create_rule_whose_rule_post_never_answers_is_partial(
     sim: Simulator, client: QrsClient, scripted: Scripted
 ) -> None:
-    """No answer to the rule POST: unknown; the message says what may be left."""
+    """No answer to the rule POST, and the site shows no rule: partly done, what is left said."""
 
     def decide(request: httpx.Request) -> httpx.Response | None:
         if request.method == "POST" and request.url.path == "/qrs/systemrule":
@@ -569,8 +597,8 @@ def test_create_rule_whose_rule_post_drops_is_unknown(
         return None
 
     result = scripted(sim, decide).create_rule(create(ANA, ANALYSTS))
-    assert result.outcome is Outcome.UNKNOWN
-    assert "stays without its rule" in result.message
+    assert result.outcome is Outcome.PARTIAL
+    assert "without its system rule" in result.message
 
 
 def test_a_rule_answer_without_id_is_a_response_error(sim: Simulator, scripted: Scripted) -> None:
@@ -605,8 +633,33 @@ def test_update_rule_from_a_stale_read_fails_409(writer: QrsWriter, client: QrsC
 def test_update_rule_without_answer_is_unknown(
     writer: QrsWriter, client: QrsClient, sim: Simulator
 ) -> None:
+    """Dropped before QRS saw it: read back unchanged, so sent again."""
     (rule,) = fetch_actual(client).rules_of(PRO)
     sim.fail_next("PUT", "drop")
+    result = writer.update_rule(update(rule, drule("Sales pros", "x")))
+    assert result.outcome is Outcome.APPLIED
+    assert "sent again" in result.message
+    assert fetch_actual(client).rules_of(PRO)[0].condition == "x"
+
+
+def test_update_rule_whose_answer_was_lost_is_read_back(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    (rule,) = fetch_actual(client).rules_of(PRO)
+    sim.reset_counts()
+    sim.fail_next("PUT", "drop-after")
+    result = writer.update_rule(update(rule, drule("Sales pros", "x")))
+    assert result.outcome is Outcome.APPLIED
+    assert "re-read: the system rule is as declared" in result.message
+    assert sim.request_counts().get("PUT") == 1
+
+
+def test_update_rule_that_cannot_be_read_back_is_unknown(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    (rule,) = fetch_actual(client).rules_of(PRO)
+    sim.fail_next("PUT", "drop")
+    sim.fail_next("GET", "500", 10)
     assert writer.update_rule(update(rule, drule("Sales pros", "x"))).outcome is Outcome.UNKNOWN
 
 
@@ -625,13 +678,14 @@ def test_delete_rule_removes_both_halves_then_is_already(
 def test_delete_rule_whose_rule_delete_fails_keeps_the_group(
     writer: QrsWriter, client: QrsClient, sim: Simulator
 ) -> None:
-    """The system rule DELETE fails: failed, and the group is not deleted under it."""
+    """The system rule DELETE fails (twice: read back in between, still there): failed, and
+    the group is not deleted under it."""
     (rule,) = fetch_actual(client).rules_of(PRO)
     sim.reset_counts()
-    sim.fail_next("DELETE", "503")
+    sim.fail_next("DELETE", "503", 2)
     result = writer.delete_rule(remove(rule))
     assert (result.outcome, result.status) == (Outcome.FAILED, 503)
-    assert sim.request_counts() == {"DELETE": 1}
+    assert sim.request_counts()["DELETE"] == 2
     assert len(fetch_actual(client).rules_of(PRO)) == 1
 
 
@@ -641,8 +695,9 @@ def test_delete_rule_whose_group_delete_fails_says_the_group_stays(
     (rule,) = fetch_actual(client).rules_of(PRO)
     writer = scripted(sim, answer_on("DELETE", "accessgroup", 500))
     result = writer.delete_rule(remove(rule))
-    assert (result.outcome, result.status) == (Outcome.FAILED, 500)
-    assert f"the system rule {rule.rule_id} was deleted but the access group" in result.message
+    assert (result.outcome, result.status) == (Outcome.PARTIAL, 500)
+    assert f"the system rule {rule.rule_id} was deleted, but the access group" in result.message
+    assert "stays" in result.message
     (left,) = fetch_actual(client).rules_of(PRO)
     assert (left.rule_id, left.group_id) == (None, rule.group_id)
 
@@ -650,8 +705,31 @@ def test_delete_rule_whose_group_delete_fails_says_the_group_stays(
 def test_delete_rule_without_answer_is_unknown(
     writer: QrsWriter, client: QrsClient, sim: Simulator
 ) -> None:
+    """Dropped before QRS saw it: read back, still there, deleted again."""
     (rule,) = fetch_actual(client).rules_of(PRO)
     sim.fail_next("DELETE", "drop")
+    result = writer.delete_rule(remove(rule))
+    assert result.outcome is Outcome.APPLIED
+    assert fetch_actual(client).rules_of(PRO) == ()
+
+
+def test_delete_rule_whose_answer_was_lost_is_read_back(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    (rule,) = fetch_actual(client).rules_of(PRO)
+    sim.fail_next("DELETE", "drop-after")
+    result = writer.delete_rule(remove(rule))
+    assert result.outcome is Outcome.COMPLETED
+    assert "re-read: it is gone" in result.message
+    assert fetch_actual(client).rules_of(PRO) == ()
+
+
+def test_delete_rule_that_cannot_be_read_back_is_unknown(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    (rule,) = fetch_actual(client).rules_of(PRO)
+    sim.fail_next("DELETE", "drop")
+    sim.fail_next("GET", "500", 10)
     assert writer.delete_rule(remove(rule)).outcome is Outcome.UNKNOWN
 
 
@@ -758,8 +836,8 @@ def test_a_half_created_rule_from_a_failed_create_converges(
         assert isinstance(change, CreateRule)
         flaky = scripted(bare, answer_on("POST", "/qrs/systemrule", 503))
         first = flaky.create_rule(change)
-        assert (first.outcome, first.status) == (Outcome.FAILED, 503)
-        assert "stays without its rule" in first.message
+        assert (first.outcome, first.status) == (Outcome.PARTIAL, 503)
+        assert "without its system rule" in first.message
         (complete,) = plan_against(client, "additive", FINANCE)
         assert isinstance(complete, CompleteRule)
         assert QrsWriter(client).complete_rule(complete).ok

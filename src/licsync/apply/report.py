@@ -6,14 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from licsync.identity import AccessType
 from licsync.plan import Plan
 from licsync.plan.changes import Change, ChangeId
-from licsync.results import Request
+from licsync.results import Outcome, Request
 
-__all__ = ["ApplyResult", "Approval", "Item", "ItemStatus"]
+__all__ = ["ApplyResult", "Approval", "Item"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,25 +32,13 @@ class Approval:
     force_reason: str | None = None
 
 
-class ItemStatus(StrEnum):
-    """What became of one change of the run (or of one reviewed decision)."""
-
-    APPLIED = "applied"
-    ALREADY = "already"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-    SKIPPED = "skipped"
-    NOT_REVIEWED = "not-reviewed"
-    NO_LONGER_NEEDED = "no-longer-needed"
-
-
 @dataclass(frozen=True, slots=True)
 class Item:
     """One line of the report.
 
     Attributes:
         id: the change's identity.
-        status: what became of it.
+        status: what became of it (the writers' own :class:`~licsync.results.Outcome`).
         message: why (QRS's message for a failure, what settled an uncertain one, ...).
         status_code: QRS's HTTP status, when it answered with an error.
         change: the change as planned (None for a reviewed decision no longer needed).
@@ -60,7 +47,7 @@ class Item:
     """
 
     id: ChangeId
-    status: ItemStatus
+    status: Outcome
     message: str = ""
     status_code: int | None = None
     change: Change | None = None
@@ -109,16 +96,16 @@ class ApplyResult:
 
     @property
     def failed(self) -> bool:
-        """True when an item failed or may not have happened (exit 1)."""
-        return any(i.status in (ItemStatus.FAILED, ItemStatus.UNKNOWN) for i in self.items)
+        """True when an item failed, is partly done or may not have happened (exit 1)."""
+        return any(i.status.failed for i in self.items)
 
     @property
     def not_reviewed(self) -> tuple[Item, ...]:
-        return tuple(i for i in self.items if i.status is ItemStatus.NOT_REVIEWED)
+        return tuple(i for i in self.items if i.status is Outcome.NOT_REVIEWED)
 
-    def counts(self) -> dict[AccessType, Counter[ItemStatus]]:
+    def counts(self) -> dict[AccessType, Counter[Outcome]]:
         """Items per access type and status."""
-        result: dict[AccessType, Counter[ItemStatus]] = {t: Counter() for t in AccessType}
+        result: dict[AccessType, Counter[Outcome]] = {t: Counter() for t in AccessType}
         for item in self.items:
             result[item.access_type][item.status] += 1
         return result

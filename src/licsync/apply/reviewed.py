@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from licsync.errors import UsageError
 from licsync.jsonfile import read_json
-from licsync.plan.changes import Change, ChangeId
+from licsync.plan.changes import Action, Change, ChangeId, CompleteRule
 from licsync.plan.document import Plan, checksum_of_decisions
 
 __all__ = ["MAX_PLAN_BYTES", "Match", "ReviewedPlan", "load_reviewed", "match"]
@@ -36,6 +36,8 @@ class ReviewedPlan:
         ids: the identities of its changes, in the file's order.
         format_version: as written in the file.
         blocked: the plan was blocked by safety checks when it was reviewed.
+        decisions: each change's decision as the checksum covers it (what a rule change
+            writes), by identity.
     """
 
     path: str
@@ -44,6 +46,7 @@ class ReviewedPlan:
     ids: tuple[ChangeId, ...]
     format_version: str
     blocked: bool = False
+    decisions: Mapping[ChangeId, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,13 @@ def load_reviewed(path: str | Path) -> ReviewedPlan:
             "was planned; plan again and have the new plan reviewed"
         )
     safety = data.get("safety")
-    blocked = isinstance(safety, dict) and safety.get("blocked") is not False
+    if not isinstance(safety, dict) or not isinstance(safety.get("blocked"), bool):
+        # Without its verdict a plan cannot say it was not blocked: never read as "not blocked".
+        raise UsageError(
+            f"{shown}: safety.blocked: missing or not true/false; a plan licsync wrote always "
+            "has it: plan again and have the new plan reviewed"
+        )
+    blocked = safety["blocked"]
     return ReviewedPlan(
         path=shown,
         site=site,
@@ -110,24 +119,53 @@ def load_reviewed(path: str | Path) -> ReviewedPlan:
         ids=tuple(ids),
         format_version=version,
         blocked=blocked,
+        decisions={i: tuple(d) for i, d in zip(ids, decisions, strict=True)},
     )
 
 
 def match(reviewed: ReviewedPlan, fresh: Plan) -> Match:
     """Which fresh changes the review approved, which reviewed ones are no longer needed, and
     which fresh ones nobody reviewed. A change that depends on one not approved is not approved
-    either (it would be executed without its dependency)."""
+    either (it would be executed without its dependency).
+
+    A reviewed ``create-rule`` that an earlier run got half-way through is, in the fresh plan,
+    the ``complete-rule`` of the same rule: approved by that review as long as it writes
+    nothing the create did not (the fields and values it writes are among the create's)."""
     wanted = set(reviewed.ids)
     present = fresh.ids()
-    approved = [c for c in fresh.changes if c.id in wanted]
+    covered: set[ChangeId] = set()
+    approved: list[Change] = []
+    for change in fresh.changes:
+        if change.id in wanted:
+            approved.append(change)
+            continue
+        create = _reviewed_create(reviewed, change)
+        if create is not None:
+            approved.append(change)
+            covered.add(create)
     approved_ids = {c.id for c in approved}
     kept = [c for c in approved if c.depends_on is None or c.depends_on in approved_ids]
     dropped = [c for c in approved if c not in kept]
     return Match(
         approved=tuple(kept),
-        no_longer_needed=tuple(i for i in reviewed.ids if i not in present),
-        not_reviewed=tuple(c for c in fresh.changes if c.id not in wanted) + tuple(dropped),
+        no_longer_needed=tuple(i for i in reviewed.ids if i not in present and i not in covered),
+        not_reviewed=tuple(c for c in fresh.changes if c.id not in approved_ids) + tuple(dropped),
     )
+
+
+def _reviewed_create(reviewed: ReviewedPlan, change: Change) -> ChangeId | None:
+    """The reviewed create-rule that approves ``change``, a completion of the same rule."""
+    if not isinstance(change, CompleteRule):
+        return None
+    for create_id, decision in reviewed.decisions.items():
+        if (
+            create_id.kind is Action.CREATE_RULE
+            and create_id.access_type is change.access_type
+            and create_id.subject == change.key
+            and set(change.decision()[4:]) <= set(decision[4:])
+        ):
+            return create_id
+    return None
 
 
 def _field(data: Mapping[str, Any], name: str, kind: type, shown: str) -> Any:

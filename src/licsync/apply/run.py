@@ -29,17 +29,27 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from licsync.apply.audit import AuditLog
 from licsync.apply.execute import NOT_ATTEMPTED, execute
-from licsync.apply.report import ApplyResult, Approval, Item, ItemStatus
+from licsync.apply.report import ApplyResult, Approval, Item
 from licsync.apply.reviewed import ReviewedPlan, match
 from licsync.apply.writer import Outcome, QrsWriter, RecordingWriter, Writer, WriteResult
 from licsync.errors import ApplyRefused, QrsError, UsageError
 from licsync.identity import AccessType
 from licsync.plan import Plan
-from licsync.plan.changes import Allocate, Change, ChangeId, Phase, Reclaim
+from licsync.plan.changes import (
+    Allocate,
+    Change,
+    ChangeId,
+    CompleteRule,
+    CreateRule,
+    DeleteRule,
+    Phase,
+    Reclaim,
+    UpdateRule,
+)
 from licsync.qrs import paths
 from licsync.qrs import retry as retries
 from licsync.qrs.parse import parse_capacity
@@ -154,10 +164,11 @@ def apply_changes(
     try:
         final.update((r.change, r) for r in send(approved))
         if not options.dry_run and not stop.is_set():
-            settled, settled_plan = _settle(
-                session, run, approved, final, send=send, record=record, flush=flush
-            )
-            final.update(settled)
+            settled = _settle(session, run, approved, final, send=send, record=record, flush=flush)
+            final.update(settled.results)
+            settled_plan = settled.plan
+            for successor, original in settled.successors.items():
+                attempts[original] += attempts.pop(successor, 0)
     except BaseException as exc:
         # Whatever ends the run, the audit log says it ended, and how.
         if audit is not None:
@@ -198,13 +209,13 @@ def _replan(session: Session, first: PlanRun, settled: PlanRun | None) -> tuple[
 
 def _unapplied(not_reviewed: Sequence[Change], no_longer: Sequence[ChangeId]) -> list[Item]:
     items = [
-        Item(c.id, ItemStatus.NOT_REVIEWED, "new since the review: not applied", change=c)
+        Item(c.id, Outcome.NOT_REVIEWED, "new since the review: not applied", change=c)
         for c in not_reviewed
     ]
     items.extend(
         Item(
             i,
-            ItemStatus.NO_LONGER_NEEDED,
+            Outcome.NO_LONGER_NEEDED,
             "reviewed, but the site no longer needs it (already so, or changed in the QMC)",
         )
         for i in no_longer
@@ -315,11 +326,22 @@ class _CapacityGate:
 
 
 def _uncertain(result: WriteResult) -> bool:
-    if result.outcome is Outcome.UNKNOWN:
+    if result.outcome in (Outcome.UNKNOWN, Outcome.PARTIAL):
         return True
     if result.outcome is Outcome.FAILED and result.status is not None:
         return result.status in _SETTLE_STATUSES or result.status >= 500
     return result.outcome is Outcome.SKIPPED and result.message.startswith(NOT_ATTEMPTED)
+
+
+@dataclass(slots=True)
+class _Settled:
+    """What settling decided: results by the approved change's identity, the re-read's plan
+    when nothing was sent after it, and which fresh change carried on which approved one (a
+    half-done create is completed by the fresh plan's ``complete-rule``)."""
+
+    results: dict[ChangeId, WriteResult]
+    plan: PlanRun | None = None
+    successors: dict[ChangeId, ChangeId] = field(default_factory=dict)
 
 
 def _settle(
@@ -331,39 +353,47 @@ def _settle(
     send: Callable[[Sequence[Change]], tuple[WriteResult, ...]],
     record: OnItem,
     flush: Callable[[], None] | None,
-) -> tuple[dict[ChangeId, WriteResult], PlanRun | None]:
-    """Re-read once and decide every uncertain change: done, or sent once more.
+) -> _Settled:
+    """Re-read once and decide every uncertain change by what the site shows: done, or sent
+    once more (the fresh plan's change for it, built from what was just read).
 
-    Returns the settled results, and the re-read's plan when nothing was sent after it (it
-    then says what is left as well as a fresh read would).
+    A change counts as done only when the fresh plan proposes nothing more for its subject
+    (for a rule: no change of that rule at all, a completion included) and, for a deleted
+    rule, neither half is left on the site.
     """
     uncertain = [c for c in approved if _uncertain(results[c.id])]
     if not uncertain:
-        return {}, None
+        return _Settled({})
     asked = [w for c in uncertain if (w := results[c.id].retry_after) is not None]
     if asked:  # a 429 said how long to wait: honoured (capped) before looking again
         retries.wait(min(max(asked), RetryPolicy().max_retry_after))
     try:
         replan = session.plan(reusing=first)
     except QrsError:
-        return {}, None  # cannot look: they stay as they are, and the next run decides
+        return _Settled({})  # cannot look: they stay as they are, and the next run decides
     still = {c.id: c for c in replan.plan.changes}
+    rules = {
+        (c.access_type, c.key): c
+        for c in replan.plan.changes
+        if isinstance(c, CreateRule | CompleteRule | UpdateRule | DeleteRule)
+    }
     settled: dict[ChangeId, WriteResult] = {}
     again: list[Change] = []
+    origin: dict[ChangeId, Change] = {}
     for change in uncertain:
         before = results[change.id]
-        fresh = still.get(change.id)
+        fresh = _still_to_do(change, before, still, rules, replan)
         if fresh is None:
-            outcome = Outcome.APPLIED if before.outcome is Outcome.UNKNOWN else Outcome.ALREADY
             settled[change.id] = WriteResult(
                 change.id,
-                outcome,
+                _done_outcome(before.outcome),
                 f"re-read the site after {before.outcome.value} ({before.message}): it is done",
                 status=before.status,
             )
             record(change, settled[change.id])
         else:
             again.append(fresh)
+            origin[fresh.id] = change
     if flush is not None:
         flush()
     ids = {c.id for c in again}
@@ -372,18 +402,83 @@ def _settle(
         if change.depends_on is None or change.depends_on in ids:
             retry.append(change)
         else:
-            settled[change.id] = results[change.id]
+            settled[origin[change.id].id] = results[origin[change.id].id]
     if not retry:
-        return settled, replan
+        return _Settled(settled, replan)
+    successors: dict[ChangeId, ChangeId] = {}
     for result in send(retry):
-        settled[result.change] = result
-    return settled, None
+        change = origin[result.change]
+        before = results[change.id]
+        if result.change != change.id:
+            successors[result.change] = change.id
+        settled[change.id] = _after_retry(change.id, before, result)
+    return _Settled(settled, None, successors)
+
+
+def _still_to_do(
+    change: Change,
+    before: WriteResult,
+    still: Mapping[ChangeId, Change],
+    rules: Mapping[tuple[AccessType, str], Change],
+    replan: PlanRun,
+) -> Change | None:
+    """The fresh change that carries on ``change``, or None when the site shows it done."""
+    fresh = still.get(change.id)
+    if fresh is not None:
+        return fresh
+    if isinstance(change, CreateRule | CompleteRule | UpdateRule | DeleteRule):
+        fresh = rules.get((change.access_type, change.key))
+        if fresh is not None:
+            return fresh
+    if isinstance(change, DeleteRule) and _rule_left(change, replan):
+        # The system rule went, its access group stayed: no plan proposes deleting a group
+        # alone, so this run finishes it (the rule's delete now finds it gone).
+        return change
+    return None
+
+
+def _rule_left(change: DeleteRule, replan: PlanRun) -> bool:
+    ids = {change.rule_id, change.group_id} - {None}
+    return any(
+        r.rule_id in ids or r.group_id in ids for r in replan.actual.rules_of(change.access_type)
+    )
+
+
+def _done_outcome(before: Outcome) -> Outcome:
+    if before is Outcome.UNKNOWN:
+        return Outcome.APPLIED
+    if before is Outcome.PARTIAL:
+        return Outcome.COMPLETED
+    return Outcome.ALREADY
+
+
+def _after_retry(change_id: ChangeId, before: WriteResult, result: WriteResult) -> WriteResult:
+    """The approved change's result once the fresh change sent for it has its own."""
+    if result.change == change_id and before.outcome is not Outcome.PARTIAL:
+        return result
+    if result.ok:
+        return WriteResult(
+            change_id,
+            Outcome.COMPLETED,
+            f"first {before.outcome.value} ({before.message}); re-read the site and finished "
+            f"it with {result.change.kind.value}"
+            + (f" ({result.message})" if result.message else ""),
+            created_id=result.created_id,
+        )
+    left = Outcome.PARTIAL if before.outcome is Outcome.PARTIAL else result.outcome
+    return WriteResult(
+        change_id,
+        left,
+        f"first {before.outcome.value} ({before.message}); re-read the site and sent "
+        f"{result.change.kind.value}: {result.outcome.value} ({result.message})",
+        status=result.status,
+    )
 
 
 def _item(change: Change, result: WriteResult, attempts: int, now: dt.datetime) -> Item:
-    status = ItemStatus(result.outcome.value)
+    status = result.outcome
     quarantine = None
-    if isinstance(change, Reclaim) and change.quarantine and status is ItemStatus.APPLIED:
+    if isinstance(change, Reclaim) and change.quarantine and status is Outcome.APPLIED:
         quarantine = now + dt.timedelta(days=QUARANTINE_DAYS)
     return Item(
         id=change.id,

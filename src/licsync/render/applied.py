@@ -12,7 +12,7 @@ import urllib.parse
 from collections import Counter
 from typing import Any
 
-from licsync.apply.report import ApplyResult, Item, ItemStatus
+from licsync.apply.report import ApplyResult, Item
 from licsync.identity import AccessType
 from licsync.plan import Plan
 from licsync.plan.changes import Reclaim
@@ -25,7 +25,7 @@ from licsync.render.data import (
     summary,
 )
 from licsync.render.escape import escape_text
-from licsync.results import Request
+from licsync.results import Outcome, Request
 
 __all__ = ["APPLY_FORMAT_VERSION", "apply_data", "render_apply_json", "render_apply_text"]
 
@@ -33,13 +33,15 @@ APPLY_FORMAT_VERSION = "1.0"
 """Version of the JSON apply report: a minor bump adds fields, a major bump breaks them."""
 
 _SHOWN = {
-    ItemStatus.APPLIED: "applied",
-    ItemStatus.ALREADY: "already so",
-    ItemStatus.FAILED: "FAILED",
-    ItemStatus.UNKNOWN: "UNKNOWN (may have happened)",
-    ItemStatus.SKIPPED: "skipped",
-    ItemStatus.NOT_REVIEWED: "not reviewed",
-    ItemStatus.NO_LONGER_NEEDED: "no longer needed",
+    Outcome.APPLIED: "applied",
+    Outcome.COMPLETED: "partly applied, then completed",
+    Outcome.ALREADY: "already so",
+    Outcome.PARTIAL: "PARTLY APPLIED",
+    Outcome.FAILED: "FAILED",
+    Outcome.UNKNOWN: "UNKNOWN (may have happened)",
+    Outcome.SKIPPED: "skipped",
+    Outcome.NOT_REVIEWED: "not reviewed",
+    Outcome.NO_LONGER_NEEDED: "no longer needed",
 }
 _BODY_SHOWN = 160  # characters of a dry-run request body in the text
 
@@ -65,8 +67,8 @@ def render_apply_text(result: ApplyResult, *, target: str = "") -> str:
             lines.append(f"{access_type.value.capitalize()} access")
             lines.extend(_item_line(item, dry_run=result.dry_run) for item in mine)
     for status, heading in (
-        (ItemStatus.NOT_REVIEWED, "Not reviewed, so not applied (new since the review):"),
-        (ItemStatus.NO_LONGER_NEEDED, "Reviewed, but no longer needed (skipped):"),
+        (Outcome.NOT_REVIEWED, "Not reviewed, so not applied (new since the review):"),
+        (Outcome.NO_LONGER_NEEDED, "Reviewed, but no longer needed (skipped):"),
     ):
         left = [i for i in result.items if i.status is status]
         if left:
@@ -132,7 +134,7 @@ def apply_data(result: ApplyResult) -> dict[str, Any]:
     }
 
 
-_NOT_RUN = (ItemStatus.NOT_REVIEWED, ItemStatus.NO_LONGER_NEEDED)
+_NOT_RUN = (Outcome.NOT_REVIEWED, Outcome.NO_LONGER_NEEDED)
 
 
 def _approval(result: ApplyResult) -> str:
@@ -153,14 +155,14 @@ def _item_line(item: Item, *, dry_run: bool) -> str:
         )
     subject = escape_text(change.subject)
     what = f"{change.action.value.replace('-', ' ')} {subject} ({change.reason.label})"
-    if dry_run and item.status is ItemStatus.APPLIED:
+    if dry_run and item.status is Outcome.APPLIED:
         return f"  {change.action.symbol} {what}: would be sent"
     outcome = _SHOWN[item.status]
-    shown = item.message and item.status is not ItemStatus.APPLIED
+    shown = item.message and item.status is not Outcome.APPLIED
     detail = f": {escape_text(item.message)}" if shown else ""
     if item.quarantine_until is not None:
         detail += f"; the seat stays in quarantine until {instant(item.quarantine_until)}"
-    mark = "x" if item.status in (ItemStatus.FAILED, ItemStatus.UNKNOWN) else change.action.symbol
+    mark = "x" if item.status.failed else change.action.symbol
     return f"  {mark} {what}: {outcome}{detail}"
 
 
@@ -170,8 +172,8 @@ def _totals_line(result: ApplyResult, *, dry_run: bool) -> str:
         if not counts:
             continue
         shown = ", ".join(
-            f"{counts[s]} {'to send' if dry_run and s is ItemStatus.APPLIED else _SHOWN[s].lower()}"
-            for s in ItemStatus
+            f"{counts[s]} {'to send' if dry_run and s is Outcome.APPLIED else _SHOWN[s].lower()}"
+            for s in Outcome
             if counts[s]
         )
         parts.append(f"{access_type.value} {shown}")

@@ -13,7 +13,9 @@ Kinds:
 * ``409``: a conflict on a write (POST/PUT/DELETE only), as if someone else wrote first;
 * ``drop``: the connection is closed without a response, before the request is processed;
 * ``drop-after``: the request *is* processed, then the connection is closed without a
-  response: the client cannot tell whether its write happened.
+  response: the client cannot tell whether its write happened;
+* ``pass``: no fault (only useful in ``fail_next``, to let requests through before a scripted
+  fault: "the second POST drops after").
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ __all__ = [
     "FaultRule",
 ]
 
-FaultKind = Literal["500", "503", "429", "409", "drop", "drop-after"]
+FaultKind = Literal["500", "503", "429", "409", "drop", "drop-after", "pass"]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 METHODS = ("GET", "POST", "PUT", "DELETE")
 _WRITES = frozenset({"POST", "PUT", "DELETE"})
@@ -241,7 +243,8 @@ class FaultInjector:
             plan = self._plan
             kind: FaultKind | None = None
             if state.scripted:
-                kind = state.scripted.popleft()
+                scripted = state.scripted.popleft()
+                kind = None if scripted == "pass" else scripted
             else:
                 rules = plan.rules_for(method.upper())
                 if rules:

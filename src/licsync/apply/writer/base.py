@@ -93,6 +93,11 @@ class _WriterBase:
         log.info("write %r: %s %s", str(result.change), result.outcome.value, result.message)
         return result
 
+    def _read(self, request: Request) -> Any:
+        """Send a GET that settles what a failed or unanswered write did; its decoded answer."""
+        log.info("read back: %s %s", request.method, request.path)
+        return self._send(request, None)
+
     def _request(self, request: Request, dry_answer: Any = None) -> Any:
         count = len(request.body) if isinstance(request.body, list) else 1
         log.info("write: %s %s (%d item%s)", request.method, request.path, count, _s(count))

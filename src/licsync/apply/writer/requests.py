@@ -104,7 +104,7 @@ def license_rule_body(
         "type": "Custom",
         "name": rule.name,
         "rule": rule.condition,
-        "resourceFilter": _resource_filter(access_type, group_id),
+        "resourceFilter": resource_filter(access_type, group_id),
         "actions": actions,
         "ruleContext": rule.context.qrs_value,
         "disabled": rule.disabled,
@@ -123,7 +123,7 @@ def new_rule_request(
 def point_rule_request(change: CompleteRule, group_id: str) -> Request:
     """``PUT`` a group-less system rule as read, naming ``group_id`` and the declared fields."""
     body = _declared(change.rule_entity or {}, change.rule)
-    body["resourceFilter"] = _resource_filter(change.access_type, group_id)
+    body["resourceFilter"] = resource_filter(change.access_type, group_id)
     return Request("PUT", paths.entity(paths.SYSTEM_RULE, change.rule_id or ""), {}, body)
 
 
@@ -161,5 +161,6 @@ def _declared(entity: Mapping[str, Any], rule: DesiredRule) -> dict[str, Any]:
     return body
 
 
-def _resource_filter(access_type: AccessType, group_id: str) -> str:
+def resource_filter(access_type: AccessType, group_id: str) -> str:
+    """The ``resourceFilter`` of the licence rule of access group ``group_id``."""
     return f"License.{access_type.title}AccessGroup_{group_id}"
