@@ -16,6 +16,7 @@ from licsync.load import load_desired
 from licsync.qrs import QrsClient, read_actual
 from licsync.sim import SimStore, start_simulator
 from licsync.sim.seed import synthetic_organisation
+from licsync.signals.licenselog import usage_denied, write_license_log
 
 MODES = ("observe", "additive", "authoritative")
 
@@ -117,11 +118,10 @@ def test_dump_of_the_embedded_demo_plans_nothing(licsync: Licsync, tmp_path: Pat
     planned = licsync(["plan", str(out), "--detailed-exitcode"])
     assert planned.exit_code == 0, planned.output
     for mode in ("additive", "authoritative"):
-        again = licsync(
-            ["dump", "--qrs-url", "embedded", "--out", str(out), "--force", "--ownership", mode]
-        )
+        fresh = tmp_path / mode
+        again = licsync(["dump", "--qrs-url", "embedded", "--out", str(fresh), "--ownership", mode])
         assert again.exit_code == 0, again.output
-        assert licsync(["plan", str(out), "--detailed-exitcode"]).exit_code == 0
+        assert licsync(["plan", str(fresh), "--detailed-exitcode"]).exit_code == 0
 
 
 def test_done_when_3000_users_seed_4(licsync: Licsync, tmp_path: Path) -> None:
@@ -171,8 +171,7 @@ def test_site_settings_come_from_the_site_file(licsync: Licsync, tmp_path: Path)
         "    user: INTERNAL\\sa_repository\n  request_timeout: 60\n",
         encoding="utf-8",
     )
-    assert licsync(["dump", "--out", str(out)]).exit_code == 1  # exists, no --force
-    dumped = licsync(["dump", "--out", str(out), "--force"])
+    dumped = licsync(["dump", "--out", str(out)])
     assert dumped.exit_code == 0, dumped.output
     desired, _ = load_desired(out, today=NOW.date())
     assert (desired.site.name, desired.site.auth.user, desired.site.request_timeout) == (
@@ -247,3 +246,79 @@ def test_hostile_values_round_trip_exactly(licsync: Licsync, tmp_path: Path) -> 
     text = (out / "analyzer.yaml").read_text(encoding="utf-8")
     assert "\x1b" not in text
     assert "\u202e" not in text
+
+
+ADMIN_SITE = """\
+# Written by the admin: every byte of this file must survive a re-dump.
+site:
+  name: prod
+  qrs_url: embedded   # the demo organisation
+  auth: {mode: certificate, user: INTERNAL\\sa_repository}
+policy:
+  ownership:
+    professional: observe
+    analyzer: observe
+  denials:
+    sources:
+      - logs: ./logs   # mounted ArchivedLogs share
+    lookback_days: 14
+"""
+
+
+def test_a_redump_keeps_the_admins_site_file_byte_for_byte(
+    licsync: Licsync, tmp_path: Path
+) -> None:
+    """The admin's site.yaml (comments, denial sources, lookback, ownership) survives dump and
+    dump --force; only the allocation and rule files are written."""
+    out = tmp_path / "licenses"
+    out.mkdir()
+    trace = out / "logs" / "node1" / "Repository" / "Trace"
+    trace.mkdir(parents=True)
+    denied = usage_denied(NOW - dt.timedelta(days=1), "CORP\\new.hire")
+    write_license_log(trace / "NODE1_License_Repository.txt", [denied])
+    raw = ADMIN_SITE.replace("\n", "\r\n").encode("utf-8")  # CRLF too: bytes, not text
+    (out / "site.yaml").write_bytes(raw)
+    # The README's adoption command, as pasted: site.yaml first, then dump (no --force).
+    first = licsync(["dump", "--qrs-url", "embedded", "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    assert (out / "site.yaml").read_bytes() == raw
+    assert "kept" in first.stdout
+    assert "professional observe" in first.stdout
+    assert {p.name for p in out.iterdir()} == {
+        "site.yaml",
+        "professional.yaml",
+        "analyzer.yaml",
+        "logs",
+    }
+    (out / "analyzer.yaml").write_text("analyzer:\n  allocations: []\n", encoding="utf-8")
+    refused = licsync(["dump", "--out", str(out)])
+    assert refused.exit_code == 1
+    assert "--force" in refused.stderr
+    assert "site.yaml is kept" in refused.stderr
+    forced = licsync(["dump", "--out", str(out), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert (out / "site.yaml").read_bytes() == raw
+    assert "allocations: []" not in (out / "analyzer.yaml").read_text(encoding="utf-8")
+    desired, _ = load_desired(out, today=NOW.date())
+    assert desired.policy.denial_lookback_days == 14
+    planned = licsync(["plan", str(out), "--detailed-exitcode", "--now", NOW_ARG])
+    assert planned.exit_code == 0, planned.output
+
+
+def test_a_kept_site_file_refuses_ownership_and_allocations(
+    licsync: Licsync, tmp_path: Path
+) -> None:
+    """--ownership cannot be honoured without rewriting the admin's policy, and allocations in
+    site.yaml would be declared twice: both refused, saying what to do, nothing written."""
+    out = tmp_path / "licenses"
+    out.mkdir()
+    (out / "site.yaml").write_text(ADMIN_SITE, encoding="utf-8")
+    refused = licsync(["dump", "--out", str(out), "--ownership", "additive"])
+    assert refused.exit_code == 1
+    assert "policy.ownership" in refused.stderr
+    text = ADMIN_SITE + "professional:\n  allocations:\n    - user: CORP\\a\n"
+    (out / "site.yaml").write_text(text, encoding="utf-8")
+    refused = licsync(["dump", "--out", str(out), "--force"])
+    assert refused.exit_code == 1
+    assert "move those sections out of site.yaml" in refused.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["site.yaml"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -17,13 +18,15 @@ from licsync.cli.progress import Progress
 from licsync.dump import Dump, dump_site, site_name_for
 from licsync.dump.document import SITE_FILE
 from licsync.dump.files import check_output, write_dump
-from licsync.errors import DumpRefused
+from licsync.errors import ConfigError, DumpRefused
 from licsync.identity import AccessType
-from licsync.load import load_desired
-from licsync.policy import Ownership
+from licsync.load import MAX_BYTES, load_desired
+from licsync.policy import Ownership, Policy
 from licsync.render.escape import escape_text
+from licsync.safefile import read_regular
 from licsync.session import EMBEDDED, read_site
 from licsync.site import Site
+from licsync.yamlsafe import load_yaml
 
 __all__ = ["dump", "register"]
 
@@ -49,36 +52,91 @@ def dump(
         ),
     ] = Path("licenses"),
     ownership: Annotated[
-        Ownership,
-        typer.Option("--ownership", help="Ownership mode the policy starts in (both types)."),
-    ] = Ownership.OBSERVE,
+        Ownership | None,
+        typer.Option(
+            "--ownership",
+            help="Ownership mode of the policy in a site.yaml the dump writes (both types; "
+            "default observe). A site.yaml already in DIR is kept as it is, policy included.",
+        ),
+    ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Overwrite the files if they exist.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Overwrite professional.yaml and analyzer.yaml if they exist "
+            "(site.yaml, when there, is always kept as it is).",
+        ),
     ] = False,
     request_timeout: RequestTimeoutOption = None,
 ) -> None:
     """Write the site's explicit allocations and licence rules as YAML; the first plan is empty."""
     # The connection settings come from DIR/site.yaml when it exists, else from --qrs-url and
     # --site; secrets are named by environment variable only, never written.
-    check_output(out, force=force)  # before reading the site, not after
+    # A site.yaml already in DIR is the admin's (connection, denial sources, policy, comments):
+    # it is kept byte for byte, and only the allocation and rule files are (re)written.
+    kept = _kept_site_file(out, ownership)
+    check_output(out, force=force, keep_site=kept is not None)  # before reading the site
     today = dt.datetime.now(dt.UTC).date()
-    chosen = _site_settings(out, site=site, qrs_url=qrs_url, today=today)
+    chosen, policy = _site_settings(out, site=site, qrs_url=qrs_url, today=today)
     with Progress("reading the site", sys.stderr):
         read = read_site(chosen, env=os.environ, qrs_url=qrs_url, request_timeout=request_timeout)
     stub = _relative_paths(dataclasses.replace(chosen, qrs_url=qrs_url or chosen.qrs_url), out)
-    result = dump_site(read.actual, stub, ownership)
-    written = write_dump(result, out, force=force, today=today)
-    typer.echo(shown(_summary(result, written, read.target, ownership, out)))
+    result = dump_site(read.actual, stub, ownership or Ownership.OBSERVE)
+    written = write_dump(result, out, force=force, today=today, kept_site=kept)
+    if kept is not None and policy is not None:
+        modes = ", ".join(f"{t.value} {policy.ownership[t]}" for t in AccessType)
+        mode_text = f"your policy: {modes}"
+    else:
+        mode_text = f"{ownership or Ownership.OBSERVE} ownership"
+    typer.echo(shown(_summary(result, written, read.target, mode_text, out, kept=kept is not None)))
     for note in result.left_out:
         # One line each, whatever QRS put in a user id or rule name (a line break included).
         typer.echo(f"licsync: not declared: {escape_text(note)}", err=True)
 
 
-def _site_settings(out: Path, *, site: str | None, qrs_url: str | None, today: dt.date) -> Site:
-    """The site from the files already in ``out``, else from the command line."""
+def _kept_site_file(out: Path, ownership: Ownership | None) -> bytes | None:
+    """The bytes of the admin's ``DIR/site.yaml``, kept as they are; None when there is none.
+
+    Raises:
+        DumpRefused: ``--ownership`` was given (it would have to rewrite the policy), or the
+            file declares allocations or rules too (the dump writes those in their own files).
+    """
+    path = out / SITE_FILE
+    if not path.is_file():
+        return None
+    try:
+        raw = read_regular(path, limit=MAX_BYTES)
+    except OSError as exc:
+        msg = f"cannot read {path}: {exc.strerror or exc}; nothing written"
+        raise DumpRefused(msg) from exc
+    if ownership is not None:
+        msg = (
+            f"--ownership sets the policy of a site.yaml the dump writes, and {path} is kept "
+            "as you wrote it: set policy.ownership in it instead (or dump into a new folder); "
+            "nothing written"
+        )
+        raise DumpRefused(msg)
+    with contextlib.suppress(ConfigError):  # the loader names what is wrong with it, later
+        data = load_yaml(raw, str(path)).data
+        declared = [t.value for t in AccessType if isinstance(data, dict) and t.value in data]
+        if declared:
+            msg = (
+                f"{path} declares {' and '.join(declared)} too; the dump writes allocations and "
+                "rules into professional.yaml and analyzer.yaml and keeps site.yaml as you "
+                "wrote it: move those sections out of site.yaml (keep site: and policy:), or "
+                "dump into a new folder with --out; nothing written"
+            )
+            raise DumpRefused(msg)
+    return raw
+
+
+def _site_settings(
+    out: Path, *, site: str | None, qrs_url: str | None, today: dt.date
+) -> tuple[Site, Policy | None]:
+    """The site (and policy) from the files already in ``out``, else from the command line."""
     if (out / SITE_FILE).is_file():
         desired, _ = load_desired(out, today=today, site=site)
-        return desired.site
+        return desired.site, desired.policy
     if qrs_url is None:
         msg = (
             f"no site file in {out}: give --qrs-url URL (and --site NAME), or write "
@@ -96,7 +154,7 @@ def _site_settings(out: Path, *, site: str | None, qrs_url: str | None, today: d
             "with them first (README: Connecting to a real site), then run dump again"
         )
         raise DumpRefused(msg)
-    return Site(name=name, qrs_url=qrs_url)
+    return Site(name=name, qrs_url=qrs_url), None
 
 
 def _relative_paths(site: Site, out: Path) -> Site:
@@ -113,10 +171,12 @@ def _relative_paths(site: Site, out: Path) -> Site:
 
 
 def _summary(
-    result: Dump, written: tuple[Path, ...], target: str, ownership: Ownership, out: Path
+    result: Dump, written: tuple[Path, ...], target: str, modes: str, out: Path, *, kept: bool
 ) -> str:
     # Paths and the target are shown escaped: a line break in --out must not start a line.
-    lines = [f"licsync: dumped {escape_text(target)} ({ownership} ownership):"]
+    lines = [f"licsync: dumped {escape_text(target)} ({modes}):"]
+    if kept:
+        lines.append(f"  kept {escape_text(str(out / SITE_FILE))} as it is")
     for path in written:
         shown_path = escape_text(str(path))
         kind = next((t for t in AccessType if path.name == f"{t.value}.yaml"), None)

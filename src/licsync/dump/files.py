@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from licsync.desired import Desired
-from licsync.dump.document import FILE_NAMES, Dump
+from licsync.dump.document import FILE_NAMES, SITE_FILE, Dump
 from licsync.errors import ConfigError, DumpRefused
 from licsync.identity import AccessType
 from licsync.load import YAML_SUFFIXES, load_desired
@@ -27,8 +27,11 @@ from licsync.load import YAML_SUFFIXES, load_desired
 __all__ = ["check_output", "write_dump"]
 
 
-def check_output(out: Path, *, force: bool) -> None:
+def check_output(out: Path, *, force: bool, keep_site: bool = False) -> None:
     """Refuse, before the site is read, an output folder the dump must not write into.
+
+    With ``keep_site``, ``site.yaml`` is the admin's and stays as it is: only the allocation
+    and rule files count as the dump's.
 
     Raises:
         DumpRefused: ``out`` is not a folder (or a symlink to nothing); one of the dump's files
@@ -49,15 +52,17 @@ def check_output(out: Path, *, force: bool) -> None:
             msg = f"cannot dump into {out}: {out.parent} does not exist"
             raise DumpRefused(msg)
         return
-    existing = [out / name for name in FILE_NAMES if (out / name).exists()]
+    names = [n for n in FILE_NAMES if not (keep_site and n == SITE_FILE)]
+    existing = [out / name for name in names if (out / name).exists()]
     for path in existing:
         if path.is_dir():  # a rename cannot replace a folder with a file
             msg = f"cannot dump into {out}: {path} is a folder; nothing written"
             raise DumpRefused(msg)
     if existing and not force:
-        names = ", ".join(str(p) for p in existing)
+        shown = ", ".join(str(p) for p in existing)
         verb = "exists" if len(existing) == 1 else "exist"
-        msg = f"{names} already {verb}; nothing written (--force overwrites)"
+        kept = f"; {out / SITE_FILE} is kept as it is either way" if keep_site else ""
+        msg = f"{shown} already {verb}; nothing written (--force overwrites{kept})"
         raise DumpRefused(msg)
     others = _other_yaml(out)
     if others:
@@ -115,8 +120,13 @@ def _other_yaml(out: Path) -> list[Path]:
     return sorted(found)
 
 
-def write_dump(dump: Dump, out: Path, *, force: bool, today: dt.date) -> tuple[Path, ...]:
+def write_dump(
+    dump: Dump, out: Path, *, force: bool, today: dt.date, kept_site: bytes | None = None
+) -> tuple[Path, ...]:
     """Write the dump's files into ``out`` (created if missing) and return their paths.
+
+    ``kept_site``: the bytes of the admin's ``site.yaml``, which stays as it is (the dump's
+    own site file is not written) and is what the written files are loaded back with.
 
     Raises:
         DumpRefused: see :func:`check_output`; the files would not load back as the site; or
@@ -124,16 +134,19 @@ def write_dump(dump: Dump, out: Path, *, force: bool, today: dt.date) -> tuple[P
     """
     # Checked again although the command checked before reading the site: that read can take
     # minutes, and files may have appeared in ``out`` meanwhile.
-    check_output(out, force=force)
+    check_output(out, force=force, keep_site=kept_site is not None)
+    files = tuple((n, t) for n, t in dump.files if kept_site is None or n != SITE_FILE)
     staging: Path | None = None
     try:
         staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.dump-"))
-        for name, text in dump.files:
+        for name, text in files:
             with open(staging / name, "w", encoding="utf-8", newline="\n") as stream:
                 stream.write(text)
+        if kept_site is not None:
+            (staging / SITE_FILE).write_bytes(kept_site)
         _check_loads_back(dump, staging, out, today=today)
         out.mkdir(exist_ok=True)  # only now: a refused dump leaves no empty folder behind
-        return _commit(dump, out)
+        return _commit(files, out)
     except OSError as exc:
         msg = f"cannot write into {out}: {exc.strerror or exc}"
         raise DumpRefused(msg) from exc
@@ -143,7 +156,7 @@ def write_dump(dump: Dump, out: Path, *, force: bool, today: dt.date) -> tuple[P
                 shutil.rmtree(staging)
 
 
-def _commit(dump: Dump, out: Path) -> tuple[Path, ...]:
+def _commit(files: tuple[tuple[str, str], ...], out: Path) -> tuple[Path, ...]:
     """Put the files in ``out``: all of them, or (on an error) none, the old ones kept.
 
     Raises:
@@ -153,12 +166,12 @@ def _commit(dump: Dump, out: Path) -> tuple[Path, ...]:
     kept: dict[str, str] = {}  # name -> the old file, renamed aside
     placed: list[str] = []
     try:
-        for name, text in dump.files:
+        for name, text in files:
             handle, temporary = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
             fresh[name] = temporary
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
                 stream.write(text)
-        for name, _ in dump.files:
+        for name, _ in files:
             target = out / name
             if target.exists() or target.is_symlink():
                 handle, aside = tempfile.mkstemp(dir=out, prefix=f".{name}.old-", suffix=".tmp")
@@ -178,7 +191,7 @@ def _commit(dump: Dump, out: Path) -> tuple[Path, ...]:
     for aside in kept.values():
         with contextlib.suppress(OSError):
             os.unlink(aside)
-    return tuple(out / name for name, _ in dump.files)
+    return tuple(out / name for name, _ in files)
 
 
 def _undo(out: Path, placed: list[str], kept: dict[str, str]) -> None:
