@@ -92,6 +92,8 @@ def test_embedded_demo_applies_and_then_has_nothing_left(example: Path, licsync:
     changes = [r for r in records if r["event"] == "change"]
     assert len(changes) == records[0]["changes"] > 0
     assert records[-1]["remaining_changes"] == 0
+    # The default audit folder ignores itself: a new repository shows nothing untracked.
+    assert Path(".licsync/.gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
 
 
 def test_json_report_follows_its_schema(example: Path, licsync: Licsync) -> None:

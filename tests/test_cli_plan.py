@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Licsync, edit_file
+from licsync.forge import plan_marker
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 from licsync.sim.server import start_simulator
 
@@ -61,7 +62,11 @@ def test_markdown_format(example: Path, licsync: Licsync) -> None:
     """--format markdown prints the pull-request comment."""
     result = licsync(["plan", "licenses", "--format", "markdown"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("<!-- licsync-plan -->\n### licsync plan for site `demo`")
+    assert result.stdout.startswith("<!-- licsync:plan site=demo checksum=sha256:")
+    assert "\n### licsync plan for site `demo`" in result.stdout
+    # The same marker `github comment` writes, so CI finds either one.
+    checksum = result.stdout.split("checksum=", 1)[1].split(" ", 1)[0]
+    assert result.stdout.splitlines()[0] == plan_marker("demo", checksum)
 
 
 def test_served_demo_gives_the_same_plan(example: Path, licsync: Licsync) -> None:

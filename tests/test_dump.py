@@ -14,9 +14,9 @@ from dump_sites import ANA, NOW, NOW_ARG, PRO, messy_site
 from licsync.identity import AccessType, RuleContext
 from licsync.load import load_desired
 from licsync.qrs import QrsClient, read_actual
+from licsync.signals.licenselog import usage_denied, write_license_log
 from licsync.sim import SimStore, start_simulator
 from licsync.sim.seed import synthetic_organisation
-from licsync.signals.licenselog import usage_denied, write_license_log
 
 MODES = ("observe", "additive", "authoritative")
 

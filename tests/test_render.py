@@ -74,7 +74,7 @@ def test_json_golden_and_schema(demo_plan: Plan) -> None:
 def test_markdown_golden(demo_plan: Plan) -> None:
     """The pull-request comment of the demo plan is stable and starts with its marker."""
     text = render_markdown(demo_plan)
-    assert text.startswith("<!-- licsync-plan -->\n")
+    assert text.startswith(f"<!-- licsync:plan site=demo checksum={demo_plan.checksum} -->\n")
     _golden("demo-plan.md", text)
 
 

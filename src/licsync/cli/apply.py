@@ -259,8 +259,23 @@ def _audit(session: Session, options: ApplyOptions, path: Path | None) -> Iterat
     configured = session.desired.policy.audit_log
     default = DEFAULT_AUDIT_FOLDER / f"{file_stem(site)}.jsonl"
     target = path or (Path(configured) if configured else default)
+    if target == default:
+        _ignored_by_git(DEFAULT_AUDIT_FOLDER.parent)
     with AuditLog.open(target, site) as log:
         yield log
+
+
+def _ignored_by_git(folder: Path) -> None:
+    """Give licsync's own working folder a ``.gitignore`` that ignores it all, as ``.venv``
+    does: the default audit log must not show up as untracked in the repository."""
+    ignore = folder / ".gitignore"
+    with contextlib.suppress(OSError):  # the audit log itself reports a folder it cannot use
+        folder.mkdir(parents=True, exist_ok=True)
+        if not ignore.exists():
+            ignore.write_text(
+                "# Written by licsync: its audit logs are artifacts, not sources.\n*\n",
+                encoding="utf-8",
+            )
 
 
 @contextlib.contextmanager

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from licsync.errors import UsageError
+from licsync.render import markdown
 
 __all__ = [
     "COMMIT_SHA",
@@ -59,15 +60,16 @@ def _site(site: str) -> str:
 
 
 def plan_marker_prefix(site: str) -> str:
-    """What a site's plan comment's first line starts with, whatever its checksum."""
-    return f"<!-- licsync:plan site={_site(site)} "
+    """What a site's plan comment's first line starts with, whatever its checksum (the Markdown
+    renderer's own marker, so ``plan --format markdown`` and the comment agree)."""
+    return markdown.plan_marker_prefix(_site(site))
 
 
 def plan_marker(site: str, checksum: str) -> str:
     """The first line of a site's plan comment: ``<!-- licsync:plan site=S checksum=C -->``."""
     if not re.fullmatch(r"[A-Za-z0-9:]{1,100}", checksum):
         raise UsageError(f"checksum {checksum!r} is not a licsync checksum")
-    return f"{plan_marker_prefix(site)}checksum={checksum} -->"
+    return markdown.plan_marker(_site(site), checksum)
 
 
 def issue_marker(key: str) -> str:

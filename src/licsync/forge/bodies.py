@@ -26,10 +26,10 @@ def plan_comment(plan: Plan) -> str:
     A plan with no changes says so in the same comment ("no changes"), so a push that makes
     the site match replaces the previous plan instead of leaving it standing.
     """
-    marker = plan_marker(plan.site, plan.checksum)
-    body = f"{marker}\n{render_markdown(plan, limit=MAX_BODY - len(marker) - 1)}"
-    if len(body) > MAX_BODY:  # render_markdown promises its limit; this would be a bug
-        msg = f"plan comment is {len(body)} characters, over {MAX_BODY}"
+    marker = plan_marker(plan.site, plan.checksum)  # refuses a site a marker cannot carry
+    body = render_markdown(plan, limit=MAX_BODY)  # which starts with that marker line
+    if len(body) > MAX_BODY or not body.startswith(f"{marker}\n"):  # a bug, if ever
+        msg = f"plan comment of {len(body)} characters does not start with {marker}"
         raise AssertionError(msg)
     return body
 

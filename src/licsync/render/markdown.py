@@ -8,6 +8,7 @@ points to the JSON plan, which always holds everything.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,13 +27,23 @@ from licsync.plan import (
 from licsync.render.data import QMC_TERMS, action_phrase, instant, quarantine_note
 from licsync.render.escape import md_code, md_text
 
-__all__ = ["MARKER", "MAX_COMMENT", "render_markdown"]
+__all__ = ["MAX_COMMENT", "plan_marker", "plan_marker_prefix", "render_markdown"]
 
 MAX_COMMENT = 65_536
 """GitHub's limit on an issue or pull-request comment, in characters."""
 
-MARKER = "<!-- licsync-plan -->"
-"""First line of the comment: CI finds and replaces its own sticky comment by it."""
+_MARKER_SAFE = re.compile(r"[^A-Za-z0-9._:=-]")
+
+
+def plan_marker_prefix(site: str) -> str:
+    """What the first line of a site's Markdown plan starts with, whatever its checksum: CI
+    finds and replaces its own sticky comment by it (``github comment`` writes the same)."""
+    return f"<!-- licsync:plan site={_MARKER_SAFE.sub('_', site)} "
+
+
+def plan_marker(site: str, checksum: str) -> str:
+    """The first line of a Markdown plan: ``<!-- licsync:plan site=S checksum=C -->``."""
+    return f"{plan_marker_prefix(site)}checksum={_MARKER_SAFE.sub('_', checksum)} -->"
 
 _FOLD_AFTER = 20  # rows shown before a table folds the rest into <details>
 _SEVERITY = {"error": "⛔", "warning": "⚠️", "info": "ℹ️"}  # noqa: RUF001 - emoji on purpose
@@ -68,7 +79,7 @@ class _Parts:
 
 
 def _parts(plan: Plan) -> _Parts:
-    head: list[str] = [MARKER]
+    head: list[str] = [plan_marker(plan.site, plan.checksum)]
     count = len(plan.changes)
     title = f"### licsync plan for site {md_code(plan.site)}: " + (
         f"{count} change{'s' if count != 1 else ''}" if count else "no changes"
