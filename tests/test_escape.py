@@ -192,7 +192,9 @@ def _inline(text: str) -> list[Token]:
     return list(inline.children or [])
 
 
-_OUR_HTML = re.compile(r"^(<!-- licsync:plan site=\S+ checksum=\S+ -->|<details><summary>[^<>]*</summary>|</details>)")
+_OUR_HTML = re.compile(
+    r"^(<!-- licsync:plan site=\S+ checksum=\S+ -->|<details><summary>[^<>]*</summary>|</details>)"
+)
 
 
 def _ours(block: str) -> bool:

@@ -45,6 +45,7 @@ def plan_marker(site: str, checksum: str) -> str:
     """The first line of a Markdown plan: ``<!-- licsync:plan site=S checksum=C -->``."""
     return f"{plan_marker_prefix(site)}checksum={_MARKER_SAFE.sub('_', checksum)} -->"
 
+
 _FOLD_AFTER = 20  # rows shown before a table folds the rest into <details>
 _SEVERITY = {"error": "⛔", "warning": "⚠️", "info": "ℹ️"}  # noqa: RUF001 - emoji on purpose
 
