@@ -20,13 +20,13 @@ from licsync.dump.document import SITE_FILE
 from licsync.dump.files import check_output, write_dump
 from licsync.errors import ConfigError, DumpRefused
 from licsync.identity import AccessType
-from licsync.load import MAX_BYTES, load_desired
+from licsync.load import load_desired
 from licsync.policy import Ownership, Policy
 from licsync.render.escape import escape_text
 from licsync.safefile import read_regular
 from licsync.session import EMBEDDED, read_site
 from licsync.site import Site
-from licsync.yamlsafe import load_yaml
+from licsync.yamlsafe import MAX_BYTES, load_yaml
 
 __all__ = ["dump", "register"]
 
