@@ -22,7 +22,7 @@ import errno
 import logging
 import os
 import stat
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +55,7 @@ from licsync.policy import (
 )
 from licsync.render.escape import escape_text
 from licsync.rules import parse_condition
-from licsync.safefile import describe_mode, is_inside, read_regular
+from licsync.safefile import describe_mode, file_identity, is_inside, read_regular
 from licsync.schemas import LICENSES_SCHEMA, load_schema
 from licsync.severity import Severity
 from licsync.site import DEFAULT_ACTING_USER, AuthConfig, AuthMode, Site, TlsConfig
@@ -311,10 +311,10 @@ class _Walk:
         self.problems = problems
         self.found: list[_Candidate] = []
         self.links: list[Path] = []
-        self.seen: dict[tuple[int, int], Path] = {}  # (device, inode) -> where it is read
+        self.seen: dict[Hashable, Path] = {}  # file identity -> where it is read
 
     def run(self) -> list[_Candidate]:
-        self.seen[_identity(self.root.stat())] = self.root
+        self.seen[file_identity(self.root, self.root.stat())] = self.root
         self._folder(self.root)
         while self.links:
             self.links.sort()
@@ -347,7 +347,7 @@ class _Walk:
             if stat.S_ISLNK(info.st_mode):
                 self.links.append(path)
             elif stat.S_ISDIR(info.st_mode):
-                self.seen[_identity(info)] = path
+                self.seen[file_identity(path, info)] = path
                 self._folder(path)
             elif entry.name.endswith(YAML_SUFFIXES):
                 self._file(path, path, info)
@@ -367,7 +367,7 @@ class _Walk:
                 "read from regular YAML files only",
             )
             return
-        first = self.seen.setdefault(_identity(info), path)
+        first = self.seen.setdefault(file_identity(path, info), path)
         if first != path:
             self._problem(
                 path,
@@ -415,7 +415,7 @@ class _Walk:
         if not is_folder:
             self._file(link, target, info)
             return
-        first = self.seen.setdefault(_identity(info), link)
+        first = self.seen.setdefault(file_identity(target, info), link)
         if first != link:
             self._problem(
                 link,
@@ -425,10 +425,6 @@ class _Walk:
             )
             return
         self._folder(link)
-
-
-def _identity(info: os.stat_result) -> tuple[int, int]:
-    return info.st_dev, info.st_ino
 
 
 @dataclass(slots=True)

@@ -7,6 +7,12 @@ descriptor before a byte is read, and whole-file reads are capped: the open is n
 which is what keeps a FIFO from hanging it, and checking the descriptor rather than the path
 leaves no moment for the path to be swapped between the check and the read.
 
+On Windows there is no ``O_NONBLOCK`` (nor ``os.set_blocking`` for files) and none is needed:
+opening a named pipe or a device (``NUL``, ``CON``) never waits for a writer, and ``fstat`` of
+the handle still says what it is (``FILE_TYPE_PIPE`` is a FIFO, ``FILE_TYPE_CHAR`` a device).
+There is no ``O_NOFOLLOW`` either: a symbolic link (or junction) in the last component is
+refused by looking at the path itself right after the open.
+
 Failures are raised as :class:`OSError` with a readable ``strerror``, the way ``open()`` itself
 reports "is a directory": every caller already turns an ``OSError`` into its own error (a
 :class:`~licsync.errors.Problem`, a :class:`~licsync.errors.SignalError`) naming the file.
@@ -14,13 +20,18 @@ reports "is a directory": every caller already turns an ``OSError`` into its own
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+from collections.abc import Hashable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["describe_mode", "is_inside", "open_regular", "read_regular"]
+__all__ = ["describe_mode", "file_identity", "is_inside", "open_regular", "read_regular"]
+
+# POSIX: the open must not block on a FIFO; Windows has no such flag (and needs none).
+_NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)
 
 
 def describe_mode(mode: int) -> str:
@@ -54,16 +65,20 @@ def open_regular(path: str | os.PathLike[str], *, follow: bool = True) -> Binary
         OSError: cannot be opened, or is a folder, FIFO, device or socket (``strerror`` says
             which).
     """
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    flags = os.O_RDONLY | _NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
     if not follow:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
+        flags |= nofollow
     fd = os.open(path, flags)
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             raise OSError(errno.EINVAL, f"it is {describe_mode(mode)}, not a regular file")
-        # Only FIFOs and devices care about O_NONBLOCK; reads of a regular file should block.
-        os.set_blocking(fd, True)
+        if not follow and not nofollow and _is_link(path):
+            raise OSError(errno.ELOOP, "it is a symbolic link, not a regular file")
+        if _NONBLOCK:
+            # Only FIFOs and devices care about O_NONBLOCK; reads of a regular file should block.
+            os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -87,6 +102,37 @@ def read_regular(path: str | os.PathLike[str], *, limit: int, follow: bool = Tru
                 return data
             size = len(data)
     raise OSError(errno.EFBIG, f"it is over {limit:,} bytes ({size:,}), far larger than expected")
+
+
+def _is_link(path: str | os.PathLike[str]) -> bool:
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISLNK(info.st_mode) or _is_junction(info)
+
+
+def _is_junction(info: os.stat_result) -> bool:
+    # A junction (mount point) is a reparse point that lstat does not call a link.
+    tag = getattr(info, "st_reparse_tag", 0)
+    return bool(tag) and tag == getattr(stat, "IO_REPARSE_TAG_MOUNT_POINT", -1)
+
+
+def file_identity(path: str | os.PathLike[str], info: os.stat_result) -> Hashable:
+    """What tells two names of one file (or folder) apart from two files: for "read once".
+
+    POSIX: the device and inode of ``info``. ``os.DirEntry.stat()`` on Windows leaves
+    ``st_ino`` 0 (every file would look like the first one), so there the file index comes
+    from ``os.stat`` of the path, which asks the file system through an open handle. Where
+    even that has none (some network and FAT volumes report 0), the fully resolved,
+    case-folded path stands in: the names of one file then agree once links are resolved.
+    """
+    if info.st_ino == 0:
+        with contextlib.suppress(OSError):
+            info = os.stat(path, follow_symlinks=not stat.S_ISLNK(info.st_mode))
+    if info.st_ino != 0:
+        return (info.st_dev, info.st_ino)
+    return os.path.normcase(os.path.realpath(path))
 
 
 def is_inside(path: Path, root: Path) -> bool:

@@ -30,6 +30,7 @@ from licsync import __version__
 from licsync.cli import apply, dump, github, plan, propose, sim, validate
 from licsync.cli._click import ClickException
 from licsync.cli._click import UsageError as ClickUsageError
+from licsync.cli.console import utf8_streams
 from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import shown
 from licsync.errors import ApplyRefused, ConfigError, LicsyncError
@@ -136,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     invocation = _Invocation()
+    utf8_streams()
     with _logging():
         try:
             command = typer.main.get_command(app)

@@ -16,6 +16,7 @@ import datetime as dt
 import os
 import shutil
 import tempfile
+from collections.abc import Hashable
 from pathlib import Path
 
 from licsync.desired import Desired
@@ -23,6 +24,7 @@ from licsync.dump.document import FILE_NAMES, SITE_FILE, Dump
 from licsync.errors import ConfigError, DumpRefused
 from licsync.identity import AccessType
 from licsync.load import YAML_SUFFIXES, load_desired
+from licsync.safefile import file_identity
 
 __all__ = ["check_output", "write_dump"]
 
@@ -88,7 +90,7 @@ def _other_yaml(out: Path) -> list[Path]:
             or ``out`` holds more than :data:`MAX_ENTRIES` entries.
     """
     found: list[Path] = []
-    seen: set[tuple[int, int]] = set()
+    seen: set[Hashable] = set()
     entries = 0
 
     def refuse(exc: OSError) -> None:
@@ -96,11 +98,11 @@ def _other_yaml(out: Path) -> list[Path]:
         raise DumpRefused(msg)
 
     for folder, subfolders, names in os.walk(out, onerror=refuse, followlinks=True):
-        info = os.stat(folder)
-        if (info.st_dev, info.st_ino) in seen:
+        identity = file_identity(folder, os.stat(folder))
+        if identity in seen:
             subfolders.clear()  # a symlink loop, or a folder reached twice
             continue
-        seen.add((info.st_dev, info.st_ino))
+        seen.add(identity)
         entries += len(subfolders) + len(names)
         if entries > MAX_ENTRIES:
             msg = (

@@ -79,14 +79,14 @@ import ipaddress
 import logging
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from licsync.errors import SignalError
 from licsync.identity import split_user, user_key
 from licsync.policy import DenialSource, DenialSourceKind
-from licsync.safefile import read_regular
+from licsync.safefile import file_identity, read_regular
 from licsync.signals.licenselog import (
     NEWEST_YEAR,
     OLDEST_YEAR,
@@ -196,16 +196,16 @@ def discover_license_logs(path: Path) -> tuple[Path, ...]:
     found: list[tuple[str, int, str, Path]] = []
     # Symlinked folders are followed (an ArchivedLogs share is often a link), each real folder
     # once, so a link back up cannot loop.
-    visited: set[tuple[int, int]] = set()
+    visited: set[Hashable] = set()
     for folder, subfolders, names in os.walk(path, onerror=fail, followlinks=True):
         try:
-            info = os.stat(folder)
+            identity = file_identity(folder, os.stat(folder))
         except OSError as exc:
             fail(exc)
-        if (info.st_dev, info.st_ino) in visited:
+        if identity in visited:
             subfolders.clear()
             continue
-        visited.add((info.st_dev, info.st_ino))
+        visited.add(identity)
         subfolders.sort()
         relative = Path(folder).relative_to(path).as_posix()
         for name in names:
