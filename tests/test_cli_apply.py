@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
 import threading
 import time
 from collections import Counter
@@ -25,6 +24,7 @@ from licsync.sim import Simulator, start_simulator
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 from licsync.sim.entities import ALLOCATION, GROUP, SYSTEMRULE
 from licsync.sim.faults import FaultPlan
+from portable import interrupt_self
 
 NOW = DEMO_NOW.isoformat()
 APPLY_SCHEMA = json.loads((REPO / "schema" / "apply.schema.json").read_text(encoding="utf-8"))
@@ -392,7 +392,7 @@ def _interrupt_on_first_write(monkeypatch: pytest.MonkeyPatch, times: int) -> No
         if not sent.is_set():
             sent.set()
             for _ in range(times):
-                os.kill(os.getpid(), signal.SIGINT)
+                interrupt_self()
                 time.sleep(0.3)  # the main thread handles each before the next
         return original(self, request, dry_answer)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import stat
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from cryptography import x509
 
 from cli_runner import Licsync
 from licsync.sim.testing import qrs_client
+from portable import NEW_GROUP, WINE_NO_CONSOLE, interrupt, wine_gap
 
 
 def test_certs_writes_the_qmc_like_files(tmp_path: Path, licsync: Licsync) -> None:
@@ -84,6 +84,7 @@ def _first_line(process: subprocess.Popen[str]) -> str:
     return lines[0] if lines else ""
 
 
+@wine_gap(WINE_NO_CONSOLE)
 def test_serve_in_a_subprocess(tmp_path: Path) -> None:
     """``sim serve --port 0`` prints its URL; ``/qrs/about`` answers there; Ctrl-C stops it."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -106,6 +107,7 @@ def test_serve_in_a_subprocess(tmp_path: Path) -> None:
         text=True,
         env=env,
         cwd=tmp_path,
+        creationflags=NEW_GROUP,
     )
     try:
         line = _first_line(process)
@@ -120,7 +122,7 @@ def test_serve_in_a_subprocess(tmp_path: Path) -> None:
             assert about.json()["databaseProvider"] == "licsync simulator"
             assert client.get("/qrs/user/count").json() == {"value": 28}
     finally:
-        process.send_signal(signal.SIGINT)
+        interrupt(process)
         try:
             process.wait(30)
         except subprocess.TimeoutExpired:

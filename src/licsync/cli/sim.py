@@ -5,8 +5,11 @@ The simulator is imported inside the commands, so that no other command loads it
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -155,11 +158,29 @@ def serve(
         typer.get_text_stream("stdout").flush()
         stop = threading.Event()
         try:
-            while not stop.wait(3600):
-                pass
+            with _ctrl_break_interrupts():
+                # Short waits: a wait on Windows is not cut short by Ctrl-C or Ctrl-Break; the
+                # interrupt is raised as soon as the wait returns.
+                while not stop.wait(0.5):
+                    pass
         except KeyboardInterrupt:
             # Ctrl-C is how a simulator is meant to stop: a success, not an interruption.
             typer.echo("licsync simulator: stopped")
+
+
+@contextlib.contextmanager
+def _ctrl_break_interrupts() -> Iterator[None]:
+    """On Windows, Ctrl-Break (``CTRL_BREAK_EVENT``, what a service manager or a test sends to
+    a process group) stops the simulator as Ctrl-C does; by default it would kill it."""
+    sigbreak = getattr(signal, "SIGBREAK", None)
+    if sigbreak is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(sigbreak, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(sigbreak, previous)
 
 
 @sim_app.command("certs")

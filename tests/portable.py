@@ -1,0 +1,81 @@
+"""What tests need to run on Windows CPython as well as on POSIX, and the skips where they cannot.
+
+- A test that cannot run on Windows at all skips there with its reason (``posix_only``).
+- A test that fails only because of Wine (``../shared/windows/``) skips when ``WINPY_UNDER_WINE``
+  is set, naming the gap from that folder's README table (``wine_gap``); on Windows it runs.
+- Interrupts: on Windows ``os.kill(pid, SIGINT)`` is not a signal but ``TerminateProcess`` (it
+  would end pytest itself), so a test interrupts its own process with ``signal.raise_signal``
+  and a child started with :data:`NEW_GROUP` with ``CTRL_BREAK_EVENT``, which is how a
+  Windows user's Ctrl-Break reaches licsync.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+WINDOWS = sys.platform == "win32"
+UNDER_WINE = WINDOWS and bool(os.environ.get("WINPY_UNDER_WINE"))
+
+# The rows of ../shared/windows/README.md's table that tests run into.
+WINE_NO_ACL = "Wine has no NTFS access-control lists: a file's ACL cannot be checked or set"
+WINE_NO_CONSOLE = (
+    "Wine emulates no console: Ctrl-Break cannot be sent to a child (GenerateConsoleCtrlEvent)"
+)
+WINE_STREAMS = "Wine: CPython cannot start with stdout or stderr on a regular file"
+
+NEW_GROUP: int = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
+"""``creationflags`` for a child that a test will interrupt (0 on POSIX)."""
+
+
+def posix_only(reason: str) -> pytest.MarkDecorator:
+    """Skip on Windows, saying why the test has no meaning there."""
+    return pytest.mark.skipif(WINDOWS, reason=f"Windows: {reason}")
+
+
+def wine_gap(gap: str) -> pytest.MarkDecorator:
+    """Skip under Wine only (the test runs on Windows), naming Wine's gap."""
+    return pytest.mark.skipif(UNDER_WINE, reason=f"under Wine: {gap}")
+
+
+@functools.cache
+def can_symlink() -> bool:
+    """Whether this process may create symbolic links (Windows: Developer Mode or admin)."""
+    with tempfile.TemporaryDirectory() as folder:
+        link = Path(folder) / "link"
+        (Path(folder) / "target").write_text("x", encoding="utf-8")
+        try:
+            link.symlink_to("target")
+            return link.read_text(encoding="utf-8") == "x"
+        except (OSError, NotImplementedError):
+            return False
+
+
+needs_symlinks = pytest.mark.skipif(
+    not can_symlink(),
+    reason="cannot create symbolic links here (Windows needs Developer Mode or an "
+    "administrator; Wine makes none)",
+)
+
+
+def interrupt_self() -> None:
+    """A Ctrl-C to this process, from any thread, as the main thread will see it."""
+    if WINDOWS:
+        signal.raise_signal(signal.SIGINT)
+    else:
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def interrupt(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    """Ctrl-C (POSIX: SIGINT) or Ctrl-Break (Windows) to a child started with NEW_GROUP."""
+    if WINDOWS:
+        process.send_signal(signal.CTRL_BREAK_EVENT)
+    else:
+        process.send_signal(signal.SIGINT)
