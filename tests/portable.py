@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -63,6 +64,15 @@ needs_symlinks = pytest.mark.skipif(
     reason="cannot create symbolic links here (Windows needs Developer Mode or an "
     "administrator; Wine makes none)",
 )
+
+
+def owner_only(path: Path) -> bool:
+    """Whether only the owner may read ``path``: mode 0600 on POSIX, its ACL on Windows."""
+    from licsync.keyfile import exposure
+
+    if WINDOWS:
+        return exposure(path) is None
+    return stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def interrupt_self() -> None:

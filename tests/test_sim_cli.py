@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import subprocess
 import sys
 import threading
@@ -15,7 +14,7 @@ from cryptography import x509
 
 from cli_runner import Licsync
 from licsync.sim.testing import qrs_client
-from portable import NEW_GROUP, WINE_NO_CONSOLE, interrupt, wine_gap
+from portable import NEW_GROUP, WINE_NO_CONSOLE, interrupt, owner_only, wine_gap
 
 
 def test_certs_writes_the_qmc_like_files(tmp_path: Path, licsync: Licsync) -> None:
@@ -34,7 +33,7 @@ def test_certs_writes_the_qmc_like_files(tmp_path: Path, licsync: Licsync) -> No
         "site.yaml",
     ]
     for key in ("root_key.pem", "client_key.pem", "server_key.pem"):
-        assert stat.S_IMODE((folder / key).stat().st_mode) == 0o600
+        assert owner_only(folder / key), key
     root = x509.load_pem_x509_certificate((folder / "root.pem").read_bytes())
     client = x509.load_pem_x509_certificate((folder / "client.pem").read_bytes())
     server = x509.load_pem_x509_certificate((folder / "server.pem").read_bytes())
@@ -59,7 +58,7 @@ def test_certs_refuses_to_overwrite_without_force(tmp_path: Path, licsync: Licsy
     forced = licsync(["sim", "certs", str(tmp_path), "--force"])
     assert forced.exit_code == 0
     assert (tmp_path / "root.pem").read_bytes() != before
-    assert stat.S_IMODE((tmp_path / "client_key.pem").stat().st_mode) == 0o600
+    assert owner_only(tmp_path / "client_key.pem")
 
 
 def test_serve_with_a_bad_tls_dir_exits_1(tmp_path: Path, licsync: Licsync) -> None:

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -21,8 +22,10 @@ import yaml
 
 from cli_runner import Licsync
 from licsync.cli.main import app
+from licsync.keyfile import exposure
 from licsync.sim import start_simulator
 from licsync.sim.demo import DEMO_NOW, demo_organisation
+from portable import WINDOWS
 
 REPO = Path(__file__).resolve().parent.parent
 GITHUB = REPO / ".github"
@@ -293,8 +296,10 @@ def test_the_client_key_goes_to_the_runner_temp_folder_and_is_always_removed(pat
         (write,) = writes
         assert "RUNNER_TEMP" in steps[write]["run"]
         assert KEY_FILE in steps[write]["run"]
-        assert "0o600" in steps[write]["run"]
-        (remove,) = [s for s in steps[write + 1 :] if "unlink" in s.get("run", "")]
+        assert "licsync key write --from-env QLIK_CLIENT_KEY_PEM" in " ".join(
+            steps[write]["run"].split()
+        )
+        (remove,) = [s for s in steps[write + 1 :] if "Remove-Item" in s.get("run", "")]
         assert remove["if"] == "always()", f"{path.name} {job_id}"
         assert KEY_FILE in remove["run"]
         assert steps[-1] is remove, "removing the key is the last step"
@@ -375,7 +380,8 @@ def test_dependabot_keeps_the_pinned_actions_current() -> None:
 
 
 def _expand(word: str, env: Mapping[str, str]) -> str:
-    return re.sub(r"\$\{?(\w+)\}?", lambda m: env[m.group(1)], word)
+    """``$env:NAME`` (PowerShell, as the steps run) replaced by its value."""
+    return re.sub(r"\$env:(\w+)", lambda m: env[m.group(1)], word)
 
 
 def _step_argv(path: Path, name: str, contexts: Mapping[str, str]) -> list[str]:
@@ -473,27 +479,48 @@ def _key_steps() -> Iterator[Any]:
             steps = job.get("steps", [])
             for i, step in enumerate(steps):
                 if "QLIK_CLIENT_KEY_PEM" in step.get("env", {}):
-                    (remove,) = [s for s in steps[i + 1 :] if "unlink" in s.get("run", "")]
+                    (remove,) = [s for s in steps[i + 1 :] if "Remove-Item" in s.get("run", "")]
                     yield pytest.param(step, remove, id=f"{path.name} {job_id}")
 
 
-@pytest.mark.skipif(not Path("/bin/bash").exists(), reason="needs bash, as the runners have")
 @pytest.mark.parametrize(("write", "remove"), list(_key_steps()))
 def test_the_key_steps_write_the_key_for_the_owner_only_and_remove_it(
-    write: dict[str, Any], remove: dict[str, Any], tmp_path: Path
+    write: dict[str, Any],
+    remove: dict[str, Any],
+    tmp_path: Path,
+    licsync: Licsync,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The write and remove one-liners, run by bash as the runner runs them."""
+    """The write step's licsync call, as the runner makes it: the secret, for the owner only
+    (mode 0600; on Windows an ACL); the remove step, run by pwsh where there is one."""
     secret = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
-    env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path), "QLIK_CLIENT_KEY_PEM": secret}
-    for step in (write, remove):
-        # GitHub runs `shell: bash` steps as bash --noprofile --norc -eo pipefail {0}.
-        subprocess.run(
-            ["/bin/bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-            env=env,
-            check=True,
-        )
-        if step is write:
-            key = tmp_path / KEY_FILE
-            assert key.read_text(encoding="utf-8") == secret
-            assert key.stat().st_mode & 0o777 == 0o600
-    assert not (tmp_path / KEY_FILE).exists()
+    monkeypatch.setenv("QLIK_CLIENT_KEY_PEM", secret)
+    (words,) = list(_commands(write["run"]))
+    assert words[0] == "licsync"
+    written = licsync([_expand(word, {"RUNNER_TEMP": str(tmp_path)}) for word in words[1:]])
+    assert written.exit_code == 0, written.output
+    key = tmp_path / KEY_FILE
+    assert key.read_bytes() == secret.encode()
+    assert secret not in written.output
+    assert exposure(key) is None
+    if not WINDOWS:
+        assert key.stat().st_mode & 0o777 == 0o600
+    pwsh = shutil.which("pwsh")
+    if pwsh is None:
+        return  # GitHub's runners have it; this machine may not
+    env = {**os.environ, "RUNNER_TEMP": str(tmp_path)}
+    subprocess.run([pwsh, "-NoProfile", "-Command", remove["run"]], env=env, check=True)
+    assert not key.exists()
+
+
+@pytest.mark.parametrize("path", [p for p in WORKFLOWS if p.name.startswith("licenses-")])
+def test_licence_workflows_need_no_bash_and_run_python_in_utf8_mode(path: Path) -> None:
+    """pwsh runs every step (on Linux and on a self-hosted Windows runner); Python is UTF-8."""
+    document = _load(path)
+    assert document["defaults"]["run"]["shell"] == "pwsh"
+    assert document["env"]["PYTHONUTF8"] == "1"
+    for job_id, job in _jobs(path):
+        assert job.get("defaults", {}).get("run", {}).get("shell", "pwsh") == "pwsh", job_id
+        for step in job.get("steps", []):
+            assert step.get("shell", "pwsh") == "pwsh", f"{job_id} {step.get('name')}"
+            assert "$" not in re.sub(r"\$env:\w+|\$LASTEXITCODE|\$code", "", step.get("run", ""))

@@ -189,9 +189,10 @@ def certs(
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Write root.pem, client.pem, server.pem and their keys, as a QMC export has them."""
+    from licsync.keyfile import write_private  # noqa: PLC0415 - as write_certs
     from licsync.sim.certs import write_certs  # noqa: PLC0415 - only `sim` loads the simulator
 
-    paths = write_certs(directory, force=force)
+    paths = write_certs(directory, force=force, write_private=write_private)
     typer.echo(f"licsync simulator: wrote certificates to {paths.root.parent}")
     typer.echo(
         f"  trust {paths.root.name}; authenticate with {paths.client.name}"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,8 +60,13 @@ def write_certs(
     force: bool = False,
     dns_names: Iterable[str] = ("localhost",),
     ip_addresses: Iterable[str] = ("127.0.0.1",),
+    write_private: Callable[[Path, bytes], None] | None = None,
 ) -> CertPaths:
     """Create the root CA, client and server certificates in ``folder``.
+
+    ``write_private`` writes each private key (``licsync sim certs`` passes
+    :func:`licsync.keyfile.write_private`: an owner-only ACL on Windows, where a mode means
+    nothing); by default keys are created with mode 0600.
 
     Raises:
         UsageError: a file exists already (and ``force`` is false), or the folder is unusable.
@@ -109,11 +114,11 @@ def write_certs(
     )
     paths = CertPaths(*(target / name for name in CERT_FILES))
     _write(paths.root, _cert_pem(root), private=False)
-    _write(paths.root_key, _key_pem(root_key), private=True)
+    _write(paths.root_key, _key_pem(root_key), private=True, writer=write_private)
     _write(paths.client, _cert_pem(client), private=False)
-    _write(paths.client_key, _key_pem(client_key), private=True)
+    _write(paths.client_key, _key_pem(client_key), private=True, writer=write_private)
     _write(paths.server, _cert_pem(server), private=False)
-    _write(paths.server_key, _key_pem(server_key), private=True)
+    _write(paths.server_key, _key_pem(server_key), private=True, writer=write_private)
     return paths
 
 
@@ -169,8 +174,14 @@ def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
     )
 
 
-def _write(path: Path, data: bytes, *, private: bool) -> None:
-    """Write ``data``; private keys are created 0600 (never readable by others, even briefly)."""
+def _write(
+    path: Path, data: bytes, *, private: bool, writer: Callable[[Path, bytes], None] | None = None
+) -> None:
+    """Write ``data``; private keys are created 0600 (never readable by others, even briefly),
+    or by ``writer``."""
+    if writer is not None:
+        writer(path, data)
+        return
     mode = 0o600 if private else 0o644
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
