@@ -23,6 +23,8 @@ _HELPS = (
     ["github", "comment", "--help"],
     ["github", "reviewed-plan", "--help"],
     ["github", "issue", "--help"],
+    ["key", "write", "--help"],
+    ["key", "check", "--help"],
 )
 
 
@@ -38,7 +40,7 @@ def test_top_help_names_only_commands_that_exist(licsync: Licsync) -> None:
     """The summary names no command; the list holds exactly the registered ones."""
     text = licsync(["--help"]).stdout
     listed = set(re.findall(r"^│ (\w+)\s{2,}", text, flags=re.MULTILINE))
-    assert listed == {"validate", "plan", "apply", "dump", "propose", "sim", "github"}
+    assert listed == {"validate", "plan", "apply", "dump", "propose", "sim", "github", "key"}
     assert len(COMMANDS) == len(listed)
     summary = text.split("╭")[0]
     assert "apply" not in summary
