@@ -47,7 +47,7 @@ from licsync.plan.changes import (
 )
 from licsync.qrs import QrsClient, fetch_actual, read_actual
 from licsync.signals import Signals
-from licsync.sim import FaultPlan, SimStore, Simulator, start_simulator
+from licsync.sim import SimStore, Simulator, start_simulator
 
 NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 PRO = AccessType.PROFESSIONAL
@@ -200,15 +200,38 @@ def answer_on(
 
 # -- allocate --------------------------------------------------------------------------------------
 
+QMC_ROUTE = re.compile(r"POST /qrs/selection/\{id\}/user/license/(professional|analyzer)accesstype")
 
-def test_allocate_in_chunks_through_many(
+
+class DropAfter(httpx.HTTPTransport):
+    """Forwards to the simulator; a request whose path contains ``part`` is processed and then
+    its answer lost (the connection drops after QRS did it)."""
+
+    def __init__(self, part: str) -> None:
+        super().__init__(retries=0)
+        self.part = part
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if self.part.lower() in request.url.path.lower():
+            response.read()
+            raise httpx.ReadError("connection dropped after the request", request=request)
+        return response
+
+
+def test_allocate_in_chunks_through_the_qmc_route(
     writer: QrsWriter, client: QrsClient, sim: Simulator
 ) -> None:
-    """Five users in chunks of two: three POSTs to .../many, each applied with its new id."""
+    """Five users in chunks of two: per chunk a selection of users, the QMC's POST on it and
+    the selection deleted; each change applied with its new id; no /many."""
     users = people(fetch_actual(client), *PEOPLE[:5])
     sim.reset_counts()
     results = writer.allocate([grant(u) for u in users])
-    assert sim.request_counts() == {"POST": 3}
+    assert sim.route_counts() == {
+        "POST /qrs/selection": 3,
+        "POST /qrs/selection/{id}/user/license/professionalaccesstype": 3,
+        "DELETE /qrs/selection/{id}": 3,
+    }
     assert outcomes(results) == [Outcome.APPLIED] * 5
     assert [r.change for r in results] == [grant(u).id for u in users]
     after = fetch_actual(client)
@@ -217,32 +240,56 @@ def test_allocate_in_chunks_through_many(
         assert seat is not None
         assert result.created_id == seat.id
         assert result.ok
+    assert sim.store.selections() == []
 
 
-def test_allocate_of_a_held_type_is_already(writer: QrsWriter, client: QrsClient) -> None:
-    """The simulator answers 400 "already has an ... allocation": that user is 'already'."""
+def test_allocate_of_a_held_type_is_already_from_the_read(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    """QRS answers 400 <BrokenRules>; the seat read back shows the user holds one: already."""
     (user,) = people(fetch_actual(client), "stale")
     (result,) = writer.allocate([grant(user, ANA)])
     assert result.outcome is Outcome.ALREADY
-    assert result.status == 400
     assert result.ok
+    held = seat_of(fetch_actual(client), ANA, "stale")
+    assert held is not None
+    assert result.created_id == held.id
+    assert sim.store.selections() == []
 
 
-def test_allocate_beside_a_quarantined_seat_fails(writer: QrsWriter, client: QrsClient) -> None:
-    """A quarantined seat is not 'already so': the user cannot use it (reinstate it instead)."""
-    quarantined_seat(client, writer)
-    (user,) = people(fetch_actual(client), "recent")
-    (result,) = writer.allocate([grant(user, ANA)])
-    assert result.outcome is Outcome.FAILED
-    assert result.status == 400
-    assert "quarantined" in result.message
+def test_already_is_recognised_whatever_qrs_says(
+    scripted: Scripted, client: QrsClient, sim: Simulator
+) -> None:
+    """QRS refuses in words licsync has never seen: the read, not the words, decides."""
+    (user,) = people(fetch_actual(client), "stale")
+
+    def refuse(request: httpx.Request) -> httpx.Response | None:
+        if request.method == "POST" and "/user/license/" in request.url.path.lower():
+            return httpx.Response(400, text="Ein Fehler ist aufgetreten")
+        return None
+
+    (result,) = scripted(sim, refuse).allocate([grant(user, ANA)])
+    assert result.outcome is Outcome.ALREADY
 
 
-def test_a_refused_chunk_settles_the_named_item_and_sends_the_rest_again(
+def test_a_refused_single_user_without_a_seat_fails_with_qrs_words(
+    scripted: Scripted, client: QrsClient, sim: Simulator
+) -> None:
+    """Refused and no seat when read: failed, with QRS's status and message."""
+    (user,) = people(fetch_actual(client), "user0")
+    writer = scripted(sim, answer_on("POST", "/User/License/", 400, "<BrokenRules>"))
+    (result,) = writer.allocate([grant(user)])
+    assert (result.outcome, result.status) == (Outcome.FAILED, 400)
+    assert "<BrokenRules>" in result.message
+    assert seat_of(fetch_actual(client), PRO, "user0") is None
+    assert sim.store.selections() == []
+
+
+def test_a_refused_chunk_settles_the_holder_and_sends_the_rest_again(
     writer: QrsWriter, client: QrsClient
 ) -> None:
-    """Chunk [user2, user3] is refused for user2 (already): user2 is already so, user3 goes
-    again on its own and is applied, as are the chunks before and after."""
+    """Chunk [user2, user3] is refused because user2 holds a seat: the read finds user2 (already),
+    user3 goes again and is applied, as are the chunks before and after."""
     actual = fetch_actual(client)
     writer.allocate([grant(people(actual, "user2")[0])])
     results = writer.allocate([grant(u) for u in people(actual, *PEOPLE[:5])])
@@ -253,72 +300,107 @@ def test_a_refused_chunk_settles_the_named_item_and_sends_the_rest_again(
         Outcome.APPLIED,
         Outcome.APPLIED,
     ]
-    assert results[2].status == 400
     after = fetch_actual(client)
     assert seat_of(after, PRO, "user3") is not None
     assert seat_of(after, PRO, "user4") is not None
 
 
-def test_a_batch_beyond_capacity_is_split_to_find_the_item_that_does_not_fit(
+def test_a_batch_beyond_capacity_is_split_to_find_the_users_that_do_not_fit(
     client: QrsClient, sim: Simulator
 ) -> None:
-    """Seven seats of six in one batch: QRS refuses it whole and names nobody, so halves are
-    sent down to single items: six are applied, the seventh fails with QRS's 400 and message."""
+    """Seven seats of six in one request: QRS refuses it whole (nothing done); halves go
+    again down to single users: six are applied, the seventh fails with QRS's 400."""
     users = people(fetch_actual(client), *PEOPLE[:7])
     sim.reset_counts()
     results = QrsWriter(client).allocate([grant(u) for u in users])
     assert outcomes(results) == [Outcome.APPLIED] * 6 + [Outcome.FAILED]
     assert results[6].status == 400
-    assert "No professional access available" in results[6].message
-    assert sim.request_counts()["POST"] <= 7, "a split costs a few requests, not one per item"
+    routes = sim.route_counts()
+    assert routes["POST /qrs/selection/{id}/user/license/professionalaccesstype"] <= 7
+    assert routes["POST /qrs/selection"] == routes["DELETE /qrs/selection/{id}"]
+    assert sim.store.selections() == []
+
+
+def test_quarantined_holder_is_failed_not_already(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    """A user holding a quarantined seat cannot use it: failed (the next plan reinstates)."""
+    quarantined_seat(client, writer)
+    sim.store.reinstate_by_allocation = False
+    (user,) = people(fetch_actual(client), "recent")
+    (result,) = writer.allocate([grant(user, ANA)])
+    assert (result.outcome, result.status) == (Outcome.FAILED, 400)
+    assert "quarantined" in result.message
 
 
 def test_a_5xx_chunk_fails_and_later_chunks_still_go(
     writer: QrsWriter, client: QrsClient, sim: Simulator
 ) -> None:
-    """The first chunk meets a 503: both its changes fail with it; the second chunk is sent."""
+    """The first chunk's allocation meets a 503: both its changes fail with it (apply settles
+    them by re-reading); the selection is still deleted; the second chunk is sent."""
     users = people(fetch_actual(client), *PEOPLE[:4])
-    sim.fail_next("POST", "503")
-    results = writer.allocate([grant(u) for u in users])
+    failed = {"done": False}
+
+    def once(request: httpx.Request) -> httpx.Response | None:
+        qmc_route = request.method == "POST" and "/user/license/" in request.url.path.lower()
+        if qmc_route and not failed["done"]:
+            failed["done"] = True
+            return httpx.Response(503, text="Service Unavailable")
+        return None
+
+    with QrsClient(sim.url, transport=ScriptedTransport(once)) as flaky:
+        results = QrsWriter(flaky, allocate_chunk=2).allocate([grant(u) for u in users])
     assert outcomes(results) == [Outcome.FAILED] * 2 + [Outcome.APPLIED] * 2
     assert results[0].status == results[1].status == 503
-    assert "503" in results[0].message
+    assert sim.store.selections() == []
 
 
-def test_a_dropped_allocation_is_unknown_and_may_have_happened(
-    writer: QrsWriter, client: QrsClient, sim: Simulator
-) -> None:
-    """Processed, then the connection drops: unknown (sent once); the seat does exist."""
-    (user,) = people(fetch_actual(client), "user0")
+def test_a_dropped_allocation_is_unknown_and_may_have_happened(sim: Simulator) -> None:
+    """Processed, then the connection drops: unknown (sent once); the seat does exist and the
+    selection is deleted all the same."""
+    with QrsClient(sim.url) as reader:
+        (user,) = people(fetch_actual(reader), "user0")
     sim.reset_counts()
-    sim.fail_next("POST", "drop-after")
-    (result,) = writer.allocate([grant(user)])
+    with QrsClient(sim.url, transport=DropAfter("/User/License/")) as dropping:
+        (result,) = QrsWriter(dropping).allocate([grant(user)])
     assert result.outcome is Outcome.UNKNOWN
     assert "may have happened" in result.message
     assert result.status is None
-    assert sim.request_counts() == {"POST": 1}
-    assert seat_of(fetch_actual(client), PRO, "user0") is not None
-
-
-def test_a_timed_out_allocation_is_unknown(sim: Simulator) -> None:
-    """No answer within the timeout: unknown."""
+    assert sim.route_counts()["POST /qrs/selection/{id}/user/license/professionalaccesstype"] == 1
     with QrsClient(sim.url) as reader:
-        (user,) = people(fetch_actual(reader), "user0")
-    sim.set_faults(FaultPlan(latency_ms=600))
-    with QrsClient(sim.url, timeout=httpx.Timeout(0.15)) as impatient:
-        (result,) = QrsWriter(impatient).allocate([grant(user)])
-    assert result.outcome is Outcome.UNKNOWN
-    assert "timed out" in result.message
+        assert seat_of(fetch_actual(reader), PRO, "user0") is not None
+    assert sim.store.selections() == []
 
 
-def test_a_2xx_without_ids_is_a_response_error(
-    sim: Simulator, client: QrsClient, scripted: Scripted
+def test_a_dropped_selection_allocated_nothing(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
 ) -> None:
-    """201 with allocations lacking their id is not what the spec says: QrsResponseError."""
+    """The selection POST goes unanswered: nothing was allocated (failed, not unknown)."""
     (user,) = people(fetch_actual(client), "user0")
-    writer = scripted(sim, answer_on("POST", "/many", 201, [{"user": {"id": user.id}}]))
-    with pytest.raises(QrsResponseError, match="id"):
-        writer.allocate([grant(user)])
+    sim.fail_next("POST", "drop", count=10)
+    (result,) = writer.allocate([grant(user)])
+    assert result.outcome is Outcome.FAILED
+    assert "nothing was allocated" in result.message
+
+
+def test_an_answer_without_the_seats_is_settled_by_reading(
+    scripted: Scripted, client: QrsClient, sim: Simulator
+) -> None:
+    """201 with a body that lists no seat: the read back shows who holds one (applied)."""
+    (user,) = people(fetch_actual(client), "user0")
+
+    def empty_answer(request: httpx.Request) -> httpx.Response | None:
+        if request.method == "POST" and "/user/license/" in request.url.path.lower():
+            with QrsClient(sim.url) as other:
+                other.request(request.method, request.url.path, body={"quarantined": "false"})
+            return httpx.Response(201, json={"unexpected": True})
+        return None
+
+    (result,) = scripted(sim, empty_answer).allocate([grant(user)])
+    assert result.outcome is Outcome.APPLIED
+    seat = seat_of(fetch_actual(client), PRO, "user0")
+    assert seat is not None
+    assert result.created_id == seat.id
 
 
 def test_read_only_client_raises_and_sends_nothing(sim: Simulator, client: QrsClient) -> None:
@@ -350,6 +432,7 @@ def test_messages_escape_names_from_outside(sim: Simulator, client: QrsClient) -
     user = fetch_actual(client).users["corp\\evil\x1b[2j"]
     (result,) = QrsWriter(client).allocate([grant(user)])
     assert result.outcome is Outcome.ALREADY
+    assert "evil" in result.message
     assert "\x1b" not in result.message
     assert "\\x1b" in result.message
 
@@ -357,28 +440,52 @@ def test_messages_escape_names_from_outside(sim: Simulator, client: QrsClient) -
 # -- reinstate -------------------------------------------------------------------------------------
 
 
-def test_reinstate_gets_then_puts(writer: QrsWriter, client: QrsClient, sim: Simulator) -> None:
-    """GET the seat, PUT it back un-quarantined: the same seat is the user's again."""
+def test_reinstate_through_the_qmc_route(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    """GET the seat, then the QMC's allocation route on a selection of the user; the same seat
+    is read back as the user's again (no PUT)."""
     seat = quarantined_seat(client, writer)
     sim.reset_counts()
     (result,) = writer.reinstate([give_back(seat)])
-    assert sim.request_counts() == {"GET": 1, "PUT": 1}
     assert result.outcome is Outcome.APPLIED
+    assert "PUT" not in sim.request_counts()
+    assert sim.route_counts()["POST /qrs/selection/{id}/user/license/analyzeraccesstype"] == 1
+    after = seat_of(fetch_actual(client), ANA, "recent")
+    assert after is not None
+    assert (after.id, after.quarantined) == (seat.id, False)
+    assert sim.store.selections() == []
+
+
+def test_reinstate_falls_back_to_put_when_the_route_refuses(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    """A server whose QMC route refuses a user with a quarantined seat (400, nothing done):
+    the seat is PUT back un-quarantined."""
+    seat = quarantined_seat(client, writer)
+    sim.store.reinstate_by_allocation = False
+    sim.reset_counts()
+    (result,) = writer.reinstate([give_back(seat)])
+    assert result.outcome is Outcome.APPLIED
+    assert sim.request_counts()["PUT"] == 1
     after = seat_of(fetch_actual(client), ANA, "recent")
     assert after is not None
     assert (after.id, after.quarantined) == (seat.id, False)
 
 
 def test_reinstate_of_a_seat_in_use_is_already(writer: QrsWriter, client: QrsClient) -> None:
-    """Not quarantined and still the user's: already so, no PUT."""
+    """Not quarantined and still the user's: already so, nothing written."""
     seat = seat_of(fetch_actual(client), ANA, "stale")
     assert seat is not None
     (result,) = writer.reinstate([give_back(seat)])
     assert result.outcome is Outcome.ALREADY
 
 
-def test_reinstate_from_a_stale_read_fails_409(writer: QrsWriter, client: QrsClient) -> None:
-    """The plan's modifiedDate is older than the seat's: 409, failed."""
+def test_reinstate_by_put_from_a_stale_read_fails_409(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    """The fallback PUT carries the plan's modifiedDate: older than the seat's, 409, failed."""
+    sim.store.reinstate_by_allocation = False
     seat = quarantined_seat(client, writer)
     stale = give_back(seat)
     assert writer.reinstate([stale])[0].outcome is Outcome.APPLIED
@@ -399,12 +506,11 @@ def test_reinstate_after_the_quarantine_ended_fails_404(
     assert (result.outcome, result.status) == (Outcome.FAILED, 404)
 
 
-def test_reinstate_without_answer_to_put_is_unknown(
-    writer: QrsWriter, client: QrsClient, sim: Simulator
-) -> None:
-    seat = quarantined_seat(client, writer)
-    sim.fail_next("PUT", "drop")
-    (result,) = writer.reinstate([give_back(seat)])
+def test_reinstate_without_answer_is_unknown(client: QrsClient, sim: Simulator) -> None:
+    with QrsClient(sim.url) as plain:
+        seat = quarantined_seat(plain, QrsWriter(plain))
+    with QrsClient(sim.url, transport=DropAfter("/User/License/")) as dropping:
+        (result,) = QrsWriter(dropping).reinstate([give_back(seat)])
     assert result.outcome is Outcome.UNKNOWN
 
 
@@ -481,11 +587,23 @@ def test_an_unanswered_bulk_delete_is_unknown_for_each(
 def test_a_refused_selection_reclaims_nothing(
     writer: QrsWriter, client: QrsClient, sim: Simulator
 ) -> None:
+    """The selection is asked for three times (it changes nothing); refused every time:
+    failed, nothing reclaimed."""
     seats = list(fetch_actual(client).allocations_of(ANA))
-    sim.fail_next("POST", "500")
+    sim.fail_next("POST", "500", count=3)
     results = writer.reclaim([take(s) for s in seats])
     assert outcomes(results) == [Outcome.FAILED] * 2
     assert all("nothing was reclaimed" in r.message for r in results)
+    assert len(fetch_actual(client).allocations_of(ANA)) == 2
+
+
+def test_a_selection_refused_once_is_asked_for_again(
+    writer: QrsWriter, client: QrsClient, sim: Simulator
+) -> None:
+    seats = list(fetch_actual(client).allocations_of(ANA))
+    sim.fail_next("POST", "503")
+    results = writer.reclaim([take(s) for s in seats])
+    assert outcomes(results) == [Outcome.APPLIED] * 2
 
 
 # -- licence rules ---------------------------------------------------------------------------------
@@ -985,10 +1103,12 @@ def test_recording_results_are_applied_dry_runs_with_placeholders(client: QrsCli
         NEW_RULE_ID,
     )
     assert reclaimed.message == "dry run"
-    group_post, rule_post = dry.requests[1:3]
+    group_post, rule_post = dry.requests[3:5]
     assert group_post.body == {"name": "Analysts"}
     assert rule_post.body["resourceFilter"] == f"License.AnalyzerAccessGroup_{NEW_GROUP_ID}"
-    assert [r.method for r in dry.requests] == ["POST", "POST", "POST", "DELETE"]
+    assert [r.method for r in dry.requests] == ["POST", "POST", "DELETE", "POST", "POST", "DELETE"]
+    assert dry.requests[1].path.endswith("/User/License/ProfessionalAccessType")
+    assert dry.requests[1].body == {"quarantined": "false"}
 
 
 def test_chunk_sizes_must_be_positive(client: QrsClient) -> None:
@@ -1001,11 +1121,11 @@ def test_chunk_sizes_must_be_positive(client: QrsClient) -> None:
 def test_a_selection_refused_as_invalid_falls_back_to_one_delete_each(
     scripted: Scripted, client: QrsClient, sim: Simulator
 ) -> None:
-    """QRS refuses the selection's filter with a 400 (nothing reclaimed): each allocation is
-    then reclaimed with its own DELETE."""
+    """QRS refuses the selection with a 400 (nothing reclaimed): each allocation is then
+    reclaimed with its own DELETE."""
     seats = fetch_actual(client).allocations_of(ANA)
     assert len(seats) == 2
-    writer = scripted(sim, answer_on("POST", "/qrs/selection/license/", 400))
+    writer = scripted(sim, answer_on("POST", "/qrs/Selection", 400))
     sim.reset_counts()
     results = writer.reclaim([take(seat) for seat in seats])
     assert outcomes(results) == [Outcome.APPLIED, Outcome.APPLIED]

@@ -513,3 +513,29 @@ def test_a_throttled_write_waits_as_asked_then_goes_again(
     assert max(i["attempts"] for i in report["items"]) == 2
     assert 3.0 in retry_waits
     assert report["after"]["summary"]["changes"] == 0
+
+
+def test_every_allocation_goes_through_the_qmc_route(
+    example: Path, licsync: Licsync, demo: Simulator
+) -> None:
+    """Counted from the simulator's request log: allocations and reinstatements go through a
+    selection of users and the QMC's POST on it, each selection deleted; no /many, no POST
+    straight to an access type."""
+    demo.reset_counts()
+    result = licsync(_args(demo, "--auto-approve", "--format", "json"))
+    assert result.exit_code == 0, result.output
+    report = _report(result.stdout)
+    granted = [i for i in report["items"] if i["id"]["kind"] in ("allocate", "reinstate")]
+    assert granted
+    assert all(i["status"] == "applied" for i in granted)
+    routes = demo.route_counts()
+    qmc = {k: n for k, n in routes.items() if "/user/license/" in k}
+    assert set(qmc) <= {
+        "POST /qrs/selection/{id}/user/license/professionalaccesstype",
+        "POST /qrs/selection/{id}/user/license/analyzeraccesstype",
+    }
+    assert sum(qmc.values()) >= 1
+    straight = [k for k in routes if k.startswith("POST /qrs/license/") and "accesstype" in k]
+    assert straight == [], straight
+    assert routes["POST /qrs/selection"] == routes["DELETE /qrs/selection/{id}"]
+    assert demo.store.selections() == []

@@ -46,12 +46,16 @@ def test_count_answers_value(http: httpx.Client) -> None:
 
 
 def test_unset_properties_are_null(http: httpx.Client) -> None:
-    """``privileges`` and a deleted user's ``user`` are null, not left out."""
+    """``privileges`` and a deleted user's ``user`` are null, not left out; a living user's
+    seat has ``""`` deleted-user fields and "never" is 1753-01-01, as live servers answer."""
     seats = {s["quarantined"]: s for s in http.get(f"{PRO}/full").json()}
     kept, deleted = seats[False], seats[True]
     assert kept["privileges"] is None
     assert kept["user"]["privileges"] is None
-    assert (kept["deletedUserId"], kept["deletedUserDirectory"]) == (None, None)
+    assert (kept["deletedUserId"], kept["deletedUserDirectory"]) == ("", "")
+    assert kept["quarantineEnd"] == "1753-01-01T00:00:00.000Z"
+    one = http.get(f"{PRO}/{kept['id']}").json()
+    assert (one["deletedUserId"], one["quarantineEnd"]) == ("", "1753-01-01T00:00:00.000Z")
     assert deleted["user"] is None
     assert (deleted["deletedUserDirectory"], deleted["deletedUserId"]) == ("CORP", "gone")
 

@@ -55,7 +55,7 @@ def test_allocate_with_minimal_and_full_user(sim: Simulator, client: httpx.Clien
     seat = first.json()
     assert seat["user"]["userId"] == "user0"
     assert seat["quarantined"] is False
-    assert seat["lastUsed"] == "0001-01-01T00:00:00.000Z"
+    assert seat["lastUsed"] == "1753-01-01T00:00:00.000Z"
     assert seat["modifiedByUserName"] == "CORP\\licadmin"
     full = client.post(
         PRO, json={"user": {"id": ids[1], "userId": "USER1", "userDirectory": "corp"}}
@@ -183,7 +183,7 @@ def test_reinstate_with_put(sim: Simulator, client: httpx.Client) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["quarantined"] is False
-    assert body["quarantineEnd"] == "0001-01-01T00:00:00.000Z"
+    assert body["quarantineEnd"] == "1753-01-01T00:00:00.000Z"
     assert body["modifiedDate"] > read["modifiedDate"]
     overview = _overview(client)
     assert (overview["allocated"], overview["quarantined"]) == (1, 0)

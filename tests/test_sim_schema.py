@@ -5,10 +5,11 @@ dialect of) with ``$ref`` resolving inside it. Objects are made strict (no prope
 spec's), so a misspelt field fails too. Formats are checked loosely: ``uuid`` and ``date-time``
 (QRS's millisecond ``Z`` form); Swagger's own formats (``bit-mask``, ``int32``) are not checked.
 
-Two departures from the spec, both what live servers send and both named in the simulator:
+Three departures from the spec, each what live servers send and named in the simulator:
 a property listed in ``NULL_WHEN_UNSET`` (and ``privileges``) may be ``null`` (Swagger 2.0
-cannot say nullable), and a ``/count`` answer is ``{"value": N}`` (``COUNT_KEY``) where the
-spec says a bare integer.
+cannot say nullable), a living user's seat has ``""`` deleted-user fields
+(``LIVE_EMPTY_FIELDS``, below the spec's ``minLength``), and a ``/count`` answer is
+``{"value": N}`` (``COUNT_KEY``) where the spec says a bare integer.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from jsonschema import Draft4Validator, FormatChecker
 
 from licsync.sim import Simulator, start_simulator
 from licsync.sim.entities import COUNT_KEY, NULL_PRIVILEGES, NULL_WHEN_UNSET
+from licsync.sim.listing import LIVE_EMPTY_FIELDS
 from licsync.sim.testing import qrs_client
 
 NOW = dt.datetime(2025, 7, 1, 10, 0, tzinfo=dt.UTC)
@@ -50,7 +52,10 @@ def _spec(path: Path) -> dict[str, Any]:
     for name, fields in nullable.items():
         properties = strict[name]["properties"]
         for field in fields:
-            properties[field] = {"anyOf": [properties[field], {"type": "null"}]}
+            allowed = [properties[field], {"type": "null"}]
+            if field in LIVE_EMPTY_FIELDS:
+                allowed.append({"type": "string", "maxLength": 0})
+            properties[field] = {"anyOf": allowed}
     spec["strict_definitions"] = strict
     return spec
 

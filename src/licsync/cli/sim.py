@@ -11,12 +11,15 @@ import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from licsync.cli._click import UsageError as ClickUsageError
 from licsync.errors import UsageError
+
+if TYPE_CHECKING:
+    from licsync.sim.store import SimStore
 
 __all__ = ["register", "sim_app"]
 
@@ -113,14 +116,37 @@ def serve(
             "--jwt-key", help="PEM public key or certificate verifying the jwt proxy's tokens."
         ),
     ] = None,
+    shapes: Annotated[
+        str,
+        typer.Option(
+            "--shapes",
+            help='live: answer as live servers do (never = 1753-01-01, "" deleted-user '
+            "fields); spec: as the QRS spec's examples (0001-01-01, null).",
+        ),
+    ] = "live",
+    licence: Annotated[
+        str,
+        typer.Option(
+            "--licence",
+            help="serial: a serial and control number (reclaimed recent seats are quarantined); "
+            "key: a signed licence key (released at once); expired: a serial licence that "
+            "expired (no access can be added).",
+        ),
+    ] = "",
 ) -> None:
     """Serve a simulated QRS until interrupted (Ctrl-C)."""
     from licsync.sim.auth import ProxyConfig  # noqa: PLC0415 - only `sim` loads the simulator
-    from licsync.sim.demo import DEMO_NOW, demo_organisation  # noqa: PLC0415
+    from licsync.sim.demo import DEMO_NOW  # noqa: PLC0415
     from licsync.sim.server import start_simulator  # noqa: PLC0415
 
     if demo and snapshot is not None:
         msg = "--demo and --snapshot both name what to serve: give one"
+        raise ClickUsageError(msg)
+    if shapes not in ("live", "spec"):
+        msg = f"--shapes must be live or spec, not {shapes!r}"
+        raise ClickUsageError(msg)
+    if licence not in ("", "serial", "key", "expired"):
+        msg = f"--licence must be serial, key or expired, not {licence!r}"
         raise ClickUsageError(msg)
     proxies = None
     if jwt_key is not None:
@@ -130,8 +156,9 @@ def serve(
             msg = f"cannot read {jwt_key}: {exc.strerror}"
             raise UsageError(msg) from exc
         proxies = ProxyConfig.with_jwt_key(key)
+    store = _store(demo=demo, snapshot=snapshot, users=users, seed=seed, licence=licence)
     with start_simulator(
-        demo_organisation() if demo else None,
+        store,
         host=host,
         port=port,
         tls_dir=tls_dir,
@@ -141,6 +168,7 @@ def serve(
         latency_ms=latency_ms,
         fault_rate=fault_rate,
         proxies=proxies,
+        shapes="live" if shapes == "live" else "spec",
     ) as sim:
         if demo:
             what = f"demo organisation, clock fixed at {_iso(DEMO_NOW)}"
@@ -181,6 +209,26 @@ def _ctrl_break_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(sigbreak, previous)
+
+
+def _store(
+    *, demo: bool, snapshot: Path | None, users: int, seed: int, licence: str
+) -> SimStore | None:
+    """The store to serve, or None to let the simulator build it; with ``licence`` set."""
+    from licsync.sim.clock import SimClock  # noqa: PLC0415
+    from licsync.sim.demo import demo_organisation  # noqa: PLC0415
+    from licsync.sim.seed import synthetic_organisation  # noqa: PLC0415
+    from licsync.sim.store import SimStore  # noqa: PLC0415
+
+    store = demo_organisation() if demo else None
+    if store is None and snapshot is not None:
+        store = SimStore.load(snapshot)
+    if store is None and licence:
+        store = synthetic_organisation(users, seed, dt.datetime.now(dt.UTC))
+        store.clock = SimClock(None)  # built "as of now", then follows the wall clock
+    if store is not None and licence:
+        store.set_licence("key" if licence == "key" else "serial", expired=licence == "expired")
+    return store
 
 
 @sim_app.command("certs")

@@ -9,6 +9,7 @@ from licsync.identity import AccessType
 __all__ = [
     "ABOUT",
     "ACCESS_TYPE_OVERVIEW",
+    "SELECTION",
     "SYSTEM_RULE",
     "SYSTEM_RULE_FULL",
     "USER_FULL",
@@ -20,6 +21,7 @@ __all__ = [
     "selection",
     "selection_access_type",
     "selection_of",
+    "selection_user_access_type",
 ]
 
 ABOUT = "/qrs/about"
@@ -52,6 +54,17 @@ def access_group_full(kind: AccessType) -> str:
 def entity(collection: str, entity_id: str) -> str:
     """``<collection>/<id>``, the id percent-encoded so it can never change the path."""
     return f"{collection}/{urllib.parse.quote(entity_id, safe='')}"
+
+
+SELECTION = "/qrs/Selection"
+"""``POST`` here with ``{"items": [...]}`` to make a selection of named entities (the QMC's
+own spelling; QRS paths are case-insensitive)."""
+
+
+def selection_user_access_type(selection_id: str, kind: AccessType) -> str:
+    """``POST`` here to give every user in a selection ``kind`` access: the QMC's allocation
+    route (``/qrs/Selection/{id}/User/License/ProfessionalAccessType``; qrs-evidence §1)."""
+    return f"{entity(SELECTION, selection_id)}/User/License/{kind.title}AccessType"
 
 
 def selection_of(kind: AccessType) -> str:

@@ -28,21 +28,27 @@ Simulator assumptions (UNVERIFIED against a live server unless a source is named
 
 1. ``DELETE`` of an already-quarantined seat: 204, the seat stays quarantined until its
    ``quarantineEnd`` (``store.DELETE_OF_QUARANTINED = "keep"``; ``"release"`` is the option).
-2. Reinstatement: ``PUT`` of the seat as read with ``quarantined: false``
-   (``store.reinstate``). Other PUT changes to a seat are ignored except: changing its user or
-   setting ``quarantined: true`` is a 400. A second ``POST`` for a user holding a quarantined
-   seat is a 400 (it does not revive the seat).
+2. Reinstatement: the QMC's allocation route (``POST /qrs/selection/{id}/user/license/
+   <type>accesstype``) gives a user's quarantined seat back (``store.reinstate_by_allocation``;
+   False refuses it with ``<BrokenRules>`` like a second seat), and so does a ``PUT`` of the
+   seat as read with ``quarantined: false`` (``store.reinstate``). Other PUT changes to a seat
+   are ignored except: changing its user or setting ``quarantined: true`` is a 400. A second
+   ``POST /qrs/license/<type>accesstype`` for a user holding a quarantined seat is a 400.
 3. Allocation body: ``{"user": {"id": ...}}`` or a fuller ``UserCondensed``; an ``id`` sent in
    the body is ignored (the server assigns ids); ``userId``/``userDirectory`` that contradict
    the user named by ``id`` are a 400.
 4. Capacity: a seat beyond capacity is a 400 and nothing is created (seats never get
-   ``excess: true``); overview: ``allocated`` = not quarantined, ``quarantined``, ``used`` =
-   allocated and used at least once, ``available = total - allocated - quarantined`` (>= 0),
+   ``excess: true``); the QMC's route answers every refusal (short capacity, a second seat,
+   an expired licence) with the whole request refused, ``400 <BrokenRules>``
+   (``store.BROKEN_RULES``), as live servers do; ``/many`` keeps its own wording; overview:
+   ``allocated`` = not quarantined, ``quarantined``, ``used`` = allocated and used at least once,
+   ``available = total - allocated - quarantined`` (>= 0),
    ``excess`` = seats beyond ``total`` (only after lowering the capacity). Inactive and
    blocked users can be given seats (nothing found says QRS refuses them). Quarantine: a seat
    used less than 7 days ago (``RECENT_USE_WINDOW``; exactly 7 days ago is released) is
-   quarantined for 7 days (``QUARANTINE_PERIOD``); maintenance releases it once the clock
-   reaches ``quarantineEnd``.
+   quarantined, on a serial-and-control-number licence only (``store.set_licence``; a signed
+   key releases at once; ``GET /qrs/license`` says which), for 7 days (``QUARANTINE_PERIOD``);
+   maintenance releases it once the clock reaches ``quarantineEnd``.
 5. ``/count`` answers a bare integer, as the spec types it (some clients read ``{"value": N}``).
 6. Error bodies are plain text. Known texts are reproduced: ``XSRF prevention check failed.
    Possible XSRF discovered.`` (403), ``Cannot parse the expression: ...`` (400 filter),
@@ -94,8 +100,9 @@ Simulator assumptions (UNVERIFIED against a live server unless a source is named
 18. Request counts include every ``/qrs`` request: refused, faulted and proxied ones (and
     each leg of an NTLM handshake).
 19. Access groups need a ``name`` (400 without). ``POST /qrs/user`` creates users (201).
-    ``POST /many`` exists for seats only. Properties QRS has no value for are ``null``, not
-    left out (``privileges``, an empty ``attributeValue``, a deleted user's seat's ``user``;
+    ``POST /many`` exists for seats only (licsync no longer uses it; older clients do).
+    Properties QRS has no value for are ``null``, not left out (``privileges``, an empty
+    ``attributeValue``, a deleted user's seat's ``user``;
     :data:`~licsync.sim.entities.NULL_WHEN_UNSET` lists them per entity).
 20. ``/count`` answers ``{"value": N}`` (what clients of live servers read; the spec says int).
 21. Tools' first calls answer: ``/qrs/about/api/enums``, ``/qrs/about/api/description``; the
@@ -103,6 +110,11 @@ Simulator assumptions (UNVERIFIED against a live server unless a source is named
     and ``/count``, ``license/accesstypeinfo``) answer as a site without tokens does (empty
     lists, zero counts); ``/qrs/tag`` and ``/qrs/custompropertydefinition`` list what users
     carry.
+22. Shapes (``sim serve --shapes``, :data:`~licsync.sim.listing.ShapeStyle`): ``live`` (the
+    default) answers "never" as ``1753-01-01T00:00:00.000Z`` and ``""`` in a living user's
+    seat's deleted-user fields, as live servers do; ``spec`` as the spec's examples
+    (``0001-01-01``, ``null``). Selections are also made from ``{"items": [...]}`` (the QMC's
+    way), item types matched case-insensitively; paths are case-insensitive.
 """
 
 from __future__ import annotations

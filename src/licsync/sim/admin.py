@@ -2,7 +2,10 @@
 
 * ``GET /_sim/clock`` -> ``{"now": iso, "frozen": bool}``; ``POST /_sim/clock`` with
   ``{"now": iso}`` (freezes there) or ``{"advance_seconds": n}``;
-* ``GET /_sim/requests`` -> ``/qrs`` request counts by method; ``POST /_sim/requests/reset``;
+* ``GET /_sim/requests`` -> ``/qrs`` request counts by method; ``GET /_sim/requests/routes``
+  -> the request log by route (``"POST /qrs/selection/{id}/..."``: n);
+  ``POST /_sim/requests/reset``;
+* ``GET``/``POST /_sim/licence`` -> ``{"kind": "serial"|"key", "expired": bool}``;
 * ``GET /_sim/faults`` -> the fault plan; ``POST /_sim/faults`` with a plan
   (:meth:`licsync.sim.faults.FaultPlan.to_json`'s shape) replaces it;
 * ``GET /_sim/snapshot`` -> the store as a snapshot (what ``--snapshot`` loads).
@@ -47,6 +50,17 @@ def handle_admin(app: QrsApp, request: Request) -> Response:
             if method != "GET":
                 return _not_allowed("GET")
             return json_response(200, app.counter.snapshot())
+        if path == "/_sim/requests/routes":
+            if method != "GET":
+                return _not_allowed("GET")
+            return json_response(200, app.counter.routes())
+        if path == "/_sim/licence":
+            if method == "POST":
+                _set_licence(app, _body(request))
+            elif method != "GET":
+                return _not_allowed("GET, POST")
+            licence = app.store.licence
+            return json_response(200, {"kind": licence.kind, "expired": licence.expired})
         if path == "/_sim/requests/reset":
             if method != "POST":
                 return _not_allowed("POST")
@@ -88,6 +102,14 @@ def _set_clock(app: QrsApp, body: dict[str, Any]) -> None:
         app.store.advance(dt.timedelta(seconds=seconds))
     else:
         raise SimRefusal(400, 'send {"now": "<iso date-time>"} or {"advance_seconds": <n>}')
+
+
+def _set_licence(app: QrsApp, body: dict[str, Any]) -> None:
+    kind = body.get("kind", app.store.licence.kind)
+    expired = body.get("expired", app.store.licence.expired)
+    if not isinstance(expired, bool):
+        raise SimRefusal(400, "expired must be true or false")
+    app.store.set_licence(kind, expired=expired, subscription=app.store.licence.subscription)
 
 
 def _body(request: Request) -> dict[str, Any]:

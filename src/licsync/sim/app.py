@@ -52,7 +52,9 @@ from licsync.sim.filter import ids_named
 from licsync.sim.listing import (
     ADMIN_PRIVILEGES,
     ListCache,
+    ShapeStyle,
     apply_filter,
+    live_shape,
     parse_orderby,
     serialise,
     sort_entities,
@@ -100,23 +102,36 @@ class Call:
 
 
 class RequestCounter:
-    """``/qrs`` requests by method since start or reset (refused and faulted ones included)."""
+    """``/qrs`` requests by method since start or reset (refused and faulted ones included),
+    and the request log by route: ``"POST /qrs/selection/{id}/user/license/..."`` -> count, for
+    every request that reached a handler (whatever it answered)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
+        self._routes: dict[str, int] = {}
 
     def add(self, method: str) -> None:
         with self._lock:
             self._counts[method] = self._counts.get(method, 0) + 1
 
+    def add_route(self, method: str, pattern: tuple[str, ...]) -> None:
+        key = f"{method} /qrs/{'/'.join(pattern)}"
+        with self._lock:
+            self._routes[key] = self._routes.get(key, 0) + 1
+
     def snapshot(self) -> dict[str, int]:
         with self._lock:
             return dict(self._counts)
 
+    def routes(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._routes)
+
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._routes.clear()
 
 
 def xrfkey_ok(raw_query: str, header: str) -> bool:
@@ -158,8 +173,10 @@ class QrsApp:
         *,
         proxies: ProxyConfig | None = None,
         faults: FaultInjector | None = None,
+        shapes: ShapeStyle = "live",
     ) -> None:
         self.store = store
+        self.shapes: ShapeStyle = shapes
         self.proxies = ProxyAuthenticator(proxies or ProxyConfig(), store)
         self.faults = faults or FaultInjector()
         self.counter = RequestCounter()
@@ -232,6 +249,7 @@ class QrsApp:
             if handler is None:
                 allowed.update(handlers)
                 continue
+            self.counter.add_route(request.method, pattern)
             return handler(Call(request, caller, params, ids))
         if allowed:
             return text_response(405, "Method Not Allowed", ("Allow", ", ".join(sorted(allowed))))
@@ -246,6 +264,8 @@ class QrsApp:
                 ("license", "accesstypeoverview"),
                 {"GET": lambda c: json_response(200, self.store.overview())},
             ),
+            (("license",), {"GET": lambda c: json_response(200, self.store.licence_entity())}),
+            (("selection",), {"POST": self._create_selection}),
             (("selection", "{id}"), {"GET": self._get_selection, "DELETE": self._delete_selection}),
             (("about", "api", "enums"), {"GET": lambda c: json_response(200, extra.enums())}),
             (("about", "api", "description"), {"GET": self._description}),
@@ -294,7 +314,7 @@ class QrsApp:
             return _filtered(source(), call)
 
         def listed(call: Call, *, full: bool) -> Response:
-            return _listing(chosen(call), collection, call, full=full)
+            return _listing(chosen(call), collection, call, full=full, shapes=self.shapes)
 
         def one(call: Call) -> Response:
             for entity in source():
@@ -405,8 +425,13 @@ class QrsApp:
             self.store.deallocate_many(kind, [e["id"] for e in entities], call.caller.name)
             return empty_response(204)
 
+        def allocate_selected(call: Call) -> Response:
+            done = self.store.allocate_selected(kind, call.ids[0], call.json(), call.caller.name)
+            return json_response(201, [self._shaped(e, call) for e in done])
+
         routes += [
             ((*base, "many"), {"POST": many}),
+            (("selection", "{id}", "user", *base), {"POST": allocate_selected}),
             (("selection", *base), {"POST": select}),
             (
                 selected,
@@ -441,6 +466,8 @@ class QrsApp:
         )
 
     def _shaped(self, entity: Entity, call: Call) -> Entity:
+        if self.shapes == "live":
+            entity = live_shape(entity)
         return {**entity, "privileges": list(ADMIN_PRIVILEGES)} if call.privileges else entity
 
     def _entity_response(self, status: int, entity: Entity, call: Call) -> Response:
@@ -453,7 +480,7 @@ class QrsApp:
         if not text:
             # Unfiltered: serve cached bytes while the collection is unchanged.
             version, entities = self.store.entities(collection)
-            cache_key = (collection.route, full, call.privileges, keys)
+            cache_key = (collection.route, full, call.privileges, keys, self.shapes)
             body = self.cache.get_or_make(
                 cache_key,
                 version,
@@ -462,6 +489,7 @@ class QrsApp:
                     collection,
                     full=full,
                     privileges=call.privileges,
+                    shapes=self.shapes,
                 ),
             )
             return json_bytes_response(200, body)
@@ -470,7 +498,10 @@ class QrsApp:
         if keys:
             matched = sort_entities(matched, keys)
         return json_bytes_response(
-            200, serialise(matched, collection, full=full, privileges=call.privileges)
+            200,
+            serialise(
+                matched, collection, full=full, privileges=call.privileges, shapes=self.shapes
+            ),
         )
 
     def _count(self, collection: Collection, call: Call) -> Response:
@@ -484,7 +515,13 @@ class QrsApp:
         return _filtered(self.store.selected(call.ids[0], collection), call)
 
     def _list_selected(self, collection: Collection, call: Call, *, full: bool) -> Response:
-        return _listing(self._selected(collection, call), collection, call, full=full)
+        return _listing(
+            self._selected(collection, call), collection, call, full=full, shapes=self.shapes
+        )
+
+    def _create_selection(self, call: Call) -> Response:
+        selection = self.store.create_selection_of_items(call.json(), call.caller.name)
+        return self._entity_response(201, selection, call)
 
     def _get_selection(self, call: Call) -> Response:
         return self._entity_response(200, self.store.get_selection(call.ids[0]), call)
@@ -527,11 +564,14 @@ def _filtered(entities: list[Entity], call: Call) -> list[Entity]:
     return apply_filter(entities, text) if text else entities
 
 
-def _listing(entities: list[Entity], collection: Collection, call: Call, *, full: bool) -> Response:
+def _listing(
+    entities: list[Entity], collection: Collection, call: Call, *, full: bool, shapes: ShapeStyle
+) -> Response:
     """A list answer: ``entities`` in the request's ``orderby``, condensed or ``/full``."""
     order = call.params.get("orderby", "")
     if order:
         entities = sort_entities(entities, parse_orderby(order))
     return json_bytes_response(
-        200, serialise(entities, collection, full=full, privileges=call.privileges)
+        200,
+        serialise(entities, collection, full=full, privileges=call.privileges, shapes=shapes),
     )

@@ -14,17 +14,21 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from licsync.sim.entities import Collection, Entity, condensed
+from licsync.sim.entities import NEVER, Collection, Entity, condensed
 from licsync.sim.errors import FilterSyntaxError, SimRefusal
 from licsync.sim.filter import error_body, parse_filter
 
 __all__ = [
     "ADMIN_PRIVILEGES",
+    "LIVE_EMPTY_FIELDS",
+    "LIVE_NEVER",
     "ListCache",
     "OrderKey",
+    "ShapeStyle",
     "apply_filter",
+    "live_shape",
     "parse_orderby",
     "serialise",
     "sort_entities",
@@ -115,10 +119,49 @@ def apply_filter(entities: Iterable[Entity], text: str) -> list[Entity]:
     return [e for e in entities if predicate(e)]
 
 
+ShapeStyle = Literal["live", "spec"]
+"""How the simulator shapes what a live server and the spec disagree on (qrs-evidence §3):
+``live`` (the default) as live servers answer: "never" is ``1753-01-01T00:00:00.000Z`` and a
+living user's seat has ``""`` in ``deletedUserId`` / ``deletedUserDirectory``; ``spec`` as
+the simulator answered before: ``0001-01-01T00:00:00.000Z`` and ``null``. licsync must plan
+the same against both."""
+
+LIVE_NEVER = "1753-01-01T00:00:00.000Z"
+"""SQL Server's smallest datetime: "never" in live answers (Ctrl-Q's captured allocation)."""
+
+_DATE_FIELDS = ("lastUsed", "quarantineEnd")
+LIVE_EMPTY_FIELDS = ("deletedUserId", "deletedUserDirectory")
+"""``""`` on a living user's seat in live answers (Ctrl-Q's capture), though the spec says
+``minLength: 1``."""
+
+
+def live_shape(entity: Mapping[str, Any]) -> dict[str, Any]:
+    """An allocation as a live server shapes it (see :data:`ShapeStyle`); other entities as
+    they are (a copy only where something changes)."""
+    if "quarantineEnd" not in entity:
+        return entity if isinstance(entity, dict) else dict(entity)
+    shaped = dict(entity)
+    for field in _DATE_FIELDS:
+        if shaped.get(field) == NEVER:
+            shaped[field] = LIVE_NEVER
+    if shaped.get("user") is not None:
+        for field in LIVE_EMPTY_FIELDS:
+            if shaped.get(field) is None:
+                shaped[field] = ""
+    return shaped
+
+
 def serialise(
-    entities: Iterable[Mapping[str, Any]], collection: Collection, *, full: bool, privileges: bool
+    entities: Iterable[Mapping[str, Any]],
+    collection: Collection,
+    *,
+    full: bool,
+    privileges: bool,
+    shapes: ShapeStyle = "spec",
 ) -> bytes:
     """A JSON array of the entities in the requested shape."""
+    if shapes == "live" and collection.access_type is not None and full:
+        entities = [live_shape(e) for e in entities]
     shaped: Iterable[Mapping[str, Any]] = (
         entities if full else (condensed(e, collection) for e in entities)
     )

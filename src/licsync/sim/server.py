@@ -35,6 +35,7 @@ from licsync.sim.auth import ProxyConfig
 from licsync.sim.clock import SimClock
 from licsync.sim.exchange import Connection, Request, Response, text_response
 from licsync.sim.faults import FaultInjector, FaultKind, FaultPlan
+from licsync.sim.listing import ShapeStyle
 from licsync.sim.seed import synthetic_organisation
 from licsync.sim.store import SimStore
 
@@ -299,6 +300,10 @@ class Simulator:
         """``/qrs`` requests by method since start or :meth:`reset_counts`."""
         return self.app.counter.snapshot()
 
+    def route_counts(self) -> dict[str, int]:
+        """The request log: ``"METHOD /qrs/route/{id}/..."`` -> how many reached that route."""
+        return self.app.counter.routes()
+
     def reset_counts(self) -> None:
         """Start counting ``/qrs`` requests from zero."""
         self.app.counter.reset()
@@ -351,6 +356,7 @@ def start_simulator(
     now: dt.datetime | None = None,
     proxies: ProxyConfig | None = None,
     faults: FaultPlan | None = None,
+    shapes: ShapeStyle = "live",
 ) -> Iterator[Simulator]:
     """Run a simulator in a background thread for the duration of the ``with`` block.
 
@@ -366,6 +372,8 @@ def start_simulator(
         now: freeze the clock here; None keeps the store's clock (the wall clock for a new one).
         proxies: the virtual proxies (default: ``hdr``, ``jwt`` without key, ``win``).
         faults: an explicit fault plan (overrides ``fault_rate`` and ``latency_ms``).
+        shapes: ``live`` (as live servers answer) or ``spec`` (see
+            :data:`~licsync.sim.listing.ShapeStyle`).
 
     Raises:
         UsageError: the TLS folder or the snapshot is unusable, or a value is out of range.
@@ -389,7 +397,7 @@ def start_simulator(
             else FaultPlan(seed=seed, latency_ms=latency_ms, jitter_ms=jitter)
         )
     context = tls_context(tls_dir) if tls_dir is not None else None
-    app = QrsApp(store, proxies=proxies, faults=FaultInjector(faults))
+    app = QrsApp(store, proxies=proxies, faults=FaultInjector(faults), shapes=shapes)
     try:
         server = _Server((host, port), app, context)
     except OSError as exc:

@@ -5,6 +5,7 @@ dump(s)``), so a recorded organisation can be served again byte for byte. The do
 
     {"format": "licsync-sim-snapshot", "version": 1,
      "clock": "<frozen time>" | null (wall clock), "deleteOfQuarantined": "keep",
+     "licence": {"kind": "serial" | "key", "expired": false, "subscription": false},
      "capacity": {"professional": {"total": N, "enabled": true}, "analyzer": {...}},
      "customPropertyDefinitions": [...],
      "entities": {"user": [...], "license/professionalaccesstype": [...], ...},
@@ -40,6 +41,11 @@ def dump(store: SimStore) -> bytes:
             "version": SNAPSHOT_VERSION,
             "clock": format_qrs_datetime(store.now()) if store.clock.frozen else None,
             "deleteOfQuarantined": store.delete_of_quarantined,
+            "licence": {
+                "kind": store.licence.kind,
+                "expired": store.licence.expired,
+                "subscription": store.licence.subscription,
+            },
             "capacity": {
                 t.value: {"total": store.capacity(t).total, "enabled": store.capacity(t).enabled}
                 for t in AccessType
@@ -81,6 +87,12 @@ def _build(document: Mapping[str, Any]) -> SimStore:
     if mode not in ("keep", "release"):
         raise ValueError(f"deleteOfQuarantined {mode!r}")
     store = SimStore(parse_qrs_datetime(clock) if clock else None, delete_of_quarantined=mode)
+    licence = document.get("licence") or {}  # absent in snapshots older than the licence
+    store.set_licence(
+        licence.get("kind", "serial"),
+        expired=bool(licence.get("expired", False)),
+        subscription=bool(licence.get("subscription", False)),
+    )
     for kind_value, cap in document["capacity"].items():
         store.set_capacity(kind_value, int(cap["total"]), enabled=bool(cap["enabled"]))
     for definition in document["customPropertyDefinitions"]:

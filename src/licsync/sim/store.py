@@ -111,6 +111,31 @@ _ONE_MS = dt.timedelta(milliseconds=1)
 _ADMIN_ROLES = frozenset({"rootadmin", "deploymentadmin"})
 
 
+BROKEN_RULES = "<BrokenRules>"
+"""The message a live QRS answers (400) when access cannot be added from the licence: too few
+seats, an expired or deny-listed licence (help.qlik.com, "Add user access from license"). The
+simulator answers the QMC's allocation route with exactly this, whatever the cause, for the
+whole request (nothing is done), so no client can read a cause into its wording."""
+
+LicenceKind = Literal["serial", "key"]
+
+
+@dataclass(frozen=True, slots=True)
+class Licence:
+    """The site's licence as ``GET /qrs/license`` describes it.
+
+    Attributes:
+        kind: ``serial`` (a serial and control number: reclaimed recent seats are quarantined)
+            or ``key`` (a signed licence key: seats are released at once, qrs-evidence §4).
+        expired: ``isExpired``; no access can be added (400 ``<BrokenRules>``).
+        subscription: ``isSubscription``.
+    """
+
+    kind: LicenceKind = "serial"
+    expired: bool = False
+    subscription: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Capacity:
     """The licence's allotment for one access type."""
@@ -149,6 +174,9 @@ class SimStore:
         self._quarantine_heap: list[tuple[dt.datetime, str, str]] = []
         self._selections: dict[str, Entity] = {}
         self._custom_property_definitions: dict[str, Entity] = {}
+        self.licence = Licence()
+        self.reinstate_by_allocation = True
+        """Whether the QMC's allocation route gives a user's quarantined seat back (UNVERIFIED)."""
 
     # ------------------------------------------------------------------ clock
 
@@ -293,6 +321,45 @@ class SimStore:
             raise SimRefusal(400, "capacity cannot be negative")
         with self._lock:
             self._capacity[access_type_of(access_type)] = Capacity(total, enabled)
+
+    def set_licence(
+        self, kind: LicenceKind = "serial", *, expired: bool = False, subscription: bool = False
+    ) -> None:
+        """Choose the site's licence: its kind (quarantine or not) and whether it expired."""
+        if kind not in ("serial", "key"):
+            raise SimRefusal(400, f"licence kind must be serial or key, not {kind!r}")
+        with self._lock:
+            self.licence = Licence(kind, expired, subscription)
+
+    def licence_entity(self) -> Entity:
+        """``GET /qrs/license``: a ``License``; the secrets are made-up but shaped like them."""
+        licence = self.licence
+        serial = licence.kind == "serial"
+        return {
+            "id": "5c5a0d5e-0000-4000-8000-00000000115e",
+            "createdDate": self.created_at,
+            "modifiedDate": self.created_at,
+            "modifiedByUserName": SERVICE_CALLER,
+            "privileges": None,
+            "schemaPath": "License",
+            "lef": "",
+            "serial": "9999000000000001" if serial else "",
+            "check": "12345" if serial else "",
+            "key": "" if serial else "eyJhbGciOiJFUzM4NCJ9.simulated.signature",
+            "keyDetails": "" if serial else "Valid To: 2099-12-31",
+            "name": "licsync simulator",
+            "organization": "licsync",
+            "product": 0,
+            "numberOfCores": -1,
+            "isExpired": licence.expired,
+            "expiredReason": "The license has expired" if licence.expired else "",
+            "isBlacklisted": False,
+            "isInvalid": False,
+            "isSubscription": licence.subscription,
+            "isCloudServices": False,
+            "isElastic": False,
+            "updated": self.created_at,
+        }
 
     def define_custom_property(
         self, name: str, choice_values: Iterable[str] = (), *, value_type: str = "Text"
@@ -673,6 +740,8 @@ class SimStore:
                 seen.add(user["id"])
                 users.append(user)
             available = self._available(access_type)
+            if self.licence.expired:
+                raise SimRefusal(400, BROKEN_RULES)
             if len(users) > available:
                 cap = self._capacity[access_type]
                 raise SimRefusal(
@@ -689,6 +758,59 @@ class SimStore:
                 self._put_allocation(access_type, allocation)
                 created.append(allocation)
             return created
+
+    def allocate_selected(
+        self, access_type: AccessType, selection_id: str, body: Any, caller: str
+    ) -> list[Entity]:
+        """``POST /qrs/selection/{id}/user/license/<type>accesstype``: the QMC's allocation.
+
+        Every user in the selection gets a seat, or the whole request is refused with 400
+        ``<BrokenRules>`` and nothing is done: an expired licence, too few seats, a user who
+        already holds a seat. A user holding a *quarantined* seat gets it back (UNVERIFIED:
+        the body the QMC sends, ``{"quarantined": "false"}``, suggests the route reinstates;
+        with ``reinstate_by_allocation`` False it is refused like a second seat). Answers the
+        access types created or reinstated, in selection order.
+        """
+        data = require_object(body)
+        quarantined = data.get("quarantined", "false")
+        if str(quarantined).casefold() not in ("false", "true"):
+            raise SimRefusal(400, "Property 'quarantined' must be true or false")
+        with self._lock:
+            self._maintain()
+            selection = self.get_selection(selection_id)
+            users = [
+                self._entities[USER.route][item["objectID"]]
+                for item in selection["items"]
+                if str(item.get("type", "")).casefold() == "user"
+                and item["objectID"] in self._entities[USER.route]
+            ]
+            route = ALLOCATION[access_type].route
+            new: list[Entity] = []
+            back: list[Entity] = []
+            for user in users:
+                held = self._allocation_by_user[access_type].get(user["id"])
+                if held is None:
+                    new.append(user)
+                    continue
+                seat = self._entities[route][held]
+                if not seat["quarantined"] or not self.reinstate_by_allocation:
+                    raise SimRefusal(400, BROKEN_RULES)
+                back.append(seat)
+            if self.licence.expired or len(new) > self._available(access_type):
+                raise SimRefusal(400, BROKEN_RULES)
+            when = qrs_time(self.now())
+            done = []
+            for seat in back:
+                updated = reinstate(seat, modified=self._bumped(seat["modifiedDate"]), by=caller)
+                self._put_allocation(access_type, updated)
+                done.append(updated)
+            for user in new:
+                allocation = make_allocation(
+                    ALLOCATION[access_type], _new_id(), user, created=when, modified=when, by=caller
+                )
+                self._put_allocation(access_type, allocation)
+                done.append(allocation)
+            return done
 
     def _allocation_user(self, body: Any) -> Entity:
         """The stored user an allocation body names (``{"user": {"id": ...}}`` or fuller)."""
@@ -769,7 +891,8 @@ class SimStore:
                 self._release(access_type, stored)
             return
         last_used = parse_qrs_datetime(stored["lastUsed"])
-        if last_used is not None and now - last_used < RECENT_USE_WINDOW:
+        recent = last_used is not None and now - last_used < RECENT_USE_WINDOW
+        if recent and self.licence.kind == "serial":
             quarantined = {
                 **stored,
                 "modifiedDate": self._bumped(stored["modifiedDate"]),
@@ -940,7 +1063,6 @@ class SimStore:
         """``POST /qrs/selection/<type>``: remember which entities were selected."""
         with self._lock:
             self._maintain()
-            when = qrs_time(self.now())
             items = []
             for entity_id in entity_ids:
                 entity = self._entities[collection.route].get(entity_id)
@@ -955,16 +1077,55 @@ class SimStore:
                         "schemaPath": "SelectionItem",
                     }
                 )
-            selection: Entity = {
-                "id": _new_id(),
-                "createdDate": when,
-                "modifiedDate": when,
-                "modifiedByUserName": caller,
-                "items": items,
-                "schemaPath": SELECTION.schema_path,
-            }
-            self._selections[selection["id"]] = selection
-            return selection
+            return self._store_selection(items, caller)
+
+    def _store_selection(self, items: list[Entity], caller: str) -> Entity:
+        when = qrs_time(self.now())
+        selection: Entity = {
+            "id": _new_id(),
+            "createdDate": when,
+            "modifiedDate": when,
+            "modifiedByUserName": caller,
+            "items": items,
+            "schemaPath": SELECTION.schema_path,
+        }
+        self._selections[selection["id"]] = selection
+        return selection
+
+    def create_selection_of_items(self, body: Any, caller: str) -> Entity:
+        """``POST /qrs/selection`` with ``{"items": [{"type": ..., "objectID": ...}, ...]}``:
+        the QMC's way (a selection of users to allocate, of allocations to deallocate).
+
+        Items naming nothing that exists are left out, as a selection made by filter would.
+        """
+        data = require_object(body)
+        items = data.get("items")
+        if not isinstance(items, list):
+            raise SimRefusal(400, "Property 'items' must be an array of selection items")
+        by_type = {c.schema_path.casefold(): c for c in COLLECTIONS}
+        with self._lock:
+            self._maintain()
+            chosen = []
+            for index, item in enumerate(items):
+                entry = require_object(item, f"items[{index}]")
+                kind = entry.get("type")
+                collection = by_type.get(kind.casefold()) if isinstance(kind, str) else None
+                if collection is None:
+                    raise SimRefusal(400, f"items[{index}].type {str(kind)[:80]!r} is unknown")
+                object_id = parse_guid(entry.get("objectID"), f"items[{index}].objectID")
+                entity = self._entities[collection.route].get(object_id)
+                if entity is None:
+                    continue
+                chosen.append(
+                    {
+                        "id": _new_id(),
+                        "type": collection.schema_path,
+                        "objectID": object_id,
+                        "objectName": _object_name(entity),
+                        "schemaPath": "SelectionItem",
+                    }
+                )
+            return self._store_selection(chosen, caller)
 
     def get_selection(self, selection_id: str) -> Entity:
         """A selection, or 404."""
@@ -983,7 +1144,8 @@ class SimStore:
             return [
                 stored[item["objectID"]]
                 for item in selection["items"]
-                if item["type"] == collection.schema_path and item["objectID"] in stored
+                if str(item["type"]).casefold() == collection.schema_path.casefold()
+                and item["objectID"] in stored
             ]
 
     def deallocate_many(

@@ -9,8 +9,8 @@ failure.
 Every write reports, per change, one :class:`Outcome`:
 
 * ``applied``: QRS did it;
-* ``already``: it was so already (a delete or reclaim of something QRS no longer has, an
-  allocation QRS refused because the user holds that access type);
+* ``already``: it was so already (a delete or reclaim of something QRS no longer has; an
+  allocation QRS refused, where reading the site shows the user holds that access type);
 * ``failed``: QRS answered with an error status (``status`` and QRS's message are kept);
 * ``unknown``: no answer (timeout, dropped connection): it may have happened. Nothing here
   retries a write; the caller re-reads the site to learn what it did.
@@ -31,7 +31,6 @@ docstrings); each is the likeliest form and, where a value is a guess, a paramet
 
 from __future__ import annotations
 
-from licsync.apply.writer.allocations import ALREADY_ALLOCATED
 from licsync.apply.writer.base import Writer
 from licsync.apply.writer.requests import (
     ALLOCATE_CHUNK,
@@ -41,7 +40,8 @@ from licsync.apply.writer.requests import (
     NEW_RULE_ID,
     NEW_SELECTION_ID,
     RECLAIM_CHUNK,
-    allocate_request,
+    SEAT_READ_CHUNK,
+    allocate_selected_request,
     allocation_body,
     delete_group_request,
     delete_system_rule_request,
@@ -55,28 +55,30 @@ from licsync.apply.writer.requests import (
     reinstate_body,
     reinstate_read_request,
     reinstate_request,
+    seats_request,
     selection_request,
     update_rule_request,
+    user_selection_request,
 )
 from licsync.apply.writer.writers import QrsWriter, RecordingWriter
 from licsync.results import Outcome, Request, WriteResult
 
 __all__ = [
     "ALLOCATE_CHUNK",
-    "ALREADY_ALLOCATED",
     "DEFAULT_RULE_ACTIONS",
     "NEW_ALLOCATION_ID",
     "NEW_GROUP_ID",
     "NEW_RULE_ID",
     "NEW_SELECTION_ID",
     "RECLAIM_CHUNK",
+    "SEAT_READ_CHUNK",
     "Outcome",
     "QrsWriter",
     "RecordingWriter",
     "Request",
     "WriteResult",
     "Writer",
-    "allocate_request",
+    "allocate_selected_request",
     "allocation_body",
     "delete_group_request",
     "delete_system_rule_request",
@@ -90,6 +92,8 @@ __all__ = [
     "reinstate_body",
     "reinstate_read_request",
     "reinstate_request",
+    "seats_request",
     "selection_request",
     "update_rule_request",
+    "user_selection_request",
 ]

@@ -72,7 +72,7 @@ class _WriterBase:
 
     @property
     def allocate_chunk(self) -> int:
-        """Allocations per ``POST .../many``."""
+        """Users per allocating selection."""
         return self._allocate_chunk
 
     @property

@@ -1,11 +1,16 @@
 """Each change becomes its QRS requests here, and only here: pure builders of
-:class:`~licsync.results.Request` values that both writers send (or list).
+:class:`~licsync.results.Request` values that both writers send (or list), and the chunk sizes
+that decide how many changes one request carries (the one place chunking is decided: apply's
+executor asks the writer, the writer takes these defaults).
+
+The seat writes are the QMC's own (``qrs-evidence.md`` §1): a selection of the users (or of the
+allocations), one request on the selection, the selection deleted.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from licsync.desired import DesiredRule
@@ -15,8 +20,13 @@ from licsync.qrs import filters, paths
 from licsync.results import Request
 
 ALLOCATE_CHUNK: Final = 100
-# 50 GUIDs make a filter of about 2,300 characters (3 KB encoded): well inside URL limits.
-RECLAIM_CHUNK: Final = 50
+"""Users per selection when allocating. The selection travels in a POST body (no URL limit);
+100 keeps one refused request's bisection short (at most 7 levels)."""
+RECLAIM_CHUNK: Final = 100
+"""Allocations per selection when reclaiming (also in a POST body)."""
+SEAT_READ_CHUNK: Final = 50
+"""Users per read of who holds a seat: 50 GUIDs make a filter of about 2,300 characters (3 KB
+encoded), well inside URL limits."""
 # UNVERIFIED: Qlik-Cli and Informatiqal write 1 ("Allow access"), Qlik's API doc example 15.
 DEFAULT_RULE_ACTIONS: Final = 1
 
@@ -36,11 +46,25 @@ def allocation_body(change: Allocate) -> dict[str, Any]:
     return {"user": {"id": target.id, "userId": target.userid, "userDirectory": target.directory}}
 
 
-def allocate_request(access_type: AccessType, changes: Sequence[Allocate]) -> Request:
-    """``POST /qrs/license/<type>accesstype/many`` with one body per change."""
-    return Request(
-        "POST", f"{paths.access_type(access_type)}/many", {}, [allocation_body(c) for c in changes]
-    )
+def user_selection_request(user_ids: Iterable[str]) -> Request:
+    """``POST /qrs/Selection`` ``{"items": [{"type": "User", "objectID": ...}, ...]}``."""
+    items = [{"type": "User", "objectID": user_id} for user_id in user_ids]
+    return Request("POST", paths.SELECTION, {}, {"items": items})
+
+
+def allocate_selected_request(selection_id: str, access_type: AccessType) -> Request:
+    """``POST /qrs/Selection/{id}/User/License/<Type>AccessType`` ``{"quarantined": "false"}``:
+    the QMC's allocation of ``access_type`` to every user in the selection. The body is the
+    QMC's own, a string ``"false"`` (``LicenseSwapper.py``)."""
+    path = paths.selection_user_access_type(selection_id, access_type)
+    return Request("POST", path, {}, {"quarantined": "false"})
+
+
+def seats_request(access_type: AccessType, user_ids: Iterable[uuid.UUID]) -> Request:
+    """``GET /qrs/license/<type>accesstype/full?filter=(user.id eq A or ...)``: who of these
+    users holds a seat now (how a refused or uncertain allocation is settled)."""
+    clause = filters.any_of(*(filters.eq("user.id", guid) for guid in user_ids))
+    return Request("GET", paths.access_type_full(access_type), {"filter": clause})
 
 
 def reinstate_read_request(change: Reinstate) -> Request:
@@ -58,25 +82,30 @@ def reinstate_body(change: Reinstate, entity: Mapping[str, Any]) -> dict[str, An
 
 
 def reinstate_request(change: Reinstate, entity: Mapping[str, Any]) -> Request:
-    """``PUT`` the allocation back un-quarantined (UNVERIFIED, see :meth:`QrsWriter.reinstate`)."""
+    """``PUT`` the allocation back un-quarantined: the fallback when the QMC's route refused
+    (UNVERIFIED, see :meth:`QrsWriter.reinstate`)."""
     path = paths.entity(paths.access_type(change.access_type), change.allocation_id)
     return Request("PUT", path, {}, reinstate_body(change, entity))
 
 
 def selection_request(access_type: AccessType, allocation_ids: Iterable[uuid.UUID]) -> Request:
-    """``POST /qrs/selection/license/<type>accesstype?filter=(id eq A or id eq B ...)``."""
-    clause = filters.any_of(*(filters.eq("id", guid) for guid in allocation_ids))
-    return Request("POST", paths.selection_of(access_type), {"filter": clause})
+    """``POST /qrs/Selection`` ``{"items": [{"type": "License.<Type>AccessType", "objectID":
+    ...}, ...]}``: the QMC's selection of allocations (``LicenseSwapper.py``,
+    ``LicenseCleanup.py``)."""
+    kind = f"License.{access_type.title}AccessType"
+    items = [{"type": kind, "objectID": str(guid)} for guid in allocation_ids]
+    return Request("POST", paths.SELECTION, {}, {"items": items})
 
 
 def reclaim_selected_request(selection_id: str, access_type: AccessType) -> Request:
-    """``DELETE /qrs/selection/{id}/license/<type>accesstype``: deallocate the selection."""
-    return Request("DELETE", paths.selection_access_type(selection_id, access_type))
+    """``DELETE /qrs/Selection/{id}/License/<Type>AccessType``: deallocate the selection."""
+    path = f"{paths.selection(selection_id)}/License/{access_type.title}AccessType"
+    return Request("DELETE", path)
 
 
 def discard_selection_request(selection_id: str) -> Request:
-    """``DELETE /qrs/selection/{id}``: the selection itself."""
-    return Request("DELETE", paths.selection(selection_id))
+    """``DELETE /qrs/Selection/{id}``: the selection itself."""
+    return Request("DELETE", paths.entity(paths.SELECTION, selection_id))
 
 
 def reclaim_one_request(change: Reclaim) -> Request:

@@ -21,7 +21,7 @@ class QrsWriter(AllocationWrites, RuleWrites):
 
     Args:
         client: the QRS client (a read-only one makes every write raise ``QrsReadOnlyError``).
-        allocate_chunk: users per ``POST .../many``.
+        allocate_chunk: users per selection (the QMC's allocation route).
         reclaim_chunk: allocations per selection.
         rule_actions: the ``actions`` of licence rules it creates (UNVERIFIED, see
             :data:`DEFAULT_RULE_ACTIONS`).
