@@ -52,6 +52,23 @@ class Canned:
     method: str | None = None
 
 
+PLAN_WORKFLOW = ".github/workflows/licenses-plan.yml"
+REPOSITORY_ID = 4242
+
+
+@dataclass
+class Run:
+    """A workflow run as ``GET /repos/{o}/{r}/actions/runs/{id}`` shows it (the fields used)."""
+
+    id: int
+    path: str = PLAN_WORKFLOW
+    event: str = "pull_request"
+    head_sha: str = ""
+    head_repository: str = f"{OWNER}/{REPO}"
+    pull_requests: tuple[int, ...] | None = None  # None: the open or merged pulls of head_sha
+    repository: str = f"{OWNER}/{REPO}"
+
+
 @dataclass
 class Artifact:
     id: int
@@ -60,6 +77,7 @@ class Artifact:
     zip: bytes
     expired: bool = False
     created_at: str = "2026-11-20T09:00:00Z"
+    run_id: int | None = None
 
 
 def plan_zip(
@@ -85,6 +103,8 @@ class GitHubStandIn:
         self.issues: dict[int, dict[str, Any]] = {}  # number -> issue (pull requests too)
         self.commit_pulls: dict[str, list[int]] = {}
         self.artifacts: list[Artifact] = []
+        self.runs: dict[int, Run] = {}
+        self.pushes: dict[tuple[str, str], list[str]] = {}  # (before, after) -> commits added
         self.canned: list[Canned] = []
         self.next_id = 1000
         self.url = ""
@@ -131,10 +151,28 @@ class GitHubStandIn:
     def add_issue(self, number: int, body: str, *, state: str = "open", title: str = "t") -> None:
         self.issues[number] = {"number": number, "title": title, "state": state, "body": body}
 
-    def add_artifact(self, name: str, head_sha: str, zip_bytes: bytes, **kw: Any) -> Artifact:
-        artifact = Artifact(self._id(), name, head_sha, zip_bytes, **kw)
+    def add_run(self, **kw: Any) -> Run:
+        run = Run(self._id(), **kw)
+        self.runs[run.id] = run
+        return run
+
+    def add_artifact(
+        self, name: str, head_sha: str, zip_bytes: bytes, *, run: Run | None = None, **kw: Any
+    ) -> Artifact:
+        """An artifact; without ``run``, uploaded by a run of the plan workflow for the pull
+        requests whose head is ``head_sha`` (as a plan run on a pull request is)."""
+        if run is None:
+            run = self.add_run(head_sha=head_sha)
+        artifact = Artifact(self._id(), name, head_sha, zip_bytes, run_id=run.id, **kw)
         self.artifacts.append(artifact)
         return artifact
+
+    def add_plan_comment(self, pull: int, plan_json: bytes | str, *, user: str = BOT) -> int:
+        """The sticky plan comment of the plan's site and checksum, as ``github comment``
+        writes its first line."""
+        plan = json.loads(plan_json)
+        marker = f"<!-- licsync:plan site={plan['site']} checksum={plan['checksum']} -->"
+        return self.add_comment(pull, f"{marker}\n## plan", user=user)
 
     def script(self, canned: Canned) -> None:
         self.canned.append(canned)
@@ -232,9 +270,32 @@ class _Handler(BaseHTTPRequestHandler):
         data = {"total_count": len(items), wrap: shown} if wrap else shown
         self._reply(200, data, headers)
 
+    def _route_provenance(self, method: str, path: str) -> bool:
+        """The run behind an artifact and the commits of a push; True when answered."""
+        standin = self.server.standin
+        api = standin.url
+        if (m := re.fullmatch(r"/actions/runs/(\d+)", path)) and method == "GET":
+            run = standin.runs.get(int(m[1]))
+            if run is None:
+                self._reply(404, {"message": "Not Found"})
+                return True
+            self._reply(200, _run_json(run, api, standin.issues))
+            return True
+        if (m := re.fullmatch(r"/compare/([0-9a-f]+)\.\.\.([0-9a-f]+)", path)) and method == "GET":
+            added = standin.pushes.get((m[1], m[2]))
+            if added is None:
+                self._reply(404, {"message": "Not Found"})
+                return True
+            commits = [{"sha": sha, "commit": {"message": "m"}} for sha in added]
+            self._reply(200, {"status": "ahead", "total_commits": len(added), "commits": commits})
+            return True
+        return False
+
     def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> None:
         standin = self.server.standin
         api = standin.url
+        if self._route_provenance(method, path):
+            return
         if m := re.fullmatch(r"/issues/(\d+)/comments", path):
             issue = int(m[1])
             if method == "GET":
@@ -284,7 +345,11 @@ class _Handler(BaseHTTPRequestHandler):
                     "created_at": a.created_at,
                     "size_in_bytes": len(a.zip),
                     "archive_download_url": f"{api}{REPO_PATH}/actions/artifacts/{a.id}/zip",
-                    "workflow_run": {"id": 1, "head_sha": a.head_sha},
+                    "workflow_run": {
+                        "id": a.run_id,
+                        "repository_id": REPOSITORY_ID,
+                        "head_sha": a.head_sha,
+                    },
                 }
                 for a in standin.artifacts
                 if name is None or a.name == name
@@ -344,6 +409,52 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(found[0].zip)
 
     do_GET = do_POST = do_PATCH = _handle
+
+
+def _run_json(run: Run, api: str, issues: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """A run's answer: the fields GitHub documents, the ones licsync checks filled in."""
+
+    def repository(full_name: str) -> dict[str, Any]:
+        same = full_name == f"{OWNER}/{REPO}"
+        return {
+            "id": REPOSITORY_ID if same else REPOSITORY_ID + 1,
+            "full_name": full_name,
+            "fork": not same,
+        }
+
+    # GitHub lists a run's pull requests only when its head is in this repository.
+    standin_pulls = [
+        {
+            "number": n,
+            "url": f"{api}{REPO_PATH}/pulls/{n}",
+            "head": {"sha": run.head_sha, "ref": f"branch-{n}", "repo": {"id": REPOSITORY_ID}},
+            "base": {"sha": "0" * 40, "ref": "main", "repo": {"id": REPOSITORY_ID}},
+        }
+        for n in (
+            run.pull_requests
+            if run.pull_requests is not None
+            else [
+                n
+                for n, i in sorted(issues.items())
+                if isinstance(i.get("head"), dict) and i["head"]["sha"] == run.head_sha
+            ]
+        )
+    ]
+    return {
+        "id": run.id,
+        "name": "licenses-plan",
+        "path": run.path,
+        "event": run.event,
+        "status": "completed",
+        "conclusion": "success",
+        "head_sha": run.head_sha,
+        "head_branch": "feature",
+        "run_attempt": 1,
+        "pull_requests": standin_pulls,
+        "repository": repository(run.repository),
+        "head_repository": repository(run.head_repository),
+        "html_url": f"{api}/runs/{run.id}",
+    }
 
 
 class _Server(ThreadingHTTPServer):

@@ -83,6 +83,7 @@ def test_the_token_never_appears_in_any_output(
     body.write_text("x", encoding="utf-8")
     github.add_pull(5, head_sha=HEAD, merge_sha=MERGE)
     github.add_artifact(f"licsync-plan-demo-{HEAD}", HEAD, plan_zip(plan_file.read_bytes()))
+    github.add_plan_comment(5, plan_file.read_bytes())
     runs = [
         ["github", "comment", "--pr", "7", str(plan_file)],
         ["github", "comment", "--pr", "7", str(plan_file)],

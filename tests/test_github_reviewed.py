@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Licsync, Result
-from github_standin import REPO_PATH, TOKEN, Canned, GitHubStandIn, plan_zip
+from github_standin import BOT, REPO_PATH, TOKEN, Canned, GitHubStandIn, plan_zip
 from licsync.errors import ForgeError
 from licsync.forge.artifact import plan_from_zip
 from licsync.plan import Plan
@@ -49,6 +49,7 @@ def test_finds_the_merged_pull_requests_plan_across_pages(
     github.add_artifact(NAME, HEAD, plan_zip("{}"), created_at="2026-11-20T08:00:00Z")
     wanted = github.add_artifact(NAME, HEAD, plan_zip(plan_json), created_at="2026-11-20T09:30:00Z")
     github.add_artifact(NAME, "d" * 40, plan_zip("{}"), created_at="2026-11-21T00:00:00Z")
+    github.add_plan_comment(5, plan_json)
     out = tmp_path / "reviewed.json"
     result = licsync(
         ["github", "reviewed-plan", "--sha", MERGE, "--site", "demo", "--out", str(out)]
@@ -63,7 +64,9 @@ def test_finds_the_merged_pull_requests_plan_across_pages(
         ("GET", listing),
         ("GET", listing),
         ("GET", listing),
+        ("GET", f"{REPO_PATH}/actions/runs/{wanted.run_id}"),
         ("GET", f"{listing}/{wanted.id}/zip"),
+        ("GET", f"{REPO_PATH}/issues/5/comments"),
     ]
     assert github.requests[1].query == {"name": [NAME], "per_page": ["100"]}
     assert github.requests[3].query == {"name": [NAME], "page": ["3"], "per_page": ["100"]}
@@ -79,6 +82,7 @@ def test_the_plan_then_applies_as_reviewed(
     """What reviewed-plan writes is what apply --plan accepts (the embedded demo site)."""
     github.add_pull(5, head_sha=HEAD, merge_sha=MERGE)
     github.add_artifact(NAME, HEAD, plan_zip(plan_json))
+    github.add_plan_comment(5, plan_json)
     out = example.parent / "reviewed.json"
     assert _reviewed(licsync, out).exit_code == 0
     applied = licsync(["apply", str(example), "--plan", str(out)])
@@ -93,6 +97,7 @@ def test_the_commits_only_merged_pull_request_is_used(
     when it is the only one."""
     github.add_pull(9, head_sha=HEAD, merge_sha="e" * 40, commits=(MERGE,))
     github.add_artifact(NAME, HEAD, plan_zip(plan_json))
+    github.add_plan_comment(9, plan_json)
     out = tmp_path / "p.json"
     result = licsync(
         ["github", "reviewed-plan", "--sha", MERGE, "--site", "demo", "--out", str(out)]
@@ -139,6 +144,9 @@ def test_a_plan_of_another_site_is_refused(
     head_name = f"licsync-plan-prod-{HEAD}"
     github.add_pull(5, head_sha=HEAD, merge_sha=MERGE)
     github.add_artifact(head_name, HEAD, plan_zip(plan_json))
+    # Even a plan comment of site prod showing that checksum does not make it prod's plan.
+    checksum = json.loads(plan_json)["checksum"]
+    github.add_comment(5, f"<!-- licsync:plan site=prod checksum={checksum} -->\nx", user=BOT)
     out = tmp_path / "p.json"
     result = _reviewed(licsync, out, site="prod")
     assert result.exit_code == 1

@@ -22,6 +22,7 @@
     ├── SiteLocked             another apply of the same site holds its lock
     ├── ForgeError             talking to the forge (GitHub) failed, or it answered nonsense
     │   └── ReviewedPlanMissing  no reviewed plan artifact for a merge: apply must not guess
+    │       └── ReviewedPlanRefused  an artifact whose origin is not the reviewed plan run
     ├── DumpRefused            dump will not write: files exist, or what it wrote would not load
     └── RuleSyntaxError        a licence-rule condition does not parse (carries the offset)
 
@@ -59,6 +60,7 @@ __all__ = [
     "QrsThrottled",
     "QrsTransportError",
     "ReviewedPlanMissing",
+    "ReviewedPlanRefused",
     "RuleSyntaxError",
     "SecretError",
     "SignalError",
@@ -138,6 +140,11 @@ class ForgeError(LicsyncError):
 class ReviewedPlanMissing(ForgeError):
     """No reviewed plan can be found for a merge (which pull request, head and artifact the
     message says): ``apply`` must then not run on a guess."""
+
+
+class ReviewedPlanRefused(ReviewedPlanMissing):
+    """Plan artifacts exist for the merge, but none was made by the plan workflow on the pull
+    request (or its checksum is not the one its plan comment shows): what was found is said."""
 
 
 class DumpRefused(LicsyncError):

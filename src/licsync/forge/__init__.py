@@ -1,10 +1,11 @@
-"""What licsync asks of a forge (GitHub today; GitLab or Azure DevOps later).
+"""What licsync asks of a forge (GitHub, GitLab, Azure DevOps).
 
 The CI story needs three things from wherever the repository lives, and nothing else:
 
 - one comment per site on a pull request, found again by a hidden marker and replaced;
 - the reviewed JSON plan of a merge: the plan artifact CI uploaded for the head commit of the
-  pull request the merge belongs to;
+  pull request the merge belongs to, proven to come from the plan pipeline's run on that pull
+  request and to be the plan its comment shows;
 - one tracking issue per key, found by its marker, opened or updated (and reopened).
 
 A forge implements :class:`Forge`. The markers and the artifact's name are defined here, once,
@@ -147,11 +148,18 @@ class Forge(Protocol):
         ``marker_prefix``, or create one. ``body`` starts with the full marker line."""
         ...
 
-    def reviewed_plan(self, merge_sha: str, site: str) -> ReviewedArtifact:
-        """The plan artifact of the pull request merged as ``merge_sha``, for ``site``.
+    def reviewed_plans(
+        self, merge_sha: str, site: str, *, before: str | None = None, plan_workflow: str = ""
+    ) -> list[ReviewedArtifact]:
+        """The reviewed plan of each pull request the push ``before..merge_sha`` merged (without
+        ``before``: the one merged as ``merge_sha``), for ``site``, oldest merge first; each
+        proven (:mod:`licsync.forge.provenance`) to be what the plan pipeline
+        (``plan_workflow``, "" for the forge's default) made for the pull request's head and
+        what its plan comment shows.
 
         Raises:
             ReviewedPlanMissing: no pull request, or no (unexpired) artifact for its head.
+            ReviewedPlanRefused: artifacts exist, but none is proven.
         """
         ...
 

@@ -11,7 +11,8 @@ minute, doubling), each wait capped, a bounded number of times. Answers are read
 Endpoints used (REST API version 2022-11-28):
 
 - ``GET /repos/{o}/{r}/issues/{n}/comments``, ``POST`` there, ``PATCH .../issues/comments/{id}``
-- ``GET /repos/{o}/{r}/commits/{sha}/pulls``
+- ``GET /repos/{o}/{r}/commits/{sha}/pulls``, ``GET .../compare/{a}...{b}``,
+  ``GET .../actions/runs/{id}`` (the reviewed plan's origin: :mod:`.github_reviewed`)
 - ``GET /repos/{o}/{r}/actions/artifacts?name=…``, ``GET .../actions/artifacts/{id}/zip`` (302)
 - ``GET /repos/{o}/{r}/issues?state=all``, ``POST /repos/{o}/{r}/issues``,
   ``PATCH /repos/{o}/{r}/issues/{n}``
@@ -32,9 +33,8 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from licsync import __version__
-from licsync.errors import ForgeError, ReviewedPlanMissing, UsageError
-from licsync.forge import COMMIT_SHA, Posted, ReviewedArtifact, plan_artifact_name
-from licsync.forge.artifact import plan_from_zip
+from licsync.errors import ForgeError, UsageError
+from licsync.forge import Posted, ReviewedArtifact, github_reviewed
 from licsync.qrs import retry
 from licsync.qrs.errormap import sanitise_excerpt
 from licsync.render.escape import escape_text
@@ -228,25 +228,18 @@ class GitHub:
         return Posted("created", _number(answer_data, "id", path), _text(answer_data, "html_url"))
 
     def reviewed_plan(self, merge_sha: str, site: str) -> ReviewedArtifact:
-        """See :meth:`licsync.forge.Forge.reviewed_plan`."""
-        pull = self._merged_pull(merge_sha)
-        number = _number(pull, "number", "pull request")
-        head = pull.get("head")
-        head_sha = head.get("sha") if isinstance(head, dict) else None
-        if not isinstance(head_sha, str) or not COMMIT_SHA.fullmatch(head_sha):
-            raise ForgeError(f"pull request #{number}: GitHub gave no usable head sha")
-        name = plan_artifact_name(site, head_sha)
-        artifact = self._newest_artifact(name, head_sha)
-        if artifact is None:
-            raise ReviewedPlanMissing(
-                f"no reviewed plan: pull request #{number} (head {head_sha}) has no unexpired "
-                f"artifact named {name} (was it merged before its plan finished, or did the "
-                "plan fail?); apply must not run on a guess"
-            )
-        artifact_id = _number(artifact, "id", "artifact")
-        with self._download(f"{self._repo_path}/actions/artifacts/{artifact_id}/zip") as stream:
-            content = plan_from_zip(stream, what=f"artifact {name}")
-        return ReviewedArtifact(number, head_sha, name, content)
+        """See :meth:`licsync.forge.Forge.reviewed_plan` (the last of :meth:`reviewed_plans`)."""
+        return self.reviewed_plans(merge_sha, site)[-1]
+
+    def reviewed_plans(
+        self, merge_sha: str, site: str, *, before: str | None = None, plan_workflow: str = ""
+    ) -> list[ReviewedArtifact]:
+        """See :func:`licsync.forge.github_reviewed.reviewed_plans`: proven, one per pull
+        request the push merged."""
+        workflow = plan_workflow or github_reviewed.DEFAULT_PLAN_WORKFLOW
+        return github_reviewed.reviewed_plans(
+            self, merge_sha, site, before=before, plan_workflow=workflow
+        )
 
     def put_issue(self, title: str, marker: str, body: str) -> Posted:
         """See :meth:`licsync.forge.Forge.put_issue`."""
@@ -265,45 +258,31 @@ class GitHub:
         answer = self._json("POST", path, body={"title": title, "body": body})
         return Posted("created", _number(answer, "number", path), _text(answer, "html_url"))
 
-    # --- lookups ----------------------------------------------------------------------------
+    # --- for the modules beside this one (github_reviewed) --------------------------------
 
-    def _merged_pull(self, merge_sha: str) -> dict[str, Any]:
-        path = f"{self._repo_path}/commits/{merge_sha}/pulls"
-        pulls = list(self._paginate(path, {"per_page": "100"}))
-        merged = [p for p in pulls if p.get("merged_at") and p.get("merge_commit_sha") == merge_sha]
-        if len(merged) == 1:
-            return merged[0]
-        if not merged and len(pulls) == 1 and pulls[0].get("merged_at"):
-            # Merged, but GitHub names another merge commit (a merge queue, a rebase that
-            # was rewritten): the commit's only pull request. An open one never counts.
-            return pulls[0]
-        if not pulls:
-            raise ReviewedPlanMissing(
-                f"no reviewed plan: commit {merge_sha} belongs to no pull request (pushed "
-                "directly?); apply must not run on a guess"
-            )
-        numbers = ", ".join(f"#{p.get('number')}" for p in pulls[:10])
-        some = "pull request" if len(pulls) == 1 else "pull requests"
-        raise ReviewedPlanMissing(
-            f"no reviewed plan: commit {merge_sha} belongs to {len(pulls)} {some} "
-            f"({numbers}) and none was merged as it; apply must not run on a guess"
-        )
+    @property
+    def repository(self) -> str:
+        """``owner/name``."""
+        return f"{self._settings.owner}/{self._settings.repo}"
 
-    def _newest_artifact(self, name: str, head_sha: str) -> dict[str, Any] | None:
-        path = f"{self._repo_path}/actions/artifacts"
-        best: dict[str, Any] | None = None
-        for artifact in self._paginate(path, {"name": name, "per_page": "100"}, key="artifacts"):
-            if artifact.get("name") != name or artifact.get("expired") is not False:
-                continue
-            run = artifact.get("workflow_run")
-            run_sha = run.get("head_sha") if isinstance(run, dict) else None
-            if run_sha is not None and run_sha != head_sha:
-                continue
-            # Newest first by creation time (ISO 8601 in UTC sorts as text), then by id.
-            rank = (str(artifact.get("created_at") or ""), _number(artifact, "id", path))
-            if best is None or rank > (str(best.get("created_at") or ""), best["id"]):
-                best = artifact
-        return best
+    @property
+    def repo_path(self) -> str:
+        """``/repos/owner/name``, the root of every path this client asks for."""
+        return self._repo_path
+
+    def paginate(
+        self, path: str, query: Mapping[str, str], *, key: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of the listing at ``path`` (see ``_paginate``)."""
+        return self._paginate(path, query, key=key)
+
+    def get(self, path: str, query: Mapping[str, str] | None) -> dict[str, Any]:
+        """The JSON object at ``path``."""
+        return _object(self._send("GET", self._url(path), params=query), "GET", path)
+
+    def download(self, path: str) -> IO[bytes]:
+        """An artifact's zip, spooled (see ``_download``)."""
+        return self._download(path)
 
     # --- HTTP -------------------------------------------------------------------------------
 

@@ -1,0 +1,194 @@
+"""Whether a plan artifact is the plan reviewers saw: the run that made it, and the comment.
+
+Any run in a repository can upload an artifact of any name: a pull request that edits a
+workflow, a run by hand, a fork's pull request. The plan's checksum has no key, so a forged plan
+consistent with itself passes every check of the plan alone. What proves a plan's origin is the
+forge's own record of the run that uploaded it, and the sticky comment reviewers read:
+
+- the run is of the plan workflow (its file's path in the repository), for a pull-request
+  event, ran in this repository on code from this repository (not a fork), for the pull
+  request's head commit, and the forge lists that pull request as the run's own;
+- the plan's checksum is the one the pull request's plan comment for the site shows (the
+  comment written by the plan run's own identity: a bot, not a person who can type a marker).
+
+Each forge gathers those facts in its own vocabulary into :class:`PlanRun` and
+:class:`PlanComment`; the decisions are here, once, and say what was found when they refuse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from licsync.errors import ForgeError, UsageError
+from licsync.jsonfile import parse_json
+from licsync.render.escape import escape_text
+
+__all__ = [
+    "Expected",
+    "PlanComment",
+    "PlanRun",
+    "checksum_in",
+    "comment_checksum",
+    "run_problems",
+    "same_path",
+    "shown_value",
+]
+
+_MARKER_CHECKSUM = re.compile(r"\bchecksum=([A-Za-z0-9:]{1,100}) -->$")
+_SHOWN = 120
+
+
+def shown_value(value: object) -> str:
+    """A value from the forge, for a message: escaped, quoted, cut at 120 characters."""
+    text = escape_text(str(value))
+    return "'" + (text if len(text) <= _SHOWN else text[:_SHOWN] + "...") + "'"
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """What the run that made a reviewed plan must be.
+
+    Attributes:
+        workflow: the plan workflow's (or pipeline definition's) path in the repository.
+        events: the forge's names for a pull-request event (e.g. ``pull_request``).
+        repository: this repository, as the forge names it (compared case-insensitively).
+        pull_request: the merged pull request's number.
+        head_sha: its head commit.
+    """
+
+    workflow: str
+    events: tuple[str, ...]
+    repository: str
+    pull_request: int
+    head_sha: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRun:
+    """The forge's record of the run that uploaded an artifact (``None``: the forge said nothing).
+
+    Attributes:
+        id: the run's (pipeline's, build's) id, for messages.
+        workflow: the path of the workflow file it ran.
+        event: what started it.
+        head_sha: the commit it ran on.
+        repository: where it ran.
+        head_repository: where its code came from (a fork's name for a fork's pull request).
+        pull_requests: the pull requests the forge lists as the run's own.
+    """
+
+    id: str
+    workflow: str | None
+    event: str | None
+    head_sha: str | None
+    repository: str | None
+    head_repository: str | None
+    pull_requests: tuple[int, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanComment:
+    """A comment on the pull request whose first line is a site's plan marker.
+
+    Attributes:
+        id: the comment's id, for messages.
+        by_bot: written by an automation identity (the plan job's token), not a person.
+        first_line: the marker line.
+    """
+
+    id: str
+    by_bot: bool
+    first_line: str
+
+
+def same_path(found: str, wanted: str, repository: str) -> bool:
+    """Whether a run's workflow path is ``wanted``: forges write it as ``.github/workflows/x.yml``
+    or as ``owner/repo/.github/workflows/x.yml@ref``; a leading ``/`` or ``./`` is dropped."""
+    path = found.split("@", 1)[0] if "@" in found else found
+    prefix = repository.casefold() + "/"
+    if path.casefold().startswith(prefix):
+        path = path[len(prefix) :]
+    return _bare(path) == _bare(wanted)
+
+
+def _bare(path: str) -> str:
+    path = path.replace("\\", "/")
+    while path.startswith(("./", "/")):
+        path = path[2:] if path.startswith("./") else path[1:]
+    return path
+
+
+def run_problems(run: PlanRun, expected: Expected) -> list[str]:
+    """What is wrong with ``run`` as the maker of the reviewed plan; empty when nothing is."""
+    problems: list[str] = []
+    if run.workflow is None or not same_path(run.workflow, expected.workflow, expected.repository):
+        problems.append(
+            f"made by workflow {shown_value(run.workflow)}, not the plan workflow "
+            f"{shown_value(expected.workflow)}"
+        )
+    if run.event not in expected.events:
+        wanted = " or ".join(expected.events)
+        problems.append(f"started by event {shown_value(run.event)}, not {wanted}")
+    repo = expected.repository.casefold()
+    if run.repository is None or run.repository.casefold() != repo:
+        problems.append(
+            f"ran in repository {shown_value(run.repository)}, not {expected.repository}"
+        )
+    if run.head_repository is None or run.head_repository.casefold() != repo:
+        problems.append(
+            f"ran code from repository {shown_value(run.head_repository)} (a fork?), not "
+            f"{expected.repository}"
+        )
+    if run.head_sha != expected.head_sha:
+        problems.append(
+            f"ran on commit {shown_value(run.head_sha)}, not the pull request's head "
+            f"{expected.head_sha}"
+        )
+    if run.pull_requests is None or expected.pull_request not in run.pull_requests:
+        listed = ", ".join(f"#{n}" for n in (run.pull_requests or ())[:10]) or "none"
+        problems.append(
+            f"is not a run of pull request #{expected.pull_request} (the forge lists {listed})"
+        )
+    return problems
+
+
+def comment_checksum(comments: Iterable[PlanComment]) -> tuple[str | None, str]:
+    """The checksum the pull request's plan comment shows, or None and why there is none.
+
+    Only comments by bots count (anyone can type a marker). Two bot comments that disagree
+    prove nothing: None.
+    """
+    people: list[str] = []
+    found: dict[str, str] = {}
+    for comment in comments:
+        if not comment.by_bot:
+            people.append(comment.id)
+            continue
+        match = _MARKER_CHECKSUM.search(comment.first_line)
+        if match:
+            found.setdefault(match[1], comment.id)
+    if len(found) == 1:
+        return next(iter(found)), ""
+    if len(found) > 1:
+        shown = ", ".join(f"{c} (comment {i})" for c, i in list(found.items())[:5])
+        return None, f"the pull request's plan comments disagree: {shown}"
+    by_people = f" ({len(people)} by people, which do not count)" if people else ""
+    return None, f"the pull request has no plan comment for the site by the plan job{by_people}"
+
+
+def checksum_in(plan_json: bytes, *, where: str) -> str | None:
+    """The ``checksum`` a JSON plan states (not yet verified against its changes), if any.
+
+    Raises:
+        ForgeError: ``plan_json`` is not UTF-8 JSON holding an object (``where`` names it).
+    """
+    try:
+        data = parse_json(plan_json, where)
+    except UsageError as exc:
+        raise ForgeError(str(exc)) from None
+    if not isinstance(data, dict):
+        raise ForgeError(f"{where}: expected an object (a licsync JSON plan)")
+    value = data.get("checksum")
+    return value if isinstance(value, str) else None
