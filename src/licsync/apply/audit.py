@@ -6,27 +6,38 @@ change as its result is known, and an ``end`` record with the totals; a run that
 every line it wrote before, so a human can tell exactly what was attempted and what is unknown.
 Records are described by ``schema/audit.schema.json``. Nothing secret is ever written: the
 records hold names, ids, outcomes and QRS's own messages, never credentials or headers.
+
+The log is the record of what was done, so it is opened and checked before anything is sent:
+a FIFO (opening one would block while holding the site lock), a device (``/dev/full``,
+``/dev/null``, ``/dev/stdout``), a folder, a symbolic link anywhere in the path (a committed
+``audit.jsonl`` linking to the key file must not be appended to) or a place that cannot be
+written is refused. A write or ``fsync`` that fails later is not raised into the run: the log
+cuts itself back to its last whole line, records nothing more, and tells ``apply`` (through
+``on_failure``) to send nothing more; ``error`` says why.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import json
 import os
 import socket
+import stat
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 from licsync.apply.report import Approval
 from licsync.errors import UsageError
 from licsync.plan.changes import Change, Reclaim
 from licsync.results import WriteResult
+from licsync.safefile import describe_mode
 
 __all__ = ["AUDIT_FORMAT_VERSION", "Approval", "AuditLog", "actor_from_environment"]
 
@@ -72,29 +83,28 @@ class AuditLog:
         path: the file appended to (created with its folder when missing).
         site: the site applied to.
         run_id: a fresh id tying the run's records together.
+        error: why the log could not be written (None while it can).
+        on_failure: called once, when a write or ``fsync`` fails.
     """
 
     path: Path
     site: str
     run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    _handle: IO[str] | None = None
+    error: str | None = None
+    on_failure: Callable[[], None] | None = None
+    _fd: int | None = None
     _outcomes: Counter[str] = field(default_factory=Counter)
     _pending: list[str] = field(default_factory=list)
 
     @classmethod
     def open(cls, path: str | Path, site: str) -> AuditLog:
-        """Open ``path`` for appending.
+        """Open ``path`` for appending, after checking what it is (see the module doc).
 
         Raises:
-            UsageError: the file or its folder cannot be written.
+            UsageError: the path is not a place for an audit log, or cannot be written.
         """
         target = Path(path)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle = target.open("a", encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"audit log {target}: cannot write: {exc.strerror}") from None
-        return cls(path=target, site=site, _handle=handle)
+        return cls(path=target, site=site, _fd=_open_append(target))
 
     def __enter__(self) -> AuditLog:
         return self
@@ -154,22 +164,62 @@ class AuditLog:
         )
 
     def flush(self) -> None:
-        """Push the lines written so far to the file."""
-        if self._handle is not None:
-            if self._pending:
-                self._handle.write("".join(self._pending))
-                self._pending.clear()
-            self._handle.flush()
+        """Append the lines recorded so far, whole or not at all."""
+        if self._fd is None or not self._pending:
+            self._pending.clear()
+            return
+        data = "".join(self._pending).encode("utf-8")
+        self._pending.clear()
+        try:
+            before = os.fstat(self._fd).st_size
+        except OSError as exc:
+            self._fail(exc)
+            return
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                if written <= 0:  # pragma: no cover - a regular file never writes nothing
+                    raise OSError(0, "the file took no more bytes")
+                view = view[written:]
+        except OSError as exc:
+            # A line cut short would be a record nobody can read: cut it away.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, before)
+            self._fail(exc)
 
     def close(self) -> None:
-        if self._handle is not None:
-            self.flush()
-            os.fsync(self._handle.fileno())
-            self._handle.close()
-            self._handle = None
+        """Flush, ``fsync`` and close; a failure is kept in :attr:`error`, not raised."""
+        if self._fd is None:
+            return
+        self.flush()
+        fd, self._fd = self._fd, None
+        try:
+            if self.error is None:
+                os.fsync(fd)
+        except OSError as exc:
+            self._fd = fd
+            self._fail(exc)
+            self._fd = None
+        finally:
+            os.close(fd)
+
+    def _fail(self, exc: OSError) -> None:
+        if self.error is not None:
+            return
+        why = exc.strerror or str(exc)
+        self.error = f"audit log {self.path}: cannot write: {why}"
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+        if self.on_failure is not None:
+            self.on_failure()
 
     def _write(self, record: dict[str, Any], *, flush: bool = True) -> None:
-        if self._handle is None:
+        if self._fd is None:
+            if self.error is not None:
+                return  # it failed: the run was told, and nothing more can be recorded
             msg = "the audit log is closed"
             raise RuntimeError(msg)
         line = {
@@ -184,3 +234,72 @@ class AuditLog:
         self._pending.append(_ENCODER.encode(line) + "\n")
         if flush:
             self.flush()
+
+
+def _open_append(target: Path) -> int:
+    """A descriptor appending to ``target``, a regular file reached without a symbolic link.
+
+    Missing folders are made one at a time, each checked, so that none is followed through a
+    link; the file is opened with ``O_NOFOLLOW`` and ``O_NONBLOCK`` where the system has them
+    (a FIFO swapped in after the check then fails instead of blocking) and its type checked
+    on the descriptor.
+    """
+    shown = str(target)
+
+    def refuse(why: str) -> UsageError:
+        return UsageError(f"audit log {shown}: {why}; give --audit-log a regular file")
+
+    absolute = Path(os.path.abspath(target))
+    try:
+        for folder in reversed(absolute.parents):
+            try:
+                mode = os.lstat(folder).st_mode
+            except FileNotFoundError:
+                os.mkdir(folder)
+                mode = os.lstat(folder).st_mode
+            if stat.S_ISLNK(mode) or _is_junction(folder):
+                raise refuse(f"{folder} is a symbolic link; the audit log never follows one")
+            if not stat.S_ISDIR(mode):
+                raise refuse(f"{folder} is {describe_mode(mode)}, not a folder")
+        try:
+            existing: os.stat_result | None = os.lstat(absolute)
+        except FileNotFoundError:
+            existing = None
+        if existing is not None and not stat.S_ISREG(existing.st_mode):
+            raise refuse(f"it is {describe_mode(existing.st_mode)}, not a regular file")
+        flags = (
+            os.O_WRONLY
+            | os.O_APPEND
+            | os.O_CREAT
+            | getattr(os, "O_NOFOLLOW", 0)
+            | getattr(os, "O_NONBLOCK", 0)
+            | getattr(os, "O_CLOEXEC", 0)
+            | getattr(os, "O_BINARY", 0)
+        )
+        fd = os.open(absolute, flags, 0o644)
+    except UsageError:
+        raise
+    except OSError as exc:
+        raise refuse(f"cannot write: {exc.strerror or exc}") from None
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            raise refuse(f"it is {describe_mode(opened.st_mode)}, not a regular file")
+        if (
+            existing is not None
+            and os.name != "nt"
+            and ((opened.st_dev, opened.st_ino) != (existing.st_dev, existing.st_ino))
+        ):
+            raise refuse("it was replaced while being opened")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _is_junction(folder: Path) -> bool:
+    """A Windows junction (a link ``lstat`` does not call one before Python 3.12)."""
+    check = getattr(os.path, "isjunction", None)
+    return bool(check(folder)) if check is not None else False

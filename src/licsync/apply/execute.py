@@ -9,9 +9,11 @@ report and an audit log can account for all of them and a re-run converges. A ch
 dependency did not succeed is not attempted (``skipped``).
 
 Interrupting: once ``stop`` is set no new batch starts; those in flight finish and are
-recorded, the rest are ``skipped``. A ``KeyboardInterrupt`` while waiting (the second Ctrl-C)
-records every change in flight as ``unknown`` and propagates at once: the workers are daemon
-threads, so the process does not wait for them.
+recorded, the rest are ``skipped``. Once ``abort`` is set (a second Ctrl-C, SIGTERM, SIGHUP,
+Ctrl-Break) nothing more is waited for: every change in flight is recorded ``unknown`` and
+``execute`` returns, so that the caller can still report and audit the run. A
+``KeyboardInterrupt`` while waiting does the same recording and propagates. The workers are
+daemon threads, so the process does not wait for them.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ def execute(
     gate: Gate | None = None,
     stop: threading.Event | None = None,
     on_recorded: Callable[[], None] | None = None,
+    abort: threading.Event | None = None,
+    stop_reason: Callable[[], str] | None = None,
 ) -> tuple[WriteResult, ...]:
     """Write every change, one result each, in the order the results became known.
 
@@ -75,7 +79,11 @@ def execute(
         on_result: called once per change, on the calling thread, as its result is known.
         concurrency: batches in flight at once (1: strictly one after the other).
         gate: consulted before each phase (see :data:`Gate`).
-        stop: when set, no further batch starts (the first Ctrl-C).
+        stop: when set, no further batch starts (the first Ctrl-C, a failed audit log).
+        abort: when set, changes in flight are recorded ``unknown`` and nothing more is
+            waited for.
+        stop_reason: the message of a change ``stop`` kept from starting (default
+            "interrupted: not started").
         on_recorded: called on the calling thread after the results known together (one
             batch's, a gate's refusals, the changes an interrupt stranded) were all passed to
             ``on_result`` (the audit log flushes them in one write there).
@@ -88,6 +96,9 @@ def execute(
         msg = f"concurrency must be at least 1, not {concurrency}"
         raise ValueError(msg)
     run = _Run(writer, on_result, stop or threading.Event(), on_recorded)
+    run.abort = abort or threading.Event()
+    if stop_reason is not None:
+        run.stop_reason = stop_reason
     with _Pool(concurrency) as pool:
         for phase in execution_order(changes):
             for wave in _waves(phase):
@@ -111,6 +122,8 @@ class _Run:
         self.on_recorded = on_recorded
         self.results: dict[ChangeId, WriteResult] = {}
         self.ordered: list[WriteResult] = []
+        self.abort = threading.Event()
+        self.stop_reason: Callable[[], str] = lambda: f"{INTERRUPTED}: not started"
 
     def record(self, batch: Sequence[Change], outcome: Sequence[WriteResult]) -> None:
         for change, result in zip(batch, outcome, strict=True):
@@ -127,8 +140,8 @@ class _Run:
     def wave(
         self, pool: _Pool, wave: Sequence[Change], gate: Gate | None, concurrency: int
     ) -> None:
-        if self.stop.is_set():
-            self.skip(wave, f"{INTERRUPTED}: not started")
+        if self.stop.is_set() or self.abort.is_set():
+            self.skip(wave, self.stop_reason())
             return
         ready: list[Change] = []
         blocked: list[Change] = []
@@ -157,12 +170,15 @@ class _Run:
                 while pending and len(in_flight) < concurrency and not self.stop.is_set():
                     batch = pending.pop()
                     in_flight[pool.submit(_task(self.writer, batch))] = batch
-                if self.stop.is_set() and pending:
+                if (self.stop.is_set() or self.abort.is_set()) and pending:
                     left = [c for batch in reversed(pending) for c in batch]
                     pending.clear()
-                    self.skip(left, f"{INTERRUPTED}: not started")
+                    self.skip(left, self.stop_reason())
                 if not in_flight:
                     continue
+                if self.abort.is_set():
+                    self._strand(in_flight)
+                    return
                 done = pool.next_done(_POLL_SECONDS)
                 if done is None:
                     continue
@@ -172,19 +188,24 @@ class _Run:
                     raise outcome
                 self.record(batch, outcome)
         except KeyboardInterrupt:
-            stranded = [c for batch in in_flight.values() for c in batch]
-            self.record(
-                stranded,
-                [
-                    WriteResult(
-                        c.id,
-                        Outcome.UNKNOWN,
-                        f"{INTERRUPTED} while in flight: it may have happened; the next plan shows",
-                    )
-                    for c in stranded
-                ],
-            )
+            self._strand(in_flight)
             raise
+
+    def _strand(self, in_flight: dict[int, list[Change]]) -> None:
+        """Record every change in flight ``unknown``: it is no longer waited for."""
+        stranded = [c for batch in in_flight.values() for c in batch]
+        in_flight.clear()
+        self.record(
+            stranded,
+            [
+                WriteResult(
+                    c.id,
+                    Outcome.UNKNOWN,
+                    f"{INTERRUPTED} while in flight: it may have happened; the next plan shows",
+                )
+                for c in stranded
+            ],
+        )
 
 
 def _waves(phase: Sequence[Change]) -> list[list[Change]]:

@@ -79,6 +79,10 @@ class ApplyResult:
         qrs_requests: QRS requests the run made, reads included.
         forced: a safety block was overridden.
         replan_error: why the re-plan after applying failed ("" when it did not).
+        audit_error: why the audit log could not be written ("" when it could): the run sent
+            nothing after that, and it fails.
+        exit_code: for an interrupted run, the exit code of the signal that stopped it (128 +
+            its number); None: 130.
     """
 
     site: str
@@ -93,11 +97,14 @@ class ApplyResult:
     forced: bool = False
     approval: Approval = field(default_factory=lambda: Approval("auto"))
     replan_error: str = ""
+    audit_error: str = ""
+    exit_code: int | None = None
 
     @property
     def failed(self) -> bool:
-        """True when an item failed, is partly done or may not have happened (exit 1)."""
-        return any(i.status.failed for i in self.items)
+        """True when an item failed, is partly done or may not have happened, or the audit log
+        could not be written (exit 1)."""
+        return bool(self.audit_error) or any(i.status.failed for i in self.items)
 
     @property
     def not_reviewed(self) -> tuple[Item, ...]:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from licsync.apply.audit import AuditLog
-from licsync.apply.execute import NOT_ATTEMPTED, execute
+from licsync.apply.execute import INTERRUPTED, NOT_ATTEMPTED, execute
 from licsync.apply.report import ApplyResult, Approval, Item
 from licsync.apply.reviewed import ReviewedPlan, match
 from licsync.apply.writer import Outcome, QrsWriter, RecordingWriter, Writer, WriteResult
@@ -97,6 +97,7 @@ def apply_changes(
     on_result: OnItem | None = None,
     on_start: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
+    abort: threading.Event | None = None,
 ) -> ApplyResult:
     """Apply the approved changes of a fresh plan of ``session``'s site (see the module doc).
 
@@ -107,7 +108,12 @@ def apply_changes(
         actor: who applies (written to the audit log's start record).
         on_result: called once per attempt as its result is known (progress).
         on_start: called with the number of changes about to be executed.
-        stop: set by the first Ctrl-C: nothing new starts.
+        stop: set by the first Ctrl-C: nothing new starts (what is in flight finishes).
+        abort: set by a second Ctrl-C, SIGTERM, SIGHUP or Ctrl-Break: changes in flight are
+            recorded ``unknown`` and not waited for; the run still reports and audits.
+
+    A write to the audit log that fails stops the run as ``stop`` does (nothing more is
+    sent); the result's ``audit_error`` says why, and the run fails.
 
     Raises:
         ApplyRefused: blocked by safety without ``force``, or not the approved checksum.
@@ -118,19 +124,14 @@ def apply_changes(
     started = time.perf_counter()
     requests_before = session.requests
     stop = stop or threading.Event()
+    abort = abort or threading.Event()
     run = session.plan()
     fresh = run.plan
     approved, not_reviewed, no_longer = _select(fresh, options)
     forced = _check_safety(fresh, options)
 
-    writer: Writer
-    recorder: RecordingWriter | None = None
-    if options.dry_run:
-        recorder = RecordingWriter()
-        writer = recorder
-    else:
-        writer = QrsWriter(session.client)
-
+    recorder = RecordingWriter() if options.dry_run else None
+    writer: Writer = recorder if recorder is not None else QrsWriter(session.client)
     attempts: Counter[ChangeId] = Counter()
     gate = None if options.dry_run else _CapacityGate(session)
 
@@ -145,6 +146,7 @@ def apply_changes(
 
     flush = audit.flush if audit is not None else None
     if audit is not None:
+        audit.on_failure = stop.set  # the record cannot be kept: nothing more is sent
         audit.start(
             options.approval, actor=actor or {}, changes=len(approved), dry_run=options.dry_run
         )
@@ -158,6 +160,8 @@ def apply_changes(
         gate=gate,
         stop=stop,
         on_recorded=flush,
+        abort=abort,
+        stop_reason=functools.partial(_stop_reason, audit),
     )
     final: dict[ChangeId, WriteResult] = {}
     settled_plan: PlanRun | None = None
@@ -174,8 +178,10 @@ def apply_changes(
         if audit is not None:
             audit.end(interrupted=isinstance(exc, KeyboardInterrupt), remaining=None)
         raise
-    interrupted = stop.is_set()
-    skip = options.dry_run or interrupted
+    interrupted = stop.is_set() and not (audit is not None and audit.error)
+    # After an interrupt that let the changes in flight finish, the site is still read once
+    # more, so that the report says what is left; an abort does not wait for that.
+    skip = options.dry_run or abort.is_set()
     after, after_error = (None, "") if skip else _replan(session, run, settled_plan)
     if audit is not None:
         audit.end(
@@ -195,7 +201,14 @@ def apply_changes(
         forced=forced,
         approval=options.approval,
         replan_error=after_error,
+        audit_error=audit.error or "" if audit is not None else "",
     )
+
+
+def _stop_reason(audit: AuditLog | None) -> str:
+    if audit is not None and audit.error is not None:
+        return f"not started: {audit.error}"
+    return f"{INTERRUPTED}: not started"
 
 
 def _replan(session: Session, first: PlanRun, settled: PlanRun | None) -> tuple[Plan | None, str]:

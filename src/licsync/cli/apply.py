@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import errno
 import os
 import re
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from enum import StrEnum
@@ -164,17 +167,43 @@ def apply(
     ) as session:
         session.limit_rate(max_requests_per_second)
         with _locked(session, lock_timeout):
-            result = _run(session, options, audit_log)
+            try:
+                result = _run(session, options, audit_log)
+            except _Interrupted as exc:
+                name = signal.Signals(exc.signum).name
+                typer.echo(f"licsync: {name} while reading the site: nothing was sent", err=True)
+                raise typer.Exit(_signal_exit(exc.signum) or ExitCode.INTERRUPTED) from None
     if output_format is ApplyFormat.JSON:
-        typer.echo(render_apply_json(result), nl=False)
+        report = render_apply_json(result)
     else:
-        typer.echo(render_apply_text(result, target=session.target), nl=False)
+        report = render_apply_text(result, target=session.target)
+    _print_report(report, result)
     if result.interrupted:
-        raise typer.Exit(ExitCode.INTERRUPTED)
+        raise typer.Exit(result.exit_code or ExitCode.INTERRUPTED)
     if result.failed:
         raise typer.Exit(ExitCode.ERROR)
     if detailed_exitcode and result.not_reviewed:
         raise typer.Exit(ExitCode.CHANGES)
+
+
+def _print_report(report: str, result: ApplyResult) -> None:
+    """The report on standard output; when it cannot be written (closed, a full disk) the
+    changes were still made and audited: say so on standard error, exit 1, not 70."""
+    try:
+        if sys.stdout is None:  # started with standard output closed (>&-)
+            raise OSError(errno.EBADF, "standard output is closed")
+        typer.echo(report, nl=False)
+        sys.stdout.flush()
+    except (OSError, ValueError) as exc:  # ValueError: a closed stream
+        done = sum(1 for i in result.items if i.status.done)
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        audited = "" if result.audit_error or result.dry_run else ", and the audit log has each"
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(
+                f"licsync: error: cannot write the report to standard output ({why}); "
+                f"{done} of {len(result.items)} changes are done on the site{audited}\n"
+            )
+        raise typer.Exit(ExitCode.ERROR) from None
 
 
 def _approval(
@@ -233,21 +262,33 @@ def _locked(session: Session, timeout: float) -> Iterator[None]:
 
 
 def _run(session: Session, options: ApplyOptions, audit_log: Path | None) -> ApplyResult:
-    stop = threading.Event()
+    signals = _Signals()
     with (
         _audit(session, options, audit_log) as audit,
         ApplyProgress() as progress,
-        _interruptible(stop),
+        _interruptible(signals),
     ):
-        return apply_changes(
+
+        def started(count: int) -> None:
+            signals.writing = True  # from here an interrupt is recorded, not raised
+            progress.start(count)
+
+        result = apply_changes(
             session,
             options,
             audit=audit,
             actor=actor_from_environment(os.environ),
             on_result=progress.result,
-            on_start=progress.start,
-            stop=stop,
+            on_start=started,
+            stop=signals.stop,
+            abort=signals.abort,
         )
+    if audit is not None and audit.error and not result.audit_error:  # the closing fsync
+        result = dataclasses.replace(result, audit_error=audit.error)
+    code = _signal_exit(signals.received)
+    if result.interrupted and code is not None:
+        return dataclasses.replace(result, exit_code=code)
+    return result
 
 
 @contextlib.contextmanager
@@ -259,10 +300,42 @@ def _audit(session: Session, options: ApplyOptions, path: Path | None) -> Iterat
     configured = session.desired.policy.audit_log
     default = DEFAULT_AUDIT_FOLDER / f"{file_stem(site)}.jsonl"
     target = path or (Path(configured) if configured else default)
+    log = AuditLog.open(target, site)  # checked first: nothing is written through a link
     if target == default:
         _ignored_by_git(DEFAULT_AUDIT_FOLDER.parent)
-    with AuditLog.open(target, site) as log:
+    try:
         yield log
+    finally:
+        log.close()
+
+
+class _Signals:
+    """What the interrupts asked: ``stop`` (start nothing new), ``abort`` (wait for nothing),
+    and the first signal received (its exit code)."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.abort = threading.Event()
+        self.received: int | None = None
+        self.writing = False
+
+
+# SIGTERM and SIGHUP end an apply as Ctrl-C does; on Windows Ctrl-Break arrives as SIGBREAK
+# (and the C runtime maps a console close to it too: UNVERIFIED beyond the runtime's source).
+_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
+    if hasattr(signal, name)
+)
+
+
+def _signal_exit(signum: int | None) -> int | None:
+    """128 + the signal, as shells report it; Ctrl-Break is an interrupt like Ctrl-C."""
+    if signum is None:
+        return None
+    if signum == getattr(signal, "SIGBREAK", None):
+        return int(ExitCode.INTERRUPTED)
+    return 128 + int(signum)
 
 
 def _ignored_by_git(folder: Path) -> None:
@@ -279,25 +352,47 @@ def _ignored_by_git(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def _interruptible(stop: threading.Event) -> Iterator[None]:
-    """The first Ctrl-C sets ``stop`` (nothing new starts, what is in flight finishes); the
-    second raises ``KeyboardInterrupt`` at once."""
+def _interruptible(signals: _Signals) -> Iterator[None]:
+    """While the site is read an interrupt ends the run at once (nothing was sent). Once
+    writing: the first Ctrl-C sets ``stop`` (nothing new starts, what is in flight finishes);
+    a second one, or SIGTERM, SIGHUP or Ctrl-Break, also sets ``abort`` (what is in flight is
+    recorded unknown and not waited for). Either way the run reports and audits."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def interrupted(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
+        first = signals.received is None
+        if first:
+            signals.received = signum
+        name = signal.Signals(signum).name
+        if not signals.writing:
+            raise _Interrupted(signum)
+        signals.stop.set()
+        if signum == signal.SIGINT and first:
+            typer.echo(
+                "licsync: interrupted: finishing the changes in flight, starting no more "
+                "(Ctrl-C again to stop at once)",
+                err=True,
+            )
+            return
+        signals.abort.set()
         typer.echo(
-            "licsync: interrupted: finishing the changes in flight, starting no more "
-            "(Ctrl-C again to abort at once)",
+            f"licsync: {name}: stopping now; changes in flight are recorded as unknown",
             err=True,
         )
 
-    previous = signal.signal(signal.SIGINT, interrupted)
+    previous = {signum: signal.signal(signum, interrupted) for signum in _SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class _Interrupted(KeyboardInterrupt):
+    """An interrupt while the site was read: nothing was sent."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

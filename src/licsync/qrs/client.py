@@ -221,7 +221,9 @@ class QrsClient:
         )
 
     def close(self) -> None:
-        """Close the connections."""
+        """Close the connections. Requests still in flight on other threads (reads an
+        interrupt left behind) then fail at once and are not retried."""
+        self._closed = True
         self._http.close()
 
     def __enter__(self) -> Self:
@@ -360,7 +362,7 @@ class QrsClient:
                 )
                 # TLS failures (untrusted server, refused client certificate) do not heal.
                 retryable = isinstance(exc, httpx.TransportError) and tls_cause(exc) is None
-                if retryable and attempt < attempts:
+                if retryable and attempt < attempts and not getattr(self, "_closed", False):
                     delay = self._retry.delay(attempt)
                     if time.monotonic() + delay < deadline_at:
                         self._note_retry(

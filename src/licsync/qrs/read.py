@@ -9,12 +9,13 @@ the model of one answer overlaps downloading the others.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from licsync.actual import Actual, ActualUser
 from licsync.gcpause import gc_paused
@@ -29,6 +30,8 @@ from licsync.qrs.parse import (
     parse_rules,
     parse_users,
 )
+
+_R = TypeVar("_R")
 
 __all__ = [
     "READ_CONCURRENCY",
@@ -214,16 +217,15 @@ def _read_actual(
         results[first_path], timings[first_path] = job(first_path, first_params)
     else:
         results[first_path] = build_version
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="qrs-read") as pool:
-        futures = [pool.submit(job, path, params) for path, params in requests]
-        # Collect in order so the first failure raised is deterministic; cancel the rest.
-        try:
-            for (path, _), future in zip(requests, futures, strict=True):
-                results[path], timings[path] = future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    futures = _in_background(job, requests, concurrency)
+    # Collect in order so the first failure raised is deterministic; cancel the rest.
+    try:
+        for (path, _), future in zip(requests, futures, strict=True):
+            results[path], timings[path] = future.result()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
 
     assemble_started = time.perf_counter()
     groups = {kind: results[paths.access_group_full(kind)] for kind in AccessType}
@@ -239,6 +241,38 @@ def _read_actual(
         total=finished - started, endpoints=timings, assemble=finished - assemble_started
     )
     return ReadResult(actual=actual, timing=timing)
+
+
+def _in_background(
+    job: Callable[[str, Mapping[str, str]], _R],
+    requests: Sequence[tuple[str, Mapping[str, str]]],
+    workers: int,
+) -> list[Future[_R]]:
+    """``job`` of each request on up to ``workers`` daemon threads: a Ctrl-C while reading ends
+    the process at once, where an executor's threads would be waited for at exit (a slow
+    site's reads in flight kept an interrupted apply alive for seconds)."""
+    futures: list[Future[_R]] = [Future() for _ in requests]
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(requests)):
+        todo.put(index)
+
+    def work() -> None:
+        while True:
+            try:
+                index = todo.get_nowait()
+            except queue.Empty:
+                return
+            future = futures[index]
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(job(*requests[index]))
+            except BaseException as exc:  # handed to the caller through the future
+                future.set_exception(exc)
+
+    for number in range(min(workers, len(requests))):
+        threading.Thread(target=work, name=f"qrs-read-{number}", daemon=True).start()
+    return futures
 
 
 def _identity(value: Any) -> Any:

@@ -29,7 +29,7 @@ from licsync.results import Outcome, Request
 
 __all__ = ["APPLY_FORMAT_VERSION", "apply_data", "render_apply_json", "render_apply_text"]
 
-APPLY_FORMAT_VERSION = "1.0"
+APPLY_FORMAT_VERSION = "1.1"
 """Version of the JSON apply report: a minor bump adds fields, a major bump breaks them."""
 
 _SHOWN = {
@@ -80,6 +80,11 @@ def render_apply_text(result: ApplyResult, *, target: str = "") -> str:
         lines.append(f"Requests ({len(result.requests)}):")
         lines.extend(f"  {_request_line(r)}" for r in result.requests)
     lines.append("")
+    if result.audit_error:
+        lines.append(
+            f"STOPPED: {escape_text(result.audit_error)}; nothing was sent after that (the "
+            "audit log is the record of what apply does)."
+        )
     lines.append(_totals_line(result, dry_run=result.dry_run))
     if result.after is not None:
         lines.extend(_capacity_lines(result.after))
@@ -114,6 +119,7 @@ def apply_data(result: ApplyResult) -> dict[str, Any]:
         "site": result.site,
         "dry_run": result.dry_run,
         "interrupted": result.interrupted,
+        "audit_error": result.audit_error or None,
         "approval": {
             "mode": approval.mode,
             "checksum": approval.checksum,
@@ -198,9 +204,19 @@ def _remaining_line(result: ApplyResult) -> str:
             f"; {len(quarantined)} reclaimed {seats} in quarantine (still counted) until "
             f"{instant(until)}"
         )
-    if result.interrupted:
-        return "Interrupted: changes not started are listed as skipped; run apply again." + note
     after = result.after
+    if result.interrupted:
+        skipped = sum(1 for i in result.items if i.status is Outcome.SKIPPED)
+        unknown = sum(1 for i in result.items if i.status is Outcome.UNKNOWN)
+        if skipped or unknown or after is None:
+            parts = []
+            if skipped:
+                parts.append(f"{skipped} not started (skipped)")
+            if unknown:
+                parts.append(f"{unknown} in flight (unknown: the next plan shows)")
+            what = "; ".join(parts) if parts else "what is left was not read"
+            return f"Interrupted: {what}; run apply again." + note
+        # Every change had ended when the interrupt came: the report is complete.
     if after is None:
         if result.dry_run:
             return "Run without --dry-run to apply."
