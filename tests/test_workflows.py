@@ -414,7 +414,9 @@ def test_the_plan_and_apply_steps_work_on_the_demo_site(
 
     applied = licsync(_step_argv(APPLY_WORKFLOW, "Apply", contexts))
     assert applied.exit_code == 0, applied.output
-    audit = [json.loads(line) for line in Path("audit.jsonl").read_text().splitlines()]
+    log = tmp_path / "temp" / "licsync-audit.jsonl"  # outside the checkout
+    assert not Path("audit.jsonl").exists()
+    audit = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     assert audit[0]["event"] == "start"
     assert audit[-1]["event"] == "end"
     changes = [record for record in audit if record["event"] == "change"]
