@@ -5,7 +5,7 @@ attacker might: bodies that never end, drip one byte at a time, decompress to gi
 10,000 deep, or echo the credential back. Each route is a :data:`Responder` that writes raw bytes
 to the socket, so nothing here is limited by what an HTTP library is willing to produce.
 
-Every path of ``licsync plan``'s eight reads has a valid, empty default answer, so a test only
+Every path of ``licsync plan``'s nine reads has a valid, empty default answer, so a test only
 replaces the one it is about::
 
     with HostileQrs({paths.USER_FULL: json_answer([{"id": 1}])}) as qrs:
@@ -161,6 +161,7 @@ DEFAULT_ROUTES: Mapping[str, Responder] = {
     "/qrs/license/analyzeraccessgroup/full": json_answer([]),
     "/qrs/systemrule/full": json_answer([]),
     "/qrs/license/accesstypeoverview": json_answer({}),
+    "/qrs/license": json_answer({"serial": "", "key": "", "isExpired": False}),
 }
 
 

@@ -50,7 +50,7 @@ def test_json_out_file_and_summary(example: Path, licsync: Licsync) -> None:
     result = licsync(["plan", "licenses", "--format", "json", "--out", "plan.json"])
     assert result.exit_code == 0, result.output
     data = json.loads(Path("plan.json").read_text(encoding="utf-8"))
-    assert data["format_version"] == "1.3"
+    assert data["format_version"] == "1.4"
     assert result.stdout == (
         f"licsync: plan for site demo written to plan.json: {data['summary']['changes']} "
         f"changes, {data['summary']['findings']} findings, safety OK, checksum "
@@ -88,7 +88,7 @@ def test_served_demo_gives_the_same_plan(example: Path, licsync: Licsync) -> Non
         counts = sim.request_counts()
     assert served.exit_code == 0, served.output
     assert json.loads(served.stdout)["checksum"] == json.loads(embedded.stdout)["checksum"]
-    assert counts == {"GET": 8}  # read-only, constant number of requests
+    assert counts == {"GET": 9}  # read-only, constant number of requests
 
 
 def test_denial_logs_option_reads_real_qlik_logs(

@@ -34,8 +34,8 @@ def test_a_writable_session_applies_and_replans_against_the_same_site(example: P
         first = session.plan()
         assert first.now == DEMO_NOW
         assert set(first.timings) == {"load", "read", "logs", "rules", "plan"}
-        assert first.requests == 8
-        assert session.requests == 8
+        assert first.requests == 9
+        assert session.requests == 9
 
         victim = next(c for c in first.plan.changes if isinstance(c, Reclaim))
         (result,) = execute([victim], QrsWriter(session.client))
@@ -43,10 +43,10 @@ def test_a_writable_session_applies_and_replans_against_the_same_site(example: P
         after = {a.id: a for a in session.read().allocations_of(victim.access_type)}
         gone = victim.allocation_id not in after
         assert gone or after[victim.allocation_id].quarantined  # freed, or quarantined
-        assert session.requests == 8 + 1 + 8  # plan, one DELETE, read
+        assert session.requests == 9 + 1 + 9  # plan, one DELETE, read
 
         second = session.plan()
-        assert second.requests == 8
+        assert second.requests == 9
         assert second.actual.allocations_of(PRO) != first.actual.allocations_of(PRO)  # re-read
         url = session.simulator.url
     with pytest.raises(httpx.ConnectError):  # the simulator stopped with the session

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -270,11 +271,7 @@ def _raw(text: str) -> Responder:
             "a lone surrogate in the field 'userId'",
         ),
         (USERS, json_answer([{**A_USER, "attributes": {"group": "x"}}]), "'attributes'"),
-        (
-            PRO_ALLOCATIONS,
-            json_answer([{"id": "a", "user": A_USER, "lastUsed": "9999-12-31T23:59:59.999Z"}]),
-            "'lastUsed'",
-        ),
+        (PRO_ALLOCATIONS, json_answer({"seats": []}), "expected an array, got an object"),
         (RULES, json_answer([{**A_RULE, "name": {"en": "x"}}]), "'name'"),
         (ABOUT, json_answer({"buildVersion": ["14"]}), "'buildVersion'"),
     ],
@@ -297,6 +294,40 @@ def test_a_malformed_answer_names_endpoint_entity_and_field(
     )
     assert f"GET {path}: " in line
     assert said in line
+
+
+@pytest.mark.parametrize(
+    ("row", "said"),
+    [
+        ({"id": "a-1", "user": A_USER, "lastUsed": "9999-12-31T23:59:59.999Z"}, "'lastUsed'"),
+        ({"id": "a-2", "user": None, "deletedUserId": "", "deletedUserDirectory": ""}, "'user"),
+        ({"id": "a-3", "user": "alice"}, "'user'"),
+    ],
+)
+def test_a_seat_licsync_cannot_read_is_a_finding_and_the_plan_goes_on(
+    example: Path, licsync: Licsync, row: dict[str, Any], said: str
+) -> None:
+    """One odd row: a finding naming its id and why; the readable seat beside it is planned;
+    the odd one is never reclaimed; the JSON capacity line counts it."""
+    seats = [row, {"id": "a-ok", "user": A_USER, "lastUsed": "2020-01-01T00:00:00.000Z"}]
+    routes = {
+        PRO_ALLOCATIONS: json_answer(seats),
+        USERS: json_answer([A_USER]),
+        OVERVIEW: json_answer({"professionalAccess": {"total": 5, "allocated": 2, "available": 3}}),
+    }
+    with HostileQrs(routes) as qrs:
+        text = _plan(licsync, qrs)
+        data = _plan(licsync, qrs, "--format", "json")
+    assert text.exit_code in (0, 3), text.output
+    assert f"allocation {row['id']} " in text.stdout
+    assert said in text.stdout
+    plan = json.loads(data.stdout)
+    (finding,) = [f for f in plan["findings"] if f["kind"] == "unreadable-seat"]
+    assert finding["data"]["allocation_id"] == row["id"]
+    assert plan["capacity"]["professional"]["unreadable"] == 1
+    reclaimed = {c.get("allocation_id") for c in plan["changes"] if c["action"] == "reclaim"}
+    assert row["id"] not in reclaimed
+    assert "a-ok" in reclaimed  # alice is not declared: the readable seat is planned as usual
 
 
 # -- what reaches the terminal ------------------------------------------------------------------

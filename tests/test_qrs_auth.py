@@ -334,7 +334,7 @@ def test_jwt_mode_reads_and_writes(sim: Simulator, jwt_key: rsa.RSAPrivateKey) -
     with QrsClient.from_site(jwt_site(sim.url), env={"QRS_JWT": token}, read_only=False) as qrs:
         assert len(fetch_actual(qrs).users) == 2
         create_rule(qrs, PRO, DesiredRule(name="Via JWT", condition='user.group="Y"'))
-    assert sim.request_counts() == {"GET": 8, "POST": 2}
+    assert sim.request_counts() == {"GET": 9, "POST": 2}
 
 
 def test_jwt_mode_bad_token_is_an_auth_error(sim: Simulator, jwt_key: rsa.RSAPrivateKey) -> None:
@@ -385,7 +385,7 @@ def test_ntlm_mode_reads_and_writes(sim: Simulator) -> None:
     assert actual.build_version
     counts = sim.request_counts()
     # The handshake adds two 401 legs to the first read; the rest ride on the session cookie.
-    assert counts == {"GET": 10, "POST": 2}
+    assert counts == {"GET": 11, "POST": 2}
 
 
 @pytest.mark.skipif(not HAS_NTLM, reason="httpx-ntlm (licsync[ntlm]) is not installed")

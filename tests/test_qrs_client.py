@@ -104,7 +104,7 @@ def test_every_request_carries_a_fresh_valid_xrfkey(sim: Simulator) -> None:
         target = UserTarget(jdoe.id, jdoe.directory, jdoe.userid)
         (result,) = QrsWriter(qrs).allocate([Allocate(PRO, jdoe.display, jdoe.key, target)])
         assert result.ok
-    assert len(transport.seen) == sum(sim.request_counts().values()) == 8 + 3
+    assert len(transport.seen) == sum(sim.request_counts().values()) == 9 + 3
     keys = []
     for _, query_key, header_key in transport.seen:
         assert query_key == header_key

@@ -86,7 +86,7 @@ def test_users_as_the_simulator_holds_them(client: QrsClient, sim: Simulator) ->
     assert actual.users["corp\\gone"].removed_externally
     assert actual.users["corp\\blocked"].blocked
     assert actual.users["internal\\sa_api"].roles == ("RootAdmin",)
-    assert sim.request_counts() == {"GET": 8}
+    assert sim.request_counts() == {"GET": 9}
 
 
 def test_allocations_including_a_deleted_users_seat(client: QrsClient) -> None:
@@ -147,12 +147,12 @@ def test_capacity_from_the_overview(client: QrsClient, sim: Simulator) -> None:
 
 @pytest.mark.parametrize("size", [50, 500])
 def test_constant_request_count_and_exact_state(size: int) -> None:
-    """50 or 500 people: eight GETs, and every stored user and seat comes back as stored."""
+    """50 or 500 people: nine GETs, and every stored user and seat comes back as stored."""
     with start_simulator(users=size, seed=3, now=NOW) as sim, QrsClient(sim.url) as qrs:
         sim.reset_counts()
         actual = fetch_actual(qrs)
         assert sim.request_counts() == {"GET": len(actual_requests())}
-        assert len(actual_requests()) == 8
+        assert len(actual_requests()) == 9
         _, users = sim.store.entities(USER)
         assert len(actual.users) == len(users) == sim.store.count(USER)
         for stored in users:
@@ -176,7 +176,7 @@ def test_read_timing_and_gc_restored(client: QrsClient) -> None:
     """read_actual says where the time went, and leaves the garbage collector as it found it."""
     assert gc.isenabled()
     result = read_actual(client)
-    assert result.timing.requests == 8
+    assert result.timing.requests == 9
     assert set(result.timing.endpoints) == {path for path, _ in actual_requests()}
     assert all(t.size > 0 for t in result.timing.endpoints.values())
     assert result.timing.total >= result.timing.assemble >= 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from licsync.identity import AccessType, RuleContext, user_key
@@ -19,6 +20,9 @@ __all__ = [
     "ActualRule",
     "ActualUser",
     "Capacity",
+    "Licence",
+    "LicenceKind",
+    "UnreadableRow",
 ]
 
 
@@ -135,6 +139,69 @@ class Capacity:
     available: int
 
 
+class LicenceKind(StrEnum):
+    """How the site is licensed (``GET /qrs/license``)."""
+
+    SERIAL = "serial"
+    """A serial and control number (``serial``, ``check``): QRS quarantines a reclaimed seat
+    used in the last seven days (help.qlik.com, "Professional access allocations")."""
+    KEY = "key"
+    """A signed licence key (``key``, ``keyDetails``): seats are released at once; the
+    entitlement may be shared with Qlik Cloud tenants."""
+    UNKNOWN = "unknown"
+    """``/qrs/license`` could not be read or names neither: quarantine is assumed (a seat is
+    never counted free that might not be)."""
+
+    @property
+    def words(self) -> str:
+        return _LICENCE_WORDS[self]
+
+
+_LICENCE_WORDS = {
+    LicenceKind.SERIAL: "serial and control number",
+    LicenceKind.KEY: "signed licence key",
+    LicenceKind.UNKNOWN: "licence kind unknown",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Licence:
+    """The site's licence, as far as licsync needs it (never its serial, control number or key).
+
+    Attributes:
+        kind: see :class:`LicenceKind`.
+        expired: ``isExpired``: QRS refuses to add any access (``400 <BrokenRules>``).
+        expired_reason: ``expiredReason`` as QRS words it.
+        subscription: ``isSubscription``.
+    """
+
+    kind: LicenceKind = LicenceKind.UNKNOWN
+    expired: bool = False
+    expired_reason: str = ""
+    subscription: bool = False
+
+    @property
+    def quarantines(self) -> bool:
+        """Whether a reclaimed, recently used seat goes into quarantine (and keeps counting)."""
+        return self.kind is not LicenceKind.KEY
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableRow:
+    """An allocation QRS listed that licsync cannot read: never reclaimed, never counted free.
+
+    Attributes:
+        index: its place in QRS's answer.
+        id: its ``id``, when that much could be read.
+        why: what is wrong with it (the field and what it holds, never the value).
+    """
+
+    access_type: AccessType
+    index: int
+    id: str | None
+    why: str
+
+
 @dataclass(frozen=True, slots=True)
 class Actual:
     """The site's whole actual state, read in a constant number of requests.
@@ -145,6 +212,8 @@ class Actual:
         rules: per access type.
         capacity: per access type.
         build_version: ``/qrs/about`` ``buildVersion``.
+        licence: ``/qrs/license``: its kind and whether it expired.
+        unreadable: allocations QRS listed that licsync cannot read.
     """
 
     users: Mapping[str, ActualUser]
@@ -152,6 +221,11 @@ class Actual:
     rules: Mapping[AccessType, tuple[ActualRule, ...]]
     capacity: Mapping[AccessType, Capacity]
     build_version: str = ""
+    licence: Licence = Licence()
+    unreadable: tuple[UnreadableRow, ...] = ()
+
+    def unreadable_of(self, access_type: AccessType) -> tuple[UnreadableRow, ...]:
+        return tuple(r for r in self.unreadable if r.access_type is access_type)
 
     def allocations_of(self, access_type: AccessType) -> tuple[ActualAllocation, ...]:
         return self.allocations.get(access_type, ())

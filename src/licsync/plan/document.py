@@ -22,11 +22,14 @@ from licsync.policy import Ownership
 
 __all__ = ["FORMAT_VERSION", "Plan", "checksum", "checksum_of_decisions"]
 
-FORMAT_VERSION = "1.3"
+FORMAT_VERSION = "1.4"
 """Version of the JSON plan (``schema/plan.schema.json``): minor additive, major breaking.
 
 1.1 added each change's ``id`` and ``depends_on``, the ``complete-rule`` action, and the safety
 reasons' numbers (``safety.reasons`` became objects; their ``message`` is the 1.0 text).
+1.4 added each capacity line's ``licence`` (``serial``, ``key`` or ``unknown``: whether reclaimed
+seats are quarantined) and ``unreadable`` (seats QRS listed that licsync could not read), and
+the findings ``licence-expired`` and ``unreadable-seat``.
 """
 
 

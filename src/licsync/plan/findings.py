@@ -17,7 +17,9 @@ class FindingKind(StrEnum):
     """Things a human should look at; none of them changes the site by itself."""
 
     BLOCKED_BY_SAFETY = "blocked-by-safety"
+    LICENCE_EXPIRED = "licence-expired"
     CAPACITY_SHORTFALL = "capacity-shortfall"
+    UNREADABLE_SEAT = "unreadable-seat"
     STALE_DENIAL_DATA = "stale-denial-data"
     NO_DENIAL_DATA = "no-denial-data"
     DENIED_USER = "denied-user"

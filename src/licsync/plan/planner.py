@@ -13,7 +13,14 @@ import fnmatch
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser, Capacity
+from licsync.actual import (
+    Actual,
+    ActualAllocation,
+    ActualRule,
+    ActualUser,
+    Capacity,
+    UnreadableRow,
+)
 from licsync.desired import Desired, DesiredAllocation, DesiredRule
 from licsync.errors import RuleSyntaxError
 from licsync.identity import AccessType
@@ -273,6 +280,8 @@ def _protects(
 class _Outcome:
     changes: list[Allocate | Reinstate | Reclaim] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    held_back: list[str] = field(default_factory=list)
+    """Declared users not allocated because the licence expired."""
 
 
 _FLAGS: tuple[tuple[str, Reason, str], ...] = (
@@ -320,7 +329,40 @@ def _plan_allocations(
     for key in sorted(quarantined):
         if key not in active and key not in declared:
             out.findings.append(_quarantined_seat(access_type, quarantined[key]))
+    if out.held_back:
+        out.findings.append(_expired_finding(ctx, access_type, out.held_back))
+    out.findings.extend(_unreadable_seat(row) for row in ctx.actual.unreadable_of(access_type))
     return out
+
+
+def _expired_finding(ctx: _Context, access_type: AccessType, users: Sequence[str]) -> Finding:
+    """The licence expired: QRS refuses to add any access (``400 <BrokenRules>``), so the plan
+    allocates nothing, and says so once instead of a refusal per request."""
+    reason = ctx.actual.licence.expired_reason
+    because = f" ({reason})" if reason else ""
+    return Finding(
+        FindingKind.LICENCE_EXPIRED,
+        access_type,
+        "",
+        f"the site's licence has expired{because}: QRS refuses to allocate, so the "
+        f"{len(users)} declared {access_type} allocation{'s' if len(users) != 1 else ''} "
+        "(and reinstatements) are not planned; renew the licence in the QMC, then plan again",
+        severity=Severity.ERROR,
+        data={"users": sorted(users, key=str.casefold), "expired_reason": reason},
+    )
+
+
+def _unreadable_seat(row: UnreadableRow) -> Finding:
+    """A seat licsync cannot read: reported, never reclaimed, never counted free."""
+    named = f"allocation {row.id}" if row.id is not None else f"entry #{row.index}"
+    return Finding(
+        FindingKind.UNREADABLE_SEAT,
+        row.access_type,
+        row.id or f"#{row.index}",
+        f"QRS lists a {row.access_type} seat licsync cannot read ({named} {row.why}): it is "
+        "left as it is, never reclaimed and never counted free; look at it in the QMC",
+        data={"allocation_id": row.id, "index": row.index, "why": row.why},
+    )
 
 
 def _quarantined_seat(access_type: AccessType, seat: ActualAllocation) -> Finding:
@@ -542,7 +584,7 @@ def _reclaim(
             allocation_id=allocation.id,
             user_id=allocation.user_id,
             modified_date=allocation.modified_date,
-            quarantine=_quarantines(allocation, ctx.now),
+            quarantine=_quarantines(allocation, ctx),
             last_used=allocation.last_used,
             covered_by=covered,
             needs=needs,
@@ -584,6 +626,9 @@ def _decide_declared(
                 data={"flags": [r.value for r, _ in flags]},
             )
         )
+        return
+    if ctx.actual.licence.expired:
+        out.held_back.append(declared.user)  # QRS refuses every addition: one finding says so
         return
     note = ": ".join(part for part in (declared.ticket, declared.note) if part)
     # A quarantined seat of a declared user is reinstated rather than allocated anew: it is the
@@ -627,8 +672,12 @@ def _idle_days(allocation: ActualAllocation, now: dt.datetime) -> int | None:
     return (now - since).days
 
 
-def _quarantines(allocation: ActualAllocation, now: dt.datetime) -> bool:
-    return allocation.last_used is not None and now - allocation.last_used < QUARANTINE
+def _quarantines(allocation: ActualAllocation, ctx: _Context) -> bool:
+    """QRS quarantines a reclaimed seat used in the last week, on a licence of the serial and
+    control number kind (or one whose kind is unknown: never counted free too early)."""
+    if not ctx.actual.licence.quarantines:
+        return False
+    return allocation.last_used is not None and ctx.now - allocation.last_used < QUARANTINE
 
 
 def _usage(allocation: ActualAllocation, now: dt.datetime) -> str:
@@ -1019,6 +1068,8 @@ def _capacity(
         quarantined=numbers.quarantined,
         allocated_after=numbers.allocated + needed + reinstated - len(reclaims),
         quarantined_after=numbers.quarantined + quarantined - reinstated,
+        unreadable=len(ctx.actual.unreadable_of(access_type)),
+        licence=ctx.actual.licence.kind.value,
     )
 
 

@@ -34,6 +34,11 @@ class CapacityLine:
     quarantined: int = 0
     allocated_after: int = 0
     quarantined_after: int = 0
+    unreadable: int = 0
+    """Seats QRS listed that licsync could not read: counted as taken, never freed."""
+    licence: str = "unknown"
+    """The licence kind (:class:`~licsync.actual.LicenceKind` value): ``serial`` quarantines
+    recently used reclaimed seats, ``key`` frees them at once, ``unknown`` is taken as serial."""
 
     @property
     def shortfall(self) -> int:

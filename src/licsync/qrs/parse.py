@@ -17,7 +17,15 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from licsync.actual import ActualAllocation, ActualRule, ActualUser, Capacity
+from licsync.actual import (
+    ActualAllocation,
+    ActualRule,
+    ActualUser,
+    Capacity,
+    Licence,
+    LicenceKind,
+    UnreadableRow,
+)
 from licsync.errors import QrsResponseError
 from licsync.identity import AccessType, RuleContext, user_key
 from licsync.qrs import paths
@@ -29,8 +37,10 @@ __all__ = [
     "parse_about",
     "parse_allocations",
     "parse_capacity",
+    "parse_licence",
     "parse_rules",
     "parse_users",
+    "read_allocations",
 ]
 
 _EMPTY: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType({})
@@ -175,21 +185,45 @@ def _time(text: Any, field: str) -> dt.datetime | None:
 def parse_allocations(
     items: Any, access_type: AccessType, *, path: str | None = None
 ) -> tuple[ActualAllocation, ...]:
-    """Allocations from ``/qrs/license/<type>accesstype/full``, in QRS order.
+    """Allocations from ``/qrs/license/<type>accesstype/full``, in QRS order; the first row
+    that cannot be read raises (:func:`read_allocations` reports such rows instead).
 
     A deleted user's allocation (kept while quarantined) has ``user: null`` and names the user in
     ``deletedUserDirectory`` / ``deletedUserId``; its ``user_id`` is None. ``lastUsed`` of
-    ``0001-01-01...`` or absent means never used.
+    ``0001-01-01...`` or ``1753-01-01...`` (live servers' "never"), or absent, means never used.
     """
+    allocations, _ = _allocations(items, access_type, path, strict=True)
+    return allocations
+
+
+def read_allocations(
+    items: Any, access_type: AccessType, *, path: str | None = None
+) -> tuple[tuple[ActualAllocation, ...], tuple[UnreadableRow, ...]]:
+    """Like :func:`parse_allocations`, but a row that cannot be read (e.g. ``user: null`` and
+    empty deleted-user fields) becomes an :class:`~licsync.actual.UnreadableRow` naming its id
+    and why, and the rest is read: one odd row must not stop a plan. An answer that is not an
+    array of objects still raises."""
+    return _allocations(items, access_type, path, strict=False)
+
+
+def _allocations(
+    items: Any, access_type: AccessType, path: str | None, *, strict: bool
+) -> tuple[tuple[ActualAllocation, ...], tuple[UnreadableRow, ...]]:
     where = path or paths.access_type_full(access_type)
     if not isinstance(items, list | Iterator):  # a list, or the elements of a streamed one
         raise _shape_error(where, "an array", items)
     parse_time = _time
     result: list[ActualAllocation] = []
+    unreadable: list[UnreadableRow] = []
     append = result.append
     for index, item in enumerate(items):
         if item.__class__ is not dict:
-            raise _shape_error(where, f"objects in the array, at entity #{index}", item)
+            if strict:
+                raise _shape_error(where, f"objects in the array, at entity #{index}", item)
+            unreadable.append(
+                UnreadableRow(access_type, index, None, f"{_kind(item)}, not an object")
+            )
+            continue
         try:
             user = item.get("user")
             if user is not None:
@@ -220,8 +254,49 @@ def parse_allocations(
                 )
             )
         except _Bad as bad:
-            raise bad.error(where, _describe(index, item)) from None
-    return tuple(result)
+            if strict:
+                raise bad.error(where, _describe(index, item)) from None
+            unreadable.append(UnreadableRow(access_type, index, _row_id(item), bad.why()))
+    return tuple(result), tuple(unreadable)
+
+
+def _row_id(item: dict[str, Any]) -> str | None:
+    """A row's id, when it is text licsync can show (escaped when not GUID-like)."""
+    value = item.get("id")
+    if value.__class__ is not str or not value or _unencodable(value):
+        return None
+    shown: str = value if len(value) <= _ID_SHOWN else value[:_ID_SHOWN] + "..."
+    return shown if _plain_id(shown) else repr(shown)
+
+
+def parse_licence(value: Any, *, path: str = paths.LICENSE) -> Licence:
+    """The licence's kind and expiry from ``GET /qrs/license`` (an object; a list's first).
+
+    ``key`` set: a signed licence key; ``serial`` set: a serial and control number; neither:
+    unknown. Only the kind is kept: the serial, control number and key are secrets.
+    """
+    if isinstance(value, list):
+        value = value[0] if value else {}
+    if not isinstance(value, dict):
+        raise _shape_error(path, "an object", value)
+    try:
+        key = _optional_text(value, "key") or ""
+        serial = _optional_text(value, "serial") or ""
+        reason = _optional_text(value, "expiredReason") or ""
+    except _Bad as bad:
+        raise bad.error(path, "the licence") from None
+    if key.strip():
+        kind = LicenceKind.KEY
+    elif serial.strip():
+        kind = LicenceKind.SERIAL
+    else:
+        kind = LicenceKind.UNKNOWN
+    return Licence(
+        kind=kind,
+        expired=value.get("isExpired") is True,
+        expired_reason=reason,
+        subscription=value.get("isSubscription") is True,
+    )
 
 
 def access_group_reference(resource_filter: str) -> tuple[AccessType, str] | None:
@@ -392,6 +467,12 @@ class _Bad(Exception):
         self.value = value
         self.expected = expected
         super().__init__(field)
+
+    def why(self) -> str:
+        """What is wrong, without the endpoint: the field and what it holds (never the value)."""
+        if not self.expected:
+            return f"lacks the field {self.field!r}"
+        return f"has {_kind(self.value)} in the field {self.field!r}, where QRS has {self.expected}"
 
     def error(self, path: str, what: str) -> QrsResponseError:
         if not self.expected:

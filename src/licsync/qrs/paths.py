@@ -8,7 +8,9 @@ from licsync.identity import AccessType
 
 __all__ = [
     "ABOUT",
+    "ABOUT_DESCRIPTION",
     "ACCESS_TYPE_OVERVIEW",
+    "LICENSE",
     "SELECTION",
     "SYSTEM_RULE",
     "SYSTEM_RULE_FULL",
@@ -29,6 +31,10 @@ USER_FULL = "/qrs/user/full"
 SYSTEM_RULE = "/qrs/systemrule"
 SYSTEM_RULE_FULL = "/qrs/systemrule/full"
 ACCESS_TYPE_OVERVIEW = "/qrs/license/accesstypeoverview"
+LICENSE = "/qrs/license"
+"""The site's licence: serial and control number or signed key, expired or not."""
+ABOUT_DESCRIPTION = "/qrs/about/api/description"
+"""``METHOD /qrs/path`` per route the server serves: how ``doctor`` finds routes unwritten."""
 
 
 def access_type(kind: AccessType) -> str:

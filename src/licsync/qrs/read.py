@@ -1,10 +1,11 @@
 """Read the whole actual state of a site in a constant number of concurrent requests.
 
-Eight GETs, whatever the site's size: ``/qrs/about`` (first, alone), then ``/qrs/user/full``,
-the allocations and access groups of both access types, the ``License`` system rules and the
-access type overview on a small thread pool (one worker per request); each answer is decoded
-and turned into model values in the thread that fetched it, one answer at a time, so building
-the model of one answer overlaps downloading the others.
+Nine GETs, whatever the site's size: ``/qrs/about`` (first, alone), then ``/qrs/user/full``,
+the allocations and access groups of both access types, the ``License`` system rules, the
+access type overview and the licence (``/qrs/license``; a site that will not say reads as an
+unknown licence, not as an error) on a small thread pool (one worker per request); each answer
+is decoded and turned into model values in the thread that fetched it, one answer at a time, so
+building the model of one answer overlaps downloading the others.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from licsync.actual import Actual, ActualUser
+from licsync.actual import Actual, ActualUser, Licence
+from licsync.errors import QrsResponseError, QrsStatusError
 from licsync.gcpause import gc_paused
 from licsync.identity import AccessType, user_key
 from licsync.qrs import filters, paths
@@ -25,10 +27,11 @@ from licsync.qrs.client import QrsClient
 from licsync.qrs.jsonarray import NotAnArray, iter_json_array
 from licsync.qrs.parse import (
     parse_about,
-    parse_allocations,
     parse_capacity,
+    parse_licence,
     parse_rules,
     parse_users,
+    read_allocations,
 )
 
 _R = TypeVar("_R")
@@ -45,7 +48,7 @@ __all__ = [
 ]
 
 # One worker per request: the reads are independent and few.
-READ_CONCURRENCY = 8
+READ_CONCURRENCY = 9
 # How QRS escapes these inside a quoted filter value is UNVERIFIED (reference §2.2): values
 # holding them are never sent in a filter; the match is made here instead.
 _UNSAFE_IN_FILTER = ("'", "\\")
@@ -110,11 +113,12 @@ def actual_requests() -> tuple[tuple[str, Mapping[str, str]], ...]:
         (paths.access_group_full(AccessType.ANALYZER), {}),
         (paths.SYSTEM_RULE_FULL, license_rules),
         (paths.ACCESS_TYPE_OVERVIEW, {}),
+        (paths.LICENSE, {}),
     )
 
 
 def fetch_actual(client: QrsClient) -> Actual:
-    """The site's whole actual state, in a constant number of requests (eight).
+    """The site's whole actual state, in a constant number of requests (nine).
 
     Raises:
         QrsError: a request failed, or an answer lacks a field the QRS spec requires.
@@ -167,6 +171,7 @@ def _read_actual(
         paths.USER_FULL: parse_users,
         paths.SYSTEM_RULE_FULL: _identity,
         paths.ACCESS_TYPE_OVERVIEW: parse_capacity,
+        paths.LICENSE: parse_licence,
     }
     for kind in AccessType:
         builders[paths.access_type_full(kind)] = _allocations_builder(kind)
@@ -221,21 +226,16 @@ def _read_actual(
     # Collect in order so the first failure raised is deterministic; cancel the rest.
     try:
         for (path, _), future in zip(requests, futures, strict=True):
-            results[path], timings[path] = future.result()
+            results[path], timing = _collect(path, future)
+            if timing is not None:
+                timings[path] = timing
     except BaseException:
         for future in futures:
             future.cancel()
         raise
 
     assemble_started = time.perf_counter()
-    groups = {kind: results[paths.access_group_full(kind)] for kind in AccessType}
-    actual = Actual(
-        users=results[paths.USER_FULL],
-        allocations={kind: results[paths.access_type_full(kind)] for kind in AccessType},
-        rules=parse_rules(groups, results[paths.SYSTEM_RULE_FULL]),
-        capacity=results[paths.ACCESS_TYPE_OVERVIEW],
-        build_version=results[paths.ABOUT],
-    )
+    actual = _assemble(results)
     finished = time.perf_counter()
     timing = ReadTiming(
         total=finished - started, endpoints=timings, assemble=finished - assemble_started
@@ -275,13 +275,38 @@ def _in_background(
     return futures
 
 
+def _collect(path: str, future: Future[tuple[Any, EndpointTiming]]) -> tuple[Any, Any]:
+    try:
+        return future.result()
+    except (QrsStatusError, QrsResponseError):
+        if path != paths.LICENSE:
+            raise
+        # An older QRS, or a caller who may not read it: the kind is unknown, and the planner
+        # assumes quarantine (it never counts a seat free too early).
+        return Licence(), None
+
+
+def _assemble(results: Mapping[str, Any]) -> Actual:
+    groups = {kind: results[paths.access_group_full(kind)] for kind in AccessType}
+    seats = {kind: results[paths.access_type_full(kind)] for kind in AccessType}
+    return Actual(
+        users=results[paths.USER_FULL],
+        allocations={kind: seats[kind][0] for kind in AccessType},
+        rules=parse_rules(groups, results[paths.SYSTEM_RULE_FULL]),
+        capacity=results[paths.ACCESS_TYPE_OVERVIEW],
+        build_version=results[paths.ABOUT],
+        licence=results[paths.LICENSE],
+        unreadable=tuple(row for kind in AccessType for row in seats[kind][1]),
+    )
+
+
 def _identity(value: Any) -> Any:
     return value
 
 
 def _allocations_builder(kind: AccessType) -> Callable[[Any], Any]:
     def build(items: Any) -> Any:
-        return parse_allocations(items, kind)
+        return read_allocations(items, kind)
 
     return build
 

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from licsync import __version__
+from licsync.actual import LicenceKind
 from licsync.identity import AccessType
 from licsync.plan import (
     FORMAT_VERSION,
@@ -66,8 +67,35 @@ def capacity_words(plan: Plan, access_type: AccessType) -> str:
     return (
         f"{capacity_now(line)}; after the plan "
         f"{line.allocated_after} allocated + {line.quarantined_after} in quarantine, "
-        f"{line.available_after} available"
+        f"{line.available_after} available; {licence_words(line)}{unreadable_words(line)}"
     )
+
+
+def licence_words(line: CapacityLine) -> str:
+    """Which licence, and what that means for reclaimed seats."""
+    kind = _licence_kind(line.licence)
+    if kind is LicenceKind.KEY:
+        return "signed licence key (a reclaimed seat is free at once)"
+    if kind is LicenceKind.SERIAL:
+        return "serial and control number (a seat used in the last 7 days is quarantined)"
+    return "licence kind unknown (quarantine assumed)"
+
+
+def unreadable_words(line: CapacityLine) -> str:
+    """Seats licsync could not read, if any."""
+    if not line.unreadable:
+        return ""
+    return (
+        f"; {line.unreadable} seat{'s' if line.unreadable != 1 else ''} could not be read "
+        "(counted as taken)"
+    )
+
+
+def _licence_kind(value: str) -> LicenceKind:
+    try:
+        return LicenceKind(value)
+    except ValueError:
+        return LicenceKind.UNKNOWN
 
 
 def capacity_now(line: CapacityLine) -> str:
@@ -105,6 +133,8 @@ def plan_data(plan: Plan) -> dict[str, Any]:
                 "quarantined": line.quarantined,
                 "allocated_after": line.allocated_after,
                 "quarantined_after": line.quarantined_after,
+                "unreadable": line.unreadable,
+                "licence": line.licence,
             }
             for t, line in plan.capacity.items()
         },

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from licsync.actual import LicenceKind
 from licsync.desired import DesiredRule
 from licsync.errors import UsageError
 from licsync.identity import AccessType, RuleContext, Source
@@ -186,8 +187,21 @@ def _by_type(reader: _Reader, read: Callable[[_Reader, str], _T]) -> dict[Access
 
 
 def _capacity(reader: _Reader) -> CapacityLine:
-    # Every field is a count, written under its own name (render.data), in this order.
-    return CapacityLine(**{f.name: reader.count(f.name) for f in dataclasses.fields(CapacityLine)})
+    # Every field but the licence kind is a count, written under its own name (render.data);
+    # plans older than format 1.4 have neither the unreadable count nor the licence kind.
+    counts: dict[str, Any] = {
+        f.name: reader.count(f.name)
+        for f in dataclasses.fields(CapacityLine)
+        if f.name not in _CAPACITY_SINCE_1_4
+    }
+    if "unreadable" in reader.data:
+        counts["unreadable"] = reader.count("unreadable")
+    if "licence" in reader.data:
+        counts["licence"] = reader.enum("licence", LicenceKind).value
+    return CapacityLine(**counts)
+
+
+_CAPACITY_SINCE_1_4 = frozenset({"unreadable", "licence"})
 
 
 def _safety(reader: _Reader) -> Safety:

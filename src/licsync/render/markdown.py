@@ -24,7 +24,13 @@ from licsync.plan import (
     Reclaim,
     RuleChange,
 )
-from licsync.render.data import QMC_TERMS, action_phrase, instant, quarantine_note
+from licsync.render.data import (
+    QMC_TERMS,
+    action_phrase,
+    instant,
+    licence_words,
+    quarantine_note,
+)
 from licsync.render.escape import md_code, md_text
 
 __all__ = ["MAX_COMMENT", "plan_marker", "plan_marker_prefix", "render_markdown"]
@@ -174,6 +180,17 @@ def _capacity_table(plan: Plan) -> list[str]:
             f"| {available} | {after} | {free} | {allocate} | {reclaim} | {verdict} |"
         )
     rows.append("")
+    lines = [line for t in AccessType if (line := plan.capacity.get(t)) is not None]
+    if lines:
+        unreadable = sum(line.unreadable for line in lines)
+        note = (
+            f"; ⚠️ {unreadable} seat{'s' if unreadable != 1 else ''} could not be read "
+            "(counted as taken, never reclaimed)"
+            if unreadable
+            else ""
+        )
+        rows.append(f"Licence: {licence_words(lines[0])}{note}.")
+        rows.append("")
     rows.append(f"<sub>{QMC_TERMS}</sub>")
     return rows
 
