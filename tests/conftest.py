@@ -17,8 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from azure_standin import AzureStandIn, azure_env
 from cli_runner import Licsync
 from github_standin import GitHubStandIn, github_env
+from gitlab_standin import GitLabStandIn, gitlab_env
 from licsync.qrs import QrsClient
 from licsync.qrs import retry as qrs_retry
 from licsync.render import render_json
@@ -35,7 +37,19 @@ SIM_NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 
 # Variables licsync, its simulator or its libraries read; a developer's shell must not change
 # what a test sees (a stray NO_COLOR, a real QLIK_JWT, a CI's GITHUB_* variables).
-_ISOLATED_PREFIXES = ("QLIK_", "QRS_", "LICSYNC_", "GITHUB_", "NTLM_")
+_ISOLATED_PREFIXES = (
+    "QLIK_",
+    "QRS_",
+    "LICSYNC_",
+    "GITHUB_",
+    "NTLM_",
+    # GitLab CI/CD's and Azure Pipelines' own variables (the forge is detected from them).
+    "CI_",
+    "GITLAB_",
+    "SYSTEM_",
+    "BUILD_",
+    "TF_BUILD",
+)
 _ISOLATED_NAMES = ("NO_COLOR", "FORCE_COLOR", "CI", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
@@ -90,6 +104,20 @@ def http(sim: Simulator) -> Iterator[httpx.Client]:
 def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
     """The GitHub stand-in over loopback, with GITHUB_* pointing at it."""
     with github_env(monkeypatch) as standin:
+        yield standin
+
+
+@pytest.fixture
+def gitlab(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitLabStandIn]:
+    """The GitLab stand-in over loopback, with GitLab CI/CD's variables pointing at it."""
+    with gitlab_env(monkeypatch) as standin:
+        yield standin
+
+
+@pytest.fixture
+def azure(monkeypatch: pytest.MonkeyPatch) -> Iterator[AzureStandIn]:
+    """The Azure DevOps stand-in over loopback, with Azure Pipelines' variables pointing at it."""
+    with azure_env(monkeypatch) as standin:
         yield standin
 
 

@@ -33,13 +33,17 @@ def _unsafe(name: str) -> bool:
     return any(part == ".." for part in name.split("/"))
 
 
-def plan_from_zip(stream: IO[bytes], *, what: str, limit: int = MAX_UNZIPPED_PLAN) -> bytes:
+def plan_from_zip(
+    stream: IO[bytes], *, what: str, limit: int = MAX_UNZIPPED_PLAN, member: str = PLAN_NAME
+) -> bytes:
     """The bytes of ``plan.json`` in the zip ``stream`` (seekable), at most ``limit`` of them.
 
     Args:
         stream: the downloaded archive.
         what: how messages name the archive (the artifact's name).
         limit: the most bytes ``plan.json`` may hold once decompressed.
+        member: where ``plan.json`` is in the archive (Azure DevOps zips a build artifact
+            under its name: ``NAME/plan.json``).
 
     Raises:
         ForgeError: not a zip, an entry with an unsafe name, no ``plan.json`` at the top, one
@@ -59,12 +63,13 @@ def plan_from_zip(stream: IO[bytes], *, what: str, limit: int = MAX_UNZIPPED_PLA
                     f"{what}: entry {escape_text(entry.filename)!r} has an unsafe path "
                     "(absolute, '..' or a drive); refusing the whole artifact"
                 )
-        found = [e for e in entries if e.filename == PLAN_NAME]
+        found = [e for e in entries if e.filename == member]
         if not found:
             names = ", ".join(repr(escape_text(e.filename)) for e in entries[:5]) or "nothing"
-            raise ForgeError(f"{what}: no {PLAN_NAME} at the top of the archive (it holds {names})")
+            where = "at the top of the archive" if member == PLAN_NAME else f"as {member}"
+            raise ForgeError(f"{what}: no {PLAN_NAME} {where} (it holds {names})")
         if len(found) > 1:
-            raise ForgeError(f"{what}: {PLAN_NAME} is in the archive twice")
+            raise ForgeError(f"{what}: {member} is in the archive twice")
         return _read_capped(archive, found[0], what=what, limit=limit)
 
 

@@ -11,8 +11,12 @@ from collections.abc import Mapping
 
 from licsync.errors import UsageError
 from licsync.forge import Forge
+from licsync.forge.azure import AzureDevOps
+from licsync.forge.azure import settings_from_env as azure_settings
 from licsync.forge.github import GitHub
 from licsync.forge.github import settings_from_env as github_settings
+from licsync.forge.gitlab import GitLab
+from licsync.forge.gitlab import settings_from_env as gitlab_settings
 
 __all__ = ["FORGES", "detect", "open_forge"]
 
@@ -45,4 +49,8 @@ def open_forge(name: str | None, env: Mapping[str, str]) -> Forge:
         )
     if chosen == "github":
         return GitHub(github_settings(env))
+    if chosen == "gitlab":
+        return GitLab(gitlab_settings(env))
+    if chosen == "azure":
+        return AzureDevOps(azure_settings(env))
     raise UsageError(f"--forge {chosen!r}: one of {', '.join(FORGES)}")

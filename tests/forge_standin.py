@@ -1,0 +1,159 @@
+"""What the GitLab and Azure DevOps stand-ins share: a real HTTP server on a free loopback port,
+every request recorded, canned answers queued for the next request matching a path (rate
+limits, HTML, garbage), and an in-memory state each stand-in routes over."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True)
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any = None
+
+
+@dataclass
+class Canned:
+    """An answer given instead of the real one, to the next request whose path matches."""
+
+    path: str  # a regular expression, matched against the path
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    method: str | None = None
+
+
+@dataclass
+class Reply:
+    status: int
+    data: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    content_type: str = "application/json; charset=utf-8"
+
+
+class StandIn:
+    """The shared part: ``url`` once serving, ``requests``, ``script``; subclasses ``route``."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: list[Recorded] = []
+        self.canned: list[Canned] = []
+        self.next_id = 1000
+        self.url = ""
+        self.origin = ""
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    def script(self, canned: Canned) -> None:
+        self.canned.append(canned)
+
+    def take_canned(self, method: str, path: str) -> Canned | None:
+        with self.lock:
+            for index, canned in enumerate(self.canned):
+                if re.search(canned.path, path) and canned.method in (None, method):
+                    return self.canned.pop(index)
+        return None
+
+    def route(self, request: Recorded) -> Reply:  # pragma: no cover - each stand-in's own
+        raise NotImplementedError
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, reply: Reply) -> None:
+        if reply.raw is not None:
+            body = reply.raw
+        else:
+            body = b"" if reply.data is None else json.dumps(reply.data).encode()
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _handle(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw
+        record = Recorded(
+            self.command,
+            parts.path,
+            parse_qs(parts.query),
+            {k.lower(): v for k, v in self.headers.items()},
+            body,
+        )
+        standin = self.server.standin
+        standin.requests.append(record)
+        canned = standin.take_canned(self.command, parts.path)
+        if canned is not None:
+            self._send(Reply(canned.status, headers=canned.headers, raw=canned.body))
+            return
+        with standin.lock:
+            reply = standin.route(record)
+        self._send(reply)
+
+    do_GET = do_POST = do_PATCH = do_PUT = _handle
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, standin: StandIn) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.standin = standin
+
+
+@contextmanager
+def serving(standin: StandIn, prefix: str = "") -> Iterator[StandIn]:
+    """``standin`` served on a free loopback port; ``url`` is the origin plus ``prefix``."""
+    server = _Server(standin)
+    standin.origin = f"http://127.0.0.1:{server.server_address[1]}"
+    standin.url = standin.origin + prefix
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        yield standin
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def page_of(
+    items: list[Any], query: dict[str, list[str]], *, default: int = 20, most: int = 100
+) -> tuple[list[Any], int, int]:
+    """One page of ``items`` by ``page``/``per_page``: (items, page, last page)."""
+    per_page = min(int(query.get("per_page", [str(default)])[0]), most)
+    page = int(query.get("page", ["1"])[0])
+    last = max(1, -(-len(items) // per_page))
+    return items[(page - 1) * per_page : page * per_page], page, last
+
+
+Router = Callable[[Recorded], Reply]
