@@ -67,7 +67,7 @@ def error(root: Path, sources: list[DenialSource]) -> str:
     return str(caught.value)
 
 
-# --- the real sample (Qlik Sense November 2018) -------------------------------------------
+# --- the real sample (Qlik Sense April 2018) ---------------------------------------------
 
 
 def test_real_sample_the_only_person_denied_is_the_administrator(

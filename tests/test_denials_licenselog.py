@@ -430,3 +430,37 @@ def test_scan_error_on_an_unreadable_file(tmp_path: Path) -> None:
     assert (
         str(caught.value) == "gone_License_Repository.txt: cannot read: No such file or directory"
     )
+
+
+@pytest.mark.parametrize("crlf", [True, False])
+@pytest.mark.parametrize("block_size", [7, 1 << 16])
+def test_an_archived_log_s_signature_trailer_is_part_of_the_format(
+    tmp_path: Path, crlf: bool, block_size: int
+) -> None:
+    """``Signature:<TAB><sha1>`` ends an archived log: not a row, not a malformed line; the
+    newest entry is the last row's."""
+    path = tmp_path / "X_License_Repository_2024-03-01T09.00.00Z.log"
+    write_license_log(path, sample_rows(), crlf=crlf, signed=True)
+    assert re.search(rb"\nSignature:\t[0-9a-f]{40}\r?\n\Z", path.read_bytes())
+    result, found = scan(path, block_size=block_size)
+    assert (result.rows, result.skipped, result.matched) == (5, 0, 2)
+    assert result.newest == at(8, 4)
+    assert len(found) == 2
+
+
+def test_a_signature_without_its_final_line_break_is_a_trailer_too(tmp_path: Path) -> None:
+    path = tmp_path / "X_License_Repository_2024-03-01T09.00.00Z.log"
+    write_license_log(path, sample_rows(), signed=True)
+    path.write_bytes(path.read_bytes().removesuffix(b"\r\n"))
+    result, _ = scan(path)
+    assert (result.rows, result.skipped) == (5, 0)
+
+
+def test_a_signature_line_elsewhere_is_still_malformed(tmp_path: Path) -> None:
+    """Only the last line is the trailer: a signature in the middle is a malformed line."""
+    path = tmp_path / "X_License_Repository.txt"
+    write_license_log(path, sample_rows(), signed=True)
+    with path.open("ab") as out:
+        out.write(path.read_bytes().splitlines(keepends=True)[-2])
+    result, _ = scan(path)
+    assert result.skipped == 1

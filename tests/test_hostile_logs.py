@@ -230,7 +230,7 @@ def test_a_symlinked_log_folder_is_read_and_a_loop_ends(tmp_path: Path) -> None:
 
 
 def test_the_real_sample_with_an_overlong_line_appended(sample_logs: Path, tmp_path: Path) -> None:
-    """The real November 2018 log, with a runaway line appended, still gives its one person."""
+    """The real April 2018 log, with a runaway line appended, still gives its one person."""
     source = sample_logs / "Repository" / "Trace" / "QLIKSERVER1_License_Repository.txt"
     target = tmp_path / "Trace" / source.name
     target.parent.mkdir()

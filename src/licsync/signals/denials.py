@@ -8,7 +8,7 @@ licence maintenance). :func:`read_denials` turns the configured sources into one
 compares :attr:`SourceReport.newest_entry` with its own ``now``).
 
 **Licence logs** (``kind: logs``; format in :mod:`licsync.signals.licenselog`). Verified against
-the real November 2018 sample (``shared/samples/qlik-logs``, ``shared/reference/qrs-api.md`` §8.2):
+the real April 2018 sample (``shared/samples/qlik-logs``, ``shared/reference/qrs-api.md`` §8.2):
 
 - A denial is a row with ``Operation == UsageDenied``. The denied identity is ``UserName``
   (``DIRECTORY\\userid``) and ``UserId`` (the QRS user GUID); ``ServiceUser`` is the account the

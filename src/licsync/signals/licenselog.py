@@ -4,7 +4,8 @@ The Qlik Repository Service writes one licence log per node, ``Repository\\Trace
 ``%ProgramData%\\Qlik\\Sense\\Log``. This module knows the bytes of that file; what a denial is
 lives in :mod:`licsync.signals.denials`.
 
-Verified by reading the bytes of a real file (Qlik Sense November 2018, QRS 20.4.2.0, public CC0
+Verified by reading the bytes of a real file (Qlik Sense April 2018, version 12.16.2, QRS
+20.4.2.0, as its ``AboutSystemInfo_*.json`` says; public CC0
 sample ``BjarniPeturFridjonsson/Qlik-SupportTools`` ``QlikSenseLogCollectorOutput.zip``, entry
 ``Log/Repository/Trace/QLIKSERVER1_License_Repository.txt``; see ``shared/reference/qrs-api.md``
 §8.2):
@@ -19,6 +20,9 @@ sample ``BjarniPeturFridjonsson/Qlik-SupportTools`` ``QlikSenseLogCollectorOutpu
   the sequence number is never used for ordering here.
 - Denial rows have an empty ``AccessTypeId``/``AccessType``; maintenance rows leave the trailing
   user columns empty but still carry all 16 fields.
+- An archived log ends with a trailer line ``Signature:<TAB><40 hex digits>`` (line 159 of the
+  same zip's ``QLIKSERVER1_License_Repository_2019-02-01T03.39.00Z.log``): part of the format,
+  not a row, never counted as a malformed line (:data:`TRAILER`).
 
 Documented by Qlik (help.qlik.com "Naming" of the new log file format, November 2019): the live
 file ``<MachineName>_<LogType>_<Service>.txt`` is renamed on roll-over to
@@ -41,6 +45,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +72,7 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-#: The header of the real November 2018 file, in order.
+#: The header of the real April 2018 file, in order.
 COLUMNS: tuple[str, ...] = (
     "Sequence#",
     "Timestamp",
@@ -93,6 +98,9 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # How many well-formed lines at the end of a file decide its newest entry. Rows are appended in
 # time order, but threads writing concurrently may land a few milliseconds out of order, so the
 # maximum of a handful of final lines is taken rather than the very last one.
+TRAILER = re.compile(rb"\ASignature:\t[0-9A-Fa-f]{40}\r?\Z")
+"""An archived log's last line: its signature (a SHA-1, 40 hex digits), not a row."""
+
 _TAIL_LINES = 32
 # Give up looking for well-formed final lines after this many, so a file of garbage costs little.
 _TAIL_LIMIT = 1024
@@ -274,8 +282,12 @@ def write_license_log(
     bom: bool = True,
     crlf: bool = True,
     columns: Sequence[str] = COLUMNS,
+    signed: bool = False,
 ) -> int:
     """Write a licence log in the real file's format; return the number of rows written.
+
+    ``signed`` ends the file with the trailer an archived ``.log`` carries (``Signature:<TAB>``
+    and a SHA-1 of what precedes it).
 
     ``machine`` fills the ``Hostname`` column. ``columns`` defaults to the 16 real columns; tests
     pass a reordered list, or one with extra names (written empty), to exercise readers. The
@@ -333,6 +345,8 @@ def write_license_log(
                 chunk.clear()
         if chunk:
             out.write((eol.join(chunk) + eol).encode())
+        if signed:
+            out.write(f"Signature:\t{_sha1(f'{salt}{count}')}{eol}".encode())
     _log.debug("wrote %s rows to %s", count, target)
     return count
 
@@ -350,8 +364,9 @@ class LogScan:
     Attributes:
         columns: the header's column names, in file order.
         index: column name -> position (the first, should a name repeat).
-        rows: lines after the header, a truncated last line included. Blank lines (Qlik writes
-            none) count too: telling them apart would cost another pass over the bytes.
+        rows: lines after the header, a truncated last line included, an archive's signature
+            trailer not. Blank lines (Qlik writes none) count too: telling them apart would
+            cost another pass over the bytes.
         skipped: malformed lines met: a wrong number of fields, a bad timestamp, or broken
             UTF-8 in a truncated last line. Only candidate lines and the final lines are parsed,
             so a malformed line elsewhere, which could not change the result, is not counted.
@@ -443,6 +458,7 @@ class _Scanner:
         self.max_line = max_line
         self.overlong = 0  # lines longer than max_line met
         self.piece_rows = 0  # rows before the piece _lines is searching (for line numbers)
+        self.trailer = False  # the file ends with an archive's signature line
 
     def run(self, required: Iterable[str]) -> LogScan:
         block, header_end = self._read_header()
@@ -502,7 +518,7 @@ class _Scanner:
         return LogScan(
             columns=columns,
             index=index,
-            rows=self.rows,
+            rows=self.rows - (1 if self.trailer else 0),
             skipped=len(self.skipped_at),
             newest=newest,
             matched=self.matched,
@@ -641,7 +657,9 @@ class _Scanner:
         while end >= 0 and good < _TAIL_LINES and seen < _TAIL_LIMIT:
             newline = buf.rfind(b"\n", 0, end)
             line = buf[newline + 1 : end]
-            if line.strip(b"\r"):
+            if not seen and TRAILER.match(line):
+                self.trailer = True  # the archive's signature, the file's last line: not a row
+            elif line.strip(b"\r"):
                 seen += 1
                 fields = _split(line, self.width)
                 stamp: dt.datetime | None = None
