@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote
@@ -28,7 +29,9 @@ from licsync.apply.writer import (
     RecordingWriter,
     Request,
     WriteResult,
+    seats_request,
 )
+from licsync.apply.writer.requests import ROUTES
 from licsync.desired import DesiredRule
 from licsync.errors import QrsBadRequest, QrsReadOnlyError, QrsResponseError
 from licsync.identity import AccessType, RuleContext
@@ -1132,3 +1135,19 @@ def test_a_selection_refused_as_invalid_falls_back_to_one_delete_each(
     assert sim.request_counts() == {"DELETE": 2}
     left = fetch_actual(client).allocations_of(ANA)
     assert all(seat.quarantined for seat in left)
+
+
+def test_every_route_the_writers_send_is_in_the_list_doctor_checks(sim: Simulator) -> None:
+    """The routes of every request of the scenario (and of a refused allocation's read-back)
+    are in ``ROUTES``: ``licsync doctor`` looks for exactly what apply sends."""
+    with QrsClient(sim.url) as reader:
+        calls = scenario(reader, sim)
+    dry = RecordingWriter(allocate_chunk=2, reclaim_chunk=2)
+    for call in calls:
+        call(dry)
+    read_back = seats_request(PRO, [uuid.uuid4()])
+    sent = [*dry.requests, read_back]
+    placeholder = re.compile(rf"{GUID}|<new [a-z ]+ id>|%3c[^/]*%3e", re.IGNORECASE)
+    for request in sent:
+        route = placeholder.sub("{id}", unquote(request.path).lower())
+        assert (request.method, route) in ROUTES, (request.method, request.path)

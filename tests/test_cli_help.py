@@ -25,6 +25,7 @@ _HELPS = (
     ["github", "issue", "--help"],
     ["key", "write", "--help"],
     ["key", "check", "--help"],
+    ["doctor", "--help"],
     ["ci", "comment", "--help"],
     ["ci", "reviewed-plan", "--help"],
     ["ci", "issue", "--help"],
@@ -43,7 +44,18 @@ def test_top_help_names_only_commands_that_exist(licsync: Licsync) -> None:
     """The summary names no command; the list holds exactly the registered ones."""
     text = licsync(["--help"]).stdout
     listed = set(re.findall(r"^│ (\w+)\s{2,}", text, flags=re.MULTILINE))
-    assert listed == {"validate", "plan", "apply", "dump", "propose", "sim", "ci", "github", "key"}
+    assert listed == {
+        "validate",
+        "plan",
+        "apply",
+        "doctor",
+        "dump",
+        "propose",
+        "sim",
+        "ci",
+        "github",
+        "key",
+    }
     assert len(COMMANDS) == len(listed)
     summary = text.split("╭")[0]
     assert "apply" not in summary

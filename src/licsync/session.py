@@ -182,6 +182,11 @@ class Session:
         self._counting.rate_limit = RateLimit(per_second) if per_second is not None else None
 
     @property
+    def has_denial_logs(self) -> bool:
+        """True when ``--denial-logs`` named logs besides the policy's sources."""
+        return bool(self._request.denial_logs)
+
+    @property
     def requests(self) -> int:
         """QRS requests made through this session's client so far (retries not counted)."""
         return self._counting.count

@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import typer
 
 from licsync import __version__
-from licsync.cli import apply, ci, dump, github, key, plan, propose, sim, validate
+from licsync.cli import apply, ci, doctor, dump, github, key, plan, propose, sim, validate
 from licsync.cli._click import ClickException
 from licsync.cli._click import UsageError as ClickUsageError
 from licsync.cli.console import utf8_streams
@@ -57,6 +57,7 @@ COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     validate.register,
     plan.register,
     apply.register,
+    doctor.register,
     dump.register,
     propose.register,
     sim.register,

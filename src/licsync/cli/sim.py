@@ -124,6 +124,14 @@ def serve(
             "fields); spec: as the QRS spec's examples (0001-01-01, null).",
         ),
     ] = "live",
+    date_skew_seconds: Annotated[
+        float,
+        typer.Option(
+            "--date-skew-seconds",
+            help="Send an HTTP Date header this far from this machine's clock (a server whose "
+            "clock is off).",
+        ),
+    ] = 0.0,
     licence: Annotated[
         str,
         typer.Option(
@@ -169,6 +177,7 @@ def serve(
         fault_rate=fault_rate,
         proxies=proxies,
         shapes="live" if shapes == "live" else "spec",
+        date_skew_seconds=date_skew_seconds,
     ) as sim:
         if demo:
             what = f"demo organisation, clock fixed at {_iso(DEMO_NOW)}"

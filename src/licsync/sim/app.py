@@ -177,6 +177,9 @@ class QrsApp:
     ) -> None:
         self.store = store
         self.shapes: ShapeStyle = shapes
+        self.date_skew_seconds = 0.0
+        """Seconds the HTTP ``Date`` header is ahead of this machine's clock (a server whose
+        clock is off: what ``licsync doctor`` checks)."""
         self.proxies = ProxyAuthenticator(proxies or ProxyConfig(), store)
         self.faults = faults or FaultInjector()
         self.counter = RequestCounter()
@@ -264,7 +267,10 @@ class QrsApp:
                 ("license", "accesstypeoverview"),
                 {"GET": lambda c: json_response(200, self.store.overview())},
             ),
-            (("license",), {"GET": lambda c: json_response(200, self.store.licence_entity())}),
+            (
+                ("license",),
+                {"GET": lambda c: self._entity_response(200, self.store.licence_entity(), c)},
+            ),
             (("selection",), {"POST": self._create_selection}),
             (("selection", "{id}"), {"GET": self._get_selection, "DELETE": self._delete_selection}),
             (("about", "api", "enums"), {"GET": lambda c: json_response(200, extra.enums())}),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.utils
 import logging
 import selectors
 import socket
@@ -176,6 +177,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header: this machine's clock, moved by the app's ``date_skew_seconds``
+        (a server whose clock is off; the simulated repository's clock is another matter)."""
+        when = time.time() if timestamp is None else timestamp
+        return email.utils.formatdate(when + self.server.app.date_skew_seconds, usegmt=True)
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -357,6 +364,7 @@ def start_simulator(
     proxies: ProxyConfig | None = None,
     faults: FaultPlan | None = None,
     shapes: ShapeStyle = "live",
+    date_skew_seconds: float = 0.0,
 ) -> Iterator[Simulator]:
     """Run a simulator in a background thread for the duration of the ``with`` block.
 
@@ -374,6 +382,7 @@ def start_simulator(
         faults: an explicit fault plan (overrides ``fault_rate`` and ``latency_ms``).
         shapes: ``live`` (as live servers answer) or ``spec`` (see
             :data:`~licsync.sim.listing.ShapeStyle`).
+        date_skew_seconds: how far the ``Date`` header is from this machine's clock.
 
     Raises:
         UsageError: the TLS folder or the snapshot is unusable, or a value is out of range.
@@ -398,6 +407,7 @@ def start_simulator(
         )
     context = tls_context(tls_dir) if tls_dir is not None else None
     app = QrsApp(store, proxies=proxies, faults=FaultInjector(faults), shapes=shapes)
+    app.date_skew_seconds = date_skew_seconds
     try:
         server = _Server((host, port), app, context)
     except OSError as exc:

@@ -30,6 +30,31 @@ encoded), well inside URL limits."""
 # UNVERIFIED: Qlik-Cli and Informatiqal write 1 ("Allow access"), Qlik's API doc example 15.
 DEFAULT_RULE_ACTIONS: Final = 1
 
+ROUTES: Final = tuple(
+    dict.fromkeys(
+        (method, path.format(kind=kind.value))
+        for kind in AccessType
+        for method, path in (
+            ("POST", "/qrs/selection"),
+            ("POST", "/qrs/selection/{{id}}/user/license/{kind}accesstype"),
+            ("DELETE", "/qrs/selection/{{id}}"),
+            ("DELETE", "/qrs/selection/{{id}}/license/{kind}accesstype"),
+            ("GET", "/qrs/license/{kind}accesstype/full"),
+            ("GET", "/qrs/license/{kind}accesstype/{{id}}"),
+            ("PUT", "/qrs/license/{kind}accesstype/{{id}}"),
+            ("DELETE", "/qrs/license/{kind}accesstype/{{id}}"),
+            ("POST", "/qrs/license/{kind}accessgroup"),
+            ("DELETE", "/qrs/license/{kind}accessgroup/{{id}}"),
+            ("POST", "/qrs/systemrule"),
+            ("PUT", "/qrs/systemrule/{{id}}"),
+            ("DELETE", "/qrs/systemrule/{{id}}"),
+        )
+    )
+)
+"""Every (method, route) the writes here may send, lower case, ``{id}`` for an id: what
+``licsync doctor`` looks for in the server's own list of routes, so a site that lacks one is
+known before the first apply (a route listed twice, once per access type, is the same route)."""
+
 NEW_GROUP_ID: Final = "<new access group id>"
 NEW_RULE_ID: Final = "<new system rule id>"
 NEW_ALLOCATION_ID: Final = "<new allocation id>"
