@@ -69,6 +69,8 @@ class WriteResult:
         status: the HTTP status when QRS answered with an error (failed, already by 404/400).
         created_id: the new allocation id or system rule id, when QRS said.
         retry_after: seconds QRS asked to wait before trying again (a 429's ``Retry-After``).
+        resendable: certainly nothing was written (a read or a selection before the write
+            failed) and the failure may pass: ``apply`` may send it again after a re-read.
     """
 
     change: ChangeId
@@ -77,6 +79,7 @@ class WriteResult:
     status: int | None = None
     created_id: str | None = None
     retry_after: float | None = None
+    resendable: bool = False
 
     @property
     def ok(self) -> bool:

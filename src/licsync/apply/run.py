@@ -339,7 +339,7 @@ class _CapacityGate:
 
 
 def _uncertain(result: WriteResult) -> bool:
-    if result.outcome in (Outcome.UNKNOWN, Outcome.PARTIAL):
+    if result.outcome in (Outcome.UNKNOWN, Outcome.PARTIAL) or result.resendable:
         return True
     if result.outcome is Outcome.FAILED and result.status is not None:
         return result.status in _SETTLE_STATUSES or result.status >= 500

@@ -125,8 +125,14 @@ def _not_written(change: ChangeId, exc: QrsError, note: str) -> WriteResult:
     """Failed, whether QRS answered or not: only a read or a selection went unanswered, so
     certainly nothing was written."""
     _reraise(exc)
+    status = _status(exc)
     return WriteResult(
-        change, Outcome.FAILED, f"{exc}; {note}", status=_status(exc), retry_after=_wait(exc)
+        change,
+        Outcome.FAILED,
+        f"{exc}; {note}",
+        status=status,
+        retry_after=_wait(exc),
+        resendable=status is None or status >= 500 or status in (409, 429),
     )
 
 
