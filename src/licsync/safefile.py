@@ -97,7 +97,16 @@ def read_regular(path: str | os.PathLike[str], *, limit: int, follow: bool = Tru
     with open_regular(path, follow=follow) as stream:
         size = os.fstat(stream.fileno()).st_size
         if size <= limit:
-            data = stream.read(limit + 1)
+            # Read what the file says it holds (plus one byte, to see it grew), then on in
+            # chunks: read(limit + 1) would allocate the whole cap first (512 MiB for a plan).
+            data = stream.read(size + 1)
+            if len(data) > size:
+                pieces = [data]
+                total = len(data)
+                while total <= limit and (piece := stream.read(min(1 << 20, limit + 1 - total))):
+                    pieces.append(piece)
+                    total += len(piece)
+                data = b"".join(pieces)
             if len(data) <= limit:
                 return data
             size = len(data)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from licsync.errors import UsageError
-from licsync.jsonfile import read_json
+from licsync.jsonfile import read_plan_json
 from licsync.plan.changes import Action, Change, ChangeId, CompleteRule
 from licsync.plan.document import Plan, checksum_of_decisions
 
@@ -73,7 +73,7 @@ def load_reviewed(path: str | Path) -> ReviewedPlan:
             this licsync reads, or its checksum does not match its own decisions.
     """
     shown = str(path)
-    data = read_json(Path(path), where=shown, limit=MAX_PLAN_BYTES, what="the plan")
+    data = read_plan_json(Path(path), where=shown, limit=MAX_PLAN_BYTES)
     if not isinstance(data, dict):
         raise UsageError(f"{shown}: not a licsync JSON plan (expected an object)")
     version = _field(data, "format_version", str, shown)

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from licsync.errors import ForgeError, UsageError
-from licsync.jsonfile import parse_json
+from licsync.jsonfile import parse_plan_json
 from licsync.render.escape import escape_text
 
 __all__ = [
@@ -185,7 +185,7 @@ def checksum_in(plan_json: bytes, *, where: str) -> str | None:
         ForgeError: ``plan_json`` is not UTF-8 JSON holding an object (``where`` names it).
     """
     try:
-        data = parse_json(plan_json, where)
+        data = parse_plan_json(plan_json, where)  # the checksum only: bounded memory
     except UsageError as exc:
         raise ForgeError(str(exc)) from None
     if not isinstance(data, dict):
