@@ -35,7 +35,7 @@ import httpx
 from licsync import __version__
 from licsync.errors import ForgeError, UsageError
 from licsync.forge import Posted, ReviewedArtifact, github_reviewed
-from licsync.qrs import retry
+from licsync.qrs import deadline, retry
 from licsync.qrs.errormap import sanitise_excerpt
 from licsync.render.escape import escape_text
 
@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
+DEFAULT_DEADLINE = 1200.0
+"""Seconds one command may spend with GitHub in all (a rate limit that asks for a longer wait
+is refused at once)."""
 MAX_JSON_BYTES = 32 * 1024 * 1024
 """A page of 100 comments of 65,536 characters is under 27 MB (4 bytes a character at most)."""
 MAX_ZIP_BYTES = 512 * 1024 * 1024
@@ -158,6 +161,9 @@ class GitHub:
         policy: rate-limit waits.
         clock: seconds since the epoch (``x-ratelimit-reset`` is an epoch time); injectable.
         timeout: seconds per request.
+        deadline: seconds for everything this client does (one command): every request, its
+            retries and waits, and every byte of every answer end by then, however slowly a
+            server drips them (as for QRS, :mod:`licsync.qrs.deadline`).
     """
 
     def __init__(
@@ -167,10 +173,13 @@ class GitHub:
         policy: RateLimitPolicy | None = None,
         clock: Callable[[], float] = time.time,
         timeout: float = 60.0,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         self._settings = settings
         self._policy = policy or RateLimitPolicy()
         self._clock = clock
+        self._deadline = deadline
+        self._deadline_at = time.monotonic() + deadline
         self._repo_path = f"/repos/{settings.owner}/{settings.repo}"
         agent = f"licsync/{__version__}"
         self._api = httpx.Client(
@@ -182,10 +191,14 @@ class GitHub:
             },
             timeout=timeout,
             follow_redirects=False,
+            transport=_bounded_transport(),
         )
         # Downloads from blob storage: a signed URL is the credential; the token must not go.
         self._blob = httpx.Client(
-            headers={"User-Agent": agent}, timeout=timeout, follow_redirects=False
+            headers={"User-Agent": agent},
+            timeout=timeout,
+            follow_redirects=False,
+            transport=_bounded_transport(),
         )
 
     def __enter__(self) -> GitHub:
@@ -309,7 +322,13 @@ class GitHub:
             if following is None:
                 return
             url, params = following, None  # the next link carries the query
-            if _origin(url) != _origin(self._settings.api_url):
+            try:
+                elsewhere = _origin(url) != _origin(self._settings.api_url)
+            except ValueError:  # a port out of range, a broken IPv6 host: urlsplit refuses it
+                raise ForgeError(
+                    f"GET {path}: the next page's address in the Link header is not a valid URL"
+                ) from None
+            if elsewhere:
                 raise ForgeError(f"GET {path}: the next page is on another host; not following")
         raise ForgeError(f"GET {path}: more than {MAX_PAGES} pages; giving up")
 
@@ -339,10 +358,15 @@ class GitHub:
             if spool is not None:  # a retried download starts again from nothing
                 spool.seek(0)
                 spool.truncate()
+            self._check_deadline(method, path)
             try:
-                with use.stream(method, url, params=params, json=body) as response:
-                    answer = _read(response, method, path, spool=spool)
+                with (
+                    deadline.bounded(self._deadline_at),
+                    use.stream(method, url, params=params, json=body) as response,
+                ):
+                    answer = _read(response, method, path, spool=spool, at=self._deadline_at)
             except httpx.HTTPError as exc:
+                self._check_deadline(method, path)
                 if method != "GET" or last:
                     # The exception's text can hold the URL (a signed download link): not shown.
                     raise ForgeError(
@@ -368,7 +392,19 @@ class GitHub:
             return answer
         raise ForgeError(f"{method} {path}: still rate limited after {self._policy.attempts} tries")
 
+    def _check_deadline(self, method: str, path: str) -> None:
+        if time.monotonic() >= self._deadline_at:
+            raise ForgeError(
+                f"{method} {path}: GitHub did not finish answering within {self._deadline:.0f} s "
+                "(the command's deadline, retries and waits included)"
+            )
+
     def _wait(self, seconds: float, why: str) -> None:
+        if time.monotonic() + seconds >= self._deadline_at:
+            raise ForgeError(
+                f"github: {why}; waiting {seconds:.0f} s more would pass the command's deadline "
+                f"of {self._deadline:.0f} s"
+            )
         log.warning("github: %s; waiting %.0f s", why, seconds)
         retry.wait(seconds)  # looked up at each call: the tests' autouse fixture never sleeps
 
@@ -422,7 +458,21 @@ class _Answer:
     links: dict[str, dict[str, str]]
 
 
-def _read(response: httpx.Response, method: str, path: str, *, spool: IO[bytes] | None) -> _Answer:
+def _bounded_transport() -> httpx.HTTPTransport:
+    """A transport whose every socket wait ends by the calling thread's deadline."""
+    transport = httpx.HTTPTransport(retries=0)
+    deadline.install(transport)
+    return transport
+
+
+def _read(
+    response: httpx.Response,
+    method: str,
+    path: str,
+    *,
+    spool: IO[bytes] | None,
+    at: float | None = None,
+) -> _Answer:
     ok_download = spool is not None and response.status_code == 200
     limit = MAX_ZIP_BYTES if ok_download else MAX_JSON_BYTES
     chunks: list[bytes] = []
@@ -435,6 +485,8 @@ def _read(response: httpx.Response, method: str, path: str, *, spool: IO[bytes] 
             spool.write(chunk)
         else:
             chunks.append(chunk)
+        if at is not None and time.monotonic() >= at:  # the network layer should end it first
+            raise httpx.ReadTimeout("the command's deadline has passed")
     links = {str(rel): link for rel, link in response.links.items()}
     return _Answer(response.status_code, response.headers, b"".join(chunks), links)
 

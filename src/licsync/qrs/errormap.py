@@ -70,6 +70,7 @@ def sanitise_excerpt(body: bytes, *, redact: Iterable[str] = ()) -> str:
             text,
             flags=re.IGNORECASE,
         )
+    text = _without_pieces(text, patterns)
     text = text[: _RAW_LIMIT + len(_REDACTED)]
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = " ".join(text.split())
@@ -79,6 +80,42 @@ def sanitise_excerpt(body: bytes, *, redact: Iterable[str] = ()) -> str:
 
 
 _MIN_PIECE = 16  # shorter pieces of a JWT are not secret enough to be worth blanking
+_MIN_SHOWN = 8
+"""Any run of this many characters of a secret is blanked too: a server that echoes a token
+cut short (the first 20 characters of a ``ghp_...``) must not print its start."""
+
+
+def _without_pieces(text: str, patterns: Iterable[str]) -> str:
+    """``text`` with every stretch that shares :data:`_MIN_SHOWN` or more consecutive
+    characters with a secret replaced by the redaction mark (letter case ignored)."""
+    grams = {
+        form[i : i + _MIN_SHOWN].casefold()
+        for form in patterns
+        for i in range(len(form) - _MIN_SHOWN + 1)
+    }
+    if not grams:
+        return text
+    folded = text.casefold()
+    if len(folded) != len(text):  # casefold changed lengths (e.g. 'ß'): compare as lowered
+        folded = text.lower()
+    hidden = [False] * len(text)
+    for start in range(len(text) - _MIN_SHOWN + 1):
+        if folded[start : start + _MIN_SHOWN] in grams:
+            for at in range(start, start + _MIN_SHOWN):
+                hidden[at] = True
+    if not any(hidden):
+        return text
+    out: list[str] = []
+    at = 0
+    while at < len(text):
+        if hidden[at]:
+            while at < len(text) and hidden[at]:
+                at += 1
+            out.append(_REDACTED)
+        else:
+            out.append(text[at])
+            at += 1
+    return "".join(out)
 
 
 def _redaction_patterns(redact: Iterable[str]) -> set[str]:
