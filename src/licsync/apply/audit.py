@@ -168,7 +168,9 @@ class AuditLog:
         if self._fd is None or not self._pending:
             self._pending.clear()
             return
-        data = "".join(self._pending).encode("utf-8")
+        # backslashreplace: a value from the environment that is not UTF-8 (a lone
+        # surrogate) is kept visibly instead of failing the record.
+        data = "".join(self._pending).encode("utf-8", "backslashreplace")
         self._pending.clear()
         try:
             before = os.fstat(self._fd).st_size

@@ -13,10 +13,12 @@ import contextlib
 import datetime as dt
 import getpass
 import hashlib
+import ipaddress
 import json
 import os
 import re
 import socket
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -25,7 +27,7 @@ import filelock
 from licsync.errors import SiteLocked, UsageError
 from licsync.timeutil import format_instant
 
-__all__ = ["file_stem", "lock_path", "site_lock", "state_directory"]
+__all__ = ["file_stem", "lock_path", "site_address", "site_lock", "state_directory"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -46,10 +48,41 @@ def state_directory(env: Mapping[str, str]) -> Path:
 
 
 def lock_path(state: Path, site: str, qrs_url: str) -> Path:
-    """The lock file of one site: its name, readable, and a hash of where QRS is (two
-    checkouts naming the same site lock each other; two sites of one name do not)."""
-    digest = hashlib.sha256(qrs_url.encode("utf-8")).hexdigest()[:12]
+    """The lock file of one site: its name, readable, and a hash of where QRS really is (the
+    addresses its host resolves to and its port, :func:`site_address`): two checkouts, or
+    ``localhost`` and ``127.0.0.1``, naming one site lock each other; two sites do not."""
+    identity = f"{site.casefold()}\n{site_address(qrs_url)}"
+    digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:12]
     return state / "locks" / f"{file_stem(site)}-{digest}.lock"
+
+
+def site_address(qrs_url: str) -> str:
+    """Where a QRS URL leads, spelled the same however the URL names it: the sorted addresses
+    its host resolves to (any loopback address as ``loopback``), the port (the scheme's when
+    none is given) and the path. A host that does not resolve is kept as its lower-cased name."""
+    parts = urllib.parse.urlsplit(qrs_url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    host = (parts.hostname or "").lower()
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        addresses = [host]
+    else:
+        addresses = sorted({_address(str(info[4][0])) for info in found}) or [host]
+    if "loopback" in addresses:
+        addresses = ["loopback"]
+    return f"{','.join(addresses)}:{port}{parts.path.rstrip('/')}"
+
+
+def _address(text: str) -> str:
+    try:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return text
+    return "loopback" if address.is_loopback else str(address)
 
 
 @contextlib.contextmanager

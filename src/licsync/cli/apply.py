@@ -186,6 +186,14 @@ def apply(
         raise typer.Exit(ExitCode.CHANGES)
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _print_report(report: str, result: ApplyResult) -> None:
     """The report on standard output; when it cannot be written (closed, a full disk) the
     changes were still made and audited: say so on standard error, exit 1, not 70."""
@@ -226,6 +234,9 @@ def _approval(
         said = f" (given: {', '.join(given)})" if given else ""
         msg = f"give exactly one approval: --plan FILE, --checksum SHA or --auto-approve{said}"
         raise typer.BadParameter(msg)
+    if reason is not None and not _utf8(reason):
+        # Bytes that are not UTF-8 reach Python as lone surrogates; the audit log is UTF-8.
+        raise typer.BadParameter("--reason: not valid UTF-8 text")
     if force and not (reason and reason.strip()):
         raise typer.BadParameter('--force needs --reason "why" (it goes into the audit log)')
     if reason is not None and not force:

@@ -17,6 +17,13 @@ import typer
 
 from licsync.cli._click import UsageError as ClickUsageError
 from licsync.errors import UsageError
+from licsync.safefile import read_regular
+
+MAX_USERS = 1_000_000
+"""The most people ``sim serve`` builds (99,999,999,999 took 22.9 GB of memory before the
+kernel stopped it); benchmarks use 100,000."""
+MAX_SNAPSHOT_BYTES = 4 * 1024**3
+"""A snapshot of 1,000,000 people is well under this."""
 
 if TYPE_CHECKING:
     from licsync.sim.store import SimStore
@@ -82,7 +89,14 @@ def serve(
             help="Serve HTTPS with the files of 'licsync sim certs'; require client certificates.",
         ),
     ] = None,
-    users: Annotated[int, typer.Option(min=0, help="People in the synthetic organisation.")] = 1000,
+    users: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=MAX_USERS,
+            help=f"People in the synthetic organisation (at most {MAX_USERS:,}).",
+        ),
+    ] = 1000,
     seed: Annotated[
         int, typer.Option(help="Seed of the synthetic organisation and of faults.")
     ] = 0,
@@ -231,7 +245,12 @@ def _store(
 
     store = demo_organisation() if demo else None
     if store is None and snapshot is not None:
-        store = SimStore.load(snapshot)
+        try:
+            # A regular file of bounded size: /dev/zero or a FIFO would never end.
+            data = read_regular(snapshot, limit=MAX_SNAPSHOT_BYTES)
+        except OSError as exc:
+            raise UsageError(f"cannot read simulator snapshot {snapshot}: {exc.strerror}") from None
+        store = SimStore.from_json(data)
     if store is None and licence:
         store = synthetic_organisation(users, seed, dt.datetime.now(dt.UTC))
         store.clock = SimClock(None)  # built "as of now", then follows the wall clock

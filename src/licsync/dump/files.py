@@ -139,6 +139,7 @@ def write_dump(
     check_output(out, force=force, keep_site=kept_site is not None)
     files = tuple((n, t) for n, t in dump.files if kept_site is None or n != SITE_FILE)
     staging: Path | None = None
+    made = False
     try:
         staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.dump-"))
         for name, text in files:
@@ -147,9 +148,13 @@ def write_dump(
         if kept_site is not None:
             (staging / SITE_FILE).write_bytes(kept_site)
         _check_loads_back(dump, staging, out, today=today)
+        made = not out.exists()
         out.mkdir(exist_ok=True)  # only now: a refused dump leaves no empty folder behind
         return _commit(files, out)
     except OSError as exc:
+        if made:  # nor does a dump that could not be written (a full disk): rmdir if empty
+            with contextlib.suppress(OSError):
+                out.rmdir()
         msg = f"cannot write into {out}: {exc.strerror or exc}"
         raise DumpRefused(msg) from exc
     finally:

@@ -362,6 +362,27 @@ def _challenge_error(
     return QrsAuthError(message, method=request.method, path=path, status=status, excerpt=shown)
 
 
+def _check_host(host: str) -> None:
+    """A host name DNS can hold (labels of 1 to 63 characters, 253 in all), or an address:
+    anything else fails later, deep in the HTTP client, as a crash."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return
+    try:
+        encoded = host.encode("idna")
+    except UnicodeError:
+        encoded = b""
+    if not encoded or len(encoded) > 253:
+        msg = (
+            f"the host name {host[:80]!r} is not one DNS can hold (each dot-separated part "
+            "1 to 63 characters, 253 in all)"
+        )
+        raise ValueError(msg)
+
+
 def effective_base_url(url: str, mode: AuthMode) -> str:
     """The server origin to talk to: no trailing ``/`` or ``/qrs``; port 4242 for certificates.
 
@@ -375,6 +396,7 @@ def effective_base_url(url: str, mode: AuthMode) -> str:
     if parts.query or parts.fragment or parts.username or parts.password:
         msg = "the QRS URL must not carry a query, fragment or credentials"
         raise ValueError(msg)
+    _check_host(parts.hostname)
     path = parts.path.rstrip("/")
     if path.casefold().endswith("/qrs"):
         path = path[:-4]
