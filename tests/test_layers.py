@@ -259,6 +259,21 @@ def test_pure_layers_import_no_io_and_no_cli() -> None:
     assert not problems, "forbidden imports in the pure layers:\n" + "\n".join(problems)
 
 
+QRS_MAY_NOT_USE = ("licsync.plan", "licsync.apply", "licsync.results", "licsync.session")
+"""``licsync.qrs`` is the transport and the reads: it builds no change and sends no write."""
+
+
+def test_qrs_imports_neither_the_planner_nor_the_write_side() -> None:
+    """licsync.qrs keeps the transport and the reads: no import reaches the planner, the
+    changes, the writers or the write results (they live in licsync.apply)."""
+    problems = [
+        _describe(chain, edge, "qrs/ is transport and reads")
+        for chain, edge in _closure(_layer("licsync.qrs"))
+        if _in(edge.imported, QRS_MAY_NOT_USE)
+    ]
+    assert not problems, "licsync.qrs reaches the write side:\n" + "\n".join(problems)
+
+
 def test_simulator_imports_only_identity_and_timeutil() -> None:
     """The simulator imports from licsync only itself, identity and timeutil."""
     problems = _sim_violations()
