@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from licsync.errors import QrsError
+from licsync.errors import QrsError, QrsResponseError
 from licsync.identity import AccessType, RuleContext
 from licsync.qrs.parse import (
     access_group_reference,
@@ -19,6 +19,7 @@ from licsync.qrs.parse import (
     parse_capacity,
     parse_rules,
     parse_users,
+    read_allocations,
 )
 
 PRO = AccessType.PROFESSIONAL
@@ -400,3 +401,42 @@ def test_about_requires_build_version() -> None:
     assert parse_about({"buildVersion": "38.22.0"}) == "38.22.0"
     with pytest.raises(QrsError, match="buildVersion"):
         parse_about({"buildDate": "x"})
+
+
+def test_both_never_sentinels_and_empty_deleted_user_fields_read_alike() -> None:
+    """Live servers' "never" (1753-01-01) and ``""`` deleted-user fields on a living user's seat
+    read exactly as the spec's 0001-01-01 and null."""
+    live = allocation(
+        lastUsed="1753-01-01T00:00:00.000Z",
+        quarantineEnd="1753-01-01T00:00:00.000Z",
+        deletedUserId="",
+        deletedUserDirectory="",
+    )
+    spec = allocation(
+        lastUsed="0001-01-01T00:00:00.000Z",
+        quarantineEnd="0001-01-01T00:00:00.000Z",
+        deletedUserId=None,
+        deletedUserDirectory=None,
+    )
+    assert parse_allocations([live], PRO) == parse_allocations([spec], PRO)
+    (seat,) = parse_allocations([live], PRO)
+    assert (seat.last_used, seat.quarantine_end, seat.user_id) == (None, None, "u-1")
+
+
+def test_unreadable_rows_are_reported_and_the_rest_read() -> None:
+    """read_allocations: a seat with ``user: null`` and empty deleted-user fields, or not an
+    object, is an UnreadableRow naming its id and why; the good seat is read."""
+    rows = [
+        allocation(id="odd", user=None, deletedUserId="", deletedUserDirectory=""),
+        "not a seat",
+        allocation(id="good"),
+    ]
+    seats, unreadable = read_allocations(rows, PRO)
+    assert [s.id for s in seats] == ["good"]
+    first, second = unreadable
+    assert (first.id, first.index, first.access_type) == ("odd", 0, PRO)
+    assert "lacks the field 'user (or deletedUserDirectory/deletedUserId)'" in first.why
+    assert (second.id, second.index) == (None, 1)
+    assert "not an object" in second.why
+    with pytest.raises(QrsResponseError, match="odd"):
+        parse_allocations(rows, PRO)

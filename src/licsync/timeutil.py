@@ -1,7 +1,8 @@
 """QRS date-times: parsing and formatting in one place.
 
-QRS writes ISO 8601 UTC with milliseconds (``2019-12-19T16:10:20.947Z``) and uses
-``0001-01-01T00:00:00.000Z`` (or omits the field) for "never".
+QRS writes ISO 8601 UTC with milliseconds (``2019-12-19T16:10:20.947Z``). For "never" live
+servers send ``1753-01-01T00:00:00.000Z`` (SQL Server's smallest datetime) and Qlik's
+documentation shows ``0001-01-01T00:00:00.000Z``; both, and an absent field, read as None.
 """
 
 from __future__ import annotations
