@@ -398,6 +398,26 @@ def show_bound(split: dict[str, Any], wall: float, floor: float) -> None:
     )
 
 
+def check_routes(routes: dict[str, int], allocations: int) -> None:
+    """From the simulator's request log: every allocation went through the QMC's route (a
+    selection of users, the POST on it), none through ``/many`` or straight to the type."""
+    qmc = sum(n for route, n in routes.items() if "/user/license/" in route)
+    straight = {
+        route: n
+        for route, n in routes.items()
+        if route.startswith("POST /qrs/license/") and "accesstype" in route
+    }
+    if straight:
+        raise SystemExit(f"allocations outside the QMC's route: {straight}")
+    chunks = -(-allocations // 100)
+    print(
+        f"request log: {allocations:,} allocations through the QMC's route in {qmc} POSTs "
+        f"(at least {chunks} selections of 100), "
+        f"{routes.get('POST /qrs/selection', 0)} selections made, "
+        f"{routes.get('DELETE /qrs/selection/{id}', 0)} deleted; /many: 0"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--users", type=int, default=13_000, help="people in the organisation")
@@ -481,9 +501,12 @@ def measure(options: argparse.Namespace, urls: list[str], tmp: Path) -> int:
         with http_client() as http:
             floor_read(http, ours)  # warm-up: fills the simulator's caches of serialised lists
             read_floors.append(timed(lambda: floor_read(http, ours)))  # noqa: B023
+            http.post(f"{ours}/_sim/requests/reset")
         profile = options.profile if number == 0 else None
         seconds, report, split = run_apply(desired, options.concurrency, profile)
         check(report, options.changes)
+        with http_client() as http:
+            check_routes(http.get(f"{ours}/_sim/requests/routes").json(), options.changes)
         runs.append((seconds, report, split))
         print(f"run {number + 1}: {seconds:.2f}s")
     sample = min(options.sample, total)
