@@ -1151,3 +1151,19 @@ def test_every_route_the_writers_send_is_in_the_list_doctor_checks(sim: Simulato
     for request in sent:
         route = placeholder.sub("{id}", unquote(request.path).lower())
         assert (request.method, route) in ROUTES, (request.method, request.path)
+
+
+def test_a_server_that_cannot_filter_on_user_id_is_read_whole(
+    scripted: Scripted, client: QrsClient, sim: Simulator
+) -> None:
+    """The read after a refusal falls back to every seat of the type when QRS refuses the
+    user.id filter (400): the holder is still recognised."""
+    (user,) = people(fetch_actual(client), "stale")
+
+    def no_user_filter(request: httpx.Request) -> httpx.Response | None:
+        if request.method == "GET" and "user.id" in unquote(str(request.url)):
+            return httpx.Response(400, text="Cannot parse the expression")
+        return None
+
+    (result,) = scripted(sim, no_user_filter).allocate([grant(user, ANA)])
+    assert result.outcome is Outcome.ALREADY

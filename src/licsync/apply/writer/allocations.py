@@ -255,10 +255,18 @@ class AllocationWrites(_WriterBase):
         """Who of these users holds a ``kind`` seat now (user GUID lower case -> the seat)."""
         guids = [g for u in user_ids if (g := _guid(u)) is not None]
         held: dict[str, _Seat] = {}
-        for chunk in _chunks(guids, SEAT_READ_CHUNK):
-            request = seats_request(kind, chunk)
-            answer = self._request(request, [])
-            held.update(_seats_by_user(answer, request))
+        try:
+            for chunk in _chunks(guids, SEAT_READ_CHUNK):
+                request = seats_request(kind, chunk)
+                answer = self._request(request, [])
+                held.update(_seats_by_user(answer, request))
+        except QrsBadRequest:
+            # A server that cannot filter on user.id (UNVERIFIED on a live QRS): read every
+            # seat of the type once, and keep these users'.
+            request = Request("GET", seats_request(kind, guids[:1]).path)
+            everyone = _seats_by_user(self._request(request, []), request)
+            wanted = {str(g) for g in guids}
+            held = {user: seat for user, seat in everyone.items() if user in wanted}
         return held
 
     def reinstate(self, changes: Sequence[Reinstate]) -> tuple[WriteResult, ...]:
