@@ -21,6 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from licsync import atomicfile
 from licsync.errors import UsageError
 
 __all__ = ["exposure", "write_private"]
@@ -45,7 +46,7 @@ def write_private(path: str | os.PathLike[str], data: bytes) -> None:
     except OSError as exc:
         raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from exc
     try:
-        os.replace(temporary, target)
+        atomicfile.replace(temporary, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(temporary)

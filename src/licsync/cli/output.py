@@ -8,6 +8,7 @@ import stat
 import tempfile
 from pathlib import Path
 
+from licsync import atomicfile
 from licsync.errors import LicsyncError
 from licsync.safefile import describe_mode
 
@@ -35,7 +36,7 @@ def write_atomically(path: Path, text: str) -> None:
         os.chmod(temporary, _mode_for(path))
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
-        os.replace(temporary, path)
+        atomicfile.replace(temporary, path)
         temporary = None
     except OSError as exc:
         msg = f"cannot write {path}: {exc.strerror or exc}"

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Hashable
 from pathlib import Path
 
+from licsync import atomicfile
 from licsync.desired import Desired
 from licsync.dump.document import FILE_NAMES, SITE_FILE, Dump
 from licsync.errors import ConfigError, DumpRefused
@@ -183,9 +184,9 @@ def _commit(files: tuple[tuple[str, str], ...], out: Path) -> tuple[Path, ...]:
             if target.exists() or target.is_symlink():
                 handle, aside = tempfile.mkstemp(dir=out, prefix=f".{name}.old-", suffix=".tmp")
                 os.close(handle)
-                os.replace(target, aside)
+                atomicfile.replace(target, aside)
                 kept[name] = aside
-            os.replace(fresh[name], target)
+            atomicfile.replace(fresh[name], target)
             del fresh[name]
             placed.append(name)
     except OSError:
@@ -210,7 +211,7 @@ def _undo(out: Path, placed: list[str], kept: dict[str, str]) -> None:
                 os.unlink(out / name)
     for name, aside in kept.items():
         with contextlib.suppress(OSError):
-            os.replace(aside, out / name)
+            atomicfile.replace(aside, out / name)
 
 
 def _check_loads_back(dump: Dump, staging: Path, out: Path, *, today: dt.date) -> None:
