@@ -88,3 +88,73 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "pytest" in test_command
     ci_lines = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert test_command in ci_lines
+
+
+def _pip(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        timeout=900,
+    )
+
+
+def test_offline_install_from_a_wheelhouse(tmp_path: Path) -> None:
+    """docs/ci.md's Windows runner install: ``pip download`` the built wheel's dependencies into
+    a wheelhouse where the index is reachable, then ``pip install --no-index --find-links`` it
+    with no index at all, and the installed licsync validates the example."""
+    house = tmp_path / "wheelhouse"
+    built = _pip(
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "-q",
+        "-w",
+        str(house),
+        str(REPO),
+        cwd=tmp_path,
+    )
+    if built.returncode != 0 and "hatchling" in built.stderr:
+        pytest.skip("hatchling is not installed in this environment (pip install -e '.[test]')")
+    assert built.returncode == 0, built.stderr
+    [wheel] = house.glob("licsync-*.whl")
+    fetched = _pip(
+        "download", "-q", "--only-binary=:all:", "-d", str(house), str(wheel), cwd=tmp_path
+    )
+    if fetched.returncode != 0:
+        pytest.skip(f"the package index is not reachable from here: {fetched.stderr[-300:]}")
+    example_copy = shutil.copytree(REPO / "licenses", tmp_path / "licenses")
+    target = tmp_path / "installed"
+    offline = _pip(
+        "install",
+        "-q",
+        "--no-index",
+        "--find-links",
+        str(house),
+        "--target",
+        str(target),
+        "licsync",
+        cwd=tmp_path,
+    )
+    assert offline.returncode == 0, offline.stderr
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); import licsync, licsync.cli; "
+            "print(licsync.__file__, flush=True); "
+            "sys.exit(licsync.cli.main(['validate', sys.argv[2]]))",
+            str(target),
+            str(example_copy),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.startswith(str(target)), probe.stdout
