@@ -361,9 +361,14 @@ def test_apply_runs_one_site_at_a_time_behind_its_environment() -> None:
 
 def test_ci_runs_the_same_script_as_here_on_each_python() -> None:
     """ci.yml runs .ci/run on 3.11, 3.12 and 3.13, and .ci/run lints the workflows."""
-    ((_, job),) = _jobs(GITHUB / "workflows" / "ci.yml")
+    jobs = dict(_jobs(GITHUB / "workflows" / "ci.yml"))
+    job = jobs["test"]
     assert job["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
     assert job["steps"][-1]["run"] == "bash .ci/run"
+    windows = jobs["windows"]
+    assert windows["runs-on"] == "windows-latest"
+    assert windows["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
+    assert "pytest" in windows["steps"][-1]["run"]
     script = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert ".venv/bin/actionlint\n" in script
     assert ".venv/bin/zizmor --offline .github\n" in script
