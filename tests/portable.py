@@ -36,6 +36,12 @@ NEW_GROUP: int = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
 """``creationflags`` for a child that a test will interrupt (0 on POSIX)."""
 
 
+def native(path: str) -> str:
+    """A relative path as licsync names it on this system: ``licenses\\x.yaml`` on Windows,
+    where messages name files with the separator the user's shell uses."""
+    return path.replace("/", os.sep)
+
+
 def posix_only(reason: str) -> pytest.MarkDecorator:
     """Skip on Windows, saying why the test has no meaning there."""
     return pytest.mark.skipif(WINDOWS, reason=f"Windows: {reason}")

@@ -12,6 +12,7 @@ from cli_runner import Licsync, edit_file
 from licsync.forge import plan_marker
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 from licsync.sim.server import start_simulator
+from portable import native
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_CHECKSUM_LINE = "Checksum: sha256:"
@@ -143,7 +144,7 @@ def test_invalid_desired_state_changes_nothing(example: Path, licsync: Licsync) 
         result = licsync(["plan", "licenses", "--qrs-url", sim.url])
         counts = sim.request_counts()
     assert result.exit_code == 1
-    assert "licenses/broken.yaml:3:13: professional.allocations[0].user" in result.stderr
+    assert native("licenses/broken.yaml:3:13: professional.allocations[0].user") in result.stderr
     assert counts == {}
 
 

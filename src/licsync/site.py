@@ -27,6 +27,7 @@ class AuthMode(StrEnum):
     HEADER = "header"
     JWT = "jwt"
     NTLM = "ntlm"
+    NEGOTIATE = "negotiate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,8 @@ class AuthConfig:
     """How licsync authenticates. Secrets appear only as environment-variable names.
 
     Attributes:
-        mode: certificate | header | jwt | ntlm.
+        mode: certificate | header | jwt | ntlm | negotiate (the process's own Windows
+            identity: no user or secret here).
         user: the acting user ``DIRECTORY\\userid`` (``X-Qlik-User`` in certificate mode,
             the header value in header mode, the Windows account in ntlm mode).
         cert_file: client certificate PEM (certificate mode).

@@ -1,4 +1,5 @@
-"""How licsync authenticates to QRS: certificate, header, JWT or Windows (NTLM).
+"""How licsync authenticates to QRS: certificate, header, JWT, Windows (NTLM with a password)
+or integrated Windows authentication (Negotiate as the process's own identity).
 
 A :class:`Credentials` value holds everything mode-specific the HTTP client needs: the URL prefix
 (a virtual proxy), fixed headers, the TLS context, an httpx auth flow, the User-Agent and whether a
@@ -14,6 +15,7 @@ server text it repeats.
 from __future__ import annotations
 
 import binascii
+import importlib.util
 import ipaddress
 import logging
 import os
@@ -22,12 +24,14 @@ import struct
 import urllib.parse
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
 from licsync._version import __version__
 from licsync.errors import ConfigError, Problem, QrsAuthError, SecretError
 from licsync.identity import split_user
+from licsync.qrs.negotiate import NegotiateAuth
 from licsync.site import AuthMode, Site, TlsConfig
 
 __all__ = [
@@ -40,6 +44,7 @@ __all__ = [
     "effective_base_url",
     "header_credentials",
     "jwt_credentials",
+    "negotiate_credentials",
     "ntlm_credentials",
     "qlik_user_header",
     "tls_context",
@@ -53,6 +58,7 @@ USER_AGENT = f"licsync/{__version__}"
 # ``Windows``) occurs in the User-Agent; anything else gets the forms login page.
 WINDOWS_USER_AGENT = f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) {USER_AGENT}"
 NTLM_INSTALL_HINT = "pip install 'licsync[ntlm]'"
+NEGOTIATE_INSTALL_HINT = "pip install 'licsync[negotiate]'"
 
 _CERTIFICATE_HINT = (
     "check the client certificate (exported from the QMC), that the X-Qlik-User account exists "
@@ -275,6 +281,43 @@ def ntlm_credentials(
     )
 
 
+def negotiate_credentials(
+    prefix: str,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    context_factory: Any = None,
+) -> Credentials:
+    """Integrated Windows authentication through virtual proxy ``prefix``: the process's own
+    identity (SSPI on Windows: Kerberos, else NTLM), so a gMSA or a runner's service account
+    needs no password. See :mod:`licsync.qrs.negotiate`.
+
+    Args:
+        context_factory: for tests, makes the security context for a host name.
+
+    Raises:
+        ConfigError: the optional extra (pyspnego) is not installed.
+    """
+    if context_factory is None and importlib.util.find_spec("spnego") is None:
+        problem = Problem(
+            "",
+            0,
+            0,
+            "auth.mode",
+            f"negotiate authentication needs the extra: {NEGOTIATE_INSTALL_HINT}",
+        )
+        raise ConfigError([problem])
+    return Credentials(
+        mode=AuthMode.NEGOTIATE,
+        path_prefix=_prefix_path(prefix),
+        ssl_context=ssl_context,
+        http_auth=NegotiateAuth(context_factory),
+        user_agent=WINDOWS_USER_AGENT,
+        session_before_write=True,
+        session_first=True,
+        auth_hint=f"{_PROXY_HINT}; and that this process's Windows account is that user",
+    )
+
+
 # What httpx-ntlm raises when a 401 carries no NTLM challenge, or a malformed one: KeyError (no
 # WWW-Authenticate on the second 401), AttributeError (none on the first), RuntimeError from a
 # StopIteration inside its generator (no "NTLM <token>" among the offers), ValueError /
@@ -464,6 +507,11 @@ def credentials_from_site(
         token = _secret(env, token_var, "the JWT").strip()
         _check_secret(token, token_var, "the JWT")
         return url, jwt_credentials(site.virtual_proxy, token, ssl_context=context)
+    if auth.mode is AuthMode.NEGOTIATE:
+        try:
+            return url, negotiate_credentials(site.virtual_proxy, ssl_context=context)
+        except ConfigError as exc:
+            raise _site_error(site, "auth.mode", exc.problems[0].message) from None
     password_var = _require_name(site, "auth.password_env", auth.password_env)
     password = _secret(env, password_var, "the Windows password")
     _check_secret(password, password_var, "the Windows password")

@@ -367,16 +367,27 @@ def _spnego_available() -> bool:
 
 
 def _ntlm_step(request: Request, connection: Connection) -> Caller | Response:
-    """One leg of the NTLM handshake on this connection (NTLM authenticates connections)."""
+    """One leg of the Windows handshake on this connection (NTLM authenticates connections).
+
+    The first 401 offers ``Negotiate`` and ``NTLM``, as a Windows-authentication virtual proxy
+    does. ``Authorization: NTLM <token>`` runs NTLM; ``Authorization: Negotiate <token>`` runs
+    SPNEGO (NTLM inside it here: there is no domain controller for Kerberos), answering with
+    ``WWW-Authenticate: Negotiate <token>`` in the same scheme.
+    """
     challenge_needed = text_response(
-        401, "NTLM authentication required", ("WWW-Authenticate", "NTLM")
+        401,
+        "NTLM authentication required",
+        ("WWW-Authenticate", "Negotiate"),
+        ("WWW-Authenticate", "NTLM"),
     )
     authorization = request.header("authorization")
-    if authorization[:5].lower() != "ntlm ":
+    scheme, _, encoded = authorization.strip().partition(" ")
+    protocol = {"ntlm": "ntlm", "negotiate": "negotiate"}.get(scheme.lower())
+    if protocol is None:
         connection.ntlm_acceptor = None
         return challenge_needed
     try:
-        token = base64.b64decode(authorization[5:].strip(), validate=True)
+        token = base64.b64decode(encoded.strip(), validate=True)
     except (binascii.Error, ValueError):
         connection.ntlm_acceptor = None
         return challenge_needed
@@ -384,26 +395,35 @@ def _ntlm_step(request: Request, connection: Connection) -> Caller | Response:
     import spnego  # noqa: PLC0415
     from spnego.exceptions import SpnegoError  # noqa: PLC0415
 
-    message_type = int.from_bytes(token[8:12], "little") if token[:8] == _NTLM_SIGNATURE else 0
+    ntlm_type = int.from_bytes(token[8:12], "little") if token[:8] == _NTLM_SIGNATURE else 0
+    # A first token: NTLM's NEGOTIATE message, or a SPNEGO NegTokenInit (ASN.1 application 0).
+    first = ntlm_type == 1 or (protocol == "negotiate" and token[:1] == b"\x60")
     try:
-        if message_type == 1 or connection.ntlm_acceptor is None:
-            # pyspnego's acceptor reads NTLM_USER_FILE itself; it offers no other way in.
-            connection.ntlm_acceptor = spnego.server(protocol="ntlm")
         acceptor = connection.ntlm_acceptor
+        if first or acceptor is None or acceptor.protocol != protocol:
+            # pyspnego's acceptor reads NTLM_USER_FILE itself; it offers no other way in. Its
+            # own NTLM, on every system: on Windows it would ask SSPI, which knows the machine's
+            # accounts, not the simulator's.
+            own = {
+                "ntlm": spnego.NegotiateOptions.use_ntlm,
+                "negotiate": spnego.NegotiateOptions.use_negotiate,
+            }[protocol]
+            acceptor = connection.ntlm_acceptor = spnego.server(protocol=protocol, options=own)
         answer = acceptor.step(token)
     except SpnegoError as exc:
         connection.ntlm_acceptor = None
-        if "NTLM_USER_FILE" in str(exc) and message_type == 1:
+        if "NTLM_USER_FILE" in str(exc) and first:
             return text_response(
                 501, "Windows authentication needs NTLM_USER_FILE naming a users file"
             )
-        log.debug("NTLM handshake failed: %s", exc)
+        log.debug("Windows handshake (%s) failed: %s", protocol, exc)
         return challenge_needed
+    offer = "NTLM" if protocol == "ntlm" else "Negotiate"
     if not acceptor.complete:
         return text_response(
             401,
-            "NTLM challenge",
-            ("WWW-Authenticate", f"NTLM {base64.b64encode(answer or b'').decode()}"),
+            f"{offer} challenge",
+            ("WWW-Authenticate", f"{offer} {base64.b64encode(answer or b'').decode()}"),
         )
     connection.ntlm_acceptor = None
     user = split_user(str(acceptor.client_principal or ""))
