@@ -32,6 +32,8 @@ WINE_NO_CONSOLE = (
 )
 WINE_STREAMS = "Wine: CPython cannot start with stdout or stderr on a regular file"
 
+NO_CONTROL_NAMES = "file names cannot hold control characters (a line break, an escape)"
+
 NEW_GROUP: int = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
 """``creationflags`` for a child that a test will interrupt (0 on POSIX)."""
 

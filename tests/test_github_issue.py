@@ -13,7 +13,7 @@ from github_standin import REPO_PATH, GitHubStandIn
 @pytest.fixture
 def body(tmp_path: Path) -> Path:
     path = tmp_path / "body.md"
-    path.write_text("Apply of site **prod** failed: 2 items.\n", encoding="utf-8")
+    path.write_text("Apply of site **prod** failed: 2 items.\n", encoding="utf-8", newline="\n")
     return path
 
 
@@ -36,7 +36,7 @@ def test_opens_then_updates_one_issue(licsync: Licsync, github: GitHubStandIn, b
         "Apply of site **prod** failed: 2 items.\n"
     )
     assert created["title"] == "licsync: apply failed (prod)"
-    body.write_text("Apply of site **prod** failed again.\n", encoding="utf-8")
+    body.write_text("Apply of site **prod** failed again.\n", encoding="utf-8", newline="\n")
     second = licsync(["github", "issue", "--title", "licsync: apply failed (prod)", str(body)])
     assert second.exit_code == 0, second.output
     assert "updated issue #152" in second.stdout
@@ -70,7 +70,9 @@ def test_a_huge_body_is_cut_at_a_line(
 ) -> None:
     """A body over GitHub's 65,536 characters is cut at a line break, with a note."""
     path = tmp_path / "big.md"
-    path.write_text("".join(f"- item {i} ✓\n" for i in range(20_000)), encoding="utf-8")
+    path.write_text(
+        "".join(f"- item {i} ✓\n" for i in range(20_000)), encoding="utf-8", newline="\n"
+    )
     result = licsync(["github", "issue", "--title", "big", str(path)])
     assert result.exit_code == 0, result.output
     text = github.issues[1]["body"]

@@ -19,6 +19,7 @@ from hostile_server import HostileQrs, drip, json_answer
 from licsync.dump import files as dump_files
 from licsync.sim import SimStore, start_simulator
 from licsync.yamlsafe import load_yaml
+from portable import NO_CONTROL_NAMES, needs_symlinks, posix_only
 from timelimit import watchdog
 
 FILES = ("site.yaml", "professional.yaml", "analyzer.yaml")
@@ -66,6 +67,7 @@ def test_a_line_break_in_a_user_id_cannot_forge_a_line(licsync: Licsync, tmp_pat
     assert any("bob\\x1b]0;owned\\x07" in line for line in notes), result.stderr
 
 
+@posix_only(NO_CONTROL_NAMES)
 def test_a_folder_name_with_control_characters_is_shown_escaped(
     licsync: Licsync, tmp_path: Path
 ) -> None:
@@ -154,6 +156,7 @@ def test_a_failure_between_two_renames_puts_the_old_files_back(
     assert (out / "professional.yaml").read_text(encoding="utf-8") == "old professional\n"
 
 
+@needs_symlinks
 def test_a_symlinked_folder_on_another_file_system_is_written(
     licsync: Licsync, tmp_path: Path
 ) -> None:
@@ -179,6 +182,7 @@ def test_a_symlinked_folder_on_another_file_system_is_written(
         target.rmdir()
 
 
+@needs_symlinks
 def test_a_dangling_symlink_is_named_as_one(licsync: Licsync, tmp_path: Path) -> None:
     """--out a symlink to nowhere: said so before QRS is asked; nothing is made."""
     link = tmp_path / "site"
@@ -191,6 +195,7 @@ def test_a_dangling_symlink_is_named_as_one(licsync: Licsync, tmp_path: Path) ->
     assert not (tmp_path / "gone").exists()
 
 
+@posix_only("no /proc")
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
 def test_a_folder_that_cannot_be_made_is_a_clear_error(licsync: Licsync) -> None:
     """--out where nothing can be written (/proc): exit 1 naming it, not a crash."""
@@ -239,6 +244,7 @@ def test_a_huge_output_folder_is_refused_without_walking_all_of_it(
     assert "more than 50 files and folders" in line
 
 
+@needs_symlinks
 def test_yaml_behind_a_symlinked_folder_is_found(licsync: Licsync, tmp_path: Path) -> None:
     """The plan follows symlinked folders inside the site's folder, so the check does too: YAML
     reached only through one refuses the dump (it would be merged with it)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Licsync
+from portable import NO_CONTROL_NAMES, needs_symlinks, posix_only
 from timelimit import watchdog
 
 SITE = "site:\n  name: s\n  qrs_url: embedded\n"
@@ -23,6 +24,7 @@ def _site(tmp_path: Path) -> Path:
     return directory
 
 
+@needs_symlinks
 def test_symlinked_folder_out_of_the_directory_is_an_error(
     tmp_path: Path, licsync: Licsync
 ) -> None:
@@ -43,6 +45,7 @@ def test_symlinked_folder_out_of_the_directory_is_an_error(
     assert "symlink leads out of the directory" in plan.stderr
 
 
+@needs_symlinks
 def test_symlink_to_a_file_outside_is_never_read(tmp_path: Path, licsync: Licsync) -> None:
     """A YAML symlink to a file of the machine is refused without its content in any message."""
     directory = _site(tmp_path)
@@ -76,6 +79,7 @@ def test_a_yaml_file_that_is_not_a_mapping_is_not_echoed(tmp_path: Path, licsync
     assert f"{directory / 'team.yaml'}:1:1: top level must be a mapping" in result.stdout
 
 
+@needs_symlinks
 def test_dangling_symlinks(tmp_path: Path, licsync: Licsync) -> None:
     """A dangling YAML symlink is an error; a dangling link that may have been a folder is a
     warning saying its files are missed."""
@@ -91,6 +95,7 @@ def test_dangling_symlinks(tmp_path: Path, licsync: Licsync) -> None:
     ]
 
 
+@needs_symlinks
 def test_symlinks_inside_the_directory_are_followed_once(tmp_path: Path, licsync: Licsync) -> None:
     """A link to a folder inside the directory is read; a loop or a second name is read once
     and warned about, and the walk ends."""
@@ -130,6 +135,7 @@ def test_a_fifo_is_refused_without_hanging(tmp_path: Path, licsync: Licsync) -> 
     assert "it is a FIFO (named pipe), not a folder or a YAML file" in direct.stdout
 
 
+@posix_only("no /dev/zero (Windows names devices NUL, CON)")
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero on this system")
 def test_a_device_is_refused_before_reading(tmp_path: Path, licsync: Licsync) -> None:
     """/dev/zero, named directly or through a YAML symlink, is never read (once: 6.8 GB)."""
@@ -155,6 +161,7 @@ def test_a_file_too_large_is_refused_before_reading(tmp_path: Path, licsync: Lic
     )
 
 
+@posix_only(NO_CONTROL_NAMES)
 def test_a_file_name_with_control_characters_is_escaped(tmp_path: Path, licsync: Licsync) -> None:
     """A file name cannot break a line of output (or forge one) with a newline."""
     directory = _site(tmp_path)
@@ -201,6 +208,7 @@ def test_a_folder_that_cannot_be_listed_is_an_error(tmp_path: Path, licsync: Lic
     )
 
 
+@needs_symlinks
 def test_with_site_chosen_a_broken_file_of_that_site_still_stops_plan(
     tmp_path: Path, licsync: Licsync
 ) -> None:

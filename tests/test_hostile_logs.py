@@ -15,10 +15,12 @@ from licsync.errors import SignalError
 from licsync.policy import DenialSource
 from licsync.signals.denials import DenialReport, read_denials
 from licsync.signals.licenselog import COLUMNS, MAX_LINE, usage_denied, write_license_log
+from portable import needs_symlinks, posix_only
 from timelimit import watchdog
 
 CET = dt.timezone(dt.timedelta(hours=1))
 LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+S = os.sep  # messages name files with the system's separator
 LIVE = "QLIKSERVER1_License_Repository.txt"
 
 
@@ -75,7 +77,7 @@ def test_an_overlong_line_is_skipped_counted_and_named(
     assert {d.user: d.count for d in report.denials} == {"CORP\\anna": 1, "CORP\\bert": 1}
     [source] = report.sources
     assert (source.rows, source.skipped) == (3, 1)
-    assert f"logs/{LIVE}:3: line longer than 1,048,576 bytes skipped" in caplog.text
+    assert f"logs{S}{LIVE}:3: line longer than 1,048,576 bytes skipped" in caplog.text
 
 
 def test_an_overlong_last_line_is_skipped_too(tmp_path: Path) -> None:
@@ -95,7 +97,7 @@ def test_an_overlong_header_is_refused_briefly(tmp_path: Path) -> None:
     (tmp_path / "logs" / LIVE).write_bytes(b"Timestamp\t" + b"z" * (2 * MAX_LINE) + b"\r\n")
     message = error(tmp_path, "logs", "logs")
     assert message == (
-        f"logs/{LIVE}: the first line is longer than 1,048,576 bytes, so it is no header naming "
+        f"logs{S}{LIVE}: the first line is longer than 1,048,576 bytes, so it is no header naming "
         "columns: not a licence log"
     )
 
@@ -107,7 +109,7 @@ def test_a_header_error_quotes_at_most_200_characters(tmp_path: Path) -> None:
     header = "\t".join(f"Column{i:05d}" + "w" * 100 for i in range(5_000))
     (tmp_path / "logs" / LIVE).write_text(header + "\r\n", encoding="utf-8")
     message = error(tmp_path, "logs", "logs")
-    assert message.startswith(f"logs/{LIVE}: header lacks column(s) Timestamp, Operation, ")
+    assert message.startswith(f"logs{S}{LIVE}: header lacks column(s) Timestamp, Operation, ")
     seen = message.split("columns seen: ", 1)[1]
     assert len(seen) <= 230
     assert seen.endswith(" more)")
@@ -131,13 +133,14 @@ def test_a_fifo_named_like_a_log_is_refused(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "logs" / LIVE)
     os.mkfifo(tmp_path / "denied.csv")
     assert error(tmp_path, "logs", "logs") == (
-        f"logs/{LIVE}: cannot read: it is a FIFO (named pipe), not a regular file"
+        f"logs{S}{LIVE}: cannot read: it is a FIFO (named pipe), not a regular file"
     )
     assert error(tmp_path, "csv", "denied.csv") == (
         "denied.csv: cannot read: it is a FIFO (named pipe), not a regular file"
     )
 
 
+@posix_only("no /dev/zero (Windows names devices NUL, CON)")
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero on this system")
 def test_a_device_is_refused(tmp_path: Path) -> None:
     """/dev/zero as a log file or an export is never read."""
@@ -172,7 +175,7 @@ def test_a_denial_out_of_range_is_an_error_naming_its_line(tmp_path: Path, stamp
         for day in range(5, 40):  # the bad row is far from the end: found as a denial
             stream.write(denial_line(f"202404{day % 28 + 1:02d}T090000.000+0100", "CORP\\dora"))
     assert error(tmp_path, "logs", "logs") == (
-        f"logs/{LIVE}:4: timestamp {stamp!r} is outside the years 2000 to 2999: no licence log "
+        f"logs{S}{LIVE}:4: timestamp {stamp!r} is outside the years 2000 to 2999: no licence log "
         "holds such a time (is the server clock, or the file, broken?)"
     )
 
@@ -183,7 +186,7 @@ def test_a_last_row_out_of_range_is_an_error_naming_its_line(tmp_path: Path) -> 
     with path.open("ab") as stream:
         stream.write(b"\t".join([b"7", b"99990101T000000.000+0000", *[b""] * 14]) + b"\r\n")
     assert error(tmp_path, "logs", "logs") == (
-        f"logs/{LIVE}:3: timestamp '99990101T000000.000+0000' is outside the years 2000 to "
+        f"logs{S}{LIVE}:3: timestamp '99990101T000000.000+0000' is outside the years 2000 to "
         "2999: no licence log holds such a time (is the server clock, or the file, broken?)"
     )
 
@@ -215,6 +218,7 @@ def test_a_csv_count_no_site_could_reach_is_a_skipped_row(tmp_path: Path, count:
 # --- folders ------------------------------------------------------------------------------------
 
 
+@needs_symlinks
 def test_a_symlinked_log_folder_is_read_and_a_loop_ends(tmp_path: Path) -> None:
     """An archive folder that is a symlink is read (it was skipped); a link back up is not
     walked twice."""
@@ -251,6 +255,6 @@ def test_a_missing_csv_source_points_at_its_own_line(example: Path, licsync: Lic
     result = licsync(["plan", "licenses"])
     assert result.exit_code == 1, result.output
     assert (
-        "licsync: error: licenses/site.yaml:89:14: policy.denials.sources[0].csv: "
-        "licenses/nothere.csv: no such file or folder"
+        f"licsync: error: licenses{S}site.yaml:89:14: policy.denials.sources[0].csv: "
+        f"licenses{S}nothere.csv: no such file or folder"
     ) in result.stderr

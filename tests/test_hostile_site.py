@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -116,11 +117,13 @@ def test_validate_warns_about_files_that_do_not_exist(
     monkeypatch.chdir(tmp_path)
     result = licsync(["validate", "licenses"])
     assert result.exit_code == 0, result.output
+    S = os.sep  # messages name files with the system's separator
     assert result.stdout.splitlines()[:-1] == [
-        f"licenses/site.yaml:7:16: warning: site.auth.cert_file: licenses/certs/client.pem does "
+        f"licenses{S}site.yaml:7:16: warning: site.auth.cert_file: licenses{S}certs{S}client.pem "
+        f"does not exist (seen from {tmp_path}); plan run from here fails to read this file",
+        f"licenses{S}site.yaml:10:14: warning: site.tls.ca_file: {S}nonexistent{S}root.pem does "
         f"not exist (seen from {tmp_path}); plan run from here fails to read this file",
-        f"licenses/site.yaml:10:14: warning: site.tls.ca_file: /nonexistent/root.pem does not "
-        f"exist (seen from {tmp_path}); plan run from here fails to read this file",
-        f"licenses/site.yaml:14:15: warning: policy.denials.sources[0].logs: licenses/qlik-logs "
-        f"does not exist (seen from {tmp_path}); plan run from here fails to read this folder",
+        f"licenses{S}site.yaml:14:15: warning: policy.denials.sources[0].logs: "
+        f"licenses{S}qlik-logs does not exist (seen from {tmp_path}); plan run from here fails "
+        "to read this folder",
     ]

@@ -204,7 +204,7 @@ def test_diff_is_the_default_and_writes_nothing(
     result = licsync(_args(sim, site, "--body", str(tmp_path / "body.md")))
     assert result.exit_code == 0, result.output
     assert _snapshot(site) == before
-    assert f"--- a/{site}/professional.yaml" in result.stdout
+    assert f"--- a/{site / 'professional.yaml'}" in result.stdout
     assert "-    - user: CORP\\bob      # inactive: goes" in result.stdout
     assert "protected (user CORP\\*" not in result.stdout
     assert "CORP\\keeper" in result.stderr
@@ -262,7 +262,7 @@ def test_user_in_a_file_with_rules_and_several_files(
             '  rules:\n    - name: Builders\n      condition: user.group = "Builders"\n',
         )
     )
-    (site / "all.yaml").write_text(combined, encoding="utf-8")
+    (site / "all.yaml").write_text(combined, encoding="utf-8", newline="\n")
     (site / "team").mkdir()
     (site / "team" / "analyzer.yaml").write_text(ANALYZER, encoding="utf-8")
     result = licsync(_args(sim, site, "--write"))
@@ -361,7 +361,7 @@ def test_edits_the_loader_rejects_are_never_written(
     before = _snapshot(site)
     result = licsync(_args(sim, site, "--write"))
     assert result.exit_code == 1
-    assert f"{site}/professional.yaml:" in result.stderr
+    assert f"{site / 'professional.yaml'}:" in result.stderr
     assert "the proposal's edit would not load" in result.stderr
     assert "Traceback" not in result.stderr
     assert _snapshot(site) == before
