@@ -30,7 +30,10 @@ WINE_NO_ACL = "Wine has no NTFS access-control lists: a file's ACL cannot be che
 WINE_NO_CONSOLE = (
     "Wine emulates no console: Ctrl-Break cannot be sent to a child (GenerateConsoleCtrlEvent)"
 )
-WINE_STREAMS = "Wine: CPython cannot start with stdout or stderr on a regular file"
+WINE_NO_SSPI = (
+    "Wine's SSPI has no NTLM package (it needs Samba's ntlm_auth): a client with a user and "
+    "password cannot get an SSPI credential"
+)
 
 NO_CONTROL_NAMES = "file names cannot hold control characters (a line break, an escape)"
 

@@ -21,6 +21,7 @@ from licsync.signals.denials import (
     read_denials,
 )
 from licsync.signals.licenselog import COLUMNS, LicenseLogRow, usage_denied, write_license_log
+from portable import needs_symlinks
 
 CET = dt.timezone(dt.timedelta(hours=1))
 UTC = dt.UTC
@@ -500,6 +501,7 @@ def test_error_unknown_kind(tmp_path: Path) -> None:
     )
 
 
+@needs_symlinks
 def test_error_unreadable_file(tmp_path: Path) -> None:
     """A file that cannot be opened (here a dangling link) is named with the reason."""
     (tmp_path / "logs").mkdir()
@@ -529,7 +531,7 @@ def test_error_not_utf8(tmp_path: Path) -> None:
     )
     path.write_bytes(path.read_bytes().replace("ö".encode(), b"\xf6"))
     assert error(tmp_path, logs("logs")) == (
-        "logs/X_License_Repository.txt: not UTF-8 text (byte 0xf6 on line 2)"
+        f"logs{os.sep}X_License_Repository.txt: not UTF-8 text (byte 0xf6 on line 2)"
     )
 
 
@@ -540,7 +542,7 @@ def test_error_header_lacks_columns(tmp_path: Path) -> None:
         tmp_path / "logs" / "X_License_Repository.txt", [LicenseLogRow(at(1, 8))], columns=columns
     )
     assert error(tmp_path, logs("logs")) == (
-        "logs/X_License_Repository.txt: header lacks column(s) Operation, UserName; "
+        f"logs{os.sep}X_License_Repository.txt: header lacks column(s) Operation, UserName; "
         "columns seen: Sequence#, Timestamp, ServiceUser, Message, Checksum"
     )
 

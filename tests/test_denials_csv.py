@@ -12,6 +12,7 @@ from licsync.errors import SignalError
 from licsync.policy import DenialSource
 from licsync.signals.denials import Denial, DenialReport, SourceReport, read_denials
 from licsync.signals.licenselog import usage_denied, write_license_log
+from portable import needs_symlinks
 
 UTC = dt.UTC
 LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=UTC)
@@ -177,6 +178,7 @@ def test_header_only_export(tmp_path: Path) -> None:
     assert (report.denials, report.sources[0].rows) == ((), 0)
 
 
+@needs_symlinks
 def test_the_same_export_named_twice_is_counted_once(tmp_path: Path) -> None:
     """Two sources naming one export: its rows count once, both report its freshness."""
     export(tmp_path, "User,Count,Last denied\nCORP\\a,2,2024-03-01\n")

@@ -47,6 +47,7 @@ from licsync.qrs import (
 from licsync.qrs.auth import effective_base_url, qlik_user_header
 from licsync.sim import ProxyConfig, SimStore, Simulator, start_simulator, write_certs
 from licsync.site import AuthConfig, AuthMode, Site, TlsConfig
+from portable import WINE_NO_SSPI, wine_gap
 
 NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 
@@ -374,6 +375,7 @@ def ntlm_site(url: str) -> Site:
     return Site("win", url, auth, virtual_proxy="win")
 
 
+@wine_gap(WINE_NO_SSPI)
 @pytest.mark.skipif(not HAS_NTLM, reason="httpx-ntlm (licsync[ntlm]) is not installed")
 @pytest.mark.usefixtures("ntlm_users")
 def test_ntlm_mode_reads_and_writes(sim: Simulator) -> None:
@@ -494,6 +496,7 @@ def test_no_secret_in_errors_or_logs_jwt(
     assert token not in repr(qrs)
 
 
+@wine_gap(WINE_NO_SSPI)
 @pytest.mark.skipif(not HAS_NTLM, reason="httpx-ntlm (licsync[ntlm]) is not installed")
 @pytest.mark.usefixtures("ntlm_users")
 def test_no_secret_in_errors_or_logs_ntlm(sim: Simulator, caplog: pytest.LogCaptureFixture) -> None:
@@ -605,6 +608,7 @@ class _ChallengeServer:
         ([], [], "no WWW-Authenticate header"),  # a 401 offering nothing at all
     ],
 )
+@wine_gap(WINE_NO_SSPI)
 def test_ntlm_without_a_usable_challenge_is_an_auth_error(
     first: list[str], second: list[str], shown: str
 ) -> None:

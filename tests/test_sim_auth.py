@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from licsync.sim import ProxyConfig, SimStore, Simulator, start_simulator, write_certs
 from licsync.sim.testing import XRFKEY, qrs_client, sign_rs256
+from portable import WINE_NO_SSPI, wine_gap
 
 NOW = dt.datetime(2025, 2, 1, 12, 0, tzinfo=dt.UTC)
 WINDOWS_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) licsync-test"
@@ -221,6 +222,7 @@ def ntlm_users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NTLM_USER_FILE", str(users))
 
 
+@wine_gap(WINE_NO_SSPI)
 def test_windows_proxy_ntlm_then_write(sim: Simulator, ntlm_users: None) -> None:
     """NTLM authenticates the GET; its session cookie lets the POST through."""
     httpx_ntlm = pytest.importorskip("httpx_ntlm", reason="httpx-ntlm is not installed")
@@ -238,6 +240,7 @@ def test_windows_proxy_ntlm_then_write(sim: Simulator, ntlm_users: None) -> None
     ("user", "password", "status"),
     [("CORP\\admin", "wrong", 401), ("CORP\\plain", "Plain-Pass1", 403)],
 )
+@wine_gap(WINE_NO_SSPI)
 def test_windows_proxy_ntlm_refusals(
     sim: Simulator, ntlm_users: None, user: str, password: str, status: int
 ) -> None:
@@ -248,6 +251,7 @@ def test_windows_proxy_ntlm_refusals(
     assert response.status_code == status
 
 
+@wine_gap(WINE_NO_SSPI)
 def test_windows_proxy_without_users_file_answers_501(
     sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -138,7 +139,7 @@ def test_files_merge_into_one_desired_state() -> None:
     rules = desired.of(AccessType.ANALYZER).rules
     assert [r.name for r in rules] == ["Sales analyzers", "Finance analyzers"]
     assert rules[0].context is RuleContext.HUB
-    assert desired.policy.denial_sources[0].path.endswith("licenses/demo-logs")
+    assert desired.policy.denial_sources[0].path.endswith(os.path.join("licenses", "demo-logs"))
     assert [w.field for w in warnings] == ["professional.allocations[2].until"]
 
 
@@ -233,14 +234,19 @@ def test_json_format(tmp_path: Path) -> None:
     ]
 
 
+def gh_file(path: Path) -> str:
+    """A path as an annotation's file property: "/" separators, ":" escaped (C%3A on Windows)."""
+    return str(path).replace(os.sep, "/").replace(":", "%3A")
+
+
 def test_github_format_escapes_workflow_commands(tmp_path: Path) -> None:
     """--format github prints ::error annotations with GitHub's escaping."""
     directory, target = _stage(DATA / "bad" / "bad-enum.yaml", tmp_path)
     result = runner.invoke(app, ["validate", str(directory), "--format", "github"])
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        f"::error file={target},line=6,col=16::analyzer.rules[0].context: 'hubb' is not one "
-        "of: hub, qmc, both"
+        f"::error file={gh_file(target)},line=6,col=16::analyzer.rules[0].context: 'hubb' is "
+        "not one of: hub, qmc, both"
     ]
     odd = cli.Problem("a,b:c.yaml", 1, 2, "f", "50% done\nnext")
     assert (
@@ -277,7 +283,10 @@ def test_version() -> None:
 def test_python_dash_m_runs_the_cli() -> None:
     """`python -m licsync --help` works (console script and module share one entry point)."""
     result = subprocess.run(
-        [sys.executable, "-m", "licsync", "--help"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "licsync", "--help"],
+        capture_output=True,
+        encoding="utf-8",  # licsync's redirected output, whatever the code page
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "validate" in result.stdout

@@ -24,6 +24,7 @@ import contextlib
 import errno
 import os
 import stat
+import sys
 from collections.abc import Hashable
 from pathlib import Path
 from typing import BinaryIO
@@ -69,7 +70,13 @@ def open_regular(path: str | os.PathLike[str], *, follow: bool = True) -> Binary
     nofollow = getattr(os, "O_NOFOLLOW", 0)
     if not follow:
         flags |= nofollow
-    fd = os.open(path, flags)
+    try:
+        fd = os.open(path, flags)
+    except PermissionError:
+        # Windows refuses to open a folder as a file ("access denied"): say what it is.
+        if sys.platform == "win32" and os.path.isdir(path):
+            raise OSError(errno.EISDIR, "it is a folder, not a regular file") from None
+        raise
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):

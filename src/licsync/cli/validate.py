@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -100,7 +101,8 @@ def _report_json(report: LoadReport) -> dict[str, object]:
 def github_annotation(problem: Problem) -> str:
     """A GitHub Actions workflow command that annotates the file at the problem's position."""
     level = problem.severity.value if problem.severity is Severity.WARNING else "error"
-    props = [f"file={_gh_property(problem.file)}"]
+    # GitHub matches the file to the repository's paths, which use "/" on every runner.
+    props = [f"file={_gh_property(problem.file.replace(os.sep, '/'))}"]
     if problem.line:
         props.append(f"line={problem.line}")
     if problem.col:
