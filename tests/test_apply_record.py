@@ -21,6 +21,7 @@ from cli_runner import Licsync
 from licsync.sim import Simulator, start_simulator
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 from licsync.sim.faults import FaultPlan
+from portable import WINE_NO_CONSOLE, needs_symlinks, wine_gap
 
 NOW = DEMO_NOW.isoformat()
 WRITES = ("POST", "PUT", "DELETE")
@@ -68,24 +69,25 @@ def test_a_fifo_is_refused_without_blocking(
     _refused(licsync, demo, fifo, "FIFO")
 
 
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
-@pytest.mark.parametrize("device", ["/dev/full", "/dev/null"])
+_DEVICES = ["NUL"] if os.name == "nt" else ["/dev/full", "/dev/null"]
+
+
+@pytest.mark.skipif(os.name != "nt" and not Path("/dev/full").exists(), reason="no /dev/full")
+@pytest.mark.parametrize("device", _DEVICES)
 def test_a_device_is_refused(example: Path, licsync: Licsync, demo: Simulator, device: str) -> None:
     _refused(licsync, demo, Path(device), "device")
 
 
-@pytest.mark.skipif(not Path("/dev/stdout").exists(), reason="no /dev/stdout here")
+@pytest.mark.skipif(not POSIX or not Path("/dev/stdout").exists(), reason="no /dev/stdout")
 def test_dev_stdout_is_refused(example: Path, licsync: Licsync, demo: Simulator) -> None:
     _refused(licsync, demo, Path("/dev/stdout"), "symbolic link")
 
 
 def _symlink(link: Path, target: Path, *, folder: bool) -> None:
-    try:
-        link.symlink_to(target, target_is_directory=folder)
-    except OSError as exc:  # Windows without the privilege to make links
-        pytest.skip(f"cannot make a symbolic link here: {exc}")
+    link.symlink_to(target, target_is_directory=folder)
 
 
+@needs_symlinks
 def test_a_symlinked_log_is_refused_and_its_target_untouched(
     example: Path, licsync: Licsync, demo: Simulator
 ) -> None:
@@ -102,6 +104,7 @@ def test_a_symlinked_log_is_refused_and_its_target_untouched(
     assert _writes(demo) == 0
 
 
+@needs_symlinks
 def test_a_symlinked_folder_in_the_path_is_refused(
     example: Path, licsync: Licsync, demo: Simulator
 ) -> None:
@@ -199,6 +202,7 @@ def _stop(child: subprocess.Popen[str], name: str) -> None:
 _EXPECTED = {"SIGTERM": 143, "SIGHUP": 129, "SIGINT": 130}
 
 
+@wine_gap(WINE_NO_CONSOLE)
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGINT"])
 def test_a_signal_while_writing_ends_with_a_report_and_an_end_record(
     example: Path, demo: Simulator, name: str
@@ -226,6 +230,7 @@ def test_a_signal_while_writing_ends_with_a_report_and_an_end_record(
     assert records[-1]["interrupted"] is True
 
 
+@wine_gap(WINE_NO_CONSOLE)
 def test_ctrl_c_while_reading_stops_at_once_and_sends_nothing(
     example: Path, demo: Simulator
 ) -> None:

@@ -141,7 +141,7 @@ def test_sim_serve_refuses_a_fifo_snapshot(licsync: Licsync, tmp_path: Path) -> 
     assert "FIFO" in result.stderr
 
 
-@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+@pytest.mark.skipif(os.name == "nt" or not Path("/dev/zero").exists(), reason="no /dev/zero")
 def test_sim_serve_refuses_a_device_snapshot(licsync: Licsync) -> None:
     result = licsync(["sim", "serve", "--snapshot", "/dev/zero"])
     assert result.exit_code == 1, result.output
@@ -172,7 +172,7 @@ def _apply_child(sim: Simulator, cwd: Path, **kwargs: object) -> subprocess.Comp
     )
 
 
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.skipif(os.name == "nt" or not Path("/dev/full").exists(), reason="no /dev/full")
 def test_a_full_stdout_after_apply_is_exit_1_with_what_was_done(example: Path) -> None:
     with start_simulator(demo_organisation()) as sim, open("/dev/full", "w") as full:
         done = _apply_child(sim, example.parent, stdout=full)
