@@ -12,10 +12,10 @@ uncertain, and re-plan to show what remains.
 4. **Execute** (:func:`~licsync.apply.execute.execute`): phase by phase, concurrently, with
    allocations checked against the capacity read just before the grant phase.
 5. **Settle.** A write that got no answer, a 5xx, a 409 (stale ``modifiedDate``) or a 429 is
-   never blindly resent: the site is re-read and re-planned once; a change the fresh plan no
+   never blindly resent: the site is re-read and re-planned; a change the fresh plan no
    longer makes happened (or is so already), one it still makes is sent once more, built from
-   what was just read. Changes skipped because their dependency was uncertain get the same
-   second chance.
+   what was just read; what that sent is settled the same way once more. Changes skipped
+   because their dependency was uncertain get the same second chance.
 6. **Re-plan** to report what is left (nothing, or e.g. seats in quarantine).
 
 The run never stops at one failed item; every change ends with one :class:`Item`.
@@ -63,6 +63,9 @@ QUARANTINE_DAYS = 7
 """How long QRS keeps a reclaimed seat that was used in the last week (QMC semantics)."""
 
 _SETTLE_STATUSES = frozenset({409, 429})
+_SETTLE_ROUNDS = 2
+"""Re-reads after the first pass: what the first re-read sent again and still did not get
+done is looked at once more (under a flaky network a change meets two faults in a row)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,12 +170,16 @@ def apply_changes(
     settled_plan: PlanRun | None = None
     try:
         final.update((r.change, r) for r in send(approved))
-        if not options.dry_run and not stop.is_set():
+        for _ in range(_SETTLE_ROUNDS):
+            if options.dry_run or stop.is_set():
+                break
             settled = _settle(session, run, approved, final, send=send, record=record, flush=flush)
             final.update(settled.results)
             settled_plan = settled.plan
             for successor, original in settled.successors.items():
                 attempts[original] += attempts.pop(successor, 0)
+            if settled.plan is not None or not settled.results:
+                break  # nothing was sent again (or nothing could be read): nothing to settle
     except BaseException as exc:
         # Whatever ends the run, the audit log says it ended, and how.
         if audit is not None:
