@@ -77,22 +77,33 @@ def test_apply_on_a_signed_key_site_frees_the_seat_at_once(example: Path, licsyn
 def test_an_expired_licence_allocates_nothing_and_says_why(
     example: Path, licsync: Licsync, tmp_path: Path
 ) -> None:
-    """No allocation or reinstatement is planned (QRS would refuse each); one error finding per
-    access type names the users held back; apply sends nothing to the QMC's allocation route."""
+    """The plan still shows what the declarations need, with one error finding per access type
+    naming the users; apply sends none of those allocations or reinstatements (QRS would
+    refuse each with <BrokenRules>): each fails with the reason, not a request, and the
+    reclaims still happen."""
     with _serve("serial", expired=True) as sim:
         plan = _plan(licsync, sim, tmp_path / "plan.json")
         sim.reset_counts()
         result = licsync(["apply", "licenses", "--qrs-url", sim.url, "--now", NOW,
                           "--auto-approve", "--format", "json"])  # fmt: skip
         routes = sim.route_counts()
-    granted = [c for c in plan["changes"] if c["action"] in ("allocate", "reinstate")]
-    assert granted == []
+    granted = {
+        c["id"]["subject"] for c in plan["changes"] if c["action"] in ("allocate", "reinstate")
+    }
+    assert granted
     expired = [f for f in plan["findings"] if f["kind"] == "licence-expired"]
     assert expired
     assert all(f["severity"] == "error" for f in expired)
     assert "renew the licence" in expired[0]["message"]
     assert "CORP\\ivan.petrov" in expired[0]["data"]["users"]
-    assert result.exit_code in (0, 1, 3), result.output
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    refused = [i for i in report["items"] if i["id"]["subject"] in granted]
+    assert refused
+    assert all(i["status"] == "failed" for i in refused)
+    assert all("licence has expired" in i["message"] for i in refused)
+    assert all(i["attempts"] == 0 for i in refused)
+    assert any(i["status"] == "applied" for i in report["items"])  # the reclaims went
     assert not any("/user/license/" in route for route in routes)
 
 

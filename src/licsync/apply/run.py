@@ -48,11 +48,12 @@ from licsync.plan.changes import (
     DeleteRule,
     Phase,
     Reclaim,
+    Reinstate,
     UpdateRule,
 )
 from licsync.qrs import paths
 from licsync.qrs import retry as retries
-from licsync.qrs.parse import parse_capacity
+from licsync.qrs.parse import parse_capacity, parse_licence
 from licsync.qrs.retry import RetryPolicy
 from licsync.render.escape import escape_text
 from licsync.session import PlanRun, Session
@@ -309,15 +310,24 @@ def _check_safety(fresh: Plan, options: ApplyOptions) -> bool:
 
 class _CapacityGate:
     """Before allocating, read how many seats are free; an allocation beyond them fails
-    without a request. Reinstatements take back a seat that is still counted: never gated."""
+    without a request. Reinstatements take back a seat that is still counted: gated only by
+    an expired licence, which fails every allocation and reinstatement without a request."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
         self.refused: set[ChangeId] = set()
 
     def __call__(self, phase: Phase, changes: Sequence[Change]) -> Mapping[ChangeId, WriteResult]:
-        allocations = [c for c in changes if isinstance(c, Allocate)]
-        if phase is not Phase.GRANT or not allocations:
+        granting = [c for c in changes if isinstance(c, Allocate | Reinstate)]
+        if phase is not Phase.GRANT or not granting:
+            return {}
+        expired = _expired_licence(self._session)
+        if expired is not None:  # QRS would answer each request 400 <BrokenRules>
+            held = {c.id: WriteResult(c.id, Outcome.FAILED, expired) for c in granting}
+            self.refused.update(held)
+            return held
+        allocations = [c for c in granting if isinstance(c, Allocate)]
+        if not allocations:
             return {}
         client = self._session.client
         try:
@@ -340,6 +350,21 @@ class _CapacityGate:
                 )
         self.refused.update(refused)
         return refused
+
+
+def _expired_licence(session: Session) -> str | None:
+    """Why nothing may be allocated (the site's licence has expired), or None."""
+    try:
+        licence = parse_licence(session.client.get_json(paths.LICENSE))
+    except QrsError:
+        return None  # unknown: the writes themselves will say what QRS thinks
+    if not licence.expired:
+        return None
+    because = f" ({licence.expired_reason})" if licence.expired_reason else ""
+    return (
+        f"the site's licence has expired{because}: QRS adds no access while it is; not sent "
+        "(renew the licence in the QMC, then apply again)"
+    )
 
 
 # -- settling uncertain outcomes ---------------------------------------------------------------

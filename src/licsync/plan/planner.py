@@ -281,7 +281,7 @@ class _Outcome:
     changes: list[Allocate | Reinstate | Reclaim] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     held_back: list[str] = field(default_factory=list)
-    """Declared users not allocated because the licence expired."""
+    """Declared users to allocate or reinstate while the licence is expired (apply refuses)."""
 
 
 _FLAGS: tuple[tuple[str, Reason, str], ...] = (
@@ -336,17 +336,18 @@ def _plan_allocations(
 
 
 def _expired_finding(ctx: _Context, access_type: AccessType, users: Sequence[str]) -> Finding:
-    """The licence expired: QRS refuses to add any access (``400 <BrokenRules>``), so the plan
-    allocates nothing, and says so once instead of a refusal per request."""
+    """The licence expired: QRS refuses to add any access (``400 <BrokenRules>``), so apply
+    sends none of these (it says so per change); the plan says it once, up front."""
     reason = ctx.actual.licence.expired_reason
     because = f" ({reason})" if reason else ""
+    count = len(users)
     return Finding(
         FindingKind.LICENCE_EXPIRED,
         access_type,
         "",
-        f"the site's licence has expired{because}: QRS refuses to allocate, so the "
-        f"{len(users)} declared {access_type} allocation{'s' if len(users) != 1 else ''} "
-        "(and reinstatements) are not planned; renew the licence in the QMC, then plan again",
+        f"the site's licence has expired{because}: QRS refuses to add access, so apply will "
+        f"not send the {count} {access_type} allocation{'s' if count != 1 else ''} or "
+        "reinstatement(s) planned; renew the licence in the QMC, then plan again",
         severity=Severity.ERROR,
         data={"users": sorted(users, key=str.casefold), "expired_reason": reason},
     )
@@ -628,8 +629,7 @@ def _decide_declared(
         )
         return
     if ctx.actual.licence.expired:
-        out.held_back.append(declared.user)  # QRS refuses every addition: one finding says so
-        return
+        out.held_back.append(declared.user)  # QRS will refuse it: one finding says so
     note = ": ".join(part for part in (declared.ticket, declared.note) if part)
     # A quarantined seat of a declared user is reinstated rather than allocated anew: it is the
     # same seat, it still counts against capacity, and only its user may have it back.
