@@ -29,6 +29,7 @@ _HELPS = (
     ["ci", "comment", "--help"],
     ["ci", "reviewed-plan", "--help"],
     ["ci", "issue", "--help"],
+    ["init", "--help"],
 )
 
 
@@ -53,6 +54,7 @@ def test_top_help_names_only_commands_that_exist(licsync: Licsync) -> None:
         "propose",
         "sim",
         "ci",
+        "init",
         "github",
         "key",
     }

@@ -34,6 +34,7 @@ from types import TracebackType
 from typing import Any
 
 from licsync.apply.report import Approval
+from licsync.cienv import ci_actor
 from licsync.errors import UsageError
 from licsync.plan.changes import Change, Reclaim
 from licsync.results import WriteResult
@@ -46,28 +47,13 @@ AUDIT_FORMAT_VERSION = "1.0"
 # One encoder for every line: json.dumps with options builds a new one per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False)
 
-_CI_VARIABLES = {
-    "commit": "GITHUB_SHA",
-    "ref": "GITHUB_REF",
-    "actor": "GITHUB_ACTOR",
-    "repository": "GITHUB_REPOSITORY",
-    "workflow": "GITHUB_WORKFLOW",
-}
-
 
 def actor_from_environment(env: Mapping[str, str]) -> dict[str, str]:
-    """Who is applying: the CI's variables when present (GitHub Actions), else user and host."""
-    if env.get("GITHUB_ACTIONS") == "true":
-        actor = {name: env[var] for name, var in _CI_VARIABLES.items() if env.get(var)}
-        ref = env.get("GITHUB_REF", "")
-        if ref.startswith("refs/pull/"):
-            actor["pull_request"] = ref.split("/")[2]
-        server, repo, run = (
-            env.get(v) for v in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
-        )
-        if server and repo and run:
-            actor["run_url"] = f"{server}/{repo}/actions/runs/{run}"
-        return {"kind": "ci", **actor}
+    """Who is applying: the CI's own variables (GitHub Actions, GitLab CI/CD, Azure Pipelines;
+    :mod:`licsync.cienv`), else user and host."""
+    actor = ci_actor(env)
+    if actor is not None:
+        return actor
     try:
         user = getpass.getuser()
     except (OSError, KeyError):  # no login name (a container without a passwd entry)

@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import typer
 
 from licsync import __version__
-from licsync.cli import apply, ci, doctor, dump, github, key, plan, propose, sim, validate
+from licsync.cli import apply, ci, doctor, dump, github, init, key, plan, propose, sim, validate
 from licsync.cli._click import ClickException
 from licsync.cli._click import UsageError as ClickUsageError
 from licsync.cli.console import utf8_streams
@@ -62,6 +62,7 @@ COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     propose.register,
     sim.register,
     ci.register,
+    init.register,
     github.register,
     key.register,
 )

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from licsync.cli.annotations import azure_logissue, gitlab_code_quality
 from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import DirectoryArgument, count
 from licsync.errors import Problem
@@ -25,6 +26,8 @@ class ValidateFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
     GITHUB = "github"
+    GITLAB = "gitlab"
+    AZURE = "azure"
 
 
 def register(app: typer.Typer) -> None:
@@ -36,7 +39,11 @@ def validate(
     directory: DirectoryArgument = Path("licenses"),
     output_format: Annotated[
         ValidateFormat,
-        typer.Option("--format", help="text, json, or github (workflow annotations)."),
+        typer.Option(
+            "--format",
+            help="text, json, github (workflow annotations), gitlab (a Code Quality report on "
+            "stdout) or azure (##vso[task.logissue] commands).",
+        ),
     ] = ValidateFormat.TEXT,
 ) -> None:
     """Check desired-state files: YAML, schema and cross-file rules. Exit 1 on errors."""
@@ -46,6 +53,13 @@ def validate(
     elif output_format is ValidateFormat.GITHUB:
         for problem in report.problems:
             typer.echo(github_annotation(problem))
+        typer.echo(_summary(report), err=True)
+    elif output_format is ValidateFormat.GITLAB:
+        typer.echo(gitlab_code_quality(report.problems))
+        typer.echo(_summary(report), err=True)
+    elif output_format is ValidateFormat.AZURE:
+        for problem in report.problems:
+            typer.echo(azure_logissue(problem))
         typer.echo(_summary(report), err=True)
     else:
         for problem in report.problems:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from licsync.cienv import ci_name
 from licsync.errors import UsageError
 from licsync.forge import Forge
 from licsync.forge.azure import AzureDevOps
@@ -22,17 +23,10 @@ __all__ = ["FORGES", "detect", "open_forge"]
 
 FORGES = ("github", "gitlab", "azure")
 
-_DETECT = (
-    ("github", "GITHUB_ACTIONS", "true"),
-    ("gitlab", "GITLAB_CI", "true"),
-    ("azure", "TF_BUILD", "true"),
-)
-
 
 def detect(env: Mapping[str, str]) -> str | None:
-    """The forge whose CI sets ``env``, or None outside CI (or in two at once)."""
-    found = [name for name, var, value in _DETECT if env.get(var, "").casefold() == value]
-    return found[0] if len(found) == 1 else None
+    """The forge whose CI sets ``env``, or None outside CI."""
+    return ci_name(env)
 
 
 def open_forge(name: str | None, env: Mapping[str, str]) -> Forge:

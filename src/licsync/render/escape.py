@@ -3,8 +3,9 @@
 Such text reaches two readers that interpret it: a terminal (which obeys control characters: a
 line break forges a line, ESC sequences clear the screen or set the window title, bidi controls
 reorder what is shown) and GitHub's Markdown (which turns punctuation into links, images, raw
-HTML, table cells, mentions and issue references). Each renderer passes every foreign value
-through one function here, so what is shown is the value, and only the value.
+HTML, table cells, mentions and issue references; GitLab's and Azure DevOps' references too).
+Each renderer passes every foreign value through one function here, so what is shown is the
+value, and only the value.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ _MD_PUNCTUATION = re.compile(r"([\\`*_\[\]|~$])")
 # issue references, and bare URLs (scheme://, www.). A word joiner after the marker breaks the
 # pattern and shows nothing.
 _GITHUB_LINKS = re.compile(r"([@#])|(?<=gh)(-)(?=\d)|(:)(?=//)|(?<=www)(\.)", re.IGNORECASE)
+# What GitLab links besides: !12 merge requests, ~label and ~"a label", %milestone, &12 epics
+# (written &amp; by then), $12 snippets (\$ by then), [vulnerability]+ and *iteration: each
+# marker followed by a word or a quote. Azure DevOps links #12 work items and !12 pull requests
+# (and @mentions): covered by the two patterns together. The joiner goes after the marker.
+_GITLAB_LINKS = re.compile(r"(?:[!~%$]|&amp;)(?=[\w\"])")
 
 
 def md_text(text: str) -> str:
@@ -60,11 +66,14 @@ def md_text(text: str) -> str:
     Markdown punctuation is backslash-escaped, ``<``, ``>`` and ``&`` become entities, and a
     word joiner (U+2060, invisible) follows ``@``, ``#``, ``GH-``'s ``-`` and the ``:`` of
     ``://``, and precedes the ``.`` of ``www.``, so GitHub makes no mention, issue reference or
-    link of them.
+    link of them; and after GitLab's ``!`` ``~`` ``%`` ``&`` ``$`` before a word or a quote
+    (merge requests, labels, milestones, epics, snippets), which also covers Azure DevOps'
+    ``#12`` and ``!12``. The same text is safe on all three forges.
     """
     text = escape_text(text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_PUNCTUATION.sub(r"\\\1", text)
+    text = _GITLAB_LINKS.sub(lambda m: m.group(0) + _WORD_JOINER, text)
     return _GITHUB_LINKS.sub(_break_link, text)
 
 
