@@ -29,8 +29,9 @@ from licsync.forge import (
 )
 from licsync.forge.bodies import issue_body, plan_comment
 from licsync.forge.select import FORGES, open_forge
+from licsync.forge.summary import append_step_summary, audit_summary
 from licsync.jsonfile import parse_json, read_json, read_text
-from licsync.render.escape import escape_text
+from licsync.render.escape import escape_text, md_text
 from licsync.render.fromdata import plan_from_data
 
 __all__ = [
@@ -128,6 +129,7 @@ def do_comment(forge: str | None, plan_file: Path, pull_request: int) -> None:
     body = plan_comment(plan)
     with _open(forge) as client:
         posted = client.put_comment(pull_request, plan_marker_prefix(plan.site), body)
+    append_step_summary(os.environ, body)
     changes = count(len(plan.changes), "change") if plan.changes else "no changes"
     where = f": {escape_text(posted.url)}" if posted.url else ""  # the forge's text: one line
     typer.echo(
@@ -180,10 +182,12 @@ def _write_reviewed(found: ReviewedArtifact, site: str, out: Path) -> None:
         raise ForgeError(f"{where}: a plan of site {plan.site}, not {site}")
     write_atomically(out, found.plan_json.decode("utf-8"))
     changes = count(len(plan.changes), "change") if plan.changes else "no changes"
-    typer.echo(
-        f"wrote {out}: the plan of site {site} reviewed on pull request #{found.pull_request} "
+    said = (
+        f"the plan of site {site} reviewed on pull request #{found.pull_request} "
         f"(head {found.head_sha}), {changes}, {plan.checksum}"
     )
+    append_step_summary(os.environ, f"licsync: {md_text(said)}\n")
+    typer.echo(f"wrote {out}: {said}")
 
 
 def do_issue(forge: str | None, body_file: Path, title: str, key: str | None) -> None:
@@ -308,3 +312,24 @@ def issue(
 ) -> None:
     """Open, update or reopen a tracking issue (help: ISSUE_HELP)."""
     do_issue(forge, body_file, title, key)
+
+
+SUMMARY_HELP = (
+    "Summarise an apply from its audit log, as Markdown: to $GITHUB_STEP_SUMMARY in GitHub "
+    "Actions (the run's page), else to standard output."
+)
+MAX_AUDIT_FILE = 512 * 1024 * 1024
+
+
+@ci_app.command("summary", help=SUMMARY_HELP)
+def summary(
+    audit_log: Annotated[
+        Path, typer.Argument(metavar="AUDIT.jsonl", help="apply's --audit-log file.")
+    ],
+    site: SiteOption,
+) -> None:
+    """Write an apply's summary (help: SUMMARY_HELP)."""
+    text = read_text(audit_log, where=str(audit_log), limit=MAX_AUDIT_FILE)
+    markdown = audit_summary(text.splitlines(), site=site)
+    if not append_step_summary(os.environ, markdown):
+        typer.echo(markdown)
