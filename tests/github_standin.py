@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import ssl
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
@@ -467,14 +468,18 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve(prefix: str = "") -> Iterator[GitHubStandIn]:
-    """A running stand-in: the API (under ``prefix``) and the blob host, each on a free
-    loopback port."""
+def serve(prefix: str = "", tls: ssl.SSLContext | None = None) -> Iterator[GitHubStandIn]:
+    """A running stand-in: the API (under ``prefix``; over TLS with ``tls``, as GitHub
+    Enterprise Server with its own certificate) and the blob host, each on a free loopback
+    port."""
     standin = GitHubStandIn()
     standin.prefix = prefix
     api = _Server(standin, blob=False)
     blob = _Server(standin, blob=True)
-    standin.url = f"http://127.0.0.1:{api.server_address[1]}{prefix}"
+    if tls is not None:
+        api.socket = tls.wrap_socket(api.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    standin.url = f"{scheme}://127.0.0.1:{api.server_address[1]}{prefix}"
     standin.blob_url = f"http://127.0.0.1:{blob.server_address[1]}"
     threads = [
         threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

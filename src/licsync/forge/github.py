@@ -35,6 +35,7 @@ import httpx
 from licsync import __version__
 from licsync.errors import ForgeError, UsageError
 from licsync.forge import Posted, ReviewedArtifact, github_reviewed
+from licsync.forge.tls import forge_verify
 from licsync.qrs import deadline, retry
 from licsync.qrs.errormap import sanitise_excerpt
 from licsync.render.escape import escape_text
@@ -460,7 +461,9 @@ class _Answer:
 
 def _bounded_transport() -> httpx.HTTPTransport:
     """A transport whose every socket wait ends by the calling thread's deadline."""
-    transport = httpx.HTTPTransport(retries=0)
+    # verify: the system trust store when truststore is installed (forge/tls.py); a transport
+    # given to a client takes its TLS settings from here, not from the client.
+    transport = httpx.HTTPTransport(retries=0, verify=forge_verify())
     deadline.install(transport)
     return transport
 

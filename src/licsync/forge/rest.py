@@ -24,6 +24,7 @@ import httpx
 
 from licsync import __version__
 from licsync.errors import ForgeError, UsageError
+from licsync.forge.tls import forge_verify
 from licsync.qrs import retry
 from licsync.qrs.errormap import sanitise_excerpt
 from licsync.render.escape import escape_text
@@ -159,12 +160,16 @@ class RestApi:
         self._policy = policy or RateLimitPolicy()
         self._clock = clock
         agent = f"licsync/{__version__}"
+        verify = forge_verify()
         self._api = httpx.Client(
-            headers={**headers, "User-Agent": agent}, timeout=timeout, follow_redirects=False
+            headers={**headers, "User-Agent": agent},
+            timeout=timeout,
+            follow_redirects=False,
+            verify=verify,
         )
         # Downloads from storage elsewhere: a signed URL is the credential; the token must not go.
         self._blob = httpx.Client(
-            headers={"User-Agent": agent}, timeout=timeout, follow_redirects=False
+            headers={"User-Agent": agent}, timeout=timeout, follow_redirects=False, verify=verify
         )
 
     def close(self) -> None:
