@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from azure_standin import AzureStandIn
+from github_standin import GitHubStandIn, plan_zip
 from gitlab_standin import GitLabStandIn
 from licsync.identity import AccessType
 from licsync.qrs import QrsClient, read_actual
@@ -125,7 +126,7 @@ def site_sim() -> Iterator[Simulator]:
         yield running
 
 
-_VARIABLE = re.compile(r"\$\((\w+(?:\.\w+)*)\)|\$\{(\w+)\}|\$(\w+)")
+_VARIABLE = re.compile(r"\$\((\w+(?:\.\w+)*)\)|\$\{(\w+)\}|\$(?:env:)?(\w+)")
 
 
 def _expand(word: str, env: Mapping[str, str]) -> str:
@@ -345,5 +346,135 @@ def test_an_azure_repository_plans_a_pull_request_and_applies_the_merge(
     assert {r["subject"] for r in audit if r["event"] == "change"} >= people
     after = run_lines(
         installed, [f"licsync plan licenses --site {site} --detailed-exitcode"], push, repo
+    )
+    assert after[0][1].returncode == 0
+
+
+# --- GitHub: the caller workflows run licsync's reusable workflows -----------------------------
+
+_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+def _github_value(expression: str, context: Mapping[str, str]) -> str:
+    assert expression in context, f"the workflow uses ${{{{ {expression} }}}}, not set here"
+    return context[expression]
+
+
+def _github_if(condition: str, context: Mapping[str, str], cwd: Path) -> bool:
+    """The few forms of `if:` the reusable workflows use, evaluated as Actions would."""
+    text = _EXPRESSION.sub(lambda m: m[1], condition.strip())
+    text = text.replace("github.event_name", repr(context["github.event_name"]))
+    text = re.sub(
+        r"hashFiles\('([^']+)'\)", lambda m: repr("h" if (cwd / m[1]).exists() else ""), text
+    )
+    text = text.replace("!cancelled()", "True").replace("always()", "True")
+    text = text.replace("failure()", "False").replace("&&", " and ").replace("||", " or ")
+    assert re.fullmatch(r"[\w\s'=!()]+", text), text
+    return bool(eval(text))
+
+
+def run_github_job(
+    installed: Installed,
+    job: Mapping[str, Any],
+    context: Mapping[str, str],
+    env: Mapping[str, str],
+    cwd: Path,
+) -> list[str]:
+    """Run a job's licsync steps: `run:` lines with their `env:` evaluated; returns the names of
+    the `uses:` steps the job would run (for the test to do what they do)."""
+    uses = []
+    for step in job["steps"]:
+        if "if" in step and not _github_if(str(step["if"]), context, cwd):
+            continue
+        if "uses" in step:
+            uses.append(str(step["uses"]).split("@", 1)[0])
+            continue
+        step_env = {
+            k: _EXPRESSION.sub(lambda m: _github_value(m[1], context), str(v))
+            for k, v in step.get("env", {}).items()
+        }
+        run_lines(installed, [str(step["run"])], {**env, **step_env}, cwd)
+    return uses
+
+
+def test_a_github_repository_plans_a_pull_request_and_applies_the_merge(
+    installed: Installed, site_sim: Simulator, github: GitHubStandIn, tmp_path: Path
+) -> None:
+    env = _base_env(tmp_path)
+    repo, site = _new_repository(installed, site_sim, tmp_path, env)
+    pin = "0123456789abcdef" * 2 + "01234567"
+    run_lines(
+        installed,
+        [f"licsync init --forge github --site {site} --workflows acme/licsync@{pin}"],
+        env,
+        repo,
+    )
+    callers = {p: f".github/workflows/licenses-{p}.yml" for p in ("plan", "apply", "reclaim")}
+    _only_licenses_and(repo, *callers.values())
+    plan_caller = yaml.safe_load((repo / callers["plan"]).read_text(encoding="utf-8"))
+    called = plan_caller["jobs"]["plan"]["uses"]
+    assert called == f"acme/licsync/.github/workflows/reusable-plan.yml@{pin}"
+    inputs = plan_caller["jobs"]["plan"]["with"]
+    assert json.loads(inputs["sites"]) == [site]
+    reusable = {
+        name: yaml.safe_load(
+            (REPO / ".github" / "workflows" / f"reusable-{name}.yml").read_text(encoding="utf-8")
+        )
+        for name in ("plan", "apply")
+    }
+    people = _add_two_allocations(repo, site_sim)
+    github.add_pull(PR, head_sha=HEAD, merged=False)
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    ci = {
+        **env,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REPOSITORY": os.environ["GITHUB_REPOSITORY"],
+        "GITHUB_API_URL": os.environ["GITHUB_API_URL"],
+        "RUNNER_TEMP": str(runner_temp),
+        "GITHUB_STEP_SUMMARY": str(runner_temp / "summary.md"),
+    }
+    context = {
+        "github.event_name": "pull_request",
+        "github.token": os.environ["GITHUB_TOKEN"],
+        "github.event.pull_request.number": str(PR),
+        "github.sha": MERGE,
+        "matrix.site": site,
+        "runner.temp": str(runner_temp),
+        "secrets.QLIK_CLIENT_KEY_PEM": "",
+        "inputs.licsync": inputs["licsync"],
+        "inputs.checksum": "",
+    }
+    run_github_job(installed, reusable["plan"]["jobs"]["validate"], context, ci, repo)
+    used = run_github_job(installed, reusable["plan"]["jobs"]["plan"], context, ci, repo)
+    assert "actions/upload-artifact" in used
+    assert _plan_changes(repo / "plan.json") == people
+    (comment,) = github.comments_on(PR)
+    assert comment["body"].startswith(f"<!-- licsync:plan site={site} checksum=")
+    assert comment["body"] in (runner_temp / "summary.md").read_text(encoding="utf-8")
+    # upload-artifact keeps the plan under the name the step gives; the run is the caller's
+    # licenses-plan.yml on the pull request (the stand-in's default run); then the merge.
+    (upload,) = [
+        s
+        for s in reusable["plan"]["jobs"]["plan"]["steps"]
+        if "upload-artifact" in s.get("uses", "")
+    ]
+    context["github.event.pull_request.head.sha"] = HEAD
+    name = _EXPRESSION.sub(lambda m: _github_value(m[1], context), upload["with"]["name"])
+    github.add_artifact(name, HEAD, plan_zip((repo / "plan.json").read_bytes()))
+    github.add_pull(PR, head_sha=HEAD, merge_sha=MERGE)
+    (repo / "plan.json").unlink()
+
+    context["github.event_name"] = "push"
+    run_github_job(installed, reusable["apply"]["jobs"]["apply"], context, ci, repo)
+    audit = [
+        json.loads(line)
+        for line in (runner_temp / "licsync-audit.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    assert audit[0]["actor"]["ci"] == "github"
+    assert {r["subject"] for r in audit if r["event"] == "change"} >= people
+    assert "### licsync apply: site" in (runner_temp / "summary.md").read_text(encoding="utf-8")
+    after = run_lines(
+        installed, [f"licsync plan licenses --site {site} --detailed-exitcode"], ci, repo
     )
     assert after[0][1].returncode == 0

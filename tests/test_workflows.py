@@ -35,6 +35,10 @@ SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 RELEASE_COMMENT = re.compile(r"#\s*v\d+\.\d+\.\d+\s*$")
 RUNNER = "${{ fromJSON(vars.LICSYNC_RUNNER || '[\"ubuntu-latest\"]') }}"
 SITES = "${{ fromJSON(vars.LICSYNC_SITES || '[\"demo\"]') }}"
+APPLY_SITES = (
+    "${{ github.event_name == 'workflow_dispatch' && fromJSON(format('[\"{0}\"]', inputs.site))"
+    " || fromJSON(vars.LICSYNC_SITES || '[\"demo\"]') }}"
+)
 PLAN_WORKFLOW = GITHUB / "workflows" / "licenses-plan.yml"
 APPLY_WORKFLOW = GITHUB / "workflows" / "licenses-apply.yml"
 PLAN_ARTIFACT = "licsync-plan-${{ matrix.site }}-${{ github.event.pull_request.head.sha }}"
@@ -186,8 +190,8 @@ def test_the_workflows_call_licsync() -> None:
     assert called >= {
         ("licenses-plan.yml", "validate"),
         ("licenses-plan.yml", "plan"),
-        ("licenses-plan.yml", "github"),
-        ("licenses-apply.yml", "github"),
+        ("licenses-plan.yml", "ci"),
+        ("licenses-apply.yml", "ci"),
         ("licenses-apply.yml", "apply"),
         ("licenses-reclaim.yml", "propose"),
     }
@@ -323,7 +327,9 @@ def test_licence_jobs_run_where_the_repository_variables_say() -> None:
     for workflow, job_id, job in jobs:
         assert job["runs-on"] == RUNNER, f"{workflow} {job_id}"
         if job_id != "validate":
-            assert job["strategy"]["matrix"]["site"] == SITES
+            # apply by hand (workflow_dispatch) runs the one site asked for, if it is listed
+            expected = APPLY_SITES if workflow == "licenses-apply.yml" else SITES
+            assert job["strategy"]["matrix"]["site"] == expected
             assert job["strategy"]["fail-fast"] is False
     for name in ("LICSYNC_RUNNER", "LICSYNC_SITES", "QLIK_CLIENT_KEY_PEM", "LICSYNC_PR_TOKEN"):
         assert name in docs
@@ -336,7 +342,9 @@ def test_the_plan_artifact_is_named_as_reviewed_plan_looks_it_up() -> None:
     (upload,) = uploads
     assert upload["with"]["name"] == PLAN_ARTIFACT
     assert upload["with"]["path"] == "plan.json"
-    assert "if" not in upload, "a failed or blocked plan is never kept for apply"
+    # Only on a pull request (not in a merge queue), and never with a status function: the
+    # implicit success() keeps a failed or blocked plan from being kept for apply.
+    assert upload.get("if") == "${{ github.event_name == 'pull_request' }}"
     (plan,) = [c for c in licsync_calls(path) if c.argv[0] == "plan"]
     assert plan.argv[plan.argv.index("--out") + 1] == "plan.json"
     assert plan.argv[plan.argv.index("--format") + 1] == "json"
@@ -352,11 +360,17 @@ def test_apply_runs_one_site_at_a_time_behind_its_environment() -> None:
         "group": "licenses-apply-${{ matrix.site }}",
         "cancel-in-progress": False,
     }
-    assert _triggers(_load(path)) == {"push": {"branches": ["main"], "paths": ["licenses/**"]}}
-    (apply,) = [c for c in licsync_calls(path) if c.argv[0] == "apply"]
-    assert {"--plan", "--audit-log", "--detailed-exitcode"} <= set(apply.argv)
-    assert "--auto-approve" not in apply.argv
-    assert "--force" not in apply.argv
+    triggers = _triggers(_load(path))
+    assert triggers["push"] == {"branches": ["main"], "paths": ["licenses/**"]}
+    inputs = triggers["workflow_dispatch"]["inputs"]
+    assert {name: i["required"] for name, i in inputs.items()} == {"site": True, "checksum": True}
+    reviewed, by_hand = [c for c in licsync_calls(path) if c.argv[0] == "apply"]
+    assert {"--plan", "--audit-log", "--detailed-exitcode"} <= set(reviewed.argv)
+    # The emergency apply is bound to the checksum of the plan a person read.
+    assert {"--checksum", "--audit-log", "--detailed-exitcode"} <= set(by_hand.argv)
+    for apply in (reviewed, by_hand):
+        assert "--auto-approve" not in apply.argv
+        assert "--force" not in apply.argv
 
 
 def test_ci_runs_the_same_script_as_here_on_each_python() -> None:
@@ -531,3 +545,38 @@ def test_licence_workflows_need_no_bash_and_run_python_in_utf8_mode(path: Path) 
         for step in job.get("steps", []):
             assert step.get("shell", "pwsh") == "pwsh", f"{job_id} {step.get('name')}"
             assert "$" not in re.sub(r"\$env:\w+|\$LASTEXITCODE|\$code", "", step.get("run", ""))
+
+
+def test_a_merge_queue_gets_the_plan_check_but_no_comment_or_artifact() -> None:
+    """merge_group runs validate and plan on the queued state; only a pull request comments
+    and keeps the plan apply will look for."""
+    document = _load(PLAN_WORKFLOW)
+    assert "merge_group" in _triggers(document)
+    assert (
+        "github.ref" in document["concurrency"]["group"]
+    )  # queue entries do not cancel each other
+    steps = {s.get("name"): s for _, _, s in _steps(PLAN_WORKFLOW)}
+    assert "github.event_name == 'pull_request'" in steps["Comment on the pull request"]["if"]
+    assert "merge_group" in document["jobs"]["validate"]["if"]
+
+
+@pytest.mark.parametrize("name", ["plan", "apply", "propose"])
+def test_the_reusable_workflows_take_what_the_generated_callers_give(name: str) -> None:
+    """Each reusable-*.yml is a workflow_call whose inputs are exactly what `licsync init
+    --forge github` passes (nothing unknown, nothing required missing)."""
+    from licsync.scaffold import Scaffold, files_for
+
+    reusable = _load(GITHUB / "workflows" / f"reusable-{name}.yml")
+    inputs = _triggers(reusable)["workflow_call"]["inputs"]
+    caller_name = {"plan": "plan", "apply": "apply", "propose": "reclaim"}[name]
+    files = files_for("github", Scaffold(("prod",), "licsync==1.0.0", "acme/licsync@" + "a" * 40))
+    caller = yaml.safe_load(files[f".github/workflows/licenses-{caller_name}.yml"])
+    ((_, job),) = caller["jobs"].items()
+    assert job["uses"] == f"acme/licsync/.github/workflows/reusable-{name}.yml@{'a' * 40}"
+    given = set(job["with"])
+    assert given <= set(inputs)
+    assert {k for k, v in inputs.items() if v.get("required")} <= given
+    # The caller grants the reusable jobs' permissions (a called job cannot have more).
+    for called in reusable["jobs"].values():
+        for scope, level in called.get("permissions", {}).items():
+            assert job["permissions"].get(scope) in (level, "write"), (name, scope)
