@@ -112,6 +112,18 @@ def test_a_wheel_pinned_by_hash_and_the_ntlm_extra(licsync: Licsync, tmp_path: P
     assert ci["variables"]["LICSYNC_INSTALL"] == f"licsync[ntlm] @ {url}#sha256={SHA}"
 
 
+def test_a_negotiate_site_gets_the_negotiate_extra(licsync: Licsync, tmp_path: Path) -> None:
+    site = tmp_path / "licenses"
+    site.mkdir()
+    (site / "site.yaml").write_text(
+        "site:\n  name: prod\n  auth:\n    mode: negotiate\n", encoding="utf-8"
+    )
+    args = ["init", "--forge", "gitlab", "--site", "prod", "--version", "1.0.0"]
+    assert licsync([*args, "--dir", str(tmp_path)]).exit_code == 0
+    ci = _load(tmp_path / ".gitlab-ci.yml")
+    assert ci["variables"]["LICSYNC_INSTALL"] == "licsync[negotiate]==1.0.0"
+
+
 def test_existing_files_are_kept_unless_force(licsync: Licsync, tmp_path: Path) -> None:
     (tmp_path / ".gitlab-ci.yml").write_text("mine\n", encoding="utf-8")
     args = ["init", "--forge", "gitlab", "--site", "prod", "--dir", str(tmp_path)]

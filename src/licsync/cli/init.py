@@ -1,9 +1,9 @@
 """``licsync init``: write the CI files of a licence repository for its forge.
 
 The files (:mod:`licsync.scaffold`) install a pinned licsync (``--version``, or a wheel by
-``--wheel-url`` and ``--sha256``) with the extras the sites' authentication needs (``ntlm`` when
-a site file under ``licenses/`` says ``mode: ntlm``; more with ``--extra``). Existing files are
-kept unless ``--force``.
+``--wheel-url`` and ``--sha256``) with the extras the sites' authentication needs (``ntlm``
+or ``negotiate`` when a site file under ``licenses/`` says that mode; more with ``--extra``).
+Existing files are kept unless ``--force``.
 """
 
 from __future__ import annotations
@@ -108,10 +108,15 @@ def init(
     typer.echo(f"licsync installed by the jobs: {spec}")
 
 
+_MODE_EXTRAS = {"ntlm": "ntlm", "negotiate": "negotiate"}
+"""The package extra each authentication mode's client needs."""
+
+
 def _auth_extras(licenses: Path) -> tuple[str, ...]:
-    """``ntlm`` when a site file under ``licenses/`` uses that mode (its client needs it)."""
+    """The extras the sites' authentication modes need (``ntlm``, ``negotiate``)."""
     if not licenses.is_dir():
         return ()
+    found: set[str] = set()
     for path in sorted(licenses.rglob("*.yaml"))[:1000]:
         try:
             if path.stat().st_size > MAX_SITE_FILE:
@@ -121,6 +126,7 @@ def _auth_extras(licenses: Path) -> tuple[str, ...]:
             continue  # validate says what is wrong with a file; init only looks for a mode
         site = data.get("site") if isinstance(data, dict) else None
         auth = site.get("auth") if isinstance(site, dict) else None
-        if isinstance(auth, dict) and auth.get("mode") == "ntlm":
-            return ("ntlm",)
-    return ()
+        mode = auth.get("mode") if isinstance(auth, dict) else None
+        if mode in _MODE_EXTRAS:
+            found.add(_MODE_EXTRAS[mode])
+    return tuple(sorted(found))
