@@ -52,6 +52,8 @@ def _utf8(stream: TextIO) -> TextIO:
                 stream.reconfigure(errors=ESCAPE)
         return stream
     if sys.platform == "win32" and _is_pipe(stream):
+        if isinstance(getattr(stream.buffer, "raw", None), _PipeOutput):
+            return stream  # made here by an earlier run in this process
         return _reopened(stream)
     with contextlib.suppress(OSError, ValueError):
         stream.reconfigure(encoding="utf-8", errors=ESCAPE, newline="\n")
