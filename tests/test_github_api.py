@@ -258,6 +258,16 @@ def test_a_huge_answer_is_refused_without_reading_it_all(
     assert "GitHub's answer is over 10,000 bytes" in result.stderr
 
 
+def test_a_page_of_millions_of_tiny_values_is_refused_before_decoding(
+    licsync: Licsync, github: GitHubStandIn, plan_file: Path
+) -> None:
+    """A page of 3 MB of ``{}`` would decode to ~50 times its size: refused, naming the count."""
+    github.script(Canned("comments", 200, {}, b"[" + b",".join([b"{}"] * 1_000_000) + b"]"))
+    result = _comment(licsync, plan_file)
+    assert result.exit_code == 1, result.output
+    assert f"GET {COMMENTS}: GitHub's answer holds more than 500,000 JSON values" in result.stderr
+
+
 def test_github_unreachable_is_a_clear_error(
     licsync: Licsync, plan_file: Path, monkeypatch: pytest.MonkeyPatch, retry_waits: list[float]
 ) -> None:

@@ -34,7 +34,7 @@ import httpx
 
 from licsync import __version__
 from licsync.errors import ForgeError, UsageError
-from licsync.forge import Posted, ReviewedArtifact, github_reviewed
+from licsync.forge import Posted, ReviewedArtifact, github_reviewed, jsonbound
 from licsync.forge.tls import forge_verify
 from licsync.qrs import deadline, retry
 from licsync.qrs.errormap import sanitise_excerpt
@@ -495,16 +495,7 @@ def _read(
 
 
 def _decode(answer: _Answer, method: str, path: str) -> Any:
-    try:
-        return json.loads(answer.content.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ForgeError(f"{method} {path}: GitHub's answer is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        start = answer.content[:20].lstrip().lower()
-        what = "HTML, not JSON" if start.startswith((b"<!doctype", b"<html")) else exc.msg
-        raise ForgeError(f"{method} {path}: GitHub's answer is not JSON ({what})") from None
-    except RecursionError:
-        raise ForgeError(f"{method} {path}: GitHub's answer is nested too deeply") from None
+    return jsonbound.decode(answer.content, forge="GitHub", method=method, path=path)
 
 
 def _object(answer: _Answer, method: str, path: str) -> dict[str, Any]:

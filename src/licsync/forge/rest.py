@@ -24,6 +24,7 @@ import httpx
 
 from licsync import __version__
 from licsync.errors import ForgeError, UsageError
+from licsync.forge import jsonbound
 from licsync.forge.tls import forge_verify
 from licsync.qrs import retry
 from licsync.qrs.errormap import sanitise_excerpt
@@ -114,16 +115,7 @@ class Answer:
 
     def json(self, method: str, path: str, forge: str) -> Any:
         """The body as JSON, or a :class:`ForgeError` saying what it is instead."""
-        try:
-            return json.loads(self.content.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise ForgeError(f"{method} {path}: {forge}'s answer is not UTF-8") from None
-        except json.JSONDecodeError as exc:
-            start = self.content[:20].lstrip().lower()
-            what = "HTML, not JSON" if start.startswith((b"<!doctype", b"<html")) else exc.msg
-            raise ForgeError(f"{method} {path}: {forge}'s answer is not JSON ({what})") from None
-        except RecursionError:
-            raise ForgeError(f"{method} {path}: {forge}'s answer is nested too deeply") from None
+        return jsonbound.decode(self.content, forge=forge, method=method, path=path)
 
 
 class RestApi:
