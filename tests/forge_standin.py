@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class Canned:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     method: str | None = None
+    drip: float = 0.0  # seconds between bytes: a server that answers, but ever so slowly
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
     content_type: str = "application/json; charset=utf-8"
+    drip: float = 0.0
 
 
 class StandIn:
@@ -91,7 +94,16 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        if not reply.drip:
+            self.wfile.write(body)
+            return
+        for index in range(len(body)):
+            time.sleep(reply.drip)
+            try:
+                self.wfile.write(body[index : index + 1])
+                self.wfile.flush()
+            except OSError:  # the client gave up
+                return
 
     def _handle(self) -> None:
         parts = urlsplit(self.path)
@@ -112,7 +124,9 @@ class _Handler(BaseHTTPRequestHandler):
         standin.requests.append(record)
         canned = standin.take_canned(self.command, parts.path)
         if canned is not None:
-            self._send(Reply(canned.status, headers=canned.headers, raw=canned.body))
+            self._send(
+                Reply(canned.status, headers=canned.headers, raw=canned.body, drip=canned.drip)
+            )
             return
         with standin.lock:
             reply = standin.route(record)

@@ -307,3 +307,20 @@ def test_bad_settings_are_usage_errors(
     assert words in result.stderr
     assert "u:p" not in result.output
     assert gitlab.requests == []
+
+
+def test_a_server_that_drips_its_answer_is_ended_by_the_deadline(gitlab: GitLabStandIn) -> None:
+    """One command's deadline bounds every byte, however slowly they come (the read timeout
+    alone restarts with each byte)."""
+    import os
+
+    from licsync.errors import ForgeError
+    from licsync.forge.gitlab import GitLab, settings_from_env
+
+    gitlab.add_merge_request(7, head_sha=HEAD, merged=False)
+    gitlab.script(Canned(r"/notes$", 200, {}, b"[" + b" " * 200 + b"]", method="GET", drip=0.05))
+    with (
+        pytest.raises(ForgeError, match="did not finish answering within 1 s"),
+        GitLab(settings_from_env(os.environ), deadline=1.0) as client,
+    ):
+        client.put_comment(7, "<!-- licsync:plan site=demo ", "x")  # 200 bytes: 10 s of drip

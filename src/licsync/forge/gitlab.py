@@ -57,7 +57,13 @@ from licsync.forge.provenance import (
     comment_checksum,
     run_problems,
 )
-from licsync.forge.rest import RateLimitPolicy, RestApi, api_url, token_value
+from licsync.forge.rest import (
+    DEFAULT_DEADLINE,
+    RateLimitPolicy,
+    RestApi,
+    api_url,
+    token_value,
+)
 
 __all__ = ["DEFAULT_PLAN_JOB", "GitLab", "GitLabSettings", "settings_from_env"]
 
@@ -112,7 +118,13 @@ def settings_from_env(env: Mapping[str, str]) -> GitLabSettings:
 class GitLab:
     """The GitLab REST API v4 for one project. Use as a context manager."""
 
-    def __init__(self, settings: GitLabSettings, *, policy: RateLimitPolicy | None = None) -> None:
+    def __init__(
+        self,
+        settings: GitLabSettings,
+        *,
+        policy: RateLimitPolicy | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+    ) -> None:
         self._settings = settings
         self._project = f"/projects/{settings.project_id}"
         self._api = RestApi(
@@ -127,6 +139,7 @@ class GitLab:
                 404: " (wrong CI_PROJECT_ID, or a token that cannot see the project?)",
             },
             policy=policy,
+            deadline=deadline,
         )
         self._me: int | None = None
 

@@ -26,7 +26,7 @@ from licsync import __version__
 from licsync.errors import ForgeError, UsageError
 from licsync.forge import jsonbound
 from licsync.forge.tls import forge_verify
-from licsync.qrs import retry
+from licsync.qrs import deadline, retry
 from licsync.qrs.errormap import sanitise_excerpt
 from licsync.render.escape import escape_text
 
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 MAX_JSON_BYTES = 32 * 1024 * 1024
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 MAX_PAGES = 100
+DEFAULT_DEADLINE = 1200.0
+"""Seconds one command may spend with the forge in all."""
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
@@ -129,6 +131,9 @@ class RestApi:
         reset_header: the header holding the epoch second a rate limit resets, if any.
         hints: extra words for an error status (401: which variable holds the token).
         policy / clock / timeout: rate-limit waits, seconds since the epoch, per request.
+        deadline: seconds for everything this client does (one command): every request, its
+            body however slowly the server drips it, retries and waits
+            (:mod:`licsync.qrs.deadline`, as for GitHub and QRS).
     """
 
     def __init__(
@@ -143,8 +148,11 @@ class RestApi:
         policy: RateLimitPolicy | None = None,
         clock: Callable[[], float] = time.time,
         timeout: float = 60.0,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         self.forge = forge
+        self._deadline = deadline
+        self._deadline_at = time.monotonic() + deadline
         self.base_url = base_url
         self._token = token
         self._reset_header = reset_header
@@ -152,16 +160,18 @@ class RestApi:
         self._policy = policy or RateLimitPolicy()
         self._clock = clock
         agent = f"licsync/{__version__}"
-        verify = forge_verify()
         self._api = httpx.Client(
             headers={**headers, "User-Agent": agent},
             timeout=timeout,
             follow_redirects=False,
-            verify=verify,
+            transport=_bounded_transport(),
         )
         # Downloads from storage elsewhere: a signed URL is the credential; the token must not go.
         self._blob = httpx.Client(
-            headers={"User-Agent": agent}, timeout=timeout, follow_redirects=False, verify=verify
+            headers={"User-Agent": agent},
+            timeout=timeout,
+            follow_redirects=False,
+            transport=_bounded_transport(),
         )
 
     def close(self) -> None:
@@ -263,12 +273,17 @@ class RestApi:
             if spool is not None:
                 spool.seek(0)
                 spool.truncate()
+            self._check_deadline(method, path)
             try:
-                with use.stream(
-                    method, url, params=params, content=content, headers=headers
-                ) as response:
+                with (
+                    deadline.bounded(self._deadline_at),
+                    use.stream(
+                        method, url, params=params, content=content, headers=headers
+                    ) as response,
+                ):
                     answer = self._read(response, method, path, spool=spool)
             except httpx.HTTPError as exc:
+                self._check_deadline(method, path)
                 if method != "GET" or last:
                     # The exception's text can hold the URL (a signed download link): not shown.
                     raise ForgeError(
@@ -343,10 +358,24 @@ class RestApi:
                 spool.write(chunk)
             else:
                 chunks.append(chunk)
+            if time.monotonic() >= self._deadline_at:  # the network layer should end it first
+                raise httpx.ReadTimeout("the command's deadline has passed")
         links = {str(rel): link for rel, link in response.links.items()}
         return Answer(response.status_code, response.headers, b"".join(chunks), links)
 
+    def _check_deadline(self, method: str, path: str) -> None:
+        if time.monotonic() >= self._deadline_at:
+            raise ForgeError(
+                f"{method} {path}: {self.forge} did not finish answering within "
+                f"{self._deadline:.0f} s (the command's deadline, retries and waits included)"
+            )
+
     def _wait(self, seconds: float, why: str) -> None:
+        if time.monotonic() + seconds >= self._deadline_at:
+            raise ForgeError(
+                f"{self.forge}: {why}; waiting {seconds:.0f} s more would pass the command's "
+                f"deadline of {self._deadline:.0f} s"
+            )
         log.warning("%s: %s; waiting %.0f s", self.forge.lower(), why, seconds)
         retry.wait(seconds)  # looked up at each call: the tests' autouse fixture never sleeps
 
@@ -371,6 +400,15 @@ class RestApi:
         said = f": {message}" if message else ""
         hint = self._hints.get(answer.status, "")
         return f"{answer.status}{said}{hint}"
+
+
+def _bounded_transport() -> httpx.HTTPTransport:
+    """A transport whose every socket wait ends by the calling thread's deadline, verifying
+    TLS as :mod:`licsync.forge.tls` says (a client's own ``verify`` is ignored once it is given
+    a transport)."""
+    transport = httpx.HTTPTransport(retries=0, verify=forge_verify())
+    deadline.install(transport)
+    return transport
 
 
 def _message(answer: Answer) -> str:
