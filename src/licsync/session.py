@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.utils
 import logging
 import threading
 import time
@@ -40,7 +41,7 @@ from licsync.load import load_desired
 from licsync.plan import Plan, plan
 from licsync.plan.planner import build_coverage
 from licsync.policy import DenialSource, DenialSourceKind
-from licsync.qrs import QrsClient, read_actual
+from licsync.qrs import QrsClient, paths, read_actual
 from licsync.qrs.ratelimit import RateLimit
 from licsync.rules.coverage import RuleCoverage
 from licsync.signals import Signals
@@ -57,6 +58,19 @@ EMBEDDED = "embedded"
 """The ``qrs_url`` that means the built-in simulator with the demo organisation."""
 
 EMBEDDED_TARGET = "the embedded QRS simulator (demo organisation)"
+
+
+CLOCK_TOLERANCE = dt.timedelta(minutes=5)
+"""How far the site's clock may be from the instant planned as of before a warning says so."""
+
+
+def _span(delta: dt.timedelta) -> str:
+    seconds = abs(delta.total_seconds())
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.0f} hours"
+    return f"{seconds / 60:.0f} minutes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +131,8 @@ class _CountingClient(QrsClient):
         self._count = 0
         self._count_lock = threading.Lock()
         self.rate_limit: RateLimit | None = None
+        self.skew: dt.timedelta | None = None
+        """The site's clock minus this machine's, from the first answer's ``Date`` header."""
 
     @property
     def count(self) -> int:
@@ -135,7 +151,24 @@ class _CountingClient(QrsClient):
             self._count += 1
         if self.rate_limit is not None:
             self.rate_limit.wait()
-        return super().request(method, path, params=params, body=body)
+        response = super().request(method, path, params=params, body=body)
+        if self.skew is None:
+            self.skew = clock_skew(response.headers.get("date"), dt.datetime.now(dt.UTC))
+        return response
+
+
+def clock_skew(date_header: str | None, received: dt.datetime) -> dt.timedelta | None:
+    """The answering server's clock minus ours, from an HTTP ``Date`` header (whole seconds:
+    the header has no finer grain); None when the header is missing or not a date."""
+    if not date_header:
+        return None
+    try:
+        said = email.utils.parsedate_to_datetime(date_header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if said.tzinfo is None:  # "-0000": UTC by RFC 5322, which parsedate gives as naive
+        said = said.replace(tzinfo=dt.UTC)
+    return said - received.replace(microsecond=0)
 
 
 class Session:
@@ -194,6 +227,40 @@ class Session:
     def now(self) -> dt.datetime:
         """The instant to plan as of: ``--now``, else the site's own clock, else the wall clock."""
         return self._request.now or self._clock or dt.datetime.now(dt.UTC)
+
+    def site_clock(self) -> dt.datetime:
+        """What the site's clock reads now: this machine's clock corrected by the ``Date`` of
+        the site's first answer (asking ``/qrs/about`` if nothing was asked yet); the embedded
+        demo's is its fixed clock.
+
+        Raises:
+            QrsError: the site cannot be reached.
+        """
+        if self._clock is not None:
+            return self._clock
+        if self._counting.skew is None and self.requests == 0:
+            self.client.get_bytes(paths.ABOUT)
+        return dt.datetime.now(dt.UTC) + (self._counting.skew or dt.timedelta())
+
+    def clock_warning(self, now: dt.datetime) -> str | None:
+        """A warning when the site's clock (from its ``Date`` header) is more than
+        :data:`CLOCK_TOLERANCE` away from ``now``, the instant planned as of; None otherwise
+        (also when the site has not answered, or sent no date)."""
+        skew = self._counting.skew
+        if skew is None or self._clock is not None:
+            return None
+        site_now = dt.datetime.now(dt.UTC) + skew
+        apart = site_now - now
+        if abs(apart) <= CLOCK_TOLERANCE:
+            return None
+        shown = site_now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        return (
+            f"the site's clock reads {shown} (its Date header), {_span(apart)} "
+            f"{'ahead of' if apart > dt.timedelta() else 'behind'} the instant planned as of "
+            f"({now.replace(microsecond=0).isoformat().replace('+00:00', 'Z')}); QRS dates "
+            f"quarantines and last use by its own clock: plan with --now {shown} to plan as "
+            "of the site's time, or set the clock right"
+        )
 
     def read(self, *, users_from: Actual | None = None) -> Actual:
         """Read the site's whole actual state now (a fresh read every call).

@@ -8,6 +8,7 @@ by :class:`~licsync.plan.changes.ChangeId` against a fresh plan (:func:`match`).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from licsync.errors import UsageError
-from licsync.jsonfile import read_plan_json
 from licsync.plan.changes import Action, Change, ChangeId, CompleteRule
 from licsync.plan.document import Plan, checksum_of_decisions
+from licsync.planfile import read_plan_json
 
 __all__ = ["MAX_PLAN_BYTES", "Match", "ReviewedPlan", "load_reviewed", "match"]
 
@@ -36,6 +37,7 @@ class ReviewedPlan:
         ids: the identities of its changes, in the file's order.
         format_version: as written in the file.
         blocked: the plan was blocked by safety checks when it was reviewed.
+        now: the instant it was planned as of (``apply --plan`` applies as of it).
         decisions: each change's decision as the checksum covers it (what a rule change
             writes), by identity.
     """
@@ -47,6 +49,7 @@ class ReviewedPlan:
     format_version: str
     blocked: bool = False
     decisions: Mapping[ChangeId, tuple[str, ...]] = field(default_factory=dict)
+    now: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +76,7 @@ def load_reviewed(path: str | Path) -> ReviewedPlan:
             this licsync reads, or its checksum does not match its own decisions.
     """
     shown = str(path)
-    data = read_plan_json(Path(path), where=shown, limit=MAX_PLAN_BYTES)
+    data = read_plan_json(Path(path), where=shown, limit=MAX_PLAN_BYTES, for_review=True)
     if not isinstance(data, dict):
         raise UsageError(f"{shown}: not a licsync JSON plan (expected an object)")
     version = _field(data, "format_version", str, shown)
@@ -120,7 +123,18 @@ def load_reviewed(path: str | Path) -> ReviewedPlan:
         format_version=version,
         blocked=blocked,
         decisions={i: tuple(d) for i, d in zip(ids, decisions, strict=True)},
+        now=_instant(_field(data, "now", str, shown), shown),
     )
+
+
+def _instant(text: str, shown: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{shown}: now: {text[:40]!r} is not an ISO-8601 instant") from None
+    if value.tzinfo is None:
+        raise UsageError(f"{shown}: now: {text[:40]!r} has no UTC offset")
+    return value.astimezone(dt.UTC)
 
 
 def match(reviewed: ReviewedPlan, fresh: Plan) -> Match:

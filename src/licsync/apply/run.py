@@ -35,6 +35,7 @@ from licsync.apply.audit import AuditLog
 from licsync.apply.execute import INTERRUPTED, NOT_ATTEMPTED, execute
 from licsync.apply.report import ApplyResult, Approval, Item
 from licsync.apply.reviewed import ReviewedPlan, match
+from licsync.apply.unneeded import why_not_needed
 from licsync.apply.writer import Outcome, QrsWriter, RecordingWriter, Writer, WriteResult
 from licsync.errors import ApplyRefused, QrsError, UsageError
 from licsync.identity import AccessType
@@ -199,7 +200,7 @@ def apply_changes(
     return ApplyResult(
         site=fresh.site,
         fresh=fresh,
-        items=(*items, *_unapplied(not_reviewed, no_longer)),
+        items=(*items, *_unapplied(not_reviewed, no_longer, session, run, options.reviewed)),
         after=after,
         requests=tuple(recorder.requests) if recorder is not None else (),
         dry_run=options.dry_run,
@@ -228,19 +229,21 @@ def _replan(session: Session, first: PlanRun, settled: PlanRun | None) -> tuple[
         return None, str(exc)
 
 
-def _unapplied(not_reviewed: Sequence[Change], no_longer: Sequence[ChangeId]) -> list[Item]:
+def _unapplied(
+    not_reviewed: Sequence[Change],
+    no_longer: Sequence[ChangeId],
+    session: Session,
+    run: PlanRun,
+    reviewed: ReviewedPlan | None,
+) -> list[Item]:
     items = [
         Item(c.id, Outcome.NOT_REVIEWED, "new since the review: not applied", change=c)
         for c in not_reviewed
     ]
-    items.extend(
-        Item(
-            i,
-            Outcome.NO_LONGER_NEEDED,
-            "reviewed, but the site no longer needs it (already so, or changed in the QMC)",
-        )
-        for i in no_longer
-    )
+    # The real reason each reviewed change is not needed: which input changed since.
+    why = why_not_needed(no_longer, run.plan, session.desired, run.actual, run.now)
+    shown = reviewed.changes if reviewed is not None else {}
+    items.extend(Item(i, Outcome.NO_LONGER_NEEDED, why[i], change=shown.get(i)) for i in no_longer)
     return items
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import errno
 import os
 import re
@@ -34,7 +35,9 @@ from licsync.cli.options import (
     SiteOption,
 )
 from licsync.cli.site_session import site_session
+from licsync.errors import ApplyRefused
 from licsync.render.applied import render_apply_json, render_apply_text
+from licsync.render.data import instant
 from licsync.session import EMBEDDED_TARGET, Session
 
 __all__ = ["DEFAULT_AUDIT_FOLDER", "apply", "register"]
@@ -150,6 +153,15 @@ def apply(
 ) -> None:
     """Make exactly the approved changes; report and audit every one; re-plan what is left."""
     approval, reviewed = _approval(plan_file, checksum, auto_approve, force, reason)
+    as_of_review = reviewed is not None and reviewed.now is not None and now is None
+    if reviewed is not None and reviewed.now is not None:
+        if now is not None and abs(now - reviewed.now) > dt.timedelta(seconds=1):
+            msg = (
+                f"--now {instant(now)}: the reviewed plan was made as of {instant(reviewed.now)}, "
+                "and apply --plan applies as of that instant: leave --now out"
+            )
+            raise typer.BadParameter(msg)
+        now = reviewed.now
     options = ApplyOptions(
         approval=approval,
         reviewed=reviewed,
@@ -166,6 +178,8 @@ def apply(
         writable=not dry_run,
     ) as session:
         session.limit_rate(max_requests_per_second)
+        if as_of_review and reviewed is not None and reviewed.now is not None:
+            _check_review_instant(session, reviewed.now)
         with _locked(session, lock_timeout):
             try:
                 result = _run(session, options, audit_log)
@@ -173,6 +187,10 @@ def apply(
                 name = signal.Signals(exc.signum).name
                 typer.echo(f"licsync: {name} while reading the site: nothing was sent", err=True)
                 raise typer.Exit(_signal_exit(exc.signum) or ExitCode.INTERRUPTED) from None
+        if not as_of_review:
+            warning = session.clock_warning(result.fresh.now)
+            if warning is not None:
+                typer.echo(f"licsync: warning: {warning}", err=True)
     if output_format is ApplyFormat.JSON:
         report = render_apply_json(result)
     else:
@@ -212,6 +230,55 @@ def _print_report(report: str, result: ApplyResult) -> None:
                 f"{done} of {len(result.items)} changes are done on the site{audited}\n"
             )
         raise typer.Exit(ExitCode.ERROR) from None
+
+
+REVIEW_MAX_AGE = dt.timedelta(days=7)
+"""How long before the site's clock a reviewed plan's instant may be. Apply re-reads the
+site, so old facts are never applied; but the plan's time-based decisions (``until`` dates,
+idle days, the 7-day quarantine it predicts) are as of its instant, and after QRS's quarantine
+week they describe another week: plan again and have that reviewed."""
+
+REVIEW_MAX_AHEAD = dt.timedelta(minutes=5)
+"""How far after the site's clock a reviewed plan's instant may be: a what-if plan of a future
+day (``--now``) would reclaim seats whose ``until`` has not come yet."""
+
+
+def _check_review_instant(session: Session, planned: dt.datetime) -> None:
+    """Refuse a reviewed plan made as of an instant too far from the site's clock; say the
+    instant applied as of when it is not the site's present.
+
+    Raises:
+        ApplyRefused: outside [site clock - :data:`REVIEW_MAX_AGE`, site clock +
+            :data:`REVIEW_MAX_AHEAD`].
+    """
+    site_now = session.site_clock()
+    apart = site_now - planned
+    if apart > REVIEW_MAX_AGE or -apart > REVIEW_MAX_AHEAD:
+        where = "before" if apart > dt.timedelta() else "after"
+        msg = (
+            f"the reviewed plan was made as of {instant(planned)}, {_days(apart)} {where} the "
+            f"site's clock ({instant(site_now)}); apply --plan applies as of the reviewed "
+            f"instant only within {REVIEW_MAX_AGE.days} days before the site's clock and "
+            f"{int(REVIEW_MAX_AHEAD.total_seconds() // 60)} minutes after it: plan again "
+            "(without --now, or with the site's time) and have that plan reviewed"
+        )
+        raise ApplyRefused(msg)
+    if apart > REVIEW_MAX_AHEAD:
+        typer.echo(
+            f"licsync: applying as of the reviewed plan's instant {instant(planned)} "
+            f"({_days(apart)} before the site's clock)",
+            err=True,
+        )
+
+
+def _days(delta: dt.timedelta) -> str:
+    seconds = abs(delta.total_seconds())
+    if seconds >= 86400:
+        days = seconds / 86400
+        return f"{days:.1f} days" if days < 10 else f"{days:.0f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 60:.0f} minutes"
 
 
 def _approval(

@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 
-from licsync.apply.reviewed import MAX_PLAN_BYTES
 from licsync.cli.options import count, shown
 from licsync.cli.output import check_target, write_atomically
 from licsync.errors import ForgeError, UsageError
@@ -30,7 +29,8 @@ from licsync.forge import (
 from licsync.forge.bodies import issue_body, plan_comment
 from licsync.forge.select import FORGES, open_forge
 from licsync.forge.summary import append_step_summary, audit_summary
-from licsync.jsonfile import parse_json, read_json, read_text
+from licsync.jsonfile import parse_json, read_text
+from licsync.planfile import read_plan_json
 from licsync.render.escape import escape_text, md_text
 from licsync.render.fromdata import plan_from_data
 
@@ -123,9 +123,7 @@ def _open(forge: str | None) -> Forge:
 
 def do_comment(forge: str | None, plan_file: Path, pull_request: int) -> None:
     """Post the plan's Markdown as the site's sticky comment."""
-    plan = plan_from_data(
-        read_json(plan_file, where=str(plan_file), limit=MAX_PLAN_BYTES), where=str(plan_file)
-    )
+    plan = plan_from_data(read_plan_json(plan_file, where=str(plan_file)), where=str(plan_file))
     body = plan_comment(plan)
     with _open(forge) as client:
         posted = client.put_comment(pull_request, plan_marker_prefix(plan.site), body)

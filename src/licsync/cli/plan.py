@@ -46,11 +46,21 @@ def plan(
     *,
     site: SiteOption = None,
     output_format: Annotated[
-        PlanFormat, typer.Option("--format", help="text, json (versioned), or markdown (PR).")
-    ] = PlanFormat.TEXT,
+        PlanFormat | None,
+        typer.Option(
+            "--format",
+            help="text, json (versioned), or markdown (PR). Default: text, or what --out's "
+            "name says (.json, .md).",
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Write the plan to this file instead of standard output."),
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Write the plan to this file instead of standard output; FILE.json is JSON "
+            "and FILE.md Markdown unless --format says otherwise.",
+        ),
     ] = None,
     detailed_exitcode: Annotated[
         bool,
@@ -67,6 +77,7 @@ def plan(
     ] = False,
 ) -> None:
     """Compare the desired state with the site and its signals; explain every change."""
+    output_format = output_format or format_for(out)
     if out is not None:
         check_target(out)  # before reading the site, not after
     with (
@@ -81,6 +92,9 @@ def plan(
         Progress("reading the site and planning", sys.stderr),
     ):
         run = session.plan()
+        clock_warning = session.clock_warning(run.now)
+    if clock_warning is not None:
+        typer.echo(f"licsync: warning: {clock_warning}", err=True)
     started = time.perf_counter()
     if output_format is PlanFormat.JSON:
         text = render_json(run.plan)
@@ -102,6 +116,17 @@ def plan(
         raise typer.Exit(ExitCode.BLOCKED)
     if detailed_exitcode and run.plan.has_changes:
         raise typer.Exit(ExitCode.CHANGES)
+
+
+def format_for(out: Path | None) -> PlanFormat:
+    """The format an output file's name asks for: ``.json`` JSON (what ``apply --plan`` and
+    ``show`` read), ``.md`` Markdown, anything else text."""
+    suffix = out.suffix.lower() if out is not None else ""
+    if suffix == ".json":
+        return PlanFormat.JSON
+    if suffix in (".md", ".markdown"):
+        return PlanFormat.MARKDOWN
+    return PlanFormat.TEXT
 
 
 def _summary(run: PlanRun, out: Path) -> str:

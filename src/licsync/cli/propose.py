@@ -79,6 +79,9 @@ def propose(
         Progress("reading the site and proposing", sys.stderr),
     ):
         run = propose_site(session)
+        clock_warning = session.clock_warning(session.now())
+    if clock_warning is not None:
+        typer.echo(f"licsync: warning: {clock_warning}", err=True)
     if write:
         _write_all(run)
     else:

@@ -74,7 +74,7 @@ def render_apply_text(result: ApplyResult, *, target: str = "") -> str:
         if left:
             lines.append("")
             lines.append(f"{heading} {len(left)}")
-            lines.extend(_item_line(item, dry_run=False) for item in left)
+            lines.extend(_item_line(item, dry_run=False, typed=True) for item in left)
     if result.dry_run:
         lines.append("")
         lines.append(f"Requests ({len(result.requests)}):")
@@ -152,15 +152,20 @@ def _approval(result: ApplyResult) -> str:
     return "--auto-approve"
 
 
-def _item_line(item: Item, *, dry_run: bool) -> str:
+def _item_line(item: Item, *, dry_run: bool, typed: bool = False) -> str:
+    """One item in the plan's own words: ``+ allocate CORP\\x (declared): applied``; with
+    ``typed`` (lists not under an access type's heading) the access type is said too."""
     change = item.change
-    if change is None:
+    if change is None:  # a reviewed change whose details the file lacked: its identity
+        words = item.id.kind.value.replace("-", " ")
         return (
-            f"  = {item.id.kind.value} {item.id.access_type.value} {escape_text(item.id.subject)} "
-            f"({item.id.reason.label}): {escape_text(item.message)}"
+            f"  {item.id.kind.symbol} {words} {escape_text(item.id.subject)} "
+            f"({item.id.access_type.value}, {item.id.reason.label}): "
+            f"{_SHOWN[item.status]}: {escape_text(item.message)}"
         )
     subject = escape_text(change.subject)
-    what = f"{change.action.value.replace('-', ' ')} {subject} ({change.reason.label})"
+    kind = f"{change.access_type.value}, " if typed else ""
+    what = f"{change.action.value.replace('-', ' ')} {subject} ({kind}{change.reason.label})"
     if dry_run and item.status is Outcome.APPLIED:
         return f"  {change.action.symbol} {what}: would be sent"
     outcome = _SHOWN[item.status]

@@ -180,9 +180,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         """The ``Date`` header: this machine's clock, moved by the app's ``date_skew_seconds``
-        (a server whose clock is off; the simulated repository's clock is another matter)."""
+        (a server whose clock is off) and by however far the simulator's clock was moved
+        since it started (``/_sim/clock``, ``set_now``, ``advance``): an admin who moves a
+        site's clock a month on sees that month in its answers, as on a real server."""
         when = time.time() if timestamp is None else timestamp
-        return email.utils.formatdate(when + self.server.app.date_skew_seconds, usegmt=True)
+        moved = self.server.app.store.clock_moved.total_seconds()
+        return email.utils.formatdate(when + self.server.app.date_skew_seconds + moved, usegmt=True)
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -398,6 +401,7 @@ def start_simulator(
             store = SimStore(now)
     if now is not None:
         store.set_now(now)
+        store.clock_moved = dt.timedelta()  # where the clock starts is no move of it
     if faults is None:
         jitter = latency_ms / 5
         faults = (

@@ -160,6 +160,9 @@ class SimStore:
     ) -> None:
         self._lock = threading.RLock()
         self.clock = SimClock(now)
+        self.clock_moved = dt.timedelta()
+        """How far ``set_now`` and ``advance`` moved the clock, in all (the HTTP ``Date``
+        header follows such moves; the clock's start is the seeding's business)."""
         self.created_at = qrs_time(self.now())
         """When the repository was made: the dates of entities the simulator does not date."""
         self._tag_ids: dict[str, str] = {}
@@ -187,12 +190,14 @@ class SimStore:
     def set_now(self, value: dt.datetime) -> None:
         """Freeze the clock at ``value`` and run licence maintenance."""
         with self._lock:
+            self.clock_moved += value - self.clock.now()
             self.clock.set_now(value)
             self._maintain()
 
     def advance(self, delta: dt.timedelta) -> None:
         """Move the clock by ``delta`` and run licence maintenance."""
         with self._lock:
+            self.clock_moved += delta
             self.clock.advance(delta)
             self._maintain()
 
