@@ -25,7 +25,7 @@ def test_plan_against_the_embedded_demo(example: Path, licsync: Licsync) -> None
     out = result.stdout
     assert out.startswith("licsync plan for site demo at 2026-11-20T09:00:00Z")
     assert "- CORP\\erik.holm  last used 2026-10-11 (40 days ago)" in out
-    assert "[denied-user] CORP\\lena.berg was denied access 3 times" in out
+    assert "  ! denied-user (2)\n    CORP\\lena.berg was denied access 3 times" in out
     assert out.splitlines()[-1].startswith(DEMO_CHECKSUM_LINE)
     assert "until 2026-10-31 has passed" in result.stderr  # the loader's warning
 

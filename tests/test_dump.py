@@ -53,7 +53,8 @@ def test_the_first_plan_of_a_dump_is_empty(
     # What YAML cannot declare is a finding, never a change.
     assert "half made" in planned
     # The second rule of a name: kept, reported.
-    assert "[undeclared-rule-kept] analyzer rule 'analyzer twice'" in planned.casefold()
+    assert "undeclared-rule-kept (" in planned
+    assert "    analyzer rule 'analyzer twice'" in planned.casefold()
 
 
 def test_dump_writes_what_the_site_holds(licsync: Licsync, tmp_path: Path) -> None:
@@ -80,7 +81,7 @@ def test_dump_writes_what_the_site_holds(licsync: Licsync, tmp_path: Path) -> No
     store.add_rule(PRO, "Off", 'user.group = "Dev"', context=RuleContext.QMC, disabled=True)
     out = tmp_path / "site"
     dumped, planned = dump_then_plan(licsync, store, out, "authoritative")
-    assert "[quarantined-seat] CORP\\resting's professional seat is quarantined" in planned
+    assert "quarantined-seat (1)\n    CORP\\resting's professional seat is quarantined" in planned
     desired, _ = load_desired(out, today=NOW.date())
     assert [a.user for a in desired.of(PRO).allocations] == ["CORP\\both", "CORP\\gone"]
     # held holds analyzer only through "Sales": not an explicit allocation; both is kept
@@ -322,3 +323,21 @@ def test_a_kept_site_file_refuses_ownership_and_allocations(
     assert refused.exit_code == 1
     assert "move those sections out of site.yaml" in refused.stderr
     assert sorted(p.name for p in out.iterdir()) == ["site.yaml"]
+
+
+def test_quiet_leaves_out_warnings_about_what_licsync_wrote(
+    licsync: Licsync, tmp_path: Path
+) -> None:
+    """A dump declares an analyzer seat beside a professional one (or the plan would reclaim
+    it); the loader's warning about that follows every plan, unless --quiet."""
+    out = tmp_path / "demo"
+    assert licsync(["dump", "--qrs-url", "embedded", "--out", str(out)]).exit_code == 0
+    loud = licsync(["plan", str(out)])
+    assert "declared for both professional" in loud.stderr
+    for command in (["plan", str(out)], ["propose", str(out)]):
+        quiet = licsync([*command, "--quiet"])
+        assert quiet.exit_code == 0, quiet.output
+        assert "declared for both" not in quiet.stderr
+    quiet_apply = licsync(["apply", str(out), "--auto-approve", "--quiet", "--dry-run"])
+    assert quiet_apply.exit_code == 0, quiet_apply.output
+    assert "declared for both" not in quiet_apply.stderr

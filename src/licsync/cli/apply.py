@@ -31,6 +31,7 @@ from licsync.cli.options import (
     DirectoryArgument,
     NowOption,
     QrsUrlOption,
+    QuietOption,
     RequestTimeoutOption,
     SiteOption,
 )
@@ -150,6 +151,7 @@ def apply(
             help="Exit 2 when the fresh plan has changes nobody reviewed (they were not applied).",
         ),
     ] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Make exactly the approved changes; report and audit every one; re-plan what is left."""
     approval, reviewed = _approval(plan_file, checksum, auto_approve, force, reason)
@@ -176,6 +178,7 @@ def apply(
         denial_logs=denial_logs,
         now=now,
         writable=not dry_run,
+        quiet=quiet,
     ) as session:
         session.limit_rate(max_requests_per_second)
         if as_of_review and reviewed is not None and reviewed.now is not None:

@@ -13,7 +13,14 @@ from typing import Annotated
 
 import typer
 
-from licsync.cli.options import QrsUrlOption, RequestTimeoutOption, SiteOption, count, shown
+from licsync.cli.options import (
+    QrsUrlOption,
+    QuietOption,
+    RequestTimeoutOption,
+    SiteOption,
+    count,
+    shown,
+)
 from licsync.cli.progress import Progress
 from licsync.dump import Dump, dump_site, site_name_for
 from licsync.dump.document import SITE_FILE
@@ -68,6 +75,7 @@ def dump(
         ),
     ] = False,
     request_timeout: RequestTimeoutOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Write the site's explicit allocations and licence rules as YAML; the first plan is empty."""
     # The connection settings come from DIR/site.yaml when it exists, else from --qrs-url and
@@ -78,7 +86,7 @@ def dump(
     check_output(out, force=force, keep_site=kept is not None)  # before reading the site
     today = dt.datetime.now(dt.UTC).date()
     chosen, policy = _site_settings(out, site=site, qrs_url=qrs_url, today=today)
-    with Progress("reading the site", sys.stderr):
+    with Progress("reading the site", sys.stderr, quiet=quiet):
         read = read_site(chosen, env=os.environ, qrs_url=qrs_url, request_timeout=request_timeout)
     stub = _relative_paths(dataclasses.replace(chosen, qrs_url=qrs_url or chosen.qrs_url), out)
     result = dump_site(read.actual, stub, ownership or Ownership.OBSERVE)
@@ -89,7 +97,7 @@ def dump(
     else:
         mode_text = f"{ownership or Ownership.OBSERVE} ownership"
     typer.echo(shown(_summary(result, written, read.target, mode_text, out, kept=kept is not None)))
-    for note in result.left_out:
+    for note in () if quiet else result.left_out:
         # One line each, whatever QRS put in a user id or rule name (a line break included).
         typer.echo(f"licsync: not declared: {escape_text(note)}", err=True)
 

@@ -18,6 +18,7 @@ import typer
 
 from licsync.qrs.auth import effective_base_url
 from licsync.render.escape import escape_text
+from licsync.render.findings import DEFAULT_PER_KIND, FindingsShown
 from licsync.session import EMBEDDED
 from licsync.site import AuthMode
 
@@ -26,12 +27,15 @@ __all__ = [
     "NOW_MIN",
     "DenialLogsOption",
     "DirectoryArgument",
+    "FindingsOption",
     "NowOption",
     "QrsUrlOption",
+    "QuietOption",
     "RequestTimeoutOption",
     "SiteOption",
     "colour_wanted",
     "count",
+    "parse_findings",
     "parse_now",
     "parse_qrs_url",
     "shown",
@@ -191,3 +195,38 @@ def colour_wanted() -> bool:
 def count(n: int, noun: str) -> str:
     """``1 change``, ``2 changes``."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def parse_findings(text: str) -> FindingsShown:
+    """``--findings``: all, none, some (the default bound) or kinds separated by commas.
+
+    Raises:
+        typer.BadParameter: a word that is none of these.
+    """
+    try:
+        return FindingsShown.parse(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+FindingsOption = Annotated[
+    FindingsShown | None,
+    typer.Option(
+        "--findings",
+        parser=parse_findings,
+        metavar="all|none|some|KIND,...",
+        help=f"Which findings to list line by line (their counts by kind are always shown): "
+        f"some (default: {DEFAULT_PER_KIND} of each kind), all, none, or kinds separated by "
+        "commas, e.g. denied-user,capacity-shortfall.",
+    ),
+]
+
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="Leave out what is not the result: the desired-state files' warnings (licsync "
+        "validate lists them), progress and notes on standard error. Errors stay.",
+    ),
+]

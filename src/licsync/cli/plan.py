@@ -14,8 +14,10 @@ from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import (
     DenialLogsOption,
     DirectoryArgument,
+    FindingsOption,
     NowOption,
     QrsUrlOption,
+    QuietOption,
     RequestTimeoutOption,
     SiteOption,
     colour_wanted,
@@ -25,6 +27,7 @@ from licsync.cli.output import check_target, write_atomically
 from licsync.cli.progress import Progress
 from licsync.cli.site_session import site_session
 from licsync.render import render_json, render_markdown, render_text
+from licsync.render.findings import FindingsShown
 from licsync.session import PlanRun
 
 __all__ = ["plan", "register"]
@@ -75,9 +78,12 @@ def plan(
     timings: Annotated[
         bool, typer.Option("--timings", help="Print where the time went to standard error.")
     ] = False,
+    findings: FindingsOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Compare the desired state with the site and its signals; explain every change."""
     output_format = output_format or format_for(out)
+    shown_findings = findings or FindingsShown()
     if out is not None:
         check_target(out)  # before reading the site, not after
     with (
@@ -88,8 +94,9 @@ def plan(
             request_timeout=request_timeout,
             denial_logs=denial_logs,
             now=now,
+            quiet=quiet,
         ) as session,
-        Progress("reading the site and planning", sys.stderr),
+        Progress("reading the site and planning", sys.stderr, quiet=quiet),
     ):
         run = session.plan()
         clock_warning = session.clock_warning(run.now)
@@ -99,9 +106,9 @@ def plan(
     if output_format is PlanFormat.JSON:
         text = render_json(run.plan)
     elif output_format is PlanFormat.MARKDOWN:
-        text = render_markdown(run.plan)
+        text = render_markdown(run.plan, findings=shown_findings)
     else:
-        text = render_text(run.plan, color=out is None and colour_wanted())
+        text = render_text(run.plan, color=out is None and colour_wanted(), findings=shown_findings)
     render_seconds = time.perf_counter() - started
     if out is not None:
         write_atomically(out, text)

@@ -25,11 +25,18 @@ class Progress:
     at the end. Does nothing unless ``stream`` is a terminal.
     """
 
-    def __init__(self, what: str, stream: TextIO, *, first_after: float = _FIRST_AFTER) -> None:
+    def __init__(
+        self,
+        what: str,
+        stream: TextIO,
+        *,
+        first_after: float = _FIRST_AFTER,
+        quiet: bool = False,
+    ) -> None:
         self.what = what
         self.stream = stream
         self.first_after = first_after
-        self.active = is_terminal(stream)
+        self.active = not quiet and is_terminal(stream)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = 0.0

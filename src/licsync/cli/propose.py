@@ -19,6 +19,7 @@ from licsync.cli.options import (
     DirectoryArgument,
     NowOption,
     QrsUrlOption,
+    QuietOption,
     RequestTimeoutOption,
     SiteOption,
 )
@@ -63,6 +64,7 @@ def propose(
             "--detailed-exitcode", help="Exit 2 when something is proposed (0: nothing, 1: error)."
         ),
     ] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """End the declared allocations the signals say should go; suggest seats for denied users."""
     if body is not None:
@@ -75,8 +77,9 @@ def propose(
             request_timeout=request_timeout,
             denial_logs=denial_logs,
             now=now,
+            quiet=quiet,
         ) as session,
-        Progress("reading the site and proposing", sys.stderr),
+        Progress("reading the site and proposing", sys.stderr, quiet=quiet),
     ):
         run = propose_site(session)
         clock_warning = session.clock_warning(session.now())

@@ -58,8 +58,10 @@ def site_session(
     denial_logs: Sequence[str] | None,
     now: dt.datetime | None,
     writable: bool = False,
+    quiet: bool = False,
 ) -> Iterator[Session]:
-    """The command's session (secrets from this process's environment), its warnings shown."""
+    """The command's session (secrets from this process's environment), its warnings shown
+    unless ``quiet``."""
     request = SessionRequest(
         directory=directory,
         site=site,
@@ -71,5 +73,6 @@ def site_session(
         writable=writable,
     )
     with open_session(request) as session:
-        echo_warnings(session.warnings)
+        if not quiet:
+            echo_warnings(session.warnings)
         yield session

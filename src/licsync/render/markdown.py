@@ -19,7 +19,6 @@ from licsync.plan import (
     Change,
     CompleteRule,
     CreateRule,
-    Finding,
     Plan,
     Reclaim,
     RuleChange,
@@ -32,6 +31,7 @@ from licsync.render.data import (
     quarantine_note,
 )
 from licsync.render.escape import md_code, md_text
+from licsync.render.findings import FindingLine, FindingsShown, group_findings
 
 __all__ = ["MAX_COMMENT", "plan_marker", "plan_marker_prefix", "render_markdown"]
 
@@ -52,14 +52,19 @@ def plan_marker(site: str, checksum: str) -> str:
     return f"{plan_marker_prefix(site)}checksum={_MARKER_SAFE.sub('_', checksum)} -->"
 
 
+DEFAULT_FINDINGS = FindingsShown()
+
 _FOLD_AFTER = 20  # rows shown before a table folds the rest into <details>
 _SEVERITY = {"error": "⛔", "warning": "⚠️", "info": "ℹ️"}  # noqa: RUF001 - emoji on purpose
 
 
-def render_markdown(plan: Plan, *, limit: int = MAX_COMMENT) -> str:
-    """The plan as Markdown, never longer than ``limit`` characters."""
-    parts = _parts(plan)
-    budget = max(len(plan.changes), len(plan.findings))
+def render_markdown(
+    plan: Plan, *, limit: int = MAX_COMMENT, findings: FindingsShown = DEFAULT_FINDINGS
+) -> str:
+    """The plan as Markdown, never longer than ``limit`` characters; ``findings`` says which
+    findings are listed (their counts by kind always are)."""
+    parts = _parts(plan, findings)
+    budget = max(len(plan.changes), len(parts.findings))
     text = _render(parts, budget)
     if len(text) <= limit:
         return text
@@ -83,9 +88,11 @@ class _Parts:
     tables: list[tuple[AccessType, list[str]]]
     findings: list[tuple[bool, str]]  # (not info, line), in the plan's order
     tail: str
+    finding_count: int = 0
+    finding_kinds: str = ""  # the count of each kind
 
 
-def _parts(plan: Plan) -> _Parts:
+def _parts(plan: Plan, shown: FindingsShown) -> _Parts:
     head: list[str] = [plan_marker(plan.site, plan.checksum)]
     count = len(plan.changes)
     title = f"### licsync plan for site {md_code(plan.site)}: " + (
@@ -107,9 +114,19 @@ def _parts(plan: Plan) -> _Parts:
         for access_type in AccessType
         if (changes := plan.changes_of(access_type))
     ]
-    findings = [(f.severity != "info", _finding_line(f)) for f in plan.findings]
+    findings: list[tuple[bool, str]] = []
+    for group in group_findings(plan.findings, shown):
+        if not group.lines:
+            continue
+        notable = group.severity != "info"
+        more = f", {len(group.lines)} listed" if group.hidden else ""
+        mark = _SEVERITY.get(group.severity, "")
+        findings.append((notable, f"- {mark} `{group.kind.value}` ({group.total}{more})"))
+        findings.extend((notable, _finding_line(line)) for line in group.lines)
     tail = f"<sub>checksum `{plan.checksum}` · planned for {instant(plan.now)}</sub>"
-    return _Parts(head, tables, findings, tail)
+    groups = group_findings(plan.findings, shown)
+    counts = " · ".join(f"{g.total} `{g.kind.value}`" for g in groups)
+    return _Parts(head, tables, findings, tail, sum(g.total for g in groups), counts)
 
 
 def _render(parts: _Parts, rows: int) -> str:
@@ -122,7 +139,11 @@ def _render(parts: _Parts, rows: int) -> str:
         out.extend(section)
         cut += left_out
         out.append("")
-    if parts.findings:
+    if parts.finding_count:
+        out.append(f"#### Findings ({parts.finding_count})")
+        out.append("")
+        out.append(parts.finding_kinds)
+        out.append("")
         section, left_out = _findings(parts.findings, rows)
         out.extend(section)
         cut += left_out
@@ -240,12 +261,12 @@ def _findings(findings: Sequence[tuple[bool, str]], rows: int) -> tuple[list[str
     shown = findings[:rows]
     important = [line for notable, line in shown if notable]
     info = [line for notable, line in shown if not notable]
-    out = [f"#### Findings ({len(findings)})", ""]
-    out.extend(important[:_FOLD_AFTER])
+    out = list(important[:_FOLD_AFTER])
     rest = important[_FOLD_AFTER:] + info
     if rest:
         out.append("")
-        out.append(f"<details><summary>{len(rest)} more findings</summary>")
+        folded = sum(1 for line in rest if line.startswith("  - "))  # not the kinds' heads
+        out.append(f"<details><summary>{folded} more findings</summary>")
         out.append("")
         out.extend(rest)
         out.append("")
@@ -257,10 +278,11 @@ def _findings(findings: Sequence[tuple[bool, str]], rows: int) -> tuple[list[str
     return out, left_out
 
 
-def _finding_line(finding: Finding) -> str:
+def _finding_line(line: FindingLine) -> str:
+    finding = line.finding
     stale = " *(stale denial data)*" if finding.stale else ""
-    mark = _SEVERITY.get(finding.severity, "")
-    return f"- {mark} `{finding.kind.value}` {_escape(finding.message)}{stale}"
+    also = f" (also {', '.join(t.value for t in line.also)})" if line.also else ""
+    return f"  - {_escape(finding.message)}{also}{stale}"
 
 
 def _escape(text: str) -> str:

@@ -23,6 +23,9 @@ from licsync.plan import (
 )
 from licsync.render.data import QMC_TERMS, action_phrase, capacity_words, instant, quarantine_note
 from licsync.render.escape import escape_text as _e
+from licsync.render.findings import FindingsShown, group_findings
+
+DEFAULT_FINDINGS = FindingsShown()
 
 __all__ = ["render_text"]
 
@@ -52,8 +55,10 @@ _COLOURS = {"+": "green", "~": "yellow", "-": "red"}
 _MARKS = {"error": "x", "warning": "!", "info": "i"}
 
 
-def render_text(plan: Plan, *, color: bool = False) -> str:
-    """The whole plan as terminal text."""
+def render_text(
+    plan: Plan, *, color: bool = False, findings: FindingsShown = DEFAULT_FINDINGS
+) -> str:
+    """The whole plan as terminal text; ``findings`` says which findings are listed."""
     paint = _painter(color)
     lines: list[str] = []
     when = instant(plan.now)
@@ -70,7 +75,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         lines.append("")
         lines.extend(_type_section(plan, access_type, paint))
     lines.append("")
-    lines.extend(_findings(plan.findings, paint))
+    lines.extend(_findings(plan.findings, paint, findings))
     lines.append("")
     lines.append(_safety_line(plan, paint))
     lines.append(_summary_line(plan))
@@ -150,18 +155,43 @@ def _value(value: str | bool | None) -> str:
     return _e(repr(value) if value == "" or value != value.strip() else value)
 
 
-def _findings(findings: tuple[Finding, ...], paint: Style) -> list[str]:
+def _findings(findings: tuple[Finding, ...], paint: Style, shown: FindingsShown) -> list[str]:
+    """Counts by kind first, then each kind's lines (bounded), one per subject."""
     if not findings:
         return ["Findings: none"]
-    lines = [paint(f"Findings ({len(findings)}), for a human to look at:", bold=True)]
+    groups = group_findings(findings, shown)
+    total = sum(g.total for g in groups)
+    lines = [paint(f"Findings ({total}), for a human to look at:", bold=True)]
+    row = ""
+    for group in groups:  # the counts, wrapped between kinds, never inside one
+        piece = f"{group.total} {group.kind.value}"
+        if row and len(row) + len(piece) > 96:
+            lines.append(f"  {row},")
+            row = ""
+        row = f"{row}, {piece}" if row else piece
+    lines.append(f"  {row}")
     colours = {"error": "red", "warning": "yellow", "info": "blue"}
-    for finding in findings:
-        mark = _MARKS.get(finding.severity, "!")
-        stale = " (stale denial data)" if finding.stale else ""
+    hidden = 0
+    for group in groups:
+        hidden += group.hidden
+        if not group.lines:
+            continue
+        more = f", {len(group.lines)} shown" if group.hidden else ""
+        mark = _MARKS.get(group.severity, "!")
         lines.append(
-            paint(f"  {mark} [{finding.kind.value}] ", fg=colours.get(finding.severity))
-            + _e(finding.message)
-            + stale
+            paint(
+                f"  {mark} {group.kind.value} ({group.total}{more})", fg=colours.get(group.severity)
+            )
+        )
+        for line in group.lines:
+            finding = line.finding
+            also = f" (also {', '.join(t.value for t in line.also)})" if line.also else ""
+            stale = " (stale denial data)" if finding.stale else ""
+            lines.append(f"    {_e(finding.message)}{also}{stale}")
+    if hidden:
+        lines.append(
+            f"  ({hidden} more not listed: --findings all lists every one, --findings KIND,... "
+            "the kinds you name; the JSON plan holds them all)"
         )
     return lines
 
