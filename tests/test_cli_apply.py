@@ -385,6 +385,10 @@ def test_a_second_apply_of_the_same_site_is_refused_naming_the_holder(
     assert result.exit_code == 1
     assert "site 'demo' is being applied by" in result.stderr
     assert f"process {os.getpid()}" in result.stderr
+    # The wait is not silent: it names the holder before it begins.
+    (waiting,) = [line for line in result.stderr.splitlines() if "waiting" in line]
+    assert waiting.startswith("licsync: waiting up to 0.2 s for the lock of site demo held by ")
+    assert f"(process {os.getpid()}, since " in waiting
     assert _writes(demo) == 0
     again = licsync(_args(demo, "--auto-approve"))
     assert again.exit_code == 0, again.output

@@ -19,7 +19,7 @@ import os
 import re
 import socket
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import filelock
@@ -86,8 +86,11 @@ def _address(text: str) -> str:
 
 
 @contextlib.contextmanager
-def site_lock(path: Path, *, site: str, timeout: float) -> Iterator[None]:
-    """Hold the site's lock for the ``with``; wait up to ``timeout`` seconds for it.
+def site_lock(
+    path: Path, *, site: str, timeout: float, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the site's lock for the ``with``; wait up to ``timeout`` seconds for it, first
+    telling ``on_wait`` who holds it (a silent wait looks hung).
 
     Raises:
         SiteLocked: another process holds it after ``timeout`` (the message names it).
@@ -100,7 +103,14 @@ def site_lock(path: Path, *, site: str, timeout: float) -> Iterator[None]:
     note = path.with_suffix(".holder.json")
     lock = filelock.FileLock(path, timeout=max(timeout, 0))
     try:
-        lock.acquire()
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            if timeout <= 0:
+                raise
+            if on_wait is not None:
+                on_wait(_holder(note))
+            lock.acquire()
     except filelock.Timeout:
         raise SiteLocked(
             f"site {site!r} is being applied by {_holder(note)}; "

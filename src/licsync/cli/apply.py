@@ -39,6 +39,7 @@ from licsync.cli.site_session import site_session
 from licsync.errors import ApplyRefused
 from licsync.render.applied import render_apply_json, render_apply_text
 from licsync.render.data import instant
+from licsync.render.escape import escape_text
 from licsync.session import EMBEDDED_TARGET, Session
 
 __all__ = ["DEFAULT_AUDIT_FOLDER", "apply", "register"]
@@ -338,7 +339,16 @@ def _locked(session: Session, timeout: float) -> Iterator[None]:
     path = lock_path(
         state_directory(os.environ), session.desired.site.name, session.client.base_url
     )
-    with site_lock(path, site=session.desired.site.name, timeout=timeout):
+    site = session.desired.site.name
+
+    def waiting(holder: str) -> None:
+        typer.echo(
+            f"licsync: waiting up to {timeout:g} s for the lock of site {escape_text(site)} "
+            f"held by {escape_text(holder)}",
+            err=True,
+        )
+
+    with site_lock(path, site=site, timeout=timeout, on_wait=waiting):
         yield
 
 
