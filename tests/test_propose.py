@@ -190,7 +190,7 @@ def test_next_plan_shows_exactly_the_proposed_reclaims(
     again = licsync(_args(sim, site, "--detailed-exitcode"))
     assert again.exit_code == 0, again.output
     assert again.stdout == ""
-    assert "0 removals, 0 suggestions, 0 files edited" in again.stderr
+    assert "0 removals, 0 suggestions, 0 files to edit" in again.stderr
     assert _snapshot(site) == snapshot
 
 
@@ -217,6 +217,12 @@ def test_diff_is_the_default_and_writes_nothing(
     assert body.index("### Capacity effect") < body.index("<summary>Allocations that go")
     assert body.index("### Plan after this proposal") < body.index("<details>")
     assert "additive ownership removing an entry reclaims nothing" in body
+    # The diff wrote nothing, and says so; the body's claim matches its rows.
+    assert "files edited" not in result.stderr
+    assert "files to edit (shown as a diff; --write edits them)" in result.stderr
+    seats = body.count("yes: reclaimed on merge")
+    assert f"reclaim {seats} seat{'s' if seats != 1 else ''}:" in body
+    assert "freed now" not in body
 
 
 def test_a_body_of_thousands_of_users_fits_a_pull_request(
@@ -389,3 +395,8 @@ def test_additive_entry_ended_then_removed_once_the_seat_is_gone(
         "{user: CORP\\erik, note: inactive}, ", ""
     )
     assert "the site holds no seat for them" in result.stderr
+    body = tmp_path / "body.md"
+    assert licsync(_args(sim, site, "--body", str(body))).exit_code == 0
+    text = body.read_text(encoding="utf-8")
+    assert "reclaim the seats listed below" not in text
+    assert "Merging reclaims no seat" in text

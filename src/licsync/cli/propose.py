@@ -91,7 +91,7 @@ def propose(
         typer.echo(_diff(run), nl=False)
     if body is not None:
         write_atomically(body, render_body(run))
-    for line in summary_lines(run):
+    for line in summary_lines(run, written=write):
         typer.echo(line, err=True)
     if write and run.edits:
         typer.echo(

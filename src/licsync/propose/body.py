@@ -32,8 +32,9 @@ ADDITIVE_NOTE = (
 )
 
 
-def summary_lines(run: ProposeRun) -> list[str]:
-    """One line per proposed edit and a total, escaped for a terminal."""
+def summary_lines(run: ProposeRun, *, written: bool = True) -> list[str]:
+    """One line per proposed edit and a total, escaped for a terminal; ``written``: the files
+    were edited (``--write``), else the diff only shows what would be."""
     lines = []
     for r in run.proposal.removals:
         what = "remove" if r.edit is Edit.REMOVE else f"end (until: {r.until})"
@@ -53,7 +54,8 @@ def summary_lines(run: ProposeRun) -> list[str]:
         f"licsync: propose for site {escape_text(run.site)}: {removals} "
         f"removal{'s' if removals != 1 else ''}, {suggestions} "
         f"suggestion{'s' if suggestions != 1 else ''}, {len(run.edits)} "
-        f"file{'s' if len(run.edits) != 1 else ''} edited"
+        f"file{'s' if len(run.edits) != 1 else ''} "
+        + ("edited" if written else "to edit (shown as a diff; --write edits them)")
     )
     return [*lines, total]
 
@@ -70,8 +72,7 @@ def render_body(run: ProposeRun, *, max_chars: int = MAX_BODY) -> str:
         f"## licsync propose: site {md_text(run.site)}",
         "",
         f"As of {format_instant(run.now)}: {len(p.removals)} allocation(s) to end, "
-        f"{len(p.suggestions)} suggestion(s) for users denied access. Merging this pull "
-        "request makes the next `licsync apply` reclaim the seats listed below.",
+        f"{len(p.suggestions)} suggestion(s) for users denied access. {_merge_effect(run)}",
         "",
     ]
     if run.disagreements:
@@ -194,6 +195,34 @@ def _length(lines: list[str]) -> int:
     return sum(len(line) + 1 for line in lines)
 
 
+def _merge_effect(run: ProposeRun) -> str:
+    """What merging does to seats, true to the rows below: how many it reclaims, or none."""
+    seats = sum(1 for r in run.proposal.removals if r.holds_seat)
+    if seats:
+        return (
+            f"Merging this pull request makes the next `licsync apply` reclaim {seats} "
+            f"seat{'s' if seats != 1 else ''}: the rows marked *reclaimed on merge* below."
+        )
+    if run.proposal.removals:
+        return (
+            "Merging reclaims no seat: none of the entries that go holds one on the site; "
+            "it tidies the files."
+        )
+    return "Merging reclaims no seat."
+
+
+def _freed(now: int, before: int) -> str:
+    """Seats the next apply frees at once, and how many of them this proposal adds."""
+    added = now - before
+    if not now:
+        return "0"
+    if not added:
+        return f"{now} (all planned already, none by this proposal)"
+    if not before:
+        return f"{now} (all by this proposal)"
+    return f"{now} ({added:+d} by this proposal, {before} planned already)"
+
+
 def _capacity(before: Plan, after: Plan) -> list[str]:
     rows = []
     for t in AccessType:
@@ -204,7 +233,7 @@ def _capacity(before: Plan, after: Plan) -> list[str]:
         freed_before = was.freed_now if was is not None else 0
         rows.append(
             f"| {t} | {line.total} | {line.used} | {line.used_after} | "
-            f"{line.freed_now} ({line.freed_now - freed_before:+d} by this proposal) | "
+            f"{_freed(line.freed_now, freed_before)} | "
             f"{line.quarantined_by_plan} |"
         )
     if not rows:
@@ -212,7 +241,8 @@ def _capacity(before: Plan, after: Plan) -> list[str]:
     return [
         "### Capacity effect",
         "",
-        "| type | total | used now | used after the plan | freed now | quarantined 7 days |",
+        "| type | total | used now | used after the plan | freed at once by the next apply "
+        "| quarantined 7 days |",
         "| --- | --- | --- | --- | --- | --- |",
         *rows,
         "",
