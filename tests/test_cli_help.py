@@ -99,3 +99,39 @@ def test_the_tls_hint_is_a_command_that_works(
         result = licsync([*hint[2:], "--now", "2026-11-20T09:00:00Z"])
     assert result.exit_code == 0, result.output
     assert "licsync plan for site sim-tls" in result.stdout
+
+
+def _help(licsync: Licsync, *command: str) -> str:
+    result = licsync([*command, "--help"])
+    assert result.exit_code == 0, result.output
+    return " ".join(result.stdout.split())  # rich wraps the help: words, not lines
+
+
+def test_help_texts_say_what_each_command_does(licsync: Licsync) -> None:
+    """dump --site names the site it writes; propose's --denial-logs does not talk about
+    apply; plan --detailed-exitcode names exit 3 too."""
+    dump_help = _help(licsync, "dump")
+    assert "when the directory holds several." not in dump_help
+    assert "first label" in dump_help
+    assert "apply" not in _help(licsync, "propose").split("--denial-logs", 1)[1].split("--", 1)[0]
+    assert "3" in _help(licsync, "plan").split("--detailed-exitcode", 1)[1].split("--", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["plan", "--format", "yaml"], "'yaml' is not one of"),
+        (["apply", "--auto-approve", "--concurrency", "x"], "not a whole number"),
+        (["apply", "--auto-approve", "--concurrency", "0"], "must be 1 or more"),
+        (["sim", "serve", "--fault-rate", "2"], "must be 1 or less"),
+    ],
+)
+def test_bad_values_are_said_without_pydantic_wording(
+    licsync: Licsync, args: list[str], said: str
+) -> None:
+    """A wrong value is exit 64 in a user's words: no "Value error," no "Input should be"."""
+    result = licsync(args)
+    assert result.exit_code == 64
+    assert said in result.stderr
+    assert "Value error" not in result.stderr
+    assert "Input should be" not in result.stderr

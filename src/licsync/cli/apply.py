@@ -27,7 +27,7 @@ from licsync.apply.run import ApplyOptions, apply_changes
 from licsync.cli.apply_progress import ApplyProgress
 from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import (
-    DenialLogsOption,
+    ApplyDenialLogsOption,
     DirectoryArgument,
     NowOption,
     QrsUrlOption,
@@ -140,7 +140,7 @@ def apply(
     ] = 0.0,
     qrs_url: QrsUrlOption = None,
     request_timeout: RequestTimeoutOption = None,
-    denial_logs: DenialLogsOption = None,
+    denial_logs: ApplyDenialLogsOption = None,
     now: NowOption = None,
     output_format: Annotated[
         ApplyFormat, typer.Option("--format", help="text, or json (versioned).")

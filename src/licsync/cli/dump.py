@@ -17,7 +17,6 @@ from licsync.cli.options import (
     QrsUrlOption,
     QuietOption,
     RequestTimeoutOption,
-    SiteOption,
     count,
     shown,
 )
@@ -47,7 +46,16 @@ def register(app: typer.Typer) -> None:
 
 def dump(
     *,
-    site: SiteOption = None,
+    site: Annotated[
+        str | None,
+        typer.Option(
+            "--site",
+            metavar="NAME",
+            help="The site's name in the site.yaml the dump writes (default: the QRS host's "
+            "first label, demo for embedded); with DIR/site.yaml, which of its sites to dump "
+            "when it declares several.",
+        ),
+    ] = None,
     qrs_url: QrsUrlOption = None,
     out: Annotated[
         Path,

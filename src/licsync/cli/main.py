@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -148,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _plain_metavars(command)
             result = command.main(args=args, prog_name=PROG, standalone_mode=False, obj=invocation)
         except ClickUsageError as exc:  # BadParameter, NoSuchOption, missing command, ...
+            exc.message = plain_words(exc.message)
             exc.show()
             return ExitCode.USAGE
         except ClickException as exc:
@@ -186,6 +188,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if code == ExitCode.INTERRUPTED:  # typer turns Ctrl-C inside a command into exit 130
         return _interrupted()
     return code
+
+
+# typer checks option values through pydantic, whose messages read like a programmer's
+# ("Value error, 'x' is not one of ...", "Input should be a valid integer, unable to parse
+# string as an integer"): said in a user's words instead.
+_PLAIN = (
+    (re.compile(r"\bValue error, "), ""),
+    (re.compile(r"Input should be a valid integer(, [^.;]*)?"), "not a whole number"),
+    (re.compile(r"Input should be a valid number(, [^.;]*)?"), "not a number"),
+    (re.compile(r"Input should be greater than or equal to (\S+)"), r"must be \1 or more"),
+    (re.compile(r"Input should be less than or equal to (\S+)"), r"must be \1 or less"),
+    (re.compile(r"Input should be greater than (\S+)"), r"must be more than \1"),
+    (re.compile(r"Input should be less than (\S+)"), r"must be less than \1"),
+    (re.compile(r"Input should be a valid boolean(, [^.;]*)?"), "not true or false"),
+)
+
+
+def plain_words(message: str) -> str:
+    """A command-line error's message without pydantic's wording."""
+    for pattern, words in _PLAIN:
+        message = pattern.sub(words, message)
+    return message
 
 
 def _error(message: str) -> None:

@@ -25,6 +25,7 @@ from licsync.site import AuthMode
 __all__ = [
     "NOW_MAX",
     "NOW_MIN",
+    "ApplyDenialLogsOption",
     "DenialLogsOption",
     "DirectoryArgument",
     "FindingsOption",
@@ -52,7 +53,17 @@ DenialLogsOption = Annotated[
         "--denial-logs",
         metavar="PATH",
         help="A folder or file of licence logs to read denials from (repeatable), in addition "
-        "to policy.denials.sources; apply needs the same ones as the plan that was reviewed.",
+        "to policy.denials.sources.",
+    ),
+]
+
+ApplyDenialLogsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--denial-logs",
+        metavar="PATH",
+        help="A folder or file of licence logs to read denials from (repeatable), in addition "
+        "to policy.denials.sources: the same ones as the plan that was reviewed.",
     ),
 ]
 

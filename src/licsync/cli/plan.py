@@ -68,7 +68,9 @@ def plan(
     detailed_exitcode: Annotated[
         bool,
         typer.Option(
-            "--detailed-exitcode", help="Exit 2 when the plan has changes (0: none, 1: error)."
+            "--detailed-exitcode",
+            help="Exit 2 when the plan has changes (0: none, 1: error; 3, with or without "
+            "this option: blocked by a safety cap).",
         ),
     ] = False,
     qrs_url: QrsUrlOption = None,
