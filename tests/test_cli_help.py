@@ -48,6 +48,7 @@ def test_top_help_names_only_commands_that_exist(licsync: Licsync) -> None:
     assert listed == {
         "validate",
         "plan",
+        "show",
         "apply",
         "doctor",
         "dump",

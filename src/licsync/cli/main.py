@@ -28,7 +28,20 @@ from typing import Annotated, Any
 import typer
 
 from licsync import __version__
-from licsync.cli import apply, ci, doctor, dump, github, init, key, plan, propose, sim, validate
+from licsync.cli import (
+    apply,
+    ci,
+    doctor,
+    dump,
+    github,
+    init,
+    key,
+    plan,
+    propose,
+    show,
+    sim,
+    validate,
+)
 from licsync.cli._click import ClickException
 from licsync.cli._click import UsageError as ClickUsageError
 from licsync.cli.console import utf8_streams
@@ -57,6 +70,7 @@ app = typer.Typer(
 COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     validate.register,
     plan.register,
+    show.register,
     apply.register,
     doctor.register,
     dump.register,
