@@ -49,6 +49,7 @@ def test_top_help_names_only_commands_that_exist(licsync: Licsync) -> None:
         "validate",
         "plan",
         "show",
+        "explain",
         "apply",
         "doctor",
         "dump",

@@ -62,6 +62,7 @@ PURE_LAYERS = (
     "licsync.propose.edit",
     "licsync.propose.body",
     "licsync.propose.outcome",
+    "licsync.explain",
 )
 
 IO_OR_CLI = frozenset(

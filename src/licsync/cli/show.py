@@ -35,9 +35,7 @@ def register(app: typer.Typer) -> None:
 def show(
     plan_file: Annotated[
         Path,
-        typer.Argument(
-            metavar="PLAN.json", help="A JSON plan (licsync plan DIR --out plan.json)."
-        ),
+        typer.Argument(metavar="PLAN.json", help="A JSON plan (licsync plan DIR --out plan.json)."),
     ],
     *,
     output_format: Annotated[
