@@ -223,6 +223,9 @@ def test_diff_is_the_default_and_writes_nothing(
     seats = body.count("yes: reclaimed on merge")
     assert f"reclaim {seats} seat{'s' if seats != 1 else ''}:" in body
     assert "freed now" not in body
+    # Pictures: capacity after the proposal and the idle ages, drawn from the body itself.
+    assert "```mermaid\npie showData title Professional seats after the plan" in body
+    assert "xychart-beta" in body
 
 
 def test_a_body_of_thousands_of_users_fits_a_pull_request(

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from licsync.identity import AccessType
 from licsync.plan.changes import Action, Change, ChangeId
@@ -22,7 +22,7 @@ from licsync.policy import Ownership
 
 __all__ = ["FORMAT_VERSION", "Plan", "checksum", "checksum_of_decisions"]
 
-FORMAT_VERSION = "1.4"
+FORMAT_VERSION = "1.5"
 """Version of the JSON plan (``schema/plan.schema.json``): minor additive, major breaking.
 
 1.1 added each change's ``id`` and ``depends_on``, the ``complete-rule`` action, and the safety
@@ -30,6 +30,7 @@ reasons' numbers (``safety.reasons`` became objects; their ``message`` is the 1.
 1.4 added each capacity line's ``licence`` (``serial``, ``key`` or ``unknown``: whether reclaimed
 seats are quarantined) and ``unreadable`` (seats QRS listed that licsync could not read), and
 the findings ``licence-expired`` and ``unreadable-seat``.
+1.5 added ``idle_ages``: per access type, the seats in each bucket of days since last use.
 """
 
 
@@ -53,6 +54,9 @@ class Plan:
     safety: Safety
     checksum: str
     build_version: str = ""
+    idle_ages: Mapping[AccessType, tuple[int, ...]] = field(default_factory=dict)
+    """Per access type, its seats in each bucket of :data:`licsync.plan.idleages.IDLE_BUCKETS`
+    (not part of the checksum: a display value)."""
 
     @property
     def has_changes(self) -> bool:

@@ -41,6 +41,7 @@ from licsync.plan.changes import (
 )
 from licsync.plan.document import Plan, checksum
 from licsync.plan.findings import Finding, FindingKind
+from licsync.plan.idleages import idle_ages
 from licsync.plan.safety import CapacityLine, Safety, SafetyCap, SafetyReason, TypeSafety
 from licsync.policy import Ownership, Policy, Protection, ProtectionKind, UserAction, as_protection
 from licsync.rules import Condition, RuleCoverage, Verdict, parse_condition
@@ -139,6 +140,7 @@ def plan(
         safety=safety,
         checksum=checksum(desired.site.name, ordered),
         build_version=actual.build_version,
+        idle_ages=idle_ages(actual, now),
     )
 
 

@@ -15,6 +15,7 @@ from licsync.plan import Plan
 from licsync.policy import Ownership, ProposalStyle
 from licsync.propose.decide import Edit
 from licsync.propose.outcome import ProposeRun
+from licsync.render.charts import plan_charts
 from licsync.render.escape import escape_text, md_code, md_text
 from licsync.render.markdown import MAX_COMMENT
 from licsync.timeutil import format_instant
@@ -83,6 +84,7 @@ def render_body(run: ProposeRun, *, max_chars: int = MAX_BODY) -> str:
         ]
         fixed.append("")
     fixed += _capacity(run.before, run.after)
+    fixed += plan_charts(run.after)
     fixed += _plan_summary(run.after)
     if any(r.edit is Edit.EXPIRE for r in p.removals):
         fixed += [ADDITIVE_NOTE, ""]

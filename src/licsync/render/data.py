@@ -27,6 +27,7 @@ from licsync.plan import (
     RuleChange,
     UpdateRule,
 )
+from licsync.plan.idleages import IDLE_BUCKETS
 from licsync.timeutil import format_instant
 
 __all__ = [
@@ -118,6 +119,10 @@ def plan_data(plan: Plan) -> dict[str, Any]:
         "summary": summary(plan),
         "ownership": {t.value: plan.ownership[t].value for t in AccessType if t in plan.ownership},
         "capacity_missing": [t.value for t in AccessType if t not in plan.capacity],
+        "idle_ages": {
+            "buckets": [label for label, _ in IDLE_BUCKETS],
+            "seats": {t.value: list(counts) for t, counts in plan.idle_ages.items()},
+        },
         "capacity": {
             t.value: {
                 "total": line.total,

@@ -49,6 +49,7 @@ from licsync.plan import (
     UserTarget,
     checksum,
 )
+from licsync.plan.idleages import IDLE_BUCKETS
 from licsync.policy import Ownership
 from licsync.severity import Severity
 
@@ -119,6 +120,12 @@ class _Reader:
         except ValueError:
             raise UsageError(f"{self.where}.{name}: {value!r} is not a known value") from None
 
+    def enum_key(self, name: str, kind: Callable[[str], _E]) -> _E:
+        try:
+            return kind(name)
+        except ValueError:
+            raise UsageError(f"{self.where}.{name}: not a known key") from None
+
     def instant(self, name: str) -> dt.datetime | None:
         value = self.text_or_none(name)
         if value is None:
@@ -176,7 +183,27 @@ def plan_from_data(data: object, *, where: str = "plan") -> Plan:
         safety=_safety(top.child("safety")),
         checksum=stated,
         build_version=top.text_or_none("qrs_build_version") or "",
+        idle_ages=_idle_ages(top),
     )
+
+
+def _idle_ages(top: _Reader) -> dict[AccessType, tuple[int, ...]]:
+    """``idle_ages`` (since 1.4; an older plan has none: no chart, nothing wrong)."""
+    if top.data.get("idle_ages") is None:
+        return {}
+    reader = top.child("idle_ages")
+    buckets = reader.items("buckets")
+    if buckets != [label for label, _ in IDLE_BUCKETS]:
+        raise UsageError(f"{reader.where}.buckets: not the buckets this licsync counts in")
+    seats = reader.child("seats")
+    spread: dict[AccessType, tuple[int, ...]] = {}
+    for name in seats.data:
+        kind = seats.enum_key(name, AccessType)
+        counts = seats.items(name)
+        if len(counts) != len(buckets) or any(type(n) is not int or n < 0 for n in counts):
+            raise UsageError(f"{seats.where}.{name}: not one count per bucket")
+        spread[kind] = tuple(counts)
+    return spread
 
 
 def _by_type(reader: _Reader, read: Callable[[_Reader, str], _T]) -> dict[AccessType, _T]:

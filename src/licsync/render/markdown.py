@@ -23,6 +23,7 @@ from licsync.plan import (
     Reclaim,
     RuleChange,
 )
+from licsync.render.charts import plan_charts
 from licsync.render.data import (
     QMC_TERMS,
     action_phrase,
@@ -109,6 +110,7 @@ def _parts(plan: Plan, shown: FindingsShown) -> _Parts:
     head.append("")
     head.extend(_capacity_table(plan))
     head.append("")
+    head.extend(plan_charts(plan))
     tables = [
         (access_type, [_change_row(c) for c in changes])
         for access_type in AccessType
