@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from cli_runner import Licsync
 from licsync.cli.progress import Progress
+from licsync.cli.sim import _with_progress
+from licsync.cli.site_session import echo_warnings
+from licsync.errors import Problem
+from licsync.severity import Severity
 
 
 class _Terminal(io.StringIO):
@@ -40,3 +50,35 @@ def test_plan_output_has_no_progress_when_captured(example: Path, licsync: Licsy
     assert result.exit_code == 0, result.output
     assert "\r" not in result.stderr
     assert "planning..." not in result.stderr
+
+
+def test_warnings_clear_the_line_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warning printed while the line shows starts on a clean line, not inside it."""
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with Progress("loading", terminal, first_after=3600) as progress:
+        progress.tick()
+        echo_warnings([Problem("f.yaml", 1, 1, "users", "a warning", Severity.WARNING)])
+    written = terminal.getvalue()
+    before, after = written.split("f.yaml:1:1", 1)
+    assert before.endswith("\r")  # the line was blanked before the warning
+    assert "licsync: loading..." not in after.split("\n", 1)[0]
+
+
+def test_a_slow_simulator_start_shows_the_line_then_clears_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``sim serve`` building a big site: the line after a second, gone before serving."""
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    @contextlib.contextmanager
+    def slow() -> Iterator[str]:
+        time.sleep(1.6)  # longer than the second before the line shows
+        yield "served"
+
+    with _with_progress("building the simulated site", slow) as served:  # type: ignore[arg-type]
+        assert served == "served"
+        shown = terminal.getvalue()
+    assert "licsync: building the simulated site... 1 s" in shown
+    assert shown.endswith("\r")

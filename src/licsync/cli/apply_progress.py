@@ -70,8 +70,11 @@ class ApplyProgress:
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[outcomes]}"),
                 TimeElapsedColumn(),
-                console=Console(file=self._stream),
+                # We checked the stream is a terminal: say so, or rich, seeing a wrapped
+                # stream, draws once and never refreshes (the clock stood at 0:00:00).
+                console=Console(file=self._stream, force_terminal=True),
                 transient=True,
+                refresh_per_second=4,
             )
             self._task = self._bar.add_task("apply", total=total, outcomes="")
             self._bar.start()

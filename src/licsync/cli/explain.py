@@ -54,6 +54,7 @@ def explain(
 ) -> None:
     """Tell one user's story: declared where, seats held, QRS flags, rules, denials, the plan."""
     with (
+        Progress("reading the site and planning", sys.stderr, quiet=quiet),
         site_session(
             directory,
             site=site,
@@ -63,7 +64,6 @@ def explain(
             now=now,
             quiet=quiet,
         ) as session,
-        Progress("reading the site and planning", sys.stderr, quiet=quiet),
     ):
         run = session.plan()
     story = explain_user(

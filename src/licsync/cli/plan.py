@@ -89,6 +89,7 @@ def plan(
     if out is not None:
         check_target(out)  # before reading the site, not after
     with (
+        Progress("loading the files, reading the site and planning", sys.stderr, quiet=quiet),
         site_session(
             directory,
             site=site,
@@ -98,7 +99,6 @@ def plan(
             now=now,
             quiet=quiet,
         ) as session,
-        Progress("reading the site and planning", sys.stderr, quiet=quiet),
     ):
         run = session.plan()
         clock_warning = session.clock_warning(run.now)

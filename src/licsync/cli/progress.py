@@ -25,6 +25,9 @@ class Progress:
     at the end. Does nothing unless ``stream`` is a terminal.
     """
 
+    current: Progress | None = None
+    """The progress line being shown, which other output to standard error clears first."""
+
     def __init__(
         self,
         what: str,
@@ -41,8 +44,10 @@ class Progress:
         self._thread: threading.Thread | None = None
         self._started = 0.0
         self._width = 0
+        self._lock = threading.Lock()
 
     def __enter__(self) -> Progress:
+        Progress.current = self
         self._started = time.monotonic()
         if self.active:
             self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
@@ -56,18 +61,30 @@ class Progress:
         traceback: TracebackType | None,
     ) -> None:
         self._stop.set()
+        if Progress.current is self:
+            Progress.current = None
         if self._thread is not None:
             self._thread.join()
             if self._width:
                 self.stream.write("\r" + " " * self._width + "\r")
                 self.stream.flush()
 
+    def clear(self) -> None:
+        """Blank the line (before other lines are written to the same terminal); the next
+        tick draws it again below them."""
+        with self._lock:
+            if self._width:
+                self.stream.write("\r" + " " * self._width + "\r")
+                self.stream.flush()
+                self._width = 0
+
     def tick(self) -> None:
         """Write the line once, with the time elapsed so far."""
         line = f"licsync: {self.what}... {time.monotonic() - self._started:.0f} s"
-        self.stream.write("\r" + line.ljust(self._width))
-        self.stream.flush()
-        self._width = max(self._width, len(line))
+        with self._lock:
+            self.stream.write("\r" + line.ljust(self._width))
+            self.stream.flush()
+            self._width = max(self._width, len(line))
 
     def _run(self) -> None:
         if self._stop.wait(self.first_after):

@@ -70,6 +70,7 @@ def propose(
     if body is not None:
         check_target(body)  # before reading the site, not after
     with (
+        Progress("reading the site and proposing", sys.stderr, quiet=quiet),
         site_session(
             directory,
             site=site,
@@ -79,7 +80,6 @@ def propose(
             now=now,
             quiet=quiet,
         ) as session,
-        Progress("reading the site and proposing", sys.stderr, quiet=quiet),
     ):
         run = propose_site(session)
         clock_warning = session.clock_warning(session.now())

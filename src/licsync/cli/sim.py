@@ -8,14 +8,16 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from licsync.cli._click import UsageError as ClickUsageError
+from licsync.cli.progress import Progress
 from licsync.errors import UsageError
 from licsync.safefile import read_regular
 
@@ -26,6 +28,7 @@ MAX_SNAPSHOT_BYTES = 4 * 1024**3
 """A snapshot of 1,000,000 people is well under this."""
 
 if TYPE_CHECKING:
+    from licsync.sim.server import Simulator
     from licsync.sim.store import SimStore
 
 __all__ = ["register", "sim_app"]
@@ -178,21 +181,26 @@ def serve(
             msg = f"cannot read {jwt_key}: {exc.strerror}"
             raise UsageError(msg) from exc
         proxies = ProxyConfig.with_jwt_key(key)
-    store = _store(demo=demo, snapshot=snapshot, users=users, seed=seed, licence=licence)
-    with start_simulator(
-        store,
-        host=host,
-        port=port,
-        tls_dir=tls_dir,
-        users=users,
-        seed=seed,
-        snapshot=snapshot,
-        latency_ms=latency_ms,
-        fault_rate=fault_rate,
-        proxies=proxies,
-        shapes="live" if shapes == "live" else "spec",
-        date_skew_seconds=date_skew_seconds,
-    ) as sim:
+
+    def started() -> contextlib.AbstractContextManager[Simulator]:
+        store = _store(demo=demo, snapshot=snapshot, users=users, seed=seed, licence=licence)
+        return start_simulator(
+            store,
+            host=host,
+            port=port,
+            tls_dir=tls_dir,
+            users=users,
+            seed=seed,
+            snapshot=snapshot,
+            latency_ms=latency_ms,
+            fault_rate=fault_rate,
+            proxies=proxies,
+            shapes="live" if shapes == "live" else "spec",
+            date_skew_seconds=date_skew_seconds,
+        )
+
+    # A 40,000-user site takes seconds to build: a terminal shows that it is being built.
+    with _with_progress("building the simulated site", started) as sim:
         if demo:
             what = f"demo organisation, clock fixed at {_iso(DEMO_NOW)}"
         elif snapshot:
@@ -291,3 +299,15 @@ def _tls_plan_command(tls_dir: Path, url: str) -> str:
 
 def _iso(value: dt.datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
+
+
+@contextlib.contextmanager
+def _with_progress(
+    what: str, factory: Callable[[], contextlib.AbstractContextManager[Simulator]]
+) -> Iterator[Simulator]:
+    """Enter what ``factory`` makes under a progress line (on a terminal, after a second),
+    which is cleared before anything else is printed."""
+    with contextlib.ExitStack() as stack:
+        with Progress(what, sys.stderr):
+            value = stack.enter_context(factory())
+        yield value

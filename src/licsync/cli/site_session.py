@@ -19,6 +19,7 @@ from pathlib import Path
 import typer
 
 from licsync.cli.options import shown
+from licsync.cli.progress import Progress
 from licsync.errors import Problem
 from licsync.session import Session, SessionRequest, open_session
 
@@ -32,6 +33,8 @@ _INDEX = re.compile(r"\[\d+\]")
 
 def echo_warnings(warnings: Iterable[Problem]) -> None:
     """Each warning on a line of its own (escaped), the rest of a busy field counted."""
+    if Progress.current is not None:
+        Progress.current.clear()
     seen: Counter[str] = Counter()
     for warning in warnings:
         field = _INDEX.sub("", warning.field)
