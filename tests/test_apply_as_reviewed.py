@@ -14,6 +14,7 @@ import pytest
 
 from cli_runner import Licsync, edit_file
 from licsync.identity import AccessType
+from licsync.session import clock_skew
 from licsync.sim import Simulator, start_simulator
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 from licsync.sim.entities import USER
@@ -145,3 +146,12 @@ def test_the_out_name_chooses_the_format_and_a_text_plan_says_how_to_make_json(
     explicit = licsync(["plan", "licenses", "--format", "text", "--out", str(tmp_path / "t.json")])
     assert explicit.exit_code == 0
     assert (tmp_path / "t.json").read_text(encoding="utf-8").startswith("licsync plan")
+
+
+def test_clock_skew_from_a_date_header() -> None:
+    """An HTTP Date gives the server's clock minus ours; none or garbage gives nothing."""
+    received = dt.datetime(2026, 12, 7, 15, 0, 0, 400_000, tzinfo=dt.UTC)
+    assert clock_skew("Mon, 07 Dec 2026 16:00:00 GMT", received) == dt.timedelta(hours=1)
+    assert clock_skew("Mon, 07 Dec 2026 15:00:00 GMT", received) == dt.timedelta()
+    assert clock_skew(None, received) is None
+    assert clock_skew("yesterday", received) is None
