@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from cli_runner import Licsync
+from licsync import __version__
 from licsync.cli.main import COMMANDS
 from licsync.cli.sim import _tls_plan_command
 from licsync.sim import start_simulator
@@ -137,3 +140,16 @@ def test_bad_values_are_said_without_pydantic_wording(
     assert said in result.stderr
     assert "Value error" not in result.stderr
     assert "Input should be" not in result.stderr
+
+
+def test_version_loads_no_command() -> None:
+    """``licsync --version`` (the console script's entry) imports no command module: it
+    answers before the commands and their libraries load."""
+    code = (
+        "import sys; from licsync.entry import main; code = main(['--version']); "
+        "print(code, sorted(m for m in sys.modules if m.startswith('licsync.cli')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.splitlines() == [f"licsync {__version__}", "0 []"]

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from licsync.cli import main
+from licsync.entry import main
 
 sys.exit(main())
