@@ -51,7 +51,7 @@ def test_json_out_file_and_summary(example: Path, licsync: Licsync) -> None:
     result = licsync(["plan", "licenses", "--format", "json", "--out", "plan.json"])
     assert result.exit_code == 0, result.output
     data = json.loads(Path("plan.json").read_text(encoding="utf-8"))
-    assert data["format_version"] == "1.4"
+    assert data["format_version"] == "1.5"
     assert result.stdout == (
         f"licsync: plan for site demo written to plan.json: {data['summary']['changes']} "
         f"changes, {data['summary']['findings']} findings, safety OK, checksum "

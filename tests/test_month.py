@@ -92,7 +92,7 @@ def test_the_admins_month(  # noqa: PLR0915 - one month, told in order
         assert planned.exit_code == 0, planned.output
         assert planned.stderr == ""
         plan = json.loads(Path("plan.json").read_text(encoding="utf-8"))  # .json: JSON
-        assert plan["format_version"] == "1.4"
+        assert plan["format_version"] == "1.5"
         wanted = {"kind": "reclaim", "access_type": "professional",
                   "subject": ending.casefold(), "reason": "until-passed"}  # fmt: skip
         assert wanted in [c["id"] for c in plan["changes"]]

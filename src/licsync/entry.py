@@ -14,7 +14,7 @@ __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``licsync`` with ``argv`` (default ``sys.argv[1:]``); see :func:`licsync.cli.main.main`."""
+    """Run ``licsync`` with ``argv`` (default ``sys.argv[1:]``): see licsync.cli.main.main."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args == ["--version"]:
         from licsync import __version__  # noqa: PLC0415 - the one light import it needs
