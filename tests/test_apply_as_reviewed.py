@@ -25,9 +25,20 @@ LATER_ARG = LATER.isoformat().replace("+00:00", "Z")
 
 @pytest.fixture
 def demo() -> Iterator[Simulator]:
-    """The demo organisation served over loopback, its clock frozen at the demo's instant."""
+    """The demo organisation served over loopback, its clock (and its Date header) at the
+    demo's instant."""
     with start_simulator(demo_organisation()) as running:
+        set_site_clock(running, DEMO_NOW)  # its HTTP Date reads the demo's day too
         yield running
+
+
+def set_site_clock(sim: Simulator, when: dt.datetime) -> None:
+    """Move the simulated site's clock to ``when``, its repository and its HTTP ``Date`` alike
+    (as on a real server whose clock reads ``when``): a frozen demo clock starts elsewhere than
+    the Date header, which follows this machine's."""
+    sim.set_now(when)
+    moved = sim.store.clock_moved.total_seconds()
+    sim.app.date_skew_seconds = (when - dt.datetime.now(dt.UTC)).total_seconds() - moved
 
 
 def _plan(licsync: Licsync, sim: Simulator, out: Path, *more: str) -> dict[str, Any]:
@@ -53,7 +64,7 @@ def test_a_plan_of_a_moved_clock_is_applied_as_of_its_instant(
         "      ticket: LIC-101\n",
         f"      ticket: LIC-101\n      until: {(LATER - dt.timedelta(days=1)).date()}\n",
     )
-    demo.set_now(LATER)
+    set_site_clock(demo, LATER)
     reviewed = _plan(licsync, demo, tmp_path / "p.json", "--now", LATER_ARG)
     ids = [c["id"] for c in reviewed["changes"]]
     wanted = {"kind": "reclaim", "access_type": "professional", "subject": "corp\\anna.berg",
@@ -118,7 +129,7 @@ def test_a_sites_clock_far_from_the_planned_instant_is_said(
 ) -> None:
     """The simulator's clock moved 137 days: a plan without --now says the site's clock
     differs, and how to plan as of it; with --now at the site's time it says nothing."""
-    demo.set_now(LATER)
+    set_site_clock(demo, LATER)
     result = licsync(["plan", "licenses", "--qrs-url", demo.url])
     assert result.exit_code in (0, 3), result.output  # 3: that month reclaims past a cap
     assert "site's clock reads" in result.stderr

@@ -22,6 +22,7 @@ from licsync.signals.licenselog import usage_denied, write_license_log
 from licsync.sim import start_simulator
 from licsync.sim.entities import ALLOCATION, USER
 from licsync.sim.seed import synthetic_organisation
+from test_apply_as_reviewed import set_site_clock
 
 MONTH = NOW + dt.timedelta(days=30)
 MONTH_ARG = MONTH.isoformat().replace("+00:00", "Z")
@@ -59,6 +60,7 @@ def test_the_admins_month(  # noqa: PLR0915 - one month, told in order
         [usage_denied(NOW - dt.timedelta(days=2), "CORP\\denied.person")],
     )
     with start_simulator(store) as sim:
+        set_site_clock(sim, NOW)  # the site's Date header reads its own day
         text = SITE.format(url=sim.url)
         (site / "site.yaml").write_text(text, encoding="utf-8")
         raw = (site / "site.yaml").read_bytes()
@@ -84,7 +86,7 @@ def test_the_admins_month(  # noqa: PLR0915 - one month, told in order
         )
 
         # 3. the month passes on the site's clock; the admin plans as of that day.
-        sim.set_now(MONTH)
+        set_site_clock(sim, MONTH)
         skewed = licsync(["plan", str(site), "--quiet"])
         assert "site's clock reads" in skewed.stderr  # planned as of this machine's clock
         planned = licsync(["plan", str(site), "--now", MONTH_ARG, "--out", "plan.json",
