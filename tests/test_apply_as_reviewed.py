@@ -116,7 +116,8 @@ def test_a_skipped_reviewed_change_says_which_input_changed(
     result = _apply(licsync, demo, tmp_path / "p.json")
     assert result.exit_code == 0, result.output
     text = result.stdout
-    assert f"- reclaim {gone['user']} (professional, not declared): no longer needed: " in text
+    key = gone["user"].casefold()
+    assert f"- reclaim {key} (professional, not declared): no longer needed: " in text
     assert f"already so: {gone['user']} holds no professional seat now" in text
     assert f"QRS no longer marks {flagged['user']} inactive" in text
     assert "CORP\\carla.diaz's declaration has no until date now (the files changed)" in text

@@ -200,7 +200,7 @@ def apply_changes(
     return ApplyResult(
         site=fresh.site,
         fresh=fresh,
-        items=(*items, *_unapplied(not_reviewed, no_longer, session, run, options.reviewed)),
+        items=(*items, *_unapplied(not_reviewed, no_longer, session, run)),
         after=after,
         requests=tuple(recorder.requests) if recorder is not None else (),
         dry_run=options.dry_run,
@@ -234,7 +234,6 @@ def _unapplied(
     no_longer: Sequence[ChangeId],
     session: Session,
     run: PlanRun,
-    reviewed: ReviewedPlan | None,
 ) -> list[Item]:
     items = [
         Item(c.id, Outcome.NOT_REVIEWED, "new since the review: not applied", change=c)
@@ -242,8 +241,7 @@ def _unapplied(
     ]
     # The real reason each reviewed change is not needed: which input changed since.
     why = why_not_needed(no_longer, run.plan, session.desired, run.actual, run.now)
-    shown = reviewed.changes if reviewed is not None else {}
-    items.extend(Item(i, Outcome.NO_LONGER_NEEDED, why[i], change=shown.get(i)) for i in no_longer)
+    items.extend(Item(i, Outcome.NO_LONGER_NEEDED, why[i]) for i in no_longer)
     return items
 
 
