@@ -34,7 +34,7 @@ import httpx
 
 from licsync import __version__
 from licsync.errors import ForgeError, UsageError
-from licsync.forge import Posted, ReviewedArtifact, github_reviewed, jsonbound
+from licsync.forge import Posted, ReviewedArtifact, fields, github_reviewed, jsonbound
 from licsync.forge.tls import forge_verify
 from licsync.qrs import deadline, retry
 from licsync.qrs.errormap import sanitise_excerpt
@@ -500,9 +500,7 @@ def _decode(answer: _Answer, method: str, path: str) -> Any:
 
 def _object(answer: _Answer, method: str, path: str) -> dict[str, Any]:
     data = _decode(answer, method, path)
-    if not isinstance(data, dict):
-        raise ForgeError(f"{method} {path}: GitHub's answer is not a JSON object")
-    return data
+    return fields.json_object(data, forge="GitHub", method=method, path=path)
 
 
 def _by_bot(comment: Mapping[str, Any]) -> bool:
@@ -547,17 +545,9 @@ def _status_words(answer: _Answer, token: str) -> str:
     return f"{answer.status}{said}{hint}"
 
 
-def _first_line(body: object) -> str:
-    return body.split("\n", 1)[0].rstrip("\r") if isinstance(body, str) else ""
+_first_line = fields.first_line
+_text = fields.text
 
 
 def _number(data: Mapping[str, Any], name: str, where: str) -> int:
-    value = data.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ForgeError(f"{where}: GitHub's answer has no usable {name}")
-    return value
-
-
-def _text(data: Mapping[str, Any], name: str) -> str:
-    value = data.get(name)
-    return value if isinstance(value, str) else ""
+    return fields.number(data, name, where, forge="GitHub")

@@ -45,6 +45,7 @@ from licsync.forge import (
     COMMIT_SHA,
     Posted,
     ReviewedArtifact,
+    fields,
     plan_artifact_name,
     plan_marker_prefix,
 )
@@ -434,23 +435,13 @@ def _author(note: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _first_line(body: object) -> str:
-    return body.split("\n", 1)[0].rstrip("\r") if isinstance(body, str) else ""
+_first_line = fields.first_line
+_text = fields.text
 
 
 def _object(data: Any, method: str, path: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ForgeError(f"{method} {path}: GitLab's answer is not a JSON object")
-    return data
+    return fields.json_object(data, forge="GitLab", method=method, path=path)
 
 
 def _number(data: Mapping[str, Any], name: str, where: str) -> int:
-    value = data.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ForgeError(f"{where}: GitLab's answer has no usable {name}")
-    return value
-
-
-def _text(data: Mapping[str, Any], name: str) -> str:
-    value = data.get(name)
-    return value if isinstance(value, str) else ""
+    return fields.number(data, name, where, forge="GitLab")
