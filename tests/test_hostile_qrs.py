@@ -213,19 +213,21 @@ def test_a_valid_answer_still_reads(example: Path, licsync: Licsync) -> None:
     """The hostile server's defaults are a valid empty site: plan works against them."""
     with HostileQrs({ABOUT: raw_answer(json.dumps({"buildVersion": "1"}).encode())}) as qrs:
         result = _plan(licsync, qrs)
-    assert result.exit_code in (0, 3), result.output
+    assert result.exit_code == 0, result.output
     assert "licsync plan for site demo" in result.stdout
 
 
 def test_gzip_within_the_cap_is_decoded(example: Path, licsync: Licsync) -> None:
-    """A compressed answer under the cap is accepted (the cap counts, it does not refuse gzip)."""
+    """A compressed answer under the cap is accepted and read decoded (the cap counts, it does
+    not refuse gzip): the build version inside the gzip reaches the plan."""
     import gzip
 
-    body = gzip.compress(json.dumps([]).encode())
-    routes = {USERS: raw_answer(body, headers={"Content-Encoding": "gzip"})}
+    body = gzip.compress(json.dumps({"buildVersion": "38.99.7.0"}).encode())
+    routes = {ABOUT: raw_answer(body, headers={"Content-Encoding": "gzip"})}
     with HostileQrs(routes) as qrs:
         result = _plan(licsync, qrs)
-    assert result.exit_code in (0, 3), result.output
+    assert result.exit_code == 0, result.output
+    assert "QRS 38.99.7.0" in result.stdout.splitlines()[0], result.stdout
 
 
 # -- answers of the wrong shape -----------------------------------------------------------------
@@ -318,7 +320,7 @@ def test_a_seat_licsync_cannot_read_is_a_finding_and_the_plan_goes_on(
     with HostileQrs(routes) as qrs:
         text = _plan(licsync, qrs)
         data = _plan(licsync, qrs, "--format", "json")
-    assert text.exit_code in (0, 3), text.output
+    assert text.exit_code == 0, text.output
     assert f"allocation {row['id']} " in text.stdout
     assert said in text.stdout
     plan = json.loads(data.stdout)
@@ -340,7 +342,7 @@ def test_a_forged_line_in_the_build_version_stays_on_its_line(
     about = json_answer({"buildVersion": "14\nFAKE: Safety: OK\x1b]0;pwned\x07\x1b[2J"})
     with HostileQrs({ABOUT: about}) as qrs:
         result = _plan(licsync, qrs)
-    assert result.exit_code in (0, 3), result.output
+    assert result.exit_code == 0, result.output
     assert not any(line.startswith("FAKE") for line in result.stdout.splitlines())
     assert "\x1b" not in result.stdout
     assert "QRS 14\\nFAKE: Safety: OK\\x1b]0;pwned" in result.stdout
