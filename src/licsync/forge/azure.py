@@ -62,6 +62,7 @@ from licsync.forge.provenance import (
     PlanRun,
     checksum_in,
     comment_checksum,
+    proven_plans,
     run_problems,
 )
 from licsync.forge.rest import Answer, RateLimitPolicy, RestApi, api_url, token_value
@@ -198,18 +199,7 @@ class AzureDevOps:
             pulls = [self._merged_pull(merge_sha)]
         else:
             pulls = self._pushed_pulls(before, merge_sha)
-        found: list[ReviewedArtifact] = []
-        missing: list[ReviewedPlanMissing] = []
-        for pull in pulls:
-            try:
-                found.append(self._proven_plan(pull, site, pipeline))
-            except ReviewedPlanRefused:
-                raise
-            except ReviewedPlanMissing as exc:
-                missing.append(exc)
-        if missing and (not found or len(pulls) == 1):
-            raise missing[0]
-        return found
+        return proven_plans(pulls, lambda pull: self._proven_plan(pull, site, pipeline))
 
     def put_issue(self, title: str, marker: str, body: str) -> Posted:
         """See :meth:`licsync.forge.Forge.put_issue`: a work item tagged with the key."""

@@ -27,6 +27,7 @@ from licsync.forge.provenance import (
     PlanRun,
     checksum_in,
     comment_checksum,
+    proven_plans,
     run_problems,
     shown_value,
 )
@@ -69,18 +70,7 @@ def reviewed_plans(
         pulls = [_merged_pull(gh, merge_sha)]
     else:
         pulls = _pushed_pulls(gh, before, merge_sha)
-    found: list[ReviewedArtifact] = []
-    missing: list[ReviewedPlanMissing] = []
-    for pull in pulls:
-        try:
-            found.append(_proven_plan(gh, pull, site, plan_workflow))
-        except ReviewedPlanRefused:
-            raise
-        except ReviewedPlanMissing as exc:
-            missing.append(exc)
-    if missing and (not found or len(pulls) == 1):
-        raise missing[0]
-    return found
+    return proven_plans(pulls, lambda pull: _proven_plan(gh, pull, site, plan_workflow))
 
 
 def _merged_pull(gh: GitHub, merge_sha: str) -> dict[str, Any]:

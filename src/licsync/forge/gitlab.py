@@ -56,6 +56,7 @@ from licsync.forge.provenance import (
     PlanRun,
     checksum_in,
     comment_checksum,
+    proven_plans,
     run_problems,
 )
 from licsync.forge.rest import (
@@ -185,18 +186,7 @@ class GitLab:
             requests = [self._merged_request(merge_sha)]
         else:
             requests = self._pushed_requests(before, merge_sha)
-        found: list[ReviewedArtifact] = []
-        missing: list[ReviewedPlanMissing] = []
-        for request in requests:
-            try:
-                found.append(self._proven_plan(request, site, job))
-            except ReviewedPlanRefused:
-                raise
-            except ReviewedPlanMissing as exc:
-                missing.append(exc)
-        if missing and (not found or len(requests) == 1):
-            raise missing[0]
-        return found
+        return proven_plans(requests, lambda request: self._proven_plan(request, site, job))
 
     def put_issue(self, title: str, marker: str, body: str) -> Posted:
         """See :meth:`licsync.forge.Forge.put_issue`."""

@@ -18,10 +18,12 @@ Each forge gathers those facts in its own vocabulary into :class:`PlanRun` and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from licsync.errors import ForgeError, UsageError
+from licsync.errors import ForgeError, ReviewedPlanMissing, ReviewedPlanRefused, UsageError
+from licsync.forge import ReviewedArtifact
 from licsync.jsonfile import parse_plan_json
 from licsync.render.escape import escape_text
 
@@ -31,6 +33,7 @@ __all__ = [
     "PlanRun",
     "checksum_in",
     "comment_checksum",
+    "proven_plans",
     "run_problems",
     "same_path",
     "shown_value",
@@ -38,6 +41,34 @@ __all__ = [
 
 _MARKER_CHECKSUM = re.compile(r"\bchecksum=([A-Za-z0-9:]{1,100}) -->$")
 _SHOWN = 120
+
+_Merge = TypeVar("_Merge")
+
+
+def proven_plans(
+    merges: Sequence[_Merge], prove: Callable[[_Merge], ReviewedArtifact]
+) -> list[ReviewedArtifact]:
+    """The proven plan of each merged pull or merge request, in order, for every forge.
+
+    A request without any plan artifact (it changed nothing under ``licenses/``) is passed
+    over as long as another has one; an artifact that fails a check is never passed over.
+
+    Raises:
+        ReviewedPlanMissing: the only request, or every one, has no plan artifact.
+        ReviewedPlanRefused: an artifact exists but is not proven.
+    """
+    found: list[ReviewedArtifact] = []
+    missing: list[ReviewedPlanMissing] = []
+    for merge in merges:
+        try:
+            found.append(prove(merge))
+        except ReviewedPlanRefused:
+            raise
+        except ReviewedPlanMissing as exc:
+            missing.append(exc)
+    if missing and (not found or len(merges) == 1):
+        raise missing[0]
+    return found
 
 
 def shown_value(value: object) -> str:
