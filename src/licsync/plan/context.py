@@ -1,0 +1,150 @@
+"""What every step of the planner shares: its inputs with their indexes, built once, and
+the planner's own reckoning of who the declared rules cover and whom the policy protects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from licsync.actual import Actual, ActualAllocation, ActualUser
+from licsync.desired import Desired, DesiredAllocation, DesiredRule
+from licsync.errors import RuleSyntaxError
+from licsync.identity import AccessType
+from licsync.policy import Ownership, Policy, Protection, ProtectionKind, as_protection
+from licsync.rules import Condition, RuleCoverage, Verdict, parse_condition
+from licsync.signals import Signals
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Inputs plus the indexes every step needs, built once."""
+
+    desired: Desired
+    actual: Actual
+    signals: Signals
+    policy: Policy
+    now: dt.datetime
+    today: dt.date
+    declared: Mapping[AccessType, Mapping[str, DesiredAllocation]]
+    active: Mapping[AccessType, Mapping[str, ActualAllocation]]
+    quarantined: Mapping[AccessType, Mapping[str, ActualAllocation]]
+    coverage: Mapping[AccessType, RuleCoverage]
+    protection: Callable[[str], Protection | None]
+
+    @classmethod
+    def build(
+        cls,
+        desired: Desired,
+        actual: Actual,
+        signals: Signals,
+        now: dt.datetime,
+        *,
+        coverage: Mapping[AccessType, RuleCoverage],
+    ) -> Context:
+        policy = desired.policy
+        declared = {t: {a.key: a for a in desired.of(t).allocations} for t in AccessType}
+        active: dict[AccessType, dict[str, ActualAllocation]] = {}
+        quarantined: dict[AccessType, dict[str, ActualAllocation]] = {}
+        for t in AccessType:
+            active[t], quarantined[t] = {}, {}
+            for allocation in actual.allocations_of(t):
+                bucket = quarantined[t] if allocation.quarantined else active[t]
+                bucket.setdefault(allocation.key, allocation)
+        return cls(
+            desired=desired,
+            actual=actual,
+            signals=signals,
+            policy=policy,
+            now=now,
+            today=now.date(),
+            declared=declared,
+            active=active,
+            quarantined=quarantined,
+            coverage=coverage,
+            protection=protection_finder(policy.protected, actual.users),
+        )
+
+    def ownership(self, access_type: AccessType) -> Ownership:
+        return self.policy.ownership.get(access_type, Ownership.ADDITIVE)
+
+    def removes_undeclared(self, access_type: AccessType) -> bool:
+        """Authoritative removes what is not declared; observe reports what that would be."""
+        return self.ownership(access_type) in (Ownership.AUTHORITATIVE, Ownership.OBSERVE)
+
+    def verdict(self, access_type: AccessType, key: str) -> Verdict:
+        """Whether any declared, enabled rule of the type covers the user."""
+        coverage = self.coverage[access_type]
+        return coverage.verdict(key) if key in coverage else Verdict.NO
+
+    def covering(self, access_type: AccessType, key: str) -> tuple[str, ...]:
+        coverage = self.coverage[access_type]
+        return coverage.matching(key) if key in coverage else ()
+
+
+def build_coverage(desired: Desired, actual: Actual) -> dict[AccessType, RuleCoverage]:
+    """Which users each declared, enabled rule covers, per access type (the costly part)."""
+    users = tuple(actual.users.values())
+    return {t: rule_coverage(desired.of(t).rules, users) for t in AccessType}
+
+
+def rule_coverage(rules: Iterable[DesiredRule], users: Sequence[ActualUser]) -> RuleCoverage:
+    """Which of ``users`` these rules cover (the enabled ones, whose conditions parse): the
+    planner's own reckoning, for ``dump`` too, so that both agree on who a rule covers."""
+    return RuleCoverage.build(tuple(_conditions(rules).items()), users)
+
+
+def _conditions(rules: Iterable[DesiredRule]) -> dict[str, Condition]:
+    parsed: dict[str, Condition] = {}
+    for rule in rules:
+        if rule.disabled:
+            continue  # a disabled rule grants nothing
+        try:
+            parsed[rule.name] = parse_condition(rule.condition)
+        except RuleSyntaxError:
+            continue  # the loader rejects these; a hand-built Desired may not
+    return parsed
+
+
+def protection_finder(
+    entries: Sequence[str | Protection], users: Mapping[str, ActualUser]
+) -> Callable[[str], Protection | None]:
+    """The first ``policy.protected`` entry that keeps the user with this key, or None (the
+    planner's own test, for callers such as ``propose`` that must agree with it).
+
+    Tags, custom properties and roles come from ``/qrs/user/full``: a user QRS does not list
+    (a deleted user's quarantined seat) can be protected by name or directory only.
+    """
+    protections = tuple(as_protection(e) for e in entries)
+    folded = tuple((p, p.value.casefold(), p.property_value.casefold()) for p in protections)
+
+    def find(key: str) -> Protection | None:
+        user = users.get(key)
+        for protection, value, wanted in folded:
+            if _protects(protection.kind, value, wanted, key, user):
+                return protection
+        return None
+
+    return find
+
+
+def _protects(
+    kind: ProtectionKind, value: str, wanted: str, key: str, user: ActualUser | None
+) -> bool:
+    if kind is ProtectionKind.USER:
+        return fnmatch.fnmatchcase(key, value)
+    if kind is ProtectionKind.DIRECTORY:
+        return key.partition("\\")[0] == value
+    if user is None:
+        return False
+    if kind is ProtectionKind.TAG:
+        return any(tag.casefold() == value for tag in user.tags)
+    if kind is ProtectionKind.ROLE:
+        return any(role.casefold() == value for role in user.roles)
+    return any(v.casefold() == wanted for v in user.custom_properties.get(value, ()))
+
+
+def days_text(n: int) -> str:
+    """``n`` days, in words."""
+    return "1 day" if n == 1 else f"{n} days"
