@@ -1,4 +1,4 @@
-"""One forge REST API over httpx, as GitLab and Azure DevOps clients need it.
+"""One forge REST API over httpx, as the GitHub, GitLab and Azure DevOps clients need it.
 
 What every forge client must do the same way, in one place: the token only to the API's origin
 (a download's redirect is followed by a client without it; a pagination link to another origin
@@ -6,7 +6,8 @@ is refused), rate limits waited out as the forge asks (``Retry-After``; else a r
 header the forge names; each wait capped, a bounded number of times), reads retried on 5xx or no
 answer, answers read up to a cap (JSON in memory, downloads spooled to a temporary file), and
 error messages that name the method and path, never the token (even echoed back by a proxy) or
-a signed URL's query.
+a signed URL's query. Where a forge differs (GitHub's rate-limit answers, its error bodies, its
+request encoding), a subclass overrides the one method that says so.
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ from licsync.qrs import deadline, retry
 from licsync.qrs.errormap import sanitise_excerpt
 from licsync.render.escape import escape_text
 
-__all__ = ["Answer", "RateLimitPolicy", "RestApi", "api_url", "token_value"]
+__all__ = ["Answer", "RateLimitPolicy", "RestApi", "api_url", "error_body", "token_value"]
 
 log = logging.getLogger(__name__)
 
 MAX_JSON_BYTES = 32 * 1024 * 1024
+"""A page of 100 comments of 65,536 characters is under 27 MB (4 bytes a character at most)."""
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
+"""An artifact (compressed); it is spooled to a temporary file, never held in memory."""
 MAX_PAGES = 100
+"""Pages followed for one listing (10,000 items at 100 a page)."""
 DEFAULT_DEADLINE = 1200.0
 """Seconds one command may spend with the forge in all."""
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -98,7 +102,8 @@ class RateLimitPolicy:
         attempts: tries of one request, the first included.
         max_wait: seconds; a longer wait asked for is refused at once rather than holding a
             runner.
-        default_wait: seconds; the first wait on a 429 that names no time, doubled each time.
+        default_wait: seconds; the first wait on a rate limit that names no time, doubled
+            each time.
     """
 
     attempts: int = 5
@@ -131,6 +136,8 @@ class RestApi:
         reset_header: the header holding the epoch second a rate limit resets, if any.
         hints: extra words for an error status (401: which variable holds the token).
         policy / clock / timeout: rate-limit waits, seconds since the epoch, per request.
+        max_json_bytes / max_pages: the caps on one answer held in memory and on one listing
+            (a forge module's own constants, read when its client is made).
         deadline: seconds for everything this client does (one command): every request, its
             body however slowly the server drips it, retries and waits
             (:mod:`licsync.qrs.deadline`, as for GitHub and QRS).
@@ -149,8 +156,14 @@ class RestApi:
         clock: Callable[[], float] = time.time,
         timeout: float = 60.0,
         deadline: float = DEFAULT_DEADLINE,
+        max_json_bytes: int = MAX_JSON_BYTES,
+        max_pages: int = MAX_PAGES,
     ) -> None:
         self.forge = forge
+        self.waits_as = forge
+        """Who says a wait would pass the deadline ("github" in GitHub's own words)."""
+        self._max_json_bytes = max_json_bytes
+        self._max_pages = max_pages
         self._deadline = deadline
         self._deadline_at = time.monotonic() + deadline
         self.base_url = base_url
@@ -218,7 +231,7 @@ class RestApi:
         """
         url = self.url(path)
         params: Mapping[str, str] | None = query
-        for _page in range(MAX_PAGES):
+        for _page in range(self._max_pages):
             answer = self.send("GET", url, params=params)
             data = answer.json("GET", path, self.forge)
             items = data.get(key) if key is not None and isinstance(data, dict) else data
@@ -239,12 +252,18 @@ class RestApi:
             if nxt is None:
                 return
             if isinstance(nxt, str):
-                url, params = nxt, None
-                if _origin(url) != _origin(self.base_url):
+                url, params = nxt, None  # the next link carries the query
+                try:
+                    elsewhere = _origin(url) != _origin(self.base_url)
+                except ValueError:  # a port out of range, a broken IPv6 host: urlsplit refuses it
+                    raise ForgeError(
+                        f"GET {path}: the next page's address in the Link header is not a valid URL"
+                    ) from None
+                if elsewhere:
                     raise ForgeError(f"GET {path}: the next page is on another host; not following")
             else:
                 params = nxt
-        raise ForgeError(f"GET {path}: more than {MAX_PAGES} pages; giving up")
+        raise ForgeError(f"GET {path}: more than {self._max_pages} pages; giving up")
 
     def send(
         self,
@@ -260,17 +279,18 @@ class RestApi:
     ) -> Answer:
         """One request, waited and retried on rate limits (and reads on 5xx or no answer).
 
-        An error status raises :class:`ForgeError`, except those in ``passes``.
+        An error status raises :class:`ForgeError`, except those in ``passes``, which are
+        returned for the caller to decide on.
         """
         path = urlsplit(url).path
         use = self._blob if blob else self._api
         headers = {"Content-Type": content_type} if content_type else None
-        content = json.dumps(body).encode() if body is not None else None
+        content = self._encode(body) if body is not None else None
         if content is not None and headers is None:
             headers = {"Content-Type": "application/json"}
         for attempt in range(1, self._policy.attempts + 1):
             last = attempt == self._policy.attempts
-            if spool is not None:
+            if spool is not None:  # a retried download starts again from nothing
                 spool.seek(0)
                 spool.truncate()
             self._check_deadline(method, path)
@@ -347,7 +367,7 @@ class RestApi:
         self, response: httpx.Response, method: str, path: str, *, spool: IO[bytes] | None
     ) -> Answer:
         ok_download = spool is not None and response.status_code == 200
-        limit = MAX_DOWNLOAD_BYTES if ok_download else MAX_JSON_BYTES
+        limit = MAX_DOWNLOAD_BYTES if ok_download else self._max_json_bytes
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_bytes():
@@ -373,13 +393,22 @@ class RestApi:
     def _wait(self, seconds: float, why: str) -> None:
         if time.monotonic() + seconds >= self._deadline_at:
             raise ForgeError(
-                f"{self.forge}: {why}; waiting {seconds:.0f} s more would pass the command's "
+                f"{self.waits_as}: {why}; waiting {seconds:.0f} s more would pass the command's "
                 f"deadline of {self._deadline:.0f} s"
             )
         log.warning("%s: %s; waiting %.0f s", self.forge.lower(), why, seconds)
         retry.wait(seconds)  # looked up at each call: the tests' autouse fixture never sleeps
 
+    def _encode(self, body: Any) -> bytes:
+        """A request's JSON body as sent."""
+        return json.dumps(body).encode()
+
+    def _message(self, answer: Answer) -> str:
+        """What the forge's error body says, or ""."""
+        return _message(answer, ("message", "error", "error_description"))
+
     def _rate_limited(self, answer: Answer, attempt: int) -> float | None:
+        """Seconds the forge asks to wait, or None when the answer is not a rate limit."""
         if answer.status != 429 and not (
             answer.status == 403 and answer.headers.get("retry-after")
         ):
@@ -396,7 +425,7 @@ class RestApi:
     def _words(self, answer: Answer) -> str:
         # The forge's message is shown (it says what is wrong), but never the token, which a
         # proxy or a confused server may echo back.
-        message = sanitise_excerpt(_message(answer).encode(), redact=(self._token,))
+        message = sanitise_excerpt(self._message(answer).encode(), redact=(self._token,))
         said = f": {message}" if message else ""
         hint = self._hints.get(answer.status, "")
         return f"{answer.status}{said}{hint}"
@@ -411,14 +440,18 @@ def _bounded_transport() -> httpx.HTTPTransport:
     return transport
 
 
-def _message(answer: Answer) -> str:
+def error_body(answer: Answer) -> dict[str, Any]:
+    """An error answer's JSON object (its first 64 KiB), or {} when it is none."""
     try:
         data = json.loads(answer.content[:65536].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return ""
-    if not isinstance(data, dict):
-        return ""
-    for name in ("message", "error", "error_description"):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _message(answer: Answer, names: tuple[str, ...]) -> str:
+    data = error_body(answer)
+    for name in names:
         value = data.get(name)
         if isinstance(value, str):
             return value
