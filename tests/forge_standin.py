@@ -1,11 +1,13 @@
-"""What the GitLab and Azure DevOps stand-ins share: a real HTTP server on a free loopback port,
-every request recorded, canned answers queued for the next request matching a path (rate
-limits, HTML, garbage), and an in-memory state each stand-in routes over."""
+"""What the GitHub, GitLab and Azure DevOps stand-ins share: a real HTTP server on a free
+loopback port (over TLS when asked), every request recorded, canned answers queued for the next
+request matching a path (rate limits, HTML, garbage), and an in-memory state each stand-in
+routes over."""
 
 from __future__ import annotations
 
 import json
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -72,6 +74,15 @@ class StandIn:
                     return self.canned.pop(index)
         return None
 
+    def handle(self, request: Recorded) -> Reply:
+        """Record ``request``; answer it with what is canned for it, else route it."""
+        self.requests.append(request)
+        canned = self.take_canned(request.method, request.path)
+        if canned is not None:
+            return Reply(canned.status, headers=canned.headers, raw=canned.body, drip=canned.drip)
+        with self.lock:
+            return self.route(request)
+
     def route(self, request: Recorded) -> Reply:  # pragma: no cover - each stand-in's own
         raise NotImplementedError
 
@@ -120,17 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
             {k.lower(): v for k, v in self.headers.items()},
             body,
         )
-        standin = self.server.standin
-        standin.requests.append(record)
-        canned = standin.take_canned(self.command, parts.path)
-        if canned is not None:
-            self._send(
-                Reply(canned.status, headers=canned.headers, raw=canned.body, drip=canned.drip)
-            )
-            return
-        with standin.lock:
-            reply = standin.route(record)
-        self._send(reply)
+        self._send(self.server.answer(record))
 
     do_GET = do_POST = do_PATCH = do_PUT = _handle
 
@@ -138,26 +139,40 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, standin: StandIn) -> None:
+    def __init__(self, answer: Callable[[Recorded], Reply]) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.standin = standin
+        self.answer = answer
 
 
 @contextmanager
-def serving(standin: StandIn, prefix: str = "") -> Iterator[StandIn]:
-    """``standin`` served on a free loopback port; ``url`` is the origin plus ``prefix``."""
-    server = _Server(standin)
-    standin.origin = f"http://127.0.0.1:{server.server_address[1]}"
-    standin.url = standin.origin + prefix
+def loopback(
+    answer: Callable[[Recorded], Reply], tls: ssl.SSLContext | None = None
+) -> Iterator[str]:
+    """A server on a free loopback port answering every request with ``answer``; its origin
+    (``https://`` with ``tls``)."""
+    server = _Server(answer)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )
     thread.start()
     try:
-        yield standin
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serving(
+    standin: StandIn, prefix: str = "", tls: ssl.SSLContext | None = None
+) -> Iterator[StandIn]:
+    """``standin`` served on a free loopback port; ``url`` is the origin plus ``prefix``."""
+    with loopback(standin.handle, tls) as origin:
+        standin.origin = origin
+        standin.url = origin + prefix
+        yield standin
 
 
 def page_of(

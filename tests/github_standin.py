@@ -14,14 +14,28 @@ import io
 import json
 import re
 import ssl
-import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from forge_standin import Canned, Recorded, Reply, StandIn, loopback, page_of, serving
+
+__all__ = [
+    "BOT",
+    "OWNER",
+    "PLAN_WORKFLOW",
+    "REPO",
+    "REPO_PATH",
+    "TOKEN",
+    "Canned",
+    "GitHubStandIn",
+    "Recorded",
+    "github_env",
+    "plan_zip",
+    "serve",
+]
 
 TOKEN = "ghs_standinTOKEN0123456789abcdefSECRET"
 OWNER, REPO = "acme", "licences"
@@ -31,26 +45,6 @@ BOT = "github-actions[bot]"
 
 def _user_type(login: str) -> str:
     return "Bot" if login.endswith("[bot]") else "User"
-
-
-@dataclass(frozen=True)
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: Any = None
-
-
-@dataclass
-class Canned:
-    """An answer given instead of the real one, to the next request whose path matches."""
-
-    path: str  # a regular expression, matched against the path
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    method: str | None = None
 
 
 PLAN_WORKFLOW = ".github/workflows/licenses-plan.yml"
@@ -93,12 +87,11 @@ def plan_zip(
     return buffer.getvalue()
 
 
-class GitHubStandIn:
+class GitHubStandIn(StandIn):
     """In-memory GitHub for one repository; ``url`` is the API root, ``blob_url`` the blob host."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.requests: list[Recorded] = []
+        super().__init__()
         self.blob_requests: list[Recorded] = []
         self.comments: dict[int, dict[str, Any]] = {}  # id -> {issue, body, user}
         self.issues: dict[int, dict[str, Any]] = {}  # number -> issue (pull requests too)
@@ -106,9 +99,6 @@ class GitHubStandIn:
         self.artifacts: list[Artifact] = []
         self.runs: dict[int, Run] = {}
         self.pushes: dict[tuple[str, str], list[str]] = {}  # (before, after) -> commits added
-        self.canned: list[Canned] = []
-        self.next_id = 1000
-        self.url = ""
         self.blob_url = ""
         self.blob_redirect: Callable[[Artifact], str] | None = None
         self.prefix = ""  # "/api/v3" for GitHub Enterprise Server
@@ -116,10 +106,6 @@ class GitHubStandIn:
         self.link_origin = ""  # set: pagination links point there (a hostile next page)
 
     # --- state builders -----------------------------------------------------------------
-
-    def _id(self) -> int:
-        self.next_id += 1
-        return self.next_id
 
     def add_pull(
         self,
@@ -145,7 +131,7 @@ class GitHubStandIn:
             self.commit_pulls.setdefault(sha, []).append(number)
 
     def add_comment(self, issue: int, body: str, *, user: str = "someone") -> int:
-        comment_id = self._id()
+        comment_id = self.new_id()
         self.comments[comment_id] = {"issue": issue, "body": body, "user": user}
         return comment_id
 
@@ -153,7 +139,7 @@ class GitHubStandIn:
         self.issues[number] = {"number": number, "title": title, "state": state, "body": body}
 
     def add_run(self, **kw: Any) -> Run:
-        run = Run(self._id(), **kw)
+        run = Run(self.new_id(), **kw)
         self.runs[run.id] = run
         return run
 
@@ -164,7 +150,7 @@ class GitHubStandIn:
         requests whose head is ``head_sha`` (as a plan run on a pull request is)."""
         if run is None:
             run = self.add_run(head_sha=head_sha)
-        artifact = Artifact(self._id(), name, head_sha, zip_bytes, run_id=run.id, **kw)
+        artifact = Artifact(self.new_id(), name, head_sha, zip_bytes, run_id=run.id, **kw)
         self.artifacts.append(artifact)
         return artifact
 
@@ -175,128 +161,62 @@ class GitHubStandIn:
         marker = f"<!-- licsync:plan site={plan['site']} checksum={plan['checksum']} -->"
         return self.add_comment(pull, f"{marker}\n## plan", user=user)
 
-    def script(self, canned: Canned) -> None:
-        self.canned.append(canned)
-
     def comments_on(self, issue: int) -> list[dict[str, Any]]:
         return [c for _, c in sorted(self.comments.items()) if c["issue"] == issue]
 
     # --- serving ------------------------------------------------------------------------
 
-    def take_canned(self, method: str, path: str) -> Canned | None:
-        with self.lock:
-            for index, canned in enumerate(self.canned):
-                if re.search(canned.path, path) and canned.method in (None, method):
-                    return self.canned.pop(index)
-        return None
+    def route(self, request: Recorded) -> Reply:
+        if not request.path.startswith(self.prefix + "/"):
+            return _NOT_FOUND
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return Reply(401, {"message": "Bad credentials"})
+        path = request.path[len(self.prefix) :]
+        if not path.startswith(REPO_PATH + "/"):
+            return _NOT_FOUND
+        return self._route(request, path[len(REPO_PATH) :])
 
+    def blob(self, request: Recorded) -> Reply:
+        """The blob host: an artifact's zip at the address its download redirects to."""
+        self.blob_requests.append(request)
+        m = re.fullmatch(r"/blob/(\d+)", request.path)
+        found = [a for a in self.artifacts if m and a.id == int(m[1])]
+        if not found:
+            return Reply(404, raw=b"no such blob")
+        return Reply(200, raw=found[0].zip, content_type="application/zip")
 
-def _page(items: list[Any], query: dict[str, list[str]]) -> tuple[list[Any], int, int]:
-    per_page = min(int(query.get("per_page", ["30"])[0]), 100)
-    page = int(query.get("page", ["1"])[0])
-    last = max(1, -(-len(items) // per_page))
-    return items[(page - 1) * per_page : page * per_page], page, last
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _reply(
-        self,
-        status: int,
-        data: Any = None,
-        headers: dict[str, str] | None = None,
-        raw: bytes | None = None,
-    ) -> None:
-        body = raw if raw is not None else (b"" if data is None else json.dumps(data).encode())
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _handle(self) -> None:
-        parts = urlsplit(self.path)
-        query = parse_qs(parts.query)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        body = json.loads(raw) if raw else None
-        record = Recorded(
-            self.command, parts.path, query, {k.lower(): v for k, v in self.headers.items()}, body
-        )
-        standin = self.server.standin
-        if self.server.blob:
-            standin.blob_requests.append(record)
-            self._blob(parts.path)
-            return
-        standin.requests.append(record)
-        if not parts.path.startswith(standin.prefix + "/"):
-            self._reply(404, {"message": "Not Found"})
-            return
-        parts = parts._replace(path=parts.path[len(standin.prefix) :])
-        canned = standin.take_canned(self.command, parts.path)
-        if canned is not None:
-            self._reply(canned.status, headers=canned.headers, raw=canned.body)
-            return
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-            self._reply(401, {"message": "Bad credentials"})
-            return
-        prefix = f"/repos/{OWNER}/{REPO}"
-        if not parts.path.startswith(prefix + "/"):
-            self._reply(404, {"message": "Not Found"})
-            return
-        with standin.lock:
-            self._route(self.command, parts.path[len(prefix) :], query, body)
-
-    def _listing(
-        self, items: list[Any], query: dict[str, list[str]], wrap: str | None = None
-    ) -> None:
-        shown, page, last = _page(items, query)
+    def _listing(self, request: Recorded, items: list[Any], wrap: str | None = None) -> Reply:
+        shown, page, last = page_of(items, request.query, default=30)
         links = []
-        standin = self.server.standin
-        origin = standin.link_origin or standin.url.removesuffix(standin.prefix)
-        base = f"{origin}{urlsplit(self.path).path}"
-        rest = {k: v[0] for k, v in query.items() if k != "page"}
+        base = f"{self.link_origin or self.origin}{request.path}"
+        rest = {k: v[0] for k, v in request.query.items() if k != "page"}
         tail = "".join(f"&{k}={v}" for k, v in rest.items())
         if page < last:
             links.append(f'<{base}?page={page + 1}{tail}>; rel="next"')
             links.append(f'<{base}?page={last}{tail}>; rel="last"')
         headers = {"Link": ", ".join(links)} if links else {}
         data = {"total_count": len(items), wrap: shown} if wrap else shown
-        self._reply(200, data, headers)
+        return Reply(200, data, headers)
 
-    def _route_provenance(self, method: str, path: str) -> bool:
-        """The run behind an artifact and the commits of a push; True when answered."""
-        standin = self.server.standin
-        api = standin.url
+    def _route_provenance(self, method: str, path: str) -> Reply | None:
+        """The run behind an artifact and the commits of a push."""
         if (m := re.fullmatch(r"/actions/runs/(\d+)", path)) and method == "GET":
-            run = standin.runs.get(int(m[1]))
+            run = self.runs.get(int(m[1]))
             if run is None:
-                self._reply(404, {"message": "Not Found"})
-                return True
-            self._reply(200, _run_json(run, api, standin.issues))
-            return True
+                return _NOT_FOUND
+            return Reply(200, _run_json(run, self.url, self.issues))
         if (m := re.fullmatch(r"/compare/([0-9a-f]+)\.\.\.([0-9a-f]+)", path)) and method == "GET":
-            added = standin.pushes.get((m[1], m[2]))
+            added = self.pushes.get((m[1], m[2]))
             if added is None:
-                self._reply(404, {"message": "Not Found"})
-                return True
+                return _NOT_FOUND
             commits = [{"sha": sha, "commit": {"message": "m"}} for sha in added]
-            self._reply(200, {"status": "ahead", "total_commits": len(added), "commits": commits})
-            return True
-        return False
+            return Reply(200, {"status": "ahead", "total_commits": len(added), "commits": commits})
+        return None
 
-    def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> None:
-        standin = self.server.standin
-        api = standin.url
-        if self._route_provenance(method, path):
-            return
+    def _route(self, request: Recorded, path: str) -> Reply:
+        method, query, body, api = request.method, request.query, request.body, self.url
+        if (provenance := self._route_provenance(method, path)) is not None:
+            return provenance
         if m := re.fullmatch(r"/issues/(\d+)/comments", path):
             issue = int(m[1])
             if method == "GET":
@@ -307,35 +227,25 @@ class _Handler(BaseHTTPRequestHandler):
                         "user": {"login": c["user"], "type": _user_type(c["user"])},
                         "html_url": f"{api}/c/{cid}",
                     }
-                    for cid, c in sorted(standin.comments.items())
+                    for cid, c in sorted(self.comments.items())
                     if c["issue"] == issue
                 ]
-                self._listing(items, query)
-                return
+                return self._listing(request, items)
             if method == "POST":
-                cid = standin._id()
-                standin.comments[cid] = {
-                    "issue": issue,
-                    "body": body["body"],
-                    "user": BOT,
-                }
-                self._reply(201, {"id": cid, "body": body["body"], "html_url": f"{api}/c/{cid}"})
-                return
+                cid = self.new_id()
+                self.comments[cid] = {"issue": issue, "body": body["body"], "user": BOT}
+                return Reply(201, {"id": cid, "body": body["body"], "html_url": f"{api}/c/{cid}"})
         if (m := re.fullmatch(r"/issues/comments/(\d+)", path)) and method == "PATCH":
             cid = int(m[1])
-            if cid not in standin.comments:
-                self._reply(404, {"message": "Not Found"})
-                return
-            if not standin.others_editable and standin.comments[cid]["user"] != BOT:
-                self._reply(403, {"message": "Resource not accessible by integration"})
-                return
-            standin.comments[cid]["body"] = body["body"]
-            self._reply(200, {"id": cid, "body": body["body"], "html_url": f"{api}/c/{cid}"})
-            return
+            if cid not in self.comments:
+                return _NOT_FOUND
+            if not self.others_editable and self.comments[cid]["user"] != BOT:
+                return Reply(403, {"message": "Resource not accessible by integration"})
+            self.comments[cid]["body"] = body["body"]
+            return Reply(200, {"id": cid, "body": body["body"], "html_url": f"{api}/c/{cid}"})
         if (m := re.fullmatch(r"/commits/([0-9a-f]+)/pulls", path)) and method == "GET":
-            pulls = [standin.issues[n] for n in standin.commit_pulls.get(m[1], [])]
-            self._listing(pulls, query)
-            return
+            pulls = [self.issues[n] for n in self.commit_pulls.get(m[1], [])]
+            return self._listing(request, pulls)
         if path == "/actions/artifacts" and method == "GET":
             name = query.get("name", [None])[0]
             items = [
@@ -352,64 +262,44 @@ class _Handler(BaseHTTPRequestHandler):
                         "head_sha": a.head_sha,
                     },
                 }
-                for a in standin.artifacts
+                for a in self.artifacts
                 if name is None or a.name == name
             ]
-            self._listing(items, query, wrap="artifacts")
-            return
+            return self._listing(request, items, wrap="artifacts")
         if (m := re.fullmatch(r"/actions/artifacts/(\d+)/zip", path)) and method == "GET":
-            found = [a for a in standin.artifacts if a.id == int(m[1])]
-            if not found or found[0].expired:
-                self._reply(
-                    410 if found else 404,
-                    {"message": "Artifact has expired" if found else "Not Found"},
-                )
-                return
+            found = [a for a in self.artifacts if a.id == int(m[1])]
+            if not found:
+                return _NOT_FOUND
+            if found[0].expired:
+                return Reply(410, {"message": "Artifact has expired"})
             target = (
-                standin.blob_redirect(found[0])
-                if standin.blob_redirect
-                else f"{standin.blob_url}/blob/{found[0].id}?sig=signed-secret"
+                self.blob_redirect(found[0])
+                if self.blob_redirect
+                else f"{self.blob_url}/blob/{found[0].id}?sig=signed-secret"
             )
-            self._reply(302, headers={"Location": target})
-            return
+            return Reply(302, headers={"Location": target})
         if path == "/issues" and method == "GET":
-            items = [standin.issues[n] for n in sorted(standin.issues)]
-            self._listing(items, query)
-            return
+            return self._listing(request, [self.issues[n] for n in sorted(self.issues)])
         if path == "/issues" and method == "POST":
-            number = max([0, *standin.issues]) + 1
-            standin.issues[number] = {
+            number = max([0, *self.issues]) + 1
+            self.issues[number] = {
                 "number": number,
                 "title": body["title"],
                 "body": body["body"],
                 "state": "open",
                 "html_url": f"{api}/i/{number}",
             }
-            self._reply(201, standin.issues[number])
-            return
+            return Reply(201, self.issues[number])
         if (m := re.fullmatch(r"/issues/(\d+)", path)) and method == "PATCH":
-            issue = standin.issues.get(int(m[1]))
-            if issue is None:
-                self._reply(404, {"message": "Not Found"})
-                return
-            issue.update(body)
-            self._reply(200, {**issue, "html_url": f"{api}/i/{issue['number']}"})
-            return
-        self._reply(404, {"message": "Not Found"})
+            found_issue = self.issues.get(int(m[1]))
+            if found_issue is None:
+                return _NOT_FOUND
+            found_issue.update(body)
+            return Reply(200, {**found_issue, "html_url": f"{api}/i/{found_issue['number']}"})
+        return _NOT_FOUND
 
-    def _blob(self, path: str) -> None:
-        m = re.fullmatch(r"/blob/(\d+)", path)
-        found = [a for a in self.server.standin.artifacts if m and a.id == int(m[1])]
-        if not found:
-            self._reply(404, raw=b"no such blob")
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/zip")
-        self.send_header("Content-Length", str(len(found[0].zip)))
-        self.end_headers()
-        self.wfile.write(found[0].zip)
 
-    do_GET = do_POST = do_PATCH = _handle
+_NOT_FOUND = Reply(404, {"message": "Not Found"})
 
 
 def _run_json(run: Run, api: str, issues: dict[int, dict[str, Any]]) -> dict[str, Any]:
@@ -458,15 +348,6 @@ def _run_json(run: Run, api: str, issues: dict[int, dict[str, Any]]) -> dict[str
     }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, standin: GitHubStandIn, *, blob: bool) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.standin = standin
-        self.blob = blob
-
-
 @contextmanager
 def serve(prefix: str = "", tls: ssl.SSLContext | None = None) -> Iterator[GitHubStandIn]:
     """A running stand-in: the API (under ``prefix``; over TLS with ``tls``, as GitHub
@@ -474,25 +355,9 @@ def serve(prefix: str = "", tls: ssl.SSLContext | None = None) -> Iterator[GitHu
     port."""
     standin = GitHubStandIn()
     standin.prefix = prefix
-    api = _Server(standin, blob=False)
-    blob = _Server(standin, blob=True)
-    if tls is not None:
-        api.socket = tls.wrap_socket(api.socket, server_side=True)
-    scheme = "https" if tls is not None else "http"
-    standin.url = f"{scheme}://127.0.0.1:{api.server_address[1]}{prefix}"
-    standin.blob_url = f"http://127.0.0.1:{blob.server_address[1]}"
-    threads = [
-        threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        for s in (api, blob)
-    ]
-    for thread in threads:
-        thread.start()
-    try:
+    with serving(standin, prefix, tls), loopback(standin.blob) as blob_url:
+        standin.blob_url = blob_url
         yield standin
-    finally:
-        for server in (api, blob):
-            server.shutdown()
-            server.server_close()
 
 
 @contextmanager
