@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from azure_standin import AzureStandIn
+from built_wheel import REPO, built_wheel
 from github_standin import GitHubStandIn, plan_zip
 from gitlab_standin import GitLabStandIn
 from licsync.identity import AccessType
@@ -34,7 +35,6 @@ from licsync.qrs import QrsClient, read_actual
 from licsync.sim import SimStore, Simulator, start_simulator
 from licsync.sim.seed import synthetic_organisation
 
-REPO = Path(__file__).resolve().parent.parent
 START_DAYS = "2026-06-01T12:00:00+00:00"
 MERGE, HEAD = "e" * 40, "1" * 40
 PR = 7
@@ -51,28 +51,8 @@ class Installed:
 
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    root = tmp_path_factory.mktemp("wheel")
-    built = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "--quiet",
-            "--wheel-dir",
-            str(root),
-            str(REPO),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if built.returncode != 0 and "hatchling" in built.stderr:
-        pytest.skip("hatchling is not installed here (pip install -e '.[test]')")
-    assert built.returncode == 0, built.stderr
-    [wheel] = root.glob("licsync-*.whl")
+    wheel = built_wheel(tmp_path_factory)
+    root = tmp_path_factory.mktemp("installed")
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     scripts = venv / ("Scripts" if os.name == "nt" else "bin")

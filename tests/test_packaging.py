@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from built_wheel import REPO, built_wheel
 from licsync.schemas import LICENSES_SCHEMA, load_schema, schema_dir
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def test_schema_found_in_this_installation() -> None:
@@ -23,32 +22,13 @@ def test_schema_found_in_this_installation() -> None:
     assert (schema_dir() / LICENSES_SCHEMA).is_file()
 
 
-def test_wheel_carries_schema_and_finds_it(tmp_path: Path) -> None:
+def test_wheel_carries_schema_and_finds_it(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """A built wheel holds licsync/schema/*.json and, unpacked alone, loads them from there."""
     if shutil.which("git") is None:  # pragma: no cover - CI machines have git
         pytest.skip("git is needed to build from a clean copy")
-    wheel_dir = tmp_path / "wheel"
-    build = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "--quiet",
-            "--wheel-dir",
-            str(wheel_dir),
-            str(REPO),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if build.returncode != 0 and "hatchling" in build.stderr:
-        pytest.skip("hatchling is not installed in this environment (pip install -e '.[test]')")
-    assert build.returncode == 0, build.stderr
-    [wheel] = wheel_dir.glob("licsync-*.whl")
+    wheel = built_wheel(tmp_path_factory)
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         assert "licsync/schema/licenses.schema.json" in names
@@ -101,25 +81,15 @@ def _pip(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_offline_install_from_a_wheelhouse(tmp_path: Path) -> None:
+def test_offline_install_from_a_wheelhouse(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """docs/ci.md's Windows runner install: ``pip download`` the built wheel's dependencies into
     a wheelhouse where the index is reachable, then ``pip install --no-index --find-links`` it
     with no index at all, and the installed licsync validates the example."""
     house = tmp_path / "wheelhouse"
-    built = _pip(
-        "wheel",
-        "--no-deps",
-        "--no-build-isolation",
-        "-q",
-        "-w",
-        str(house),
-        str(REPO),
-        cwd=tmp_path,
-    )
-    if built.returncode != 0 and "hatchling" in built.stderr:
-        pytest.skip("hatchling is not installed in this environment (pip install -e '.[test]')")
-    assert built.returncode == 0, built.stderr
-    [wheel] = house.glob("licsync-*.whl")
+    house.mkdir()
+    wheel = Path(shutil.copy(built_wheel(tmp_path_factory), house))
     fetched = _pip(
         "download", "-q", "--only-binary=:all:", "-d", str(house), str(wheel), cwd=tmp_path
     )
