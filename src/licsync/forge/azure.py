@@ -57,12 +57,15 @@ from licsync.forge import (
 )
 from licsync.forge.artifact import plan_from_zip
 from licsync.forge.provenance import (
+    MAX_CANDIDATES,
+    MAX_PUSHED_COMMITS,
+    CommentChecksum,
     Expected,
     PlanComment,
     PlanRun,
-    checksum_in,
     comment_checksum,
     proven_plans,
+    pushed_merges,
     run_problems,
 )
 from licsync.forge.rest import Answer, RateLimitPolicy, RestApi, api_url, token_value
@@ -72,8 +75,6 @@ __all__ = ["DEFAULT_PLAN_PIPELINE", "AzureDevOps", "AzureSettings", "settings_fr
 API_VERSION = "7.1"
 DEFAULT_PLAN_PIPELINE = "azure-pipelines.yml"
 PULL_REQUEST_REASONS = ("pullRequest",)
-MAX_CANDIDATES = 10
-MAX_PUSHED_COMMITS = 250
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _KEY_TAG = "licsync-issue-"
 _THREAD_CLOSED = 4  # CommentThreadStatus.closed: shown, never blocking completion
@@ -300,32 +301,16 @@ class AzureDevOps:
         commits = data.get("value")
         if not isinstance(commits, list):
             raise ForgeError(f"GET {path}: Azure DevOps' answer has no list of commits")
-        if len(commits) > MAX_PUSHED_COMMITS:
-            raise ReviewedPlanMissing(
-                f"no reviewed plan: the push {before}..{after} added more than "
-                f"{MAX_PUSHED_COMMITS} commits; apply must not run on a guess"
-            )
-        pushed = [
-            c["commitId"]
-            for c in reversed(commits)  # newest first in the answer: merge order is oldest first
-            if isinstance(c, dict)
-            and isinstance(c.get("commitId"), str)
-            and COMMIT_SHA.fullmatch(c["commitId"])
-        ]
-        if after not in pushed:
-            pushed.append(after)
-        seen: set[int] = set()
-        pulls: list[dict[str, Any]] = []
-        for sha in pushed:
-            for pull in self._pulls_of(sha):
-                number = pull.get("pullRequestId")
-                if (
-                    isinstance(number, int)
-                    and number not in seen
-                    and pull.get("status") == "completed"
-                ):
-                    seen.add(number)
-                    pulls.append(pull)
+        pulls = pushed_merges(
+            before,
+            after,
+            # Newest first in the answer: merge order is oldest first.
+            [c.get("commitId") for c in reversed(commits) if isinstance(c, dict)],
+            added=len(commits),
+            merges_of=self._pulls_of,
+            number="pullRequestId",
+            merged=lambda pull, _pushed: pull.get("status") == "completed",
+        )
         return pulls or [self._merged_pull(after)]
 
     def _proven_plan(self, pull: dict[str, Any], site: str, pipeline: str) -> ReviewedArtifact:
@@ -353,7 +338,9 @@ class AzureDevOps:
             "api-version": API_VERSION,
         }
         refusals: list[str] = []
-        sticky: tuple[str | None, str] | None = None
+        sticky = CommentChecksum(
+            lambda: self._sticky_checksum(number, site), f"comment on pull request #{number}"
+        )
         looked = 0
         for build in self._listing(builds_path, query):
             if looked >= MAX_CANDIDATES:
@@ -369,18 +356,9 @@ class AzureDevOps:
                 refusals.append(f"{what}: " + "; ".join(problems))
                 continue
             content = self._download_plan(artifact, name, what)
-            if sticky is None:
-                sticky = self._sticky_checksum(number, site)
-            shown, why = sticky
-            stated = checksum_in(content, where=f"artifact {name}: plan.json")
-            if shown is None:
-                refusals.append(f"{what}: {why}")
-                continue
-            if stated != shown:
-                refusals.append(
-                    f"{what}: its plan states checksum {stated or '(none)'}, but the plan "
-                    f"comment on pull request #{number} shows {shown}"
-                )
+            refusal = sticky.refusal(content, name, what)
+            if refusal is not None:
+                refusals.append(refusal)
                 continue
             return ReviewedArtifact(number, head_sha, name, content)
         if not refusals:

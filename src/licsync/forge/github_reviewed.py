@@ -22,12 +22,14 @@ from licsync.errors import ForgeError, ReviewedPlanMissing, ReviewedPlanRefused
 from licsync.forge import COMMIT_SHA, ReviewedArtifact, plan_artifact_name, plan_marker_prefix
 from licsync.forge.artifact import plan_from_zip
 from licsync.forge.provenance import (
+    MAX_CANDIDATES,
+    CommentChecksum,
     Expected,
     PlanComment,
     PlanRun,
-    checksum_in,
     comment_checksum,
     proven_plans,
+    pushed_merges,
     run_problems,
     shown_value,
 )
@@ -40,10 +42,6 @@ __all__ = ["DEFAULT_PLAN_WORKFLOW", "PULL_REQUEST_EVENTS", "reviewed_plans"]
 DEFAULT_PLAN_WORKFLOW = ".github/workflows/licenses-plan.yml"
 PULL_REQUEST_EVENTS = ("pull_request",)
 """A plan run of a merge queue (``merge_group``) or by hand is never the reviewed one."""
-MAX_CANDIDATES = 10
-"""Artifacts of one name looked at (each download is up to hundreds of MB)."""
-MAX_PUSHED_COMMITS = 250
-"""Commits of one push resolved to pull requests (a merge queue batches a few)."""
 _NO_COMMIT = re.compile(r"^0+$")
 
 
@@ -105,32 +103,20 @@ def _pushed_pulls(gh: GitHub, before: str, after: str) -> list[dict[str, Any]]:
     if not isinstance(commits, list):
         raise ForgeError(f"GET {path}: GitHub's answer has no list of commits")
     total = data.get("total_commits")
-    if (isinstance(total, int) and total > MAX_PUSHED_COMMITS) or len(commits) > MAX_PUSHED_COMMITS:
-        raise ReviewedPlanMissing(
-            f"no reviewed plan: the push {before}..{after} added more than "
-            f"{MAX_PUSHED_COMMITS} commits; apply must not run on a guess"
-        )
-    shas = [c.get("sha") for c in commits if isinstance(c, dict)]
-    pushed = [s for s in shas if isinstance(s, str) and COMMIT_SHA.fullmatch(s)]
-    if after not in pushed:
-        pushed.append(after)
-    seen: set[int] = set()
-    pulls: list[dict[str, Any]] = []
-    for sha in pushed:
-        listing = gh.paginate(f"{gh.repo_path}/commits/{sha}/pulls", {"per_page": "100"})
-        for pull in listing:
-            number = pull.get("number")
-            if (
-                isinstance(number, int)
-                and number not in seen
-                and pull.get("merged_at")
-                and pull.get("merge_commit_sha") in pushed
-            ):
-                seen.add(number)
-                pulls.append(pull)
-    if not pulls:
-        return [_merged_pull(gh, after)]
-    return pulls
+    pulls = pushed_merges(
+        before,
+        after,
+        [c.get("sha") for c in commits if isinstance(c, dict)],
+        added=max(total if isinstance(total, int) else 0, len(commits)),
+        merges_of=lambda sha: gh.paginate(
+            f"{gh.repo_path}/commits/{sha}/pulls", {"per_page": "100"}
+        ),
+        number="number",
+        merged=lambda pull, pushed: (
+            bool(pull.get("merged_at")) and pull.get("merge_commit_sha") in pushed
+        ),
+    )
+    return pulls or [_merged_pull(gh, after)]
 
 
 def _proven_plan(
@@ -158,9 +144,9 @@ def _proven_plan(
         pull_request=number,
         head_sha=head_sha,
     )
-    sticky: str | None = None
-    sticky_why = ""
-    sticky_read = False
+    sticky = CommentChecksum(
+        lambda: _sticky_checksum(gh, number, site), f"comment on pull request #{number}"
+    )
     refusals: list[str] = []
     for artifact in candidates[:MAX_CANDIDATES]:
         artifact_id = artifact["id"]
@@ -177,18 +163,11 @@ def _proven_plan(
             continue
         with gh.download(f"{gh.repo_path}/actions/artifacts/{artifact_id}/zip") as stream:
             content = plan_from_zip(stream, what=f"artifact {name}")
-        if not sticky_read:
-            sticky, sticky_why = _sticky_checksum(gh, number, site)
-            sticky_read = True
-        stated = checksum_in(content, where=f"artifact {name}: plan.json")
-        if sticky is None:
-            refusals.append(f"{what}: {sticky_why}")
-            break
-        if stated != sticky:
-            refusals.append(
-                f"{what}: its plan states checksum {stated or '(none)'}, but the plan comment "
-                f"on pull request #{number} shows {sticky}"
-            )
+        refusal = sticky.refusal(content, name, what)
+        if refusal is not None:
+            refusals.append(refusal)
+            if sticky.shown is None:
+                break  # no artifact can be proven without the comment: none more downloaded
             continue
         return ReviewedArtifact(number, head_sha, name, content)
     more = len(candidates) - MAX_CANDIDATES

@@ -51,12 +51,14 @@ from licsync.forge import (
 )
 from licsync.forge.artifact import MAX_UNZIPPED_PLAN, PLAN_NAME
 from licsync.forge.provenance import (
+    MAX_CANDIDATES,
+    CommentChecksum,
     Expected,
     PlanComment,
     PlanRun,
-    checksum_in,
     comment_checksum,
     proven_plans,
+    pushed_merges,
     run_problems,
 )
 from licsync.forge.rest import (
@@ -72,8 +74,6 @@ __all__ = ["DEFAULT_PLAN_JOB", "GitLab", "GitLabSettings", "settings_from_env"]
 DEFAULT_PLAN_JOB = "licsync-plan"
 """The plan job of site S is named ``licsync-plan-S`` (``--plan-workflow`` names the prefix)."""
 MERGE_REQUEST_EVENTS = ("merge_request_event",)
-MAX_CANDIDATES = 10
-MAX_PUSHED_COMMITS = 250
 _PROJECT_ID = re.compile(r"^[1-9][0-9]{0,18}$")
 
 
@@ -235,34 +235,19 @@ class GitLab:
         commits = data.get("commits")
         if not isinstance(commits, list):
             raise ForgeError(f"GET {path}: GitLab's answer has no list of commits")
-        if len(commits) > MAX_PUSHED_COMMITS:
-            raise ReviewedPlanMissing(
-                f"no reviewed plan: the push {before}..{after} added more than "
-                f"{MAX_PUSHED_COMMITS} commits; apply must not run on a guess"
-            )
-        pushed = [
-            c["id"]
-            for c in commits
-            if isinstance(c, dict)
-            and isinstance(c.get("id"), str)
-            and COMMIT_SHA.fullmatch(c["id"])
-        ]
-        if after not in pushed:
-            pushed.append(after)
-        seen: set[int] = set()
-        requests: list[dict[str, Any]] = []
-        for sha in pushed:
-            listing = f"{self._project}/repository/commits/{sha}/merge_requests"
-            for request in self._api.pages(listing, {"per_page": "100"}):
-                iid = request.get("iid")
-                if (
-                    isinstance(iid, int)
-                    and iid not in seen
-                    and request.get("state") == "merged"
-                    and any(_merged_as(request, s) for s in pushed)
-                ):
-                    seen.add(iid)
-                    requests.append(request)
+        requests = pushed_merges(
+            before,
+            after,
+            [c.get("id") for c in commits if isinstance(c, dict)],
+            added=len(commits),
+            merges_of=lambda sha: self._api.pages(
+                f"{self._project}/repository/commits/{sha}/merge_requests", {"per_page": "100"}
+            ),
+            number="iid",
+            merged=lambda request, pushed: (
+                request.get("state") == "merged" and any(_merged_as(request, s) for s in pushed)
+            ),
+        )
         return requests or [self._merged_request(after)]
 
     def _proven_plan(self, request: dict[str, Any], site: str, job_name: str) -> ReviewedArtifact:
@@ -291,7 +276,9 @@ class GitLab:
         )
         refusals: list[str] = []
         candidates = 0
-        sticky: tuple[str | None, str] | None = None
+        sticky = CommentChecksum(
+            lambda: self._sticky_checksum(iid, site), f"note on merge request !{iid}"
+        )
         for pipeline in pipelines:
             if candidates >= MAX_CANDIDATES:
                 break
@@ -313,18 +300,9 @@ class GitLab:
                 if problems:
                     refusals.append(f"{what}, pipeline {pid}: " + "; ".join(problems))
                     continue
-                if sticky is None:
-                    sticky = self._sticky_checksum(iid, site)
-                shown, why = sticky
-                stated = checksum_in(content, where=f"artifact {name}: plan.json")
-                if shown is None:
-                    refusals.append(f"{what}: {why}")
-                    continue
-                if stated != shown:
-                    refusals.append(
-                        f"{what}: its plan states checksum {stated or '(none)'}, but the plan "
-                        f"note on merge request !{iid} shows {shown}"
-                    )
+                refusal = sticky.refusal(content, name, what)
+                if refusal is not None:
+                    refusals.append(refusal)
                     continue
                 return ReviewedArtifact(iid, head_sha, name, content)
         if not refusals:

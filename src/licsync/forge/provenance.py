@@ -20,24 +20,33 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from licsync.errors import ForgeError, ReviewedPlanMissing, ReviewedPlanRefused, UsageError
-from licsync.forge import ReviewedArtifact
+from licsync.forge import COMMIT_SHA, ReviewedArtifact
 from licsync.jsonfile import parse_plan_json
 from licsync.render.escape import escape_text
 
 __all__ = [
+    "MAX_CANDIDATES",
+    "MAX_PUSHED_COMMITS",
+    "CommentChecksum",
     "Expected",
     "PlanComment",
     "PlanRun",
     "checksum_in",
     "comment_checksum",
     "proven_plans",
+    "pushed_merges",
     "run_problems",
     "same_path",
     "shown_value",
 ]
+
+MAX_CANDIDATES = 10
+"""Plan artifacts of one request looked at (each download is up to hundreds of MB)."""
+MAX_PUSHED_COMMITS = 250
+"""Commits of one push resolved to pull requests (a merge queue batches a few)."""
 
 _MARKER_CHECKSUM = re.compile(r"\bchecksum=([A-Za-z0-9:]{1,100}) -->$")
 _SHOWN = 120
@@ -69,6 +78,92 @@ def proven_plans(
     if missing and (not found or len(merges) == 1):
         raise missing[0]
     return found
+
+
+def pushed_merges(
+    before: str,
+    after: str,
+    shas: Iterable[object],
+    *,
+    added: int,
+    merges_of: Callable[[str], Iterable[dict[str, Any]]],
+    number: str,
+    merged: Callable[[dict[str, Any], list[str]], bool],
+) -> list[dict[str, Any]]:
+    """Every request merged by the push ``before..after``, in the order of its commits (empty
+    when none is), for every forge.
+
+    Args:
+        shas: the commits the push added, oldest first, as the forge named them (a value that
+            is no commit sha is passed over); ``after`` is looked at in any case.
+        added: how many commits the forge says the push added.
+        merges_of: the requests a commit belongs to.
+        number: the field holding a request's number (a request is taken once).
+        merged: whether a request was merged by one of the push's commits.
+
+    Raises:
+        ReviewedPlanMissing: the push added more than :data:`MAX_PUSHED_COMMITS` commits.
+    """
+    if added > MAX_PUSHED_COMMITS:
+        raise ReviewedPlanMissing(
+            f"no reviewed plan: the push {before}..{after} added more than "
+            f"{MAX_PUSHED_COMMITS} commits; apply must not run on a guess"
+        )
+    pushed = [s for s in shas if isinstance(s, str) and COMMIT_SHA.fullmatch(s)]
+    if after not in pushed:
+        pushed.append(after)
+    seen: set[int] = set()
+    merges: list[dict[str, Any]] = []
+    for sha in pushed:
+        for merge in merges_of(sha):
+            key = merge.get(number)
+            if isinstance(key, int) and key not in seen and merged(merge, pushed):
+                seen.add(key)
+                merges.append(merge)
+    return merges
+
+
+class CommentChecksum:
+    """The checksum a request's plan comment shows, read once, when an artifact first needs it,
+    and each artifact's plan held against it.
+
+    Args:
+        read: the checksum shown, or None and why there is none (:func:`comment_checksum`).
+        comment: the comment, for messages ("comment on pull request #7").
+    """
+
+    def __init__(self, read: Callable[[], tuple[str | None, str]], comment: str) -> None:
+        self._read = read
+        self._comment = comment
+        self._sticky: tuple[str | None, str] | None = None
+
+    @property
+    def shown(self) -> str | None:
+        """The checksum shown (read now if it was not yet), or None."""
+        return self._shown_and_why()[0]
+
+    def _shown_and_why(self) -> tuple[str | None, str]:
+        if self._sticky is None:
+            self._sticky = self._read()
+        return self._sticky
+
+    def refusal(self, content: bytes, name: str, what: str) -> str | None:
+        """Why the plan of artifact ``name`` (``what``, for messages) is not the one the comment
+        shows, or None when it is.
+
+        Raises:
+            ForgeError: the plan is not a JSON object.
+        """
+        shown, why = self._shown_and_why()
+        stated = checksum_in(content, where=f"artifact {name}: plan.json")
+        if shown is None:
+            return f"{what}: {why}"
+        if stated != shown:
+            return (
+                f"{what}: its plan states checksum {stated or '(none)'}, but the plan "
+                f"{self._comment} shows {shown}"
+            )
+        return None
 
 
 def shown_value(value: object) -> str:
