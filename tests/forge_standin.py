@@ -5,6 +5,7 @@ routes over."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import ssl
@@ -14,8 +15,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from licsync.render import render_json
+from licsync.session import SessionRequest, open_session
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -186,3 +195,13 @@ def page_of(
 
 
 Router = Callable[[Recorded], Reply]
+
+
+@functools.cache
+def example_plan_json() -> str:
+    """The example site's JSON plan against the embedded demo organisation, as ``licsync plan
+    --format json`` writes it: the plan a forge's artifact and comment carry (made once)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(REPO_ROOT)
+        with open_session(SessionRequest(directory=Path("licenses"))) as session:
+            return render_json(session.plan().plan)

@@ -10,11 +10,8 @@ import pytest
 
 from azure_standin import IDENTITY, TOKEN, AzureStandIn, Canned
 from cli_runner import Licsync, Result
-from licsync.plan import Plan
-from licsync.render import render_json
-from licsync.session import SessionRequest, open_session
+from forge_standin import example_plan_json
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 MERGE = "a" * 40
 HEAD = "b" * 40
 OTHER = "0d7a8f2e-9999-2222-3333-444455556666"
@@ -22,11 +19,7 @@ OTHER = "0d7a8f2e-9999-2222-3333-444455556666"
 
 @pytest.fixture(scope="module")
 def plan_json() -> str:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(REPO_ROOT)
-        with open_session(SessionRequest(directory=Path("licenses"))) as session:
-            plan: Plan = session.plan().plan
-    return render_json(plan)
+    return example_plan_json()
 
 
 def _reviewed(licsync: Licsync, out: Path, *extra: str) -> Result:

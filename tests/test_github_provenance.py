@@ -16,13 +16,12 @@ from typing import Any
 import pytest
 
 from cli_runner import Licsync, Result
+from forge_standin import example_plan_json
 from github_standin import BOT, OWNER, PLAN_WORKFLOW, REPO, GitHubStandIn, plan_zip
-from licsync.plan import Plan, checksum
+from licsync.plan import checksum
 from licsync.render import render_json
 from licsync.render.fromdata import plan_from_data
-from licsync.session import SessionRequest, open_session
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 MERGE = "a" * 40
 HEAD = "b" * 40
 NAME = f"licsync-plan-demo-{HEAD}"
@@ -30,11 +29,7 @@ NAME = f"licsync-plan-demo-{HEAD}"
 
 @pytest.fixture(scope="module")
 def plan_json() -> str:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(REPO_ROOT)
-        with open_session(SessionRequest(directory=Path("licenses"))) as session:
-            plan: Plan = session.plan().plan
-    return render_json(plan)
+    return example_plan_json()
 
 
 @pytest.fixture(scope="module")

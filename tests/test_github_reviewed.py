@@ -10,14 +10,11 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Licsync, Result
+from forge_standin import example_plan_json
 from github_standin import BOT, REPO_PATH, TOKEN, Canned, GitHubStandIn, plan_zip
 from licsync.errors import ForgeError
 from licsync.forge.artifact import plan_from_zip
-from licsync.plan import Plan
-from licsync.render import render_json
-from licsync.session import SessionRequest, open_session
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 MERGE = "a" * 40
 HEAD = "b" * 40
 NAME = f"licsync-plan-demo-{HEAD}"
@@ -26,11 +23,7 @@ NAME = f"licsync-plan-demo-{HEAD}"
 @pytest.fixture(scope="module")
 def plan_json() -> str:
     """The example site's JSON plan against the embedded demo organisation."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(REPO_ROOT)
-        with open_session(SessionRequest(directory=Path("licenses"))) as session:
-            plan: Plan = session.plan().plan
-    return render_json(plan)
+    return example_plan_json()
 
 
 def _reviewed(licsync: Licsync, out: Path, *, sha: str = MERGE, site: str = "demo") -> Result:

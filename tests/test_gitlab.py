@@ -9,12 +9,9 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Licsync, Result
+from forge_standin import example_plan_json
 from gitlab_standin import PROJECT_ID, TOKEN, Canned, GitLabStandIn
-from licsync.plan import Plan
-from licsync.render import render_json
-from licsync.session import SessionRequest, open_session
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 MERGE = "a" * 40
 HEAD = "b" * 40
 PROJECT = f"/api/v4/projects/{PROJECT_ID}"
@@ -22,11 +19,7 @@ PROJECT = f"/api/v4/projects/{PROJECT_ID}"
 
 @pytest.fixture(scope="module")
 def plan_json() -> str:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(REPO_ROOT)
-        with open_session(SessionRequest(directory=Path("licenses"))) as session:
-            plan: Plan = session.plan().plan
-    return render_json(plan)
+    return example_plan_json()
 
 
 def _reviewed(licsync: Licsync, out: Path, *extra: str) -> Result:
