@@ -194,6 +194,18 @@ def page_of(
     return items[(page - 1) * per_page : page * per_page], page, last
 
 
+def page_links(origin: str, request: Recorded, page: int, last: int) -> dict[str, str]:
+    """The ``Link`` header of page ``page`` of ``last`` of the listing ``request`` asked for
+    (its query kept), as GitHub and GitLab write it: none on the last page."""
+    if page >= last:
+        return {}
+    base = f"{origin}{request.path}"
+    rest = {k: v[0] for k, v in request.query.items() if k != "page"}
+    tail = "".join(f"&{k}={v}" for k, v in rest.items())
+    following = f'<{base}?page={page + 1}{tail}>; rel="next"'
+    return {"Link": f'{following}, <{base}?page={last}{tail}>; rel="last"'}
+
+
 Router = Callable[[Recorded], Reply]
 
 

@@ -20,7 +20,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from forge_standin import Canned, Recorded, Reply, StandIn, loopback, page_of, serving
+from forge_standin import (
+    Canned,
+    Recorded,
+    Reply,
+    StandIn,
+    loopback,
+    page_links,
+    page_of,
+    serving,
+)
 
 __all__ = [
     "BOT",
@@ -187,14 +196,7 @@ class GitHubStandIn(StandIn):
 
     def _listing(self, request: Recorded, items: list[Any], wrap: str | None = None) -> Reply:
         shown, page, last = page_of(items, request.query, default=30)
-        links = []
-        base = f"{self.link_origin or self.origin}{request.path}"
-        rest = {k: v[0] for k, v in request.query.items() if k != "page"}
-        tail = "".join(f"&{k}={v}" for k, v in rest.items())
-        if page < last:
-            links.append(f'<{base}?page={page + 1}{tail}>; rel="next"')
-            links.append(f'<{base}?page={last}{tail}>; rel="last"')
-        headers = {"Link": ", ".join(links)} if links else {}
+        headers = page_links(self.link_origin or self.origin, request, page, last)
         data = {"total_count": len(items), wrap: shown} if wrap else shown
         return Reply(200, data, headers)
 

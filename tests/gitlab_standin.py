@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from forge_standin import Canned, Recorded, Reply, StandIn, page_of, serving
+from forge_standin import Canned, Recorded, Reply, StandIn, page_links, page_of, serving
 
 __all__ = ["BOT_ID", "PROJECT_ID", "TOKEN", "Canned", "GitLabStandIn", "gitlab_env"]
 
@@ -135,15 +135,9 @@ class GitLabStandIn(StandIn):
 
     def _listing(self, items: list[Any], request: Recorded) -> Reply:
         shown, page, last = page_of(items, request.query)
-        rest = {k: v[0] for k, v in request.query.items() if k != "page"}
-        tail = "".join(f"&{k}={v}" for k, v in rest.items())
-        base = f"{self.origin}{request.path}"
         headers = {"X-Total": str(len(items)), "X-Page": str(page)}
+        headers |= page_links(self.origin, request, page, last)
         if page < last:
-            headers["Link"] = (
-                f'<{base}?page={page + 1}{tail}>; rel="next", <{base}?page={last}{tail}>; '
-                'rel="last"'
-            )
             headers["X-Next-Page"] = str(page + 1)
         return Reply(200, shown, headers)
 
