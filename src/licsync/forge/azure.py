@@ -68,7 +68,14 @@ from licsync.forge.provenance import (
     pushed_merges,
     run_problems,
 )
-from licsync.forge.rest import Answer, RateLimitPolicy, RestApi, api_url, token_value
+from licsync.forge.rest import (
+    Answer,
+    RateLimitPolicy,
+    RestApi,
+    RestClient,
+    api_url,
+    token_value,
+)
 
 __all__ = ["DEFAULT_PLAN_PIPELINE", "AzureDevOps", "AzureSettings", "settings_from_env"]
 
@@ -135,7 +142,7 @@ def settings_from_env(env: Mapping[str, str]) -> AzureSettings:
     )
 
 
-class AzureDevOps:
+class AzureDevOps(RestClient):
     """The Azure DevOps REST API for one repository. Use as a context manager."""
 
     def __init__(self, settings: AzureSettings, *, policy: RateLimitPolicy | None = None) -> None:
@@ -156,12 +163,6 @@ class AzureDevOps:
             policy=policy,
         )
         self._me: str | None = None
-
-    def __enter__(self) -> AzureDevOps:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._api.close()
 
     # --- the Forge operations ---------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from licsync.forge.rest import (
     Answer,
     RateLimitPolicy,
     RestApi,
+    RestClient,
     api_url,
     error_body,
     token_value,
@@ -152,7 +153,7 @@ class _GitHubApi(RestApi):
         return None
 
 
-class GitHub:
+class GitHub(RestClient):
     """The GitHub REST API for one repository. Use as a context manager (it holds connections).
 
     Args:
@@ -184,15 +185,6 @@ class GitHub:
             timeout=timeout,
             deadline=deadline,
         )
-
-    def __enter__(self) -> GitHub:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._api.close()
 
     # --- the Forge operations ---------------------------------------------------------------
 

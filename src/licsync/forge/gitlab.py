@@ -65,6 +65,7 @@ from licsync.forge.rest import (
     DEFAULT_DEADLINE,
     RateLimitPolicy,
     RestApi,
+    RestClient,
     api_url,
     token_value,
 )
@@ -117,7 +118,7 @@ def settings_from_env(env: Mapping[str, str]) -> GitLabSettings:
     )
 
 
-class GitLab:
+class GitLab(RestClient):
     """The GitLab REST API v4 for one project. Use as a context manager."""
 
     def __init__(
@@ -144,12 +145,6 @@ class GitLab:
             deadline=deadline,
         )
         self._me: int | None = None
-
-    def __enter__(self) -> GitLab:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._api.close()
 
     # --- the Forge operations ---------------------------------------------------------------
 

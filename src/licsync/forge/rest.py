@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Self
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -31,7 +31,15 @@ from licsync.qrs import deadline, retry
 from licsync.qrs.errormap import sanitise_excerpt
 from licsync.render.escape import escape_text
 
-__all__ = ["Answer", "RateLimitPolicy", "RestApi", "api_url", "error_body", "token_value"]
+__all__ = [
+    "Answer",
+    "RateLimitPolicy",
+    "RestApi",
+    "RestClient",
+    "api_url",
+    "error_body",
+    "token_value",
+]
 
 log = logging.getLogger(__name__)
 
@@ -429,6 +437,23 @@ class RestApi:
         said = f": {message}" if message else ""
         hint = self._hints.get(answer.status, "")
         return f"{answer.status}{said}{hint}"
+
+
+class RestClient:
+    """A forge client over one :class:`RestApi` (``_api``): a context manager, as
+    :class:`~licsync.forge.Forge` is, that closes its connections on leaving."""
+
+    _api: RestApi
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._api.close()
 
 
 def _bounded_transport() -> httpx.HTTPTransport:
