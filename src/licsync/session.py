@@ -42,6 +42,7 @@ from licsync.plan import Plan, plan
 from licsync.plan.planner import build_coverage
 from licsync.policy import DenialSource, DenialSourceKind
 from licsync.qrs import QrsClient, paths, read_actual
+from licsync.qrs.client import mount
 from licsync.qrs.ratelimit import RateLimit
 from licsync.rules.coverage import RuleCoverage
 from licsync.signals import Signals
@@ -407,9 +408,12 @@ def _site_client(
         simulator = None
         if url == EMBEDDED:
             from licsync.sim.demo import DEMO_NOW, demo_organisation  # noqa: PLC0415 - only here
-            from licsync.sim.server import start_simulator  # noqa: PLC0415
+            from licsync.sim.transport import SimTransport, serve_in_process  # noqa: PLC0415
 
-            simulator = stack.enter_context(start_simulator(demo_organisation()))
+            # In process: the demo needs no socket, thread or TLS context (a start costs ~0).
+            simulator = stack.enter_context(serve_in_process(demo_organisation()))
+            app = simulator.app
+            stack.enter_context(mount(simulator.url, lambda: SimTransport(app)))
             log.info("embedded simulator at %s", simulator.url)
             base_url, clock, target = simulator.url, DEMO_NOW, EMBEDDED_TARGET
         client = stack.enter_context(

@@ -10,6 +10,7 @@ any byte leaves the process. Failures surface as the ``QrsError`` branch of :mod
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -17,7 +18,7 @@ import ssl
 import string
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_REQUEST_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "QrsClient",
+    "mount",
     "new_xrfkey",
 ]
 
@@ -65,6 +67,42 @@ _BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encod
 _XRFKEY_ALPHABET = string.ascii_letters + string.digits
 _XRFKEY_LENGTH = 16
 _WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+
+
+_mounts: dict[str, Callable[[], httpx.BaseTransport]] = {}
+_mounts_lock = threading.Lock()
+
+
+def _origin(url: str) -> str:
+    return str(httpx.URL(url).copy_with(path="/", query=None)).rstrip("/")
+
+
+@contextlib.contextmanager
+def mount(url: str, transport: Callable[[], httpx.BaseTransport]) -> Iterator[None]:
+    """While the ``with`` lasts, each client made for ``url``'s origin without a transport of
+    its own talks through a new ``transport()`` instead of opening sockets.
+
+    httpx's ``mounts`` for the clients a command makes itself, deep inside it: how a QRS that
+    lives in this process (the embedded simulator, :mod:`licsync.sim.transport`) is reached.
+    """
+    origin = _origin(url)
+    with _mounts_lock:
+        if origin in _mounts:
+            msg = f"{origin} is mounted already"
+            raise ValueError(msg)
+        _mounts[origin] = transport
+    try:
+        yield
+    finally:
+        with _mounts_lock:
+            del _mounts[origin]
+
+
+def _mounted_transport(url: str) -> httpx.BaseTransport | None:
+    """A new transport of the mount for ``url``'s origin (see :func:`mount`), or None."""
+    with _mounts_lock:
+        make = _mounts.get(_origin(url))
+    return make() if make is not None else None
 
 
 def new_xrfkey() -> str:
@@ -129,7 +167,7 @@ class QrsClient:
         self._retry = retry or RetryPolicy()
         self._sleep = sleep or _wait
         self._xrfkey = xrfkey
-        self._origin = str(httpx.URL(self._base_url).copy_with(path="/", query=None)).rstrip("/")
+        self._origin = _origin(self._base_url)
         self._prefix = self._base_url + self._credentials.path_prefix
         self._session_ready = False
         self._session_lock = threading.Lock()
@@ -140,6 +178,8 @@ class QrsClient:
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
+        if transport is None:
+            transport = _mounted_transport(self._origin)
         if transport is None:
             verify: ssl.SSLContext | bool = self._credentials.ssl_context or True
             transport = httpx.HTTPTransport(verify=verify, limits=limits, retries=0)

@@ -15,10 +15,12 @@ does with a request, in this order:
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -185,6 +187,15 @@ class QrsApp:
         self.counter = RequestCounter()
         self.cache = ListCache()
         self._routes = self._route_table()
+
+    def http_date(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header: this machine's clock, moved by :attr:`date_skew_seconds` (a
+        server whose clock is off) and by however far the simulator's clock was moved since it
+        started (``/_sim/clock``, ``set_now``, ``advance``): an admin who moves a site's clock a
+        month on sees that month in its answers, as on a real server."""
+        when = time.time() if timestamp is None else timestamp
+        moved = self.store.clock_moved.total_seconds()
+        return email.utils.formatdate(when + self.date_skew_seconds + moved, usegmt=True)
 
     # -- entry point
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import email.utils
 import logging
 import selectors
 import socket
@@ -25,6 +24,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from licsync.sim.listing import ShapeStyle
 from licsync.sim.seed import synthetic_organisation
 from licsync.sim.store import SimStore
 
-__all__ = ["MAX_BODY_BYTES", "Simulator", "start_simulator", "tls_context"]
+__all__ = ["MAX_BODY_BYTES", "Simulator", "build_app", "start_simulator", "tls_context"]
 
 log = logging.getLogger(__name__)
 
@@ -179,13 +179,8 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.address_string(), *args)
 
     def date_time_string(self, timestamp: float | None = None) -> str:
-        """The ``Date`` header: this machine's clock, moved by the app's ``date_skew_seconds``
-        (a server whose clock is off) and by however far the simulator's clock was moved
-        since it started (``/_sim/clock``, ``set_now``, ``advance``): an admin who moves a
-        site's clock a month on sees that month in its answers, as on a real server."""
-        when = time.time() if timestamp is None else timestamp
-        moved = self.server.app.store.clock_moved.total_seconds()
-        return email.utils.formatdate(when + self.server.app.date_skew_seconds + moved, usegmt=True)
+        """The ``Date`` header: the app's (see :meth:`QrsApp.http_date`)."""
+        return self.server.app.http_date(timestamp)
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -290,11 +285,10 @@ class Simulator:
         app: the HTTP-agnostic core (for tests that need its internals).
     """
 
-    def __init__(self, app: QrsApp, server: _Server, thread: threading.Thread, url: str) -> None:
+    def __init__(self, app: QrsApp, url: str, serving: _Serving | None = None) -> None:
         self.app = app
         self.url = url
-        self._server = server
-        self._thread = thread
+        self._serving = serving
 
     @property
     def store(self) -> SimStore:
@@ -303,8 +297,10 @@ class Simulator:
 
     @property
     def port(self) -> int:
-        """The TCP port the simulator listens on."""
-        return int(self._server.server_address[1])
+        """The TCP port the simulator listens on (the URL's, for one served in process)."""
+        if self._serving is None:
+            return urlsplit(self.url).port or 80
+        return int(self._serving.server.server_address[1])
 
     def request_counts(self) -> dict[str, int]:
         """``/qrs`` requests by method since start or :meth:`reset_counts`."""
@@ -344,11 +340,23 @@ class Simulator:
         self.app.faults.fail_next(method, kind, count)
 
     def stop(self) -> None:
-        """Stop serving and close every connection."""
-        self._server.stop_serving()
-        self._thread.join(timeout=10)
-        self._server.close_connections()
-        self._server.server_close()
+        """Stop serving and close every connection (nothing to do for one served in process)."""
+        if self._serving is not None:
+            self._serving.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class _Serving:
+    """The socket side of a running simulator: the server and the thread accepting for it."""
+
+    server: _Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.stop_serving()
+        self.thread.join(timeout=10)
+        self.server.close_connections()
+        self.server.server_close()
 
 
 @contextlib.contextmanager
@@ -390,6 +398,58 @@ def start_simulator(
     Raises:
         UsageError: the TLS folder or the snapshot is unusable, or a value is out of range.
     """
+    context = tls_context(tls_dir) if tls_dir is not None else None
+    app = build_app(
+        store,
+        users=users,
+        seed=seed,
+        snapshot=snapshot,
+        latency_ms=latency_ms,
+        fault_rate=fault_rate,
+        now=now,
+        proxies=proxies,
+        faults=faults,
+        shapes=shapes,
+        date_skew_seconds=date_skew_seconds,
+    )
+    try:
+        server = _Server((host, port), app, context)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    bound_host, bound_port = server.server_address[:2]
+    shown_host = "127.0.0.1" if bound_host in ("0.0.0.0", "") else str(bound_host)  # noqa: S104
+    if ":" in shown_host:
+        shown_host = f"[{shown_host}]"
+    url = f"{'https' if context else 'http'}://{shown_host}:{bound_port}"
+    thread = threading.Thread(target=server.serve_until_stopped, name="licsync-sim", daemon=True)
+    thread.start()
+    simulator = Simulator(app, url, _Serving(server, thread))
+    log.info("simulator serving QRS at %s", url)
+    try:
+        yield simulator
+    finally:
+        simulator.stop()
+
+
+def build_app(
+    store: SimStore | None = None,
+    *,
+    users: int = 0,
+    seed: int = 0,
+    snapshot: str | Path | None = None,
+    latency_ms: float = 0,
+    fault_rate: float = 0.0,
+    now: dt.datetime | None = None,
+    proxies: ProxyConfig | None = None,
+    faults: FaultPlan | None = None,
+    shapes: ShapeStyle = "live",
+    date_skew_seconds: float = 0.0,
+) -> QrsApp:
+    """The simulated QRS :func:`start_simulator` serves (its arguments, without the socket's).
+
+    Raises:
+        UsageError: the snapshot is unusable, or a value is out of range.
+    """
     if store is None:
         if snapshot is not None:
             store = SimStore.load(snapshot)
@@ -409,23 +469,6 @@ def start_simulator(
             if fault_rate > 0
             else FaultPlan(seed=seed, latency_ms=latency_ms, jitter_ms=jitter)
         )
-    context = tls_context(tls_dir) if tls_dir is not None else None
     app = QrsApp(store, proxies=proxies, faults=FaultInjector(faults), shapes=shapes)
     app.date_skew_seconds = date_skew_seconds
-    try:
-        server = _Server((host, port), app, context)
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    bound_host, bound_port = server.server_address[:2]
-    shown_host = "127.0.0.1" if bound_host in ("0.0.0.0", "") else str(bound_host)  # noqa: S104
-    if ":" in shown_host:
-        shown_host = f"[{shown_host}]"
-    url = f"{'https' if context else 'http'}://{shown_host}:{bound_port}"
-    thread = threading.Thread(target=server.serve_until_stopped, name="licsync-sim", daemon=True)
-    thread.start()
-    simulator = Simulator(app, server, thread, url)
-    log.info("simulator serving QRS at %s", url)
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
+    return app
