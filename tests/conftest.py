@@ -16,17 +16,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, settings
 
 from azure_standin import AzureStandIn, azure_env
 from cli_runner import Licsync
 from github_standin import GitHubStandIn, github_env
 from gitlab_standin import GitLabStandIn, gitlab_env
+from inprocess import bare_client, in_process_simulator
 from licsync.qrs import QrsClient
 from licsync.qrs import retry as qrs_retry
 from licsync.render import render_json
 from licsync.render.fromdata import plan_from_data
 from licsync.sim import SimStore, Simulator, start_simulator
-from licsync.sim.testing import qrs_client
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -34,6 +35,17 @@ DEMO_PLAN = Path(__file__).resolve().parent / "golden" / "demo-plan.json"
 """The demo's plan as JSON, as `licsync plan --format json` writes it (a golden file)."""
 SIM_NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 """The simulator clock of the default ``sim_store``."""
+
+# Hypothesis: a quick default for every run (a developer's loop, the README's test command) and a
+# thorough search (HYPOTHESIS_PROFILE=thorough) ten times as deep. No deadline: a timing is no
+# assertion, and a loaded machine would fail a correct example.
+settings.register_profile(
+    "quick", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 # Variables licsync, its simulator or its libraries read; a developer's shell must not change
 # what a test sees (a stray NO_COLOR, a real QLIK_JWT, a CI's GITHUB_* variables).
@@ -81,7 +93,14 @@ def sim_store() -> SimStore:
 
 @pytest.fixture
 def sim(sim_store: SimStore) -> Iterator[Simulator]:
-    """A simulator serving ``sim_store`` on a free loopback port."""
+    """A simulator serving ``sim_store`` in process (``socket_sim``: the same over loopback)."""
+    with in_process_simulator(sim_store) as running:
+        yield running
+
+
+@pytest.fixture
+def socket_sim(sim_store: SimStore) -> Iterator[Simulator]:
+    """A simulator serving ``sim_store`` on a free loopback port (tests about the socket)."""
     with start_simulator(sim_store) as running:
         yield running
 
@@ -96,7 +115,7 @@ def client(sim: Simulator) -> Iterator[QrsClient]:
 @pytest.fixture
 def http(sim: Simulator) -> Iterator[httpx.Client]:
     """A bare HTTP client for ``sim`` that sends a valid xrfkey and ``X-Qlik-User``."""
-    with qrs_client(sim.url) as bare:
+    with bare_client(sim) as bare:
         yield bare
 
 

@@ -102,7 +102,7 @@ def site_sim() -> Iterator[Simulator]:
     import datetime as dt
 
     store: SimStore = synthetic_organisation(400, 4, dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC))
-    with start_simulator(store) as running:
+    with start_simulator(store) as running:  # the commands run in processes of their own
         yield running
 
 

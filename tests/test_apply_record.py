@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from cli_runner import Licsync
+from inprocess import in_process_simulator
 from licsync.sim import Simulator, start_simulator
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 from licsync.sim.faults import FaultPlan
@@ -30,6 +31,13 @@ POSIX = os.name != "nt"
 
 @pytest.fixture
 def demo() -> Iterator[Simulator]:
+    with in_process_simulator(demo_organisation()) as running:
+        yield running
+
+
+@pytest.fixture
+def served_demo() -> Iterator[Simulator]:
+    """The demo over loopback, for a ``licsync`` in a process of its own."""
     with start_simulator(demo_organisation()) as running:
         yield running
 
@@ -161,12 +169,12 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.skipif(not POSIX, reason="RLIMIT_FSIZE is POSIX")
 def test_a_log_that_fills_up_stops_the_writes_and_every_item_is_reported(
-    example: Path, demo: Simulator
+    example: Path, served_demo: Simulator
 ) -> None:
     """The disk fills after a few lines: the lines written are whole, nothing is sent after
     the failure, every item is still in the report with its status, exit 1."""
     audit = example.parent / "audit.jsonl"
-    child = _child(demo, example.parent, "--audit-log", str(audit), "--concurrency", "1",
+    child = _child(served_demo, example.parent, "--audit-log", str(audit), "--concurrency", "1",
                    limit=1800)  # fmt: skip
     out, err = child.communicate(timeout=120)
     assert child.returncode == 1, err
@@ -181,7 +189,7 @@ def test_a_log_that_fills_up_stops_the_writes_and_every_item_is_reported(
     skipped = [i for i in report["items"] if i["status"] == "skipped"]
     assert skipped, "nothing more was sent after the log failed"
     assert all("audit log" in i["message"] for i in skipped)
-    assert _writes(demo) > 0
+    assert _writes(served_demo) > 0
 
 
 def _wait_for(predicate: Any, what: str, seconds: float = 60) -> None:
@@ -205,16 +213,16 @@ _EXPECTED = {"SIGTERM": 143, "SIGHUP": 129, "SIGINT": 130}
 @wine_gap(WINE_NO_CONSOLE)
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGINT"])
 def test_a_signal_while_writing_ends_with_a_report_and_an_end_record(
-    example: Path, demo: Simulator, name: str
+    example: Path, served_demo: Simulator, name: str
 ) -> None:
     """Mid-write, the signal stops the run: the changes in flight are unknown (or done, for
     Ctrl-C, which lets them finish), the rest skipped, a report, an end record, 128 + signal."""
     if os.name == "nt" and name != "SIGINT":
         pytest.skip("Windows has Ctrl-Break, tested as SIGINT's stand-in")
     audit = example.parent / "audit.jsonl"
-    demo.set_faults(FaultPlan(latency_ms=400))
-    child = _child(demo, example.parent, "--audit-log", str(audit), "--concurrency", "1")
-    _wait_for(lambda: _writes(demo) > 0, "the first write")
+    served_demo.set_faults(FaultPlan(latency_ms=400))
+    child = _child(served_demo, example.parent, "--audit-log", str(audit), "--concurrency", "1")
+    _wait_for(lambda: _writes(served_demo) > 0, "the first write")
     _stop(child, name)
     out, err = child.communicate(timeout=60)
     expected = 130 if os.name == "nt" else _EXPECTED[name]
@@ -232,17 +240,17 @@ def test_a_signal_while_writing_ends_with_a_report_and_an_end_record(
 
 @wine_gap(WINE_NO_CONSOLE)
 def test_ctrl_c_while_reading_stops_at_once_and_sends_nothing(
-    example: Path, demo: Simulator
+    example: Path, served_demo: Simulator
 ) -> None:
     """Interrupted while the site is read: it stops there (no 48 'skipped'), exit 130."""
-    demo.set_faults(FaultPlan(latency_ms=1500))
+    served_demo.set_faults(FaultPlan(latency_ms=1500))
     audit = example.parent / "audit.jsonl"
-    child = _child(demo, example.parent, "--audit-log", str(audit))
-    _wait_for(lambda: demo.request_counts().get("GET", 0) > 0, "the first read")
+    child = _child(served_demo, example.parent, "--audit-log", str(audit))
+    _wait_for(lambda: served_demo.request_counts().get("GET", 0) > 0, "the first read")
     _stop(child, "SIGINT")
     out, err = child.communicate(timeout=60)
     assert child.returncode == 130, err
     assert "nothing was sent" in err
     assert out == ""
-    assert _writes(demo) == 0
+    assert _writes(served_demo) == 0
     assert not [r for r in _lines(audit) if r["event"] == "change"]

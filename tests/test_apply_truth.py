@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from cli_runner import Licsync, edit_file
+from inprocess import bare_client, in_process_simulator
 from licsync.identity import AccessType
-from licsync.sim import Simulator, start_simulator
+from licsync.sim import Simulator
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 from licsync.sim.entities import GROUP, SYSTEMRULE
 from licsync.sim.faults import FaultPlan
-from licsync.sim.testing import qrs_client
 
 NOW = DEMO_NOW.isoformat()
 PRO = AccessType.PROFESSIONAL
@@ -27,7 +27,7 @@ PROBE = '  rules:\n    - name: Probe rule R\n      condition: user.name = "nobod
 @pytest.fixture
 def settled(example: Path, licsync: Licsync) -> Iterator[Simulator]:
     """The demo served, already applied once: its plan is empty."""
-    with start_simulator(demo_organisation()) as sim:
+    with in_process_simulator(demo_organisation()) as sim:
         first = licsync(_args(sim, "--auto-approve"))
         assert first.exit_code == 0, first.output
         yield sim
@@ -46,7 +46,7 @@ def _plan(licsync: Licsync, sim: Simulator, out: Path) -> None:
 def _faults(sim: Simulator, *steps: tuple[str, str, int]) -> None:
     """The next requests fail as scripted, set as a user would: ``POST /_sim/faults``."""
     body = {"fail_next": [{"method": m, "kind": k, "count": n} for m, k, n in steps]}
-    with qrs_client(sim.url) as http:
+    with bare_client(sim) as http:
         answer = http.post("/_sim/faults", json=body)
     assert answer.status_code < 300, answer.text
 
@@ -202,7 +202,7 @@ def test_a_delete_whose_group_delete_fails_once_is_completed(
 def test_faults_endpoint_takes_a_pass_step(settled: Simulator) -> None:
     """``pass`` lets a request through in a scripted sequence."""
     _faults(settled, ("GET", "pass", 1), ("GET", "500", 1))
-    with qrs_client(settled.url) as http:
+    with bare_client(settled) as http:
         assert http.get("/qrs/about").status_code == 200
         assert http.get("/qrs/about").status_code == 500
         assert http.get("/qrs/about").status_code == 200

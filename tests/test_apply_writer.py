@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from builders import desired, drule, policy
+from inprocess import in_process_simulator
 from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser
 from licsync.apply.writer import (
     NEW_ALLOCATION_ID,
@@ -50,7 +51,8 @@ from licsync.plan.changes import (
 )
 from licsync.qrs import QrsClient, fetch_actual, read_actual
 from licsync.signals import Signals
-from licsync.sim import SimStore, Simulator, start_simulator
+from licsync.sim import SimStore, Simulator
+from licsync.sim.transport import SimTransport
 
 NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 PRO = AccessType.PROFESSIONAL
@@ -155,16 +157,18 @@ def outcomes(results: tuple[WriteResult, ...]) -> list[Outcome]:
     return [r.outcome for r in results]
 
 
-class ScriptedTransport(httpx.HTTPTransport):
+class ScriptedTransport(httpx.BaseTransport):
     """Forwards to the simulator, except requests ``decide`` answers itself (or drops)."""
 
-    def __init__(self, decide: Callable[[httpx.Request], httpx.Response | None]) -> None:
-        super().__init__(retries=0)
+    def __init__(
+        self, target: Simulator, decide: Callable[[httpx.Request], httpx.Response | None]
+    ) -> None:
+        self._inner = SimTransport(target.app)
         self.decide = decide
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         answer = self.decide(request)
-        return answer if answer is not None else super().handle_request(request)
+        return answer if answer is not None else self._inner.handle_request(request)
 
 
 Decide = Callable[[httpx.Request], httpx.Response | None]
@@ -177,7 +181,7 @@ def scripted() -> Iterator[Scripted]:
     clients: list[QrsClient] = []
 
     def make(target: Simulator, decide: Decide) -> QrsWriter:
-        client = QrsClient(target.url, transport=ScriptedTransport(decide))
+        client = QrsClient(target.url, transport=ScriptedTransport(target, decide))
         clients.append(client)
         return QrsWriter(client)
 
@@ -206,16 +210,16 @@ def answer_on(
 QMC_ROUTE = re.compile(r"POST /qrs/selection/\{id\}/user/license/(professional|analyzer)accesstype")
 
 
-class DropAfter(httpx.HTTPTransport):
+class DropAfter(httpx.BaseTransport):
     """Forwards to the simulator; a request whose path contains ``part`` is processed and then
     its answer lost (the connection drops after QRS did it)."""
 
-    def __init__(self, part: str) -> None:
-        super().__init__(retries=0)
+    def __init__(self, target: Simulator, part: str) -> None:
+        self._inner = SimTransport(target.app)
         self.part = part
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = super().handle_request(request)
+        response = self._inner.handle_request(request)
         if self.part.lower() in request.url.path.lower():
             response.read()
             raise httpx.ReadError("connection dropped after the request", request=request)
@@ -351,7 +355,7 @@ def test_a_5xx_chunk_fails_and_later_chunks_still_go(
             return httpx.Response(503, text="Service Unavailable")
         return None
 
-    with QrsClient(sim.url, transport=ScriptedTransport(once)) as flaky:
+    with QrsClient(sim.url, transport=ScriptedTransport(sim, once)) as flaky:
         results = QrsWriter(flaky, allocate_chunk=2).allocate([grant(u) for u in users])
     assert outcomes(results) == [Outcome.FAILED] * 2 + [Outcome.APPLIED] * 2
     assert results[0].status == results[1].status == 503
@@ -364,7 +368,7 @@ def test_a_dropped_allocation_is_unknown_and_may_have_happened(sim: Simulator) -
     with QrsClient(sim.url) as reader:
         (user,) = people(fetch_actual(reader), "user0")
     sim.reset_counts()
-    with QrsClient(sim.url, transport=DropAfter("/User/License/")) as dropping:
+    with QrsClient(sim.url, transport=DropAfter(sim, "/User/License/")) as dropping:
         (result,) = QrsWriter(dropping).allocate([grant(user)])
     assert result.outcome is Outcome.UNKNOWN
     assert "may have happened" in result.message
@@ -512,7 +516,7 @@ def test_reinstate_after_the_quarantine_ended_fails_404(
 def test_reinstate_without_answer_is_unknown(client: QrsClient, sim: Simulator) -> None:
     with QrsClient(sim.url) as plain:
         seat = quarantined_seat(plain, QrsWriter(plain))
-    with QrsClient(sim.url, transport=DropAfter("/User/License/")) as dropping:
+    with QrsClient(sim.url, transport=DropAfter(sim, "/User/License/")) as dropping:
         (result,) = QrsWriter(dropping).reinstate([give_back(seat)])
     assert result.outcome is Outcome.UNKNOWN
 
@@ -874,7 +878,7 @@ def bare() -> Iterator[Simulator]:
     store.set_capacity(PRO, 5)
     store.set_capacity(ANA, 5)
     store.add_user("INTERNAL", "sa_api", roles=["RootAdmin"])
-    with start_simulator(store) as running:
+    with in_process_simulator(store) as running:
         yield running
 
 
@@ -1024,18 +1028,18 @@ def scenario(client: QrsClient, sim: Simulator) -> list[Callable[[Any], object]]
     ]
 
 
-class CapturingTransport(httpx.HTTPTransport):
+class CapturingTransport(httpx.BaseTransport):
     """Forwards to the simulator and keeps (method, path, params without xrfkey, body)."""
 
-    def __init__(self) -> None:
-        super().__init__(retries=0)
+    def __init__(self, target: Simulator) -> None:
+        self._inner = SimTransport(target.app)
         self.seen: list[tuple[str, str, dict[str, str], Any]] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         params = {k: v for k, v in request.url.params.items() if k != "xrfkey"}
         body = json.loads(request.content) if request.content else None
         self.seen.append((request.method, request.url.path, params, body))
-        return super().handle_request(request)
+        return self._inner.handle_request(request)
 
 
 def matches(recorded: Any, sent: Any) -> bool:
@@ -1072,7 +1076,7 @@ def test_the_recording_writer_lists_what_the_qrs_writer_sends(sim: Simulator) ->
     for call in calls:
         call(dry)
     assert sim.request_counts() == {}
-    transport = CapturingTransport()
+    transport = CapturingTransport(sim)
     with QrsClient(sim.url, transport=transport) as client:
         real = QrsWriter(client, allocate_chunk=2, reclaim_chunk=2)
         real_results = [call(real) for call in calls]

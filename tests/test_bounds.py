@@ -15,6 +15,7 @@ import pytest
 
 from cli_runner import Licsync
 from hostile_server import HostileQrs, drip, raw_answer
+from inprocess import in_process_simulator
 from licsync.apply.lock import lock_path, site_address
 from licsync.apply.reviewed import load_reviewed
 from licsync.dump import files as dump_files
@@ -77,7 +78,7 @@ def _plan(licsync: Licsync, sim: Simulator, out: Path) -> None:
 def test_a_plan_with_a_byte_order_mark_is_read(
     example: Path, licsync: Licsync, tmp_path: Path
 ) -> None:
-    with start_simulator(demo_organisation()) as sim:
+    with in_process_simulator(demo_organisation()) as sim:
         plan = tmp_path / "plan.json"
         _plan(licsync, sim, plan)
         plan.write_bytes(b"\xef\xbb\xbf" + plan.read_bytes())
@@ -91,7 +92,7 @@ def test_a_reviewed_plan_is_read_in_memory_a_small_multiple_of_its_size(
 ) -> None:
     """A plan padded with what reviewing does not need (findings, changes' details): reading
     it keeps only the decisions (decoded whole, a 30 MB plan took 850 MB)."""
-    with start_simulator(demo_organisation()) as sim:
+    with in_process_simulator(demo_organisation()) as sim:
         plan = tmp_path / "plan.json"
         _plan(licsync, sim, plan)
     data = json.loads(plan.read_text(encoding="utf-8"))
@@ -202,7 +203,7 @@ def test_a_dump_that_cannot_be_written_leaves_no_empty_folder(
 
     monkeypatch.setattr(dump_files, "_commit", full)
     out = tmp_path / "dumped"
-    with start_simulator(demo_organisation()) as sim:
+    with in_process_simulator(demo_organisation()) as sim:
         result = licsync(["dump", "--qrs-url", sim.url, "--out", str(out)])
     assert result.exit_code == 1, result.output
     assert "No space left on device" in result.stderr

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Licsync, edit_file
+from inprocess import in_process_simulator
 from licsync.forge import plan_marker
 from licsync.sim.demo import DEMO_NOW, demo_organisation
-from licsync.sim.server import start_simulator
 from portable import native
 
 REPO = Path(__file__).resolve().parent.parent
@@ -73,7 +73,7 @@ def test_markdown_format(example: Path, licsync: Licsync) -> None:
 def test_served_demo_gives_the_same_plan(example: Path, licsync: Licsync) -> None:
     """`sim serve --demo` and the embedded demo are the same site: same checksum over sockets."""
     embedded = licsync(["plan", "licenses", "--format", "json"])
-    with start_simulator(demo_organisation()) as sim:
+    with in_process_simulator(demo_organisation()) as sim:
         served = licsync(
             [
                 "plan",
@@ -140,7 +140,7 @@ def test_bad_now_is_a_clear_usage_error(example: Path, licsync: Licsync) -> None
 def test_invalid_desired_state_changes_nothing(example: Path, licsync: Licsync) -> None:
     """Bad YAML stops the plan before any request: exit 1, file:line:col named."""
     (example / "broken.yaml").write_text("professional:\n  allocations:\n    - user: nobody\n")
-    with start_simulator(demo_organisation()) as sim:
+    with in_process_simulator(demo_organisation()) as sim:
         result = licsync(["plan", "licenses", "--qrs-url", sim.url])
         counts = sim.request_counts()
     assert result.exit_code == 1
@@ -175,7 +175,7 @@ def test_secret_never_printed(
         "    mode: jwt\n    token_env: QLIK_JWT\n",
     )
     edit_file(example / "site.yaml", 'virtual_proxy: ""', "virtual_proxy: jwt")
-    with start_simulator(demo_organisation()) as sim:
+    with in_process_simulator(demo_organisation()) as sim:
         result = licsync(["--debug", "plan", "licenses", "--qrs-url", sim.url])
     assert result.exit_code == 1
     assert secret not in result.output

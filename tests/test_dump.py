@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 
 from cli_runner import Licsync
 from dump_sites import ANA, NOW, NOW_ARG, PRO, messy_site
+from inprocess import in_process_simulator
 from licsync.identity import AccessType, RuleContext
 from licsync.load import load_desired
 from licsync.qrs import QrsClient, read_actual
 from licsync.signals.licenselog import usage_denied, write_license_log
-from licsync.sim import SimStore, start_simulator
+from licsync.sim import SimStore
 from licsync.sim.seed import synthetic_organisation
 
 MODES = ("observe", "additive", "authoritative")
@@ -23,7 +24,7 @@ MODES = ("observe", "additive", "authoritative")
 
 def dump_then_plan(licsync: Licsync, store: SimStore, out: Path, mode: str) -> tuple[str, str]:
     """Serve the store, dump it into ``out`` and plan the dump; both must succeed."""
-    with start_simulator(store) as sim:
+    with in_process_simulator(store) as sim:
         dumped = licsync(["dump", "--qrs-url", sim.url, "--out", str(out), "--ownership", mode])
         assert dumped.exit_code == 0, dumped.output
         planned = licsync(
@@ -35,8 +36,8 @@ def dump_then_plan(licsync: Licsync, store: SimStore, out: Path, mode: str) -> t
 
 
 @settings(
-    max_examples=12,
-    deadline=None,
+    # a dump and a plan of a whole site per example: a third of the profile's count
+    max_examples=max(3, settings.default.max_examples // 3),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(
@@ -240,7 +241,7 @@ def test_hostile_values_round_trip_exactly(licsync: Licsync, tmp_path: Path) -> 
     assert sorted(a.user for a in desired.of(PRO).allocations) == sorted(
         f"CORP\\{u}" for u in HOSTILE
     )
-    with start_simulator(store) as sim, QrsClient(sim.url) as client:
+    with in_process_simulator(store) as sim, QrsClient(sim.url) as client:
         on_site = read_actual(client).actual.rules_of(ANA)
     read = [(r.name, r.condition, r.comment) for r in desired.of(ANA).rules]
     assert read == [(r.name, r.condition, r.comment) for r in on_site]

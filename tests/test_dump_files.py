@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from builders import NOW, RANDOM_RULES, actual, alloc, arule, user
@@ -34,7 +34,6 @@ SITE = "site:\n  name: t\n  qrs_url: embedded\n"
 _YAML_ISH = st.text(alphabet=st.sampled_from(list(" -?:,[]{}#&*!|>'\"%@`=<~.\\_(a1Z\u00e9")))
 
 
-@settings(max_examples=400)
 @given(st.one_of(st.text(max_size=300), _YAML_ISH))
 def test_every_text_reads_back_exactly(value: str) -> None:
     """Any text, through licsync's strict YAML loader, is the text written."""
@@ -211,7 +210,6 @@ def sites(draw: st.DrawFn) -> Actual:
     return actual(users, seats, rules)
 
 
-@settings(max_examples=300, deadline=None)
 @given(on_site=sites(), mode=st.sampled_from(list(Ownership)))
 def test_any_site_dumped_then_planned_changes_nothing(
     tmp_path_factory: pytest.TempPathFactory, on_site: Actual, mode: Ownership

@@ -13,7 +13,8 @@ import pytest
 
 from cli_runner import Licsync, edit_file
 from github_standin import GitHubStandIn, plan_zip
-from licsync.sim import Simulator, start_simulator
+from inprocess import in_process_simulator
+from licsync.sim import Simulator
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 
 NOW = DEMO_NOW.isoformat()
@@ -23,7 +24,7 @@ MERGE, HEAD1, HEAD2 = "a" * 40, "1" * 40, "2" * 40
 @pytest.fixture
 def demo() -> Iterator[Simulator]:
     """The demo organisation served over loopback (its clock is the demo's)."""
-    with start_simulator(demo_organisation()) as running:
+    with in_process_simulator(demo_organisation()) as running:
         yield running
 
 

@@ -16,8 +16,9 @@ import pytest
 from cli_runner import Licsync, Result
 from dump_sites import NOW, PRO
 from hostile_server import HostileQrs, drip, json_answer
+from inprocess import in_process_simulator
 from licsync.dump import files as dump_files
-from licsync.sim import SimStore, start_simulator
+from licsync.sim import SimStore
 from licsync.yamlsafe import load_yaml
 from portable import NO_CONTROL_NAMES, needs_symlinks, posix_only
 from timelimit import watchdog
@@ -58,7 +59,7 @@ def _lines_are_ours(result: Result) -> None:
 
 def test_a_line_break_in_a_user_id_cannot_forge_a_line(licsync: Licsync, tmp_path: Path) -> None:
     """A seat of a user whose id holds a line break is listed as undeclarable, on one line."""
-    with start_simulator(_store("alice\nFAKE: Safety: OK", "bob\x1b]0;owned\x07")) as sim:
+    with in_process_simulator(_store("alice\nFAKE: Safety: OK", "bob\x1b]0;owned\x07")) as sim:
         result = _dump(licsync, sim.url, tmp_path / "site")
     assert result.exit_code == 0, result.output
     _lines_are_ours(result)
@@ -73,7 +74,7 @@ def test_a_folder_name_with_control_characters_is_shown_escaped(
 ) -> None:
     """--out holding a line break and ESC: the summary shows it escaped, on licsync's lines."""
     out = tmp_path / "a\nFAKE: wrote\x1b[2J"
-    with start_simulator(_store("alice")) as sim:
+    with in_process_simulator(_store("alice")) as sim:
         result = _dump(licsync, sim.url, out)
     assert result.exit_code == 0, result.output
     _lines_are_ours(result)
@@ -122,7 +123,7 @@ def test_a_file_that_cannot_be_replaced_leaves_every_file_as_it_was(
     out.mkdir()
     (out / "professional.yaml").write_text("old professional\n", encoding="utf-8")
     (out / "analyzer.yaml").mkdir()
-    with start_simulator(_store("alice")) as sim:
+    with in_process_simulator(_store("alice")) as sim:
         line = _one_error(_dump(licsync, sim.url, out, "--force"))
     assert "analyzer.yaml" in line
     assert sorted(os.listdir(out)) == ["analyzer.yaml", "professional.yaml"]
@@ -149,7 +150,7 @@ def test_a_failure_between_two_renames_puts_the_old_files_back(
         real_replace(src, dst)
 
     monkeypatch.setattr(dump_files.os, "replace", failing_replace)
-    with start_simulator(_store("alice")) as sim:
+    with in_process_simulator(_store("alice")) as sim:
         line = _one_error(_dump(licsync, sim.url, out, "--force"))
     assert "Input/output error" in line
     assert os.listdir(out) == ["professional.yaml"]
@@ -170,7 +171,7 @@ def test_a_symlinked_folder_on_another_file_system_is_written(
     try:
         link = tmp_path / "site"
         link.symlink_to(target)
-        with start_simulator(_store("alice")) as sim:
+        with in_process_simulator(_store("alice")) as sim:
             result = _dump(licsync, sim.url, link)
         assert result.exit_code == 0, result.output
         assert sorted(os.listdir(target)) == sorted(FILES)
@@ -199,7 +200,7 @@ def test_a_dangling_symlink_is_named_as_one(licsync: Licsync, tmp_path: Path) ->
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
 def test_a_folder_that_cannot_be_made_is_a_clear_error(licsync: Licsync) -> None:
     """--out where nothing can be written (/proc): exit 1 naming it, not a crash."""
-    with start_simulator(_store("alice")) as sim:
+    with in_process_simulator(_store("alice")) as sim:
         line = _one_error(_dump(licsync, sim.url, Path("/proc/licsync-dump-test")))
     assert "/proc/licsync-dump-test" in line
 

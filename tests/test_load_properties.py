@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from licsync.errors import ConfigError
@@ -39,7 +39,6 @@ documents = st.recursive(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes_raise_only_config_error(raw: bytes) -> None:
     """Random bytes either load or raise ConfigError carrying at least one problem."""
@@ -52,7 +51,6 @@ def test_arbitrary_bytes_raise_only_config_error(raw: bytes) -> None:
     assert problems
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
 def test_arbitrary_yaml_never_crashes_the_loader(document: object) -> None:
     """Any YAML document, checked as a desired-state file, yields problems, never an exception."""
@@ -69,7 +67,6 @@ def test_arbitrary_yaml_never_crashes_the_loader(document: object) -> None:
         assert problem.message
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=300))
 def test_arbitrary_text_never_crashes_the_loader(text: str) -> None:
     """Arbitrary text (broken indentation, stray quotes, tabs) yields problems, never a crash."""

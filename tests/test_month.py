@@ -17,9 +17,9 @@ import pytest
 
 from cli_runner import Licsync, edit_file
 from dump_sites import NOW
+from inprocess import in_process_simulator
 from licsync.identity import AccessType
 from licsync.signals.licenselog import usage_denied, write_license_log
-from licsync.sim import start_simulator
 from licsync.sim.entities import ALLOCATION, USER
 from licsync.sim.seed import synthetic_organisation
 from test_apply_as_reviewed import set_site_clock
@@ -59,7 +59,7 @@ def test_the_admins_month(  # noqa: PLR0915 - one month, told in order
         trace / "NODE1_License_Repository.txt",
         [usage_denied(NOW - dt.timedelta(days=2), "CORP\\denied.person")],
     )
-    with start_simulator(store) as sim:
+    with in_process_simulator(store) as sim:
         set_site_clock(sim, NOW)  # the site's Date header reads its own day
         text = SITE.format(url=sim.url)
         (site / "site.yaml").write_text(text, encoding="utf-8")

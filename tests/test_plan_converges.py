@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builders import NOW, RANDOM_RULES, decl, desired, policy, random_desired
+from inprocess import in_process_simulator
 from licsync.apply.execute import execute
 from licsync.apply.writer import Outcome, QrsWriter
 from licsync.desired import Desired
@@ -21,7 +22,7 @@ from licsync.identity import AccessType
 from licsync.plan import Plan, plan
 from licsync.qrs import QrsClient, read_actual
 from licsync.signals import Signals
-from licsync.sim import SimStore, start_simulator
+from licsync.sim import SimStore
 
 PRO = AccessType.PROFESSIONAL
 ANA = AccessType.ANALYZER
@@ -139,12 +140,13 @@ def _plan(client: QrsClient, wanted: Desired) -> Plan:
     return plan(wanted, read_actual(client).actual, Signals(), NOW)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# each example plans, applies through the simulator and plans again: half the profile's count
+@settings(max_examples=max(3, settings.default.max_examples // 2))
 @given(scenarios())
 def test_one_apply_leaves_an_empty_plan(scenario: Scenario) -> None:
     """Plan, execute every change with the real writes, re-read: nothing is left to do."""
     with (
-        start_simulator(scenario.store()) as sim,
+        in_process_simulator(scenario.store()) as sim,
         QrsClient(sim.url) as client,
     ):
         first = _plan(client, scenario.desired)
@@ -170,7 +172,7 @@ def test_a_failed_professional_allocation_keeps_the_analyzer_seat() -> None:
     person = store.add_user("CORP", "ana")
     store.add_allocation(ANA, person["id"], last_used=NOW - dt.timedelta(days=30))
     wanted = desired(pro=[decl("CORP\\ana")], site_policy=policy(analyzer="authoritative"))
-    with start_simulator(store) as sim, QrsClient(sim.url) as client:
+    with in_process_simulator(store) as sim, QrsClient(sim.url) as client:
         first = _plan(client, wanted)
         actions = sorted((c.action.value, c.access_type.value) for c in first.changes)
         assert actions == [("allocate", "professional"), ("reclaim", "analyzer")]

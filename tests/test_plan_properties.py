@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from builders import (
@@ -58,7 +58,6 @@ def sites(draw: st.DrawFn) -> tuple[Desired, Actual, Policy]:
     return d, actual(users, allocations, site_rules), d.policy
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sites())
 def test_same_inputs_same_plan_and_checksum(site: tuple[Desired, Actual, Policy]) -> None:
     """Planning twice from the same values gives equal plans and checksums."""
@@ -69,7 +68,6 @@ def test_same_inputs_same_plan_and_checksum(site: tuple[Desired, Actual, Policy]
     assert first.checksum == second.checksum
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sites())
 def test_every_change_runs_after_what_it_depends_on(site: tuple[Desired, Actual, Policy]) -> None:
     """Each dependency is in the plan and in an earlier phase than its dependant; identities

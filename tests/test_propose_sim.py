@@ -10,9 +10,9 @@ from pathlib import Path
 
 from cli_runner import Licsync
 from conftest import SIM_NOW
+from inprocess import in_process_simulator
 from licsync.identity import AccessType
 from licsync.qrs import QrsClient, read_actual
-from licsync.sim import start_simulator
 from licsync.sim.seed import synthetic_organisation
 
 SITE = """\
@@ -51,7 +51,7 @@ def test_seeded_site_after_120_days(licsync: Licsync, tmp_path: Path) -> None:
     store = synthetic_organisation(3000, 4, SIM_NOW)
     site = tmp_path / "site"
     site.mkdir()
-    with start_simulator(store) as sim:
+    with in_process_simulator(store) as sim:
         with QrsClient(sim.url) as client:
             actual = read_actual(client).actual
         (site / "site.yaml").write_text(SITE, encoding="utf-8")

@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from inprocess import in_process_simulator
 from licsync.apply.writer import Outcome, QrsWriter, WriteResult
 from licsync.desired import DesiredRule
 from licsync.errors import (
@@ -98,7 +99,7 @@ def sim(jwt_key: rsa.RSAPrivateKey) -> Iterator[Simulator]:
     pem = jwt_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    with start_simulator(build_store(), proxies=ProxyConfig.with_jwt_key(pem)) as running:
+    with in_process_simulator(build_store(), proxies=ProxyConfig.with_jwt_key(pem)) as running:
         yield running
 
 

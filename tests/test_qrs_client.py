@@ -45,6 +45,7 @@ from licsync.qrs import (
 from licsync.qrs.read import find_user
 from licsync.qrs.retry import parse_retry_after
 from licsync.sim import FailNext, FaultPlan, SimStore, Simulator
+from licsync.sim.transport import SimTransport
 
 NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 PRO = AccessType.PROFESSIONAL
@@ -74,11 +75,11 @@ def sleeps(retry_waits: list[float]) -> list[float]:
     return retry_waits
 
 
-class RecordingTransport(httpx.HTTPTransport):
-    """A real socket transport that notes each request's xrfkeys (and may tamper with one)."""
+class RecordingTransport(httpx.BaseTransport):
+    """The simulator's transport, noting each request's xrfkeys (and maybe tampering with one)."""
 
-    def __init__(self, *, tamper_header: str | None = None) -> None:
-        super().__init__(retries=0)
+    def __init__(self, sim: Simulator, *, tamper_header: str | None = None) -> None:
+        self._inner = SimTransport(sim.app)
         self.tamper_header = tamper_header
         self.seen: list[tuple[str, str | None, str | None]] = []
 
@@ -92,12 +93,12 @@ class RecordingTransport(httpx.HTTPTransport):
         )
         if self.tamper_header is not None:
             request.headers["X-Qlik-Xrfkey"] = self.tamper_header
-        return super().handle_request(request)
+        return self._inner.handle_request(request)
 
 
 def test_every_request_carries_a_fresh_valid_xrfkey(sim: Simulator) -> None:
     """Query xrfkey and header are equal, 16 alphanumerics, and new for every request."""
-    transport = RecordingTransport()
+    transport = RecordingTransport(sim)
     with QrsClient(sim.url, transport=transport) as qrs:
         actual = fetch_actual(qrs)
         jdoe = actual.users["corp\\jdoe"]
@@ -116,7 +117,7 @@ def test_every_request_carries_a_fresh_valid_xrfkey(sim: Simulator) -> None:
 
 def test_mismatched_xrfkey_is_refused_naming_the_check(sim: Simulator) -> None:
     """A header that differs from the query key gives QrsAuthError naming the xrfkey check."""
-    transport = RecordingTransport(tamper_header="AAAAAAAAAAAAAAAA")
+    transport = RecordingTransport(sim, tamper_header="AAAAAAAAAAAAAAAA")
     with QrsClient(sim.url, transport=transport) as qrs, pytest.raises(QrsAuthError) as caught:
         qrs.get_json(paths.ABOUT)
     assert caught.value.status == 403
@@ -347,7 +348,7 @@ def test_find_user_is_case_insensitive_and_none_when_absent(client: QrsClient) -
 
 def test_client_repr_and_errors_hold_no_url_query(client: QrsClient) -> None:
     """The client's repr names the server and mode, nothing else."""
-    assert repr(client).startswith("QrsClient('http://127.0.0.1:")
+    assert repr(client).startswith("QrsClient('http://127.")
     assert "xrfkey" not in repr(client)
 
 

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from inprocess import in_process_simulator
 from licsync.errors import QrsServerError
 from licsync.identity import AccessType, RuleContext, user_key
 from licsync.qrs import QrsClient, RetryPolicy, fetch_actual, read_actual
 from licsync.qrs.read import actual_requests
-from licsync.sim import SimStore, Simulator, start_simulator
+from licsync.sim import SimStore, Simulator
 from licsync.sim.entities import ALLOCATION, USER
 from licsync.timeutil import parse_qrs_datetime
 
@@ -148,7 +149,7 @@ def test_capacity_from_the_overview(client: QrsClient, sim: Simulator) -> None:
 @pytest.mark.parametrize("size", [50, 500])
 def test_constant_request_count_and_exact_state(size: int) -> None:
     """50 or 500 people: nine GETs, and every stored user and seat comes back as stored."""
-    with start_simulator(users=size, seed=3, now=NOW) as sim, QrsClient(sim.url) as qrs:
+    with in_process_simulator(users=size, seed=3, now=NOW) as sim, QrsClient(sim.url) as qrs:
         sim.reset_counts()
         actual = fetch_actual(qrs)
         assert sim.request_counts() == {"GET": len(actual_requests())}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from licsync.actual import ActualUser
@@ -247,7 +247,6 @@ users = st.builds(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     texts=st.lists(st.one_of(conditions, st.just("")), min_size=1, max_size=6),
     population=st.lists(users, max_size=12, unique_by=lambda user: user.key),

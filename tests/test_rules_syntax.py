@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from licsync.errors import RuleSyntaxError
@@ -404,7 +404,6 @@ def test_condition_values_are_hashable_and_comparable() -> None:
     assert len({parse_condition(text), parse_condition(text)}) == 1
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.text(max_size=200))
 def test_arbitrary_text_parses_or_raises_rule_syntax_error(text: str) -> None:
     """Whatever the input, parsing returns a Condition or raises RuleSyntaxError, nothing else."""
@@ -441,7 +440,6 @@ TOKENS = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.lists(TOKENS, max_size=30).map("".join))
 def test_token_soup_parses_or_raises_rule_syntax_error(text: str) -> None:
     """Random sequences of real tokens never crash the parser."""

@@ -13,8 +13,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from inprocess import bare_client, in_process_simulator
 from licsync.sim import ProxyConfig, SimStore, Simulator, start_simulator, write_certs
 from licsync.sim.testing import XRFKEY, qrs_client, sign_rs256
+from licsync.sim.transport import SimTransport
 from portable import WINE_NO_SSPI, wine_gap
 
 NOW = dt.datetime(2025, 2, 1, 12, 0, tzinfo=dt.UTC)
@@ -50,7 +52,7 @@ def sim(jwt_key: rsa.RSAPrivateKey) -> Iterator[Simulator]:
     pem = jwt_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    with start_simulator(_store(), proxies=ProxyConfig.with_jwt_key(pem)) as running:
+    with in_process_simulator(_store(), proxies=ProxyConfig.with_jwt_key(pem)) as running:
         yield running
 
 
@@ -103,7 +105,7 @@ def test_tls_dir_without_files_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_header_proxy(sim: Simulator) -> None:
     """``/hdr/qrs`` takes the user from ``hdr-usr`` and keeps a session cookie."""
-    with qrs_client(f"{sim.url}/hdr", user=None) as client:
+    with bare_client(sim, "/hdr", user=None) as client:
         first = client.get("/qrs/about", headers={"hdr-usr": "CORP\\admin"})
         assert first.status_code == 200
         assert "X-Qlik-Session-hdr" in first.cookies
@@ -127,13 +129,13 @@ def test_header_proxy(sim: Simulator) -> None:
 def test_header_proxy_refusals(sim: Simulator, header: str | None, status: int) -> None:
     """Missing or malformed header is 401; unknown, non-admin or blocked users are 403."""
     headers = {} if header is None else {"hdr-usr": header}
-    with qrs_client(f"{sim.url}/hdr", user=None) as client:
+    with bare_client(sim, "/hdr", user=None) as client:
         assert client.get("/qrs/about", headers=headers).status_code == status
 
 
 def test_proxy_still_checks_the_xrfkey(sim: Simulator) -> None:
     """Through a proxy the xrfkey check applies as on direct calls."""
-    with httpx.Client() as client:
+    with httpx.Client(transport=SimTransport(sim.app)) as client:
         response = client.get(f"{sim.url}/hdr/qrs/about", headers={"hdr-usr": "CORP\\admin"})
     assert response.status_code == 403
 
@@ -149,7 +151,7 @@ def _jwt(key: rsa.RSAPrivateKey, **claims: object) -> str:
 
 def test_jwt_proxy_accepts_a_valid_token(sim: Simulator, jwt_key: rsa.RSAPrivateKey) -> None:
     """A valid RS256 bearer token names the caller; the session cookie follows."""
-    with qrs_client(f"{sim.url}/jwt", user=None) as client:
+    with bare_client(sim, "/jwt", user=None) as client:
         response = client.get("/qrs/about", headers={"Authorization": f"Bearer {_jwt(jwt_key)}"})
         assert response.status_code == 200
         assert "X-Qlik-Session-jwt" in response.cookies
@@ -172,10 +174,10 @@ def test_jwt_proxy_refusals(sim: Simulator, jwt_key: rsa.RSAPrivateKey) -> None:
         _jwt(jwt_key, userId="plain"): 403,
     }
     for token, status in cases.items():
-        with qrs_client(f"{sim.url}/jwt", user=None) as client:
+        with bare_client(sim, "/jwt", user=None) as client:
             response = client.get("/qrs/about", headers={"Authorization": f"Bearer {token}"})
             assert response.status_code == status, token
-    with qrs_client(f"{sim.url}/jwt", user=None) as client:
+    with bare_client(sim, "/jwt", user=None) as client:
         assert client.get("/qrs/about").status_code == 401
 
 
@@ -183,7 +185,7 @@ def test_jwt_expiry_follows_the_simulator_clock(sim: Simulator, jwt_key: rsa.RSA
     """Moving the simulator's clock past ``exp`` expires the token."""
     token = _jwt(jwt_key)
     sim.advance(dt.timedelta(hours=1))
-    with qrs_client(f"{sim.url}/jwt", user=None) as client:
+    with bare_client(sim, "/jwt", user=None) as client:
         assert (
             client.get("/qrs/about", headers={"Authorization": f"Bearer {token}"}).status_code
             == 401
@@ -192,7 +194,10 @@ def test_jwt_expiry_follows_the_simulator_clock(sim: Simulator, jwt_key: rsa.RSA
 
 def test_jwt_proxy_without_a_key_answers_501() -> None:
     """The default configuration has no JWT key: that proxy says so with 501."""
-    with start_simulator(_store()) as sim, qrs_client(f"{sim.url}/jwt", user=None) as client:
+    with (
+        in_process_simulator(_store()) as sim,
+        bare_client(sim, "/jwt", user=None) as client,
+    ):
         assert (
             client.get("/qrs/about", headers={"Authorization": "Bearer a.b.c"}).status_code == 501
         )
@@ -200,7 +205,7 @@ def test_jwt_proxy_without_a_key_answers_501() -> None:
 
 def test_windows_proxy_needs_a_windows_user_agent(sim: Simulator) -> None:
     """A User-Agent without the Windows pattern is redirected to the forms login."""
-    with qrs_client(f"{sim.url}/win", user=None, headers={"User-Agent": "curl/8"}) as client:
+    with bare_client(sim, "/win", user=None, headers={"User-Agent": "curl/8"}) as client:
         response = client.get("/qrs/about")
     assert response.status_code == 302
     assert response.headers["location"].startswith("/win/internal_forms_authentication/?targetId=")
@@ -208,7 +213,7 @@ def test_windows_proxy_needs_a_windows_user_agent(sim: Simulator) -> None:
 
 def test_windows_proxy_redirects_a_write_without_session(sim: Simulator) -> None:
     """A POST through the Windows proxy without a session cookie is redirected (302)."""
-    with qrs_client(f"{sim.url}/win", user=None, headers={"User-Agent": WINDOWS_AGENT}) as client:
+    with bare_client(sim, "/win", user=None, headers={"User-Agent": WINDOWS_AGENT}) as client:
         response = client.post("/qrs/license/professionalaccessgroup", json={"name": "x"})
     assert response.status_code == 302
     assert response.headers["location"].startswith("/win/internal_windows_authentication/")
@@ -227,7 +232,7 @@ def test_windows_proxy_ntlm_then_write(sim: Simulator, ntlm_users: None) -> None
     """NTLM authenticates the GET; its session cookie lets the POST through."""
     httpx_ntlm = pytest.importorskip("httpx_ntlm", reason="httpx-ntlm is not installed")
     auth = httpx_ntlm.HttpNtlmAuth("CORP\\admin", "Corr3ct-Horse")
-    with qrs_client(f"{sim.url}/win", user=None, headers={"User-Agent": WINDOWS_AGENT}) as client:
+    with bare_client(sim, "/win", user=None, headers={"User-Agent": WINDOWS_AGENT}) as client:
         response = client.get("/qrs/about", auth=auth)
         assert response.status_code == 200
         assert "X-Qlik-Session-win" in client.cookies
@@ -246,7 +251,7 @@ def test_windows_proxy_ntlm_refusals(
 ) -> None:
     """A wrong password fails the handshake (401); a valid non-admin user is 403."""
     httpx_ntlm = pytest.importorskip("httpx_ntlm", reason="httpx-ntlm is not installed")
-    with qrs_client(f"{sim.url}/win", user=None, headers={"User-Agent": WINDOWS_AGENT}) as client:
+    with bare_client(sim, "/win", user=None, headers={"User-Agent": WINDOWS_AGENT}) as client:
         response = client.get("/qrs/about", auth=httpx_ntlm.HttpNtlmAuth(user, password))
     assert response.status_code == status
 
@@ -260,7 +265,7 @@ def test_windows_proxy_without_users_file_answers_501(
     monkeypatch.delenv("NTLM_USER_FILE", raising=False)
     negotiate = base64.b64encode(spnego.client("CORP\\admin", "x", protocol="ntlm").step()).decode()
     headers = {"User-Agent": WINDOWS_AGENT, "Authorization": f"NTLM {negotiate}"}
-    with qrs_client(f"{sim.url}/win", user=None, headers=headers) as client:
+    with bare_client(sim, "/win", user=None, headers=headers) as client:
         response = client.get("/qrs/about")
     assert response.status_code == 501
     assert "NTLM_USER_FILE" in response.text
@@ -268,7 +273,7 @@ def test_windows_proxy_without_users_file_answers_501(
 
 def test_unknown_proxy_prefix_is_404(sim: Simulator) -> None:
     """Only configured prefixes serve ``/<prefix>/qrs``."""
-    with httpx.Client() as client:
+    with httpx.Client(transport=SimTransport(sim.app)) as client:
         response = client.get(
             f"{sim.url}/nope/qrs/about?xrfkey={XRFKEY}", headers={"X-Qlik-Xrfkey": XRFKEY}
         )
@@ -282,7 +287,7 @@ def test_windows_proxy_without_pyspnego_answers_501(
     import licsync.sim.auth
 
     monkeypatch.setattr(licsync.sim.auth, "_spnego_available", lambda: False)
-    with qrs_client(f"{sim.url}/win", user=None, headers={"User-Agent": WINDOWS_AGENT}) as client:
+    with bare_client(sim, "/win", user=None, headers={"User-Agent": WINDOWS_AGENT}) as client:
         response = client.get("/qrs/about")
     assert response.status_code == 501
     assert "pyspnego" in response.text

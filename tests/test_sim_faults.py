@@ -7,12 +7,12 @@ import datetime as dt
 import httpx
 import pytest
 
+from inprocess import bare_client
 from licsync.errors import UsageError
 from licsync.identity import AccessType
 from licsync.sim import FailNext, FaultPlan, FaultRule, SimStore, Simulator
 from licsync.sim.entities import GROUP
 from licsync.sim.faults import FaultInjector
-from licsync.sim.testing import qrs_client
 
 NOW = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
 
@@ -29,7 +29,7 @@ def sim_store() -> SimStore:
 def _outcomes(sim: Simulator, count: int) -> list[str]:
     """Status codes of ``count`` GETs, ``drop`` for a connection closed without an answer."""
     seen = []
-    with qrs_client(sim.url) as client:
+    with bare_client(sim) as client:
         for _ in range(count):
             try:
                 seen.append(str(client.get("/qrs/about").status_code))
@@ -78,7 +78,7 @@ def test_429_carries_retry_after(sim: Simulator) -> None:
     """A 429 fault says when to retry."""
     sim.set_faults(FaultPlan(retry_after_s=7))
     sim.fail_next("GET", "429")
-    with qrs_client(sim.url) as client:
+    with bare_client(sim) as client:
         response = client.get("/qrs/about")
         assert response.status_code == 429
         assert response.headers["retry-after"] == "7"
@@ -90,7 +90,7 @@ def test_fail_next_exact_sequence(sim: Simulator) -> None:
     sim.set_faults(FaultPlan(fail_next=(FailNext("POST", "503", 2),)))
     sim.fail_next("POST", "409")
     body = {"name": "g"}
-    with qrs_client(sim.url) as client:
+    with bare_client(sim) as client:
         statuses = [
             client.post("/qrs/license/professionalaccessgroup", json=body).status_code
             for _ in range(4)
@@ -105,7 +105,7 @@ def test_dropped_connection_before_processing(sim: Simulator) -> None:
     sim.fail_next("POST", "drop")
     user = sim.store.find_user("CORP", "someone")
     assert user is not None
-    with qrs_client(sim.url) as client:
+    with bare_client(sim) as client:
         with pytest.raises(httpx.RemoteProtocolError):
             client.post("/qrs/license/professionalaccesstype", json={"user": {"id": user["id"]}})
         assert client.get("/qrs/license/professionalaccesstype/count").json() == {"value": 0}
@@ -116,7 +116,7 @@ def test_dropped_connection_after_processing(sim: Simulator) -> None:
     sim.fail_next("POST", "drop-after")
     user = sim.store.find_user("CORP", "someone")
     assert user is not None
-    with qrs_client(sim.url) as client:
+    with bare_client(sim) as client:
         with pytest.raises(httpx.RemoteProtocolError):
             client.post("/qrs/license/professionalaccesstype", json={"user": {"id": user["id"]}})
         assert client.get("/qrs/license/professionalaccesstype/count").json() == {"value": 1}
@@ -126,7 +126,7 @@ def test_faults_are_counted_and_admin_is_never_faulted(sim: Simulator) -> None:
     """Faulted requests count; ``/_sim`` endpoints are outside the plan."""
     sim.set_faults(FaultPlan(rules=(FaultRule("GET", "500", 1.0),)))
     sim.reset_counts()
-    with qrs_client(sim.url) as client:
+    with bare_client(sim) as client:
         assert client.get("/qrs/about").status_code == 500
         assert client.get("/_sim/requests").status_code == 200
     assert sim.request_counts() == {"GET": 1}
@@ -135,7 +135,7 @@ def test_faults_are_counted_and_admin_is_never_faulted(sim: Simulator) -> None:
 def test_latency_is_applied_without_changing_answers(sim: Simulator) -> None:
     """Latency with jitter delays answers but leaves them intact."""
     sim.set_faults(FaultPlan(latency_ms=5, jitter_ms=5))
-    with qrs_client(sim.url) as client:
+    with bare_client(sim) as client:
         assert client.get("/qrs/about").status_code == 200
 
 

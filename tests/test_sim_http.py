@@ -7,9 +7,11 @@ import datetime as dt
 import httpx
 import pytest
 
+from inprocess import bare_client
 from licsync.sim import SimStore, Simulator
 from licsync.sim.app import XSRF_MESSAGE
 from licsync.sim.testing import XRFKEY, qrs_client
+from licsync.sim.transport import SimTransport
 
 NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 
@@ -32,7 +34,7 @@ def client(http: httpx.Client) -> httpx.Client:
 
 
 def _raw(sim: Simulator, path_and_query: str, headers: dict[str, str]) -> httpx.Response:
-    with httpx.Client() as plain:
+    with httpx.Client(transport=SimTransport(sim.app)) as plain:
         return plain.get(sim.url + path_and_query, headers=headers)
 
 
@@ -76,7 +78,7 @@ def test_xrfkey_parameter_name_is_case_insensitive(sim: Simulator) -> None:
 
 def test_xrfkey_lost_after_an_unencoded_hash(sim: Simulator) -> None:
     """A ``#`` in a raw filter cuts the query (it starts the fragment): the xrfkey is lost."""
-    with httpx.Client() as plain:
+    with httpx.Client(transport=SimTransport(sim.app)) as plain:
         response = plain.get(
             f"{sim.url}/qrs/user?filter=name eq 'R#D'&xrfkey={XRFKEY}",
             headers={"X-Qlik-Xrfkey": XRFKEY},
@@ -94,7 +96,7 @@ def test_xrfkey_lost_after_an_unencoded_hash(sim: Simulator) -> None:
 )
 def test_x_qlik_user_forms_name_the_modifier(sim: Simulator, header: str) -> None:
     """With or without the space, the X-Qlik-User caller becomes ``modifiedByUserName``."""
-    with qrs_client(sim.url, user=header) as c:
+    with bare_client(sim, user=header) as c:
         group = c.post("/qrs/license/professionalaccessgroup", json={"name": "G"})
     assert group.status_code == 201
     assert group.json()["modifiedByUserName"] == "CORP\\jdoe"
@@ -102,14 +104,14 @@ def test_x_qlik_user_forms_name_the_modifier(sim: Simulator, header: str) -> Non
 
 def test_x_qlik_user_values_are_url_decoded(sim: Simulator) -> None:
     """Directory and user id are URL-encoded UTF-8 in the header (Qlik docs)."""
-    with qrs_client(sim.url, user="UserDirectory=EMEA; UserId=j%C3%BCrgen") as c:
+    with bare_client(sim, user="UserDirectory=EMEA; UserId=j%C3%BCrgen") as c:
         group = c.post("/qrs/license/analyzeraccessgroup", json={"name": "G"})
     assert group.json()["modifiedByUserName"] == "EMEA\\jürgen"
 
 
 def test_without_x_qlik_user_the_caller_is_sa_repository(sim: Simulator) -> None:
     """A certificate call without X-Qlik-User acts as ``INTERNAL\\sa_repository``."""
-    with qrs_client(sim.url, user=None) as c:
+    with bare_client(sim, user=None) as c:
         group = c.post("/qrs/license/analyzeraccessgroup", json={"name": "G"})
     assert group.json()["modifiedByUserName"] == "INTERNAL\\sa_repository"
 
@@ -119,7 +121,7 @@ def test_without_x_qlik_user_the_caller_is_sa_repository(sim: Simulator) -> None
 )
 def test_malformed_x_qlik_user_is_400(sim: Simulator, header: str) -> None:
     """An X-Qlik-User header that does not name a directory and a user id is refused."""
-    with qrs_client(sim.url, user=header) as c:
+    with bare_client(sim, user=header) as c:
         assert c.get("/qrs/about").status_code == 400
 
 
@@ -202,7 +204,7 @@ def test_bad_filters_are_400_with_a_qrs_like_body(client: httpx.Client, expressi
 
 def test_unencoded_ampersand_in_a_filter(sim: Simulator) -> None:
     """An unencoded ``&`` splits the filter: QRS answers ``Missing parameter value(s)``."""
-    with httpx.Client() as plain:
+    with httpx.Client(transport=SimTransport(sim.app)) as plain:
         response = plain.get(
             f"{sim.url}/qrs/user?filter=name eq 'R&D'&xrfkey={XRFKEY}",
             headers={"X-Qlik-Xrfkey": XRFKEY},
@@ -213,7 +215,7 @@ def test_unencoded_ampersand_in_a_filter(sim: Simulator) -> None:
 
 def test_stray_percent_is_uri_malformed(sim: Simulator) -> None:
     """A ``%`` not followed by two hex digits is refused as QRS does."""
-    with httpx.Client() as plain:
+    with httpx.Client(transport=SimTransport(sim.app)) as plain:
         response = plain.get(
             f"{sim.url}/qrs/user?xrfkey={XRFKEY}&filter=name%20eq%20%2710%%27",
             headers={"X-Qlik-Xrfkey": XRFKEY},
@@ -250,13 +252,14 @@ def test_list_cache_serves_fresh_data_after_a_write(sim: Simulator, client: http
     assert len(client.get("/qrs/user/full").json()) == 5
 
 
-def test_keep_alive_reuses_the_connection(sim: Simulator, client: httpx.Client) -> None:
+def test_keep_alive_reuses_the_connection(socket_sim: Simulator) -> None:
     """Several requests travel over one HTTP/1.1 connection."""
     ports = set()
-    for _ in range(3):
-        response = client.get("/qrs/about", extensions={})
-        stream = response.extensions["network_stream"]
-        ports.add(stream.get_extra_info("client_addr"))
+    with qrs_client(socket_sim.url) as client:
+        for _ in range(3):
+            response = client.get("/qrs/about", extensions={})
+            stream = response.extensions["network_stream"]
+            ports.add(stream.get_extra_info("client_addr"))
     assert len(ports) == 1
 
 

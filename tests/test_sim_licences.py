@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from inprocess import bare_client
 from licsync.identity import AccessType
 from licsync.sim import SimStore, Simulator
 from licsync.sim.entities import USER
-from licsync.sim.testing import qrs_client
 
 NOW = dt.datetime(2025, 6, 2, 8, 0, tzinfo=dt.UTC)
 PRO = "/qrs/license/professionalaccesstype"
@@ -33,7 +33,7 @@ def sim_store() -> SimStore:
 @pytest.fixture
 def client(sim: Simulator) -> Iterator[httpx.Client]:
     """A client acting as ``CORP\\licadmin``."""
-    with qrs_client(sim.url, user="UserDirectory=CORP; UserId=licadmin") as c:
+    with bare_client(sim, user="UserDirectory=CORP; UserId=licadmin") as c:
         yield c
 
 

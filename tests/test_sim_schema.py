@@ -28,10 +28,10 @@ import httpx
 import pytest
 from jsonschema import Draft4Validator, FormatChecker
 
-from licsync.sim import Simulator, start_simulator
+from inprocess import bare_client, in_process_simulator
+from licsync.sim import Simulator
 from licsync.sim.entities import COUNT_KEY, NULL_PRIVILEGES, NULL_WHEN_UNSET
 from licsync.sim.listing import LIVE_EMPTY_FIELDS
-from licsync.sim.testing import qrs_client
 
 NOW = dt.datetime(2025, 7, 1, 10, 0, tzinfo=dt.UTC)
 _QRS_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -107,7 +107,7 @@ def _problems(
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
     """A small synthetic organisation (with quarantined and deleted-user seats)."""
-    with start_simulator(users=60, seed=9, now=NOW) as running:
+    with in_process_simulator(users=60, seed=9, now=NOW) as running:
         running.store.set_capacity("professional", running.store.capacity("professional").total + 5)
         running.store.set_capacity("analyzer", running.store.capacity("analyzer").total + 5)
         running.store.add_user("CORP", "tagged", tags=["KeepLicense"])
@@ -204,7 +204,7 @@ def _first_calls(call: _Recorder) -> None:
 
 def test_every_endpoint_matches_the_spec(qrs_spec: Path, sim: Simulator) -> None:
     """Each endpoint a licence client uses answers with the spec's status and schema."""
-    with qrs_client(sim.url) as client:
+    with bare_client(sim) as client:
         call = _Recorder(_spec(qrs_spec), client)
         call("GET", "/about", "/about")
         call("GET", "/license/accesstypeoverview", "/license/accesstypeoverview")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from inprocess import bare_client, in_process_simulator
 from licsync.errors import UsageError
 from licsync.identity import AccessType
-from licsync.sim import SimStore, start_simulator, synthetic_organisation
+from licsync.sim import SimStore, synthetic_organisation
 from licsync.sim.entities import ALLOCATION, SYSTEMRULE, USER
-from licsync.sim.testing import qrs_client
 
 NOW = dt.datetime(2025, 5, 20, 6, 0, tzinfo=dt.UTC)
 
@@ -102,17 +102,17 @@ def test_snapshot_round_trip_is_exact(organisation: SimStore, tmp_path: Path) ->
 
 
 def test_simulator_serves_a_snapshot(organisation: SimStore, tmp_path: Path) -> None:
-    """``start_simulator(snapshot=...)`` serves the stored organisation."""
+    """``in_process_simulator(snapshot=...)`` serves the stored organisation."""
     path = tmp_path / "org.json"
     organisation.save(path)
-    with start_simulator(snapshot=path) as sim, qrs_client(sim.url) as client:
+    with in_process_simulator(snapshot=path) as sim, bare_client(sim) as client:
         assert client.get("/qrs/user/count").json() == {"value": 2003}
         assert client.get("/_sim/snapshot").content == path.read_bytes()
 
 
 def test_simulator_builds_a_synthetic_organisation() -> None:
-    """``start_simulator(users=N, seed=S, now=T)`` is ``synthetic_organisation(N, S, T)``."""
-    with start_simulator(users=40, seed=2, now=NOW) as sim:
+    """``in_process_simulator(users=N, seed=S, now=T)`` is ``synthetic_organisation(N, S, T)``."""
+    with in_process_simulator(users=40, seed=2, now=NOW) as sim:
         assert sim.store.to_json() == synthetic_organisation(40, 2, NOW).to_json()
 
 

@@ -21,9 +21,9 @@ import typer.main
 import yaml
 
 from cli_runner import Licsync
+from inprocess import in_process_simulator
 from licsync.cli.main import app
 from licsync.keyfile import exposure
-from licsync.sim import start_simulator
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 from portable import WINDOWS
 
@@ -449,7 +449,7 @@ def test_after_the_apply_step_the_next_plan_is_empty(
     """Against one live demo site: the plan step, the apply step of that plan, then the plan
     step again has nothing left to do (the steps' own words, pointed at the simulator)."""
     contexts = {"matrix.site": "demo", "runner.temp": str(tmp_path)}
-    with start_simulator(demo_organisation()) as sim:
+    with in_process_simulator(demo_organisation()) as sim:
         site = ["--qrs-url", sim.url, "--now", DEMO_NOW.isoformat()]
         planned = licsync([*_step_argv(PLAN_WORKFLOW, "Plan", contexts), *site])
         assert planned.exit_code == 0, planned.output
