@@ -8,6 +8,7 @@ A test module that needs its own organisation overrides ``sim_store``; ``sim``, 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import shutil
@@ -65,14 +66,21 @@ _ISOLATED_PREFIXES = (
 _ISOLATED_NAMES = ("NO_COLOR", "FORCE_COLOR", "CI", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
+_state_homes = itertools.count()
+
+
 @pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Remove the caller's variables that licsync or its simulator read; machine-local state
-    (apply's site locks) goes to the test's own folder."""
+    (apply's site locks) goes to a folder of the test's own, made only if licsync needs it
+    (most tests do not: a folder each is thousands of folders made and removed per run)."""
     for name in list(os.environ):
         if name.startswith(_ISOLATED_PREFIXES) or name in _ISOLATED_NAMES:
             monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    state = tmp_path_factory.getbasetemp() / "state" / str(next(_state_homes))
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
 
 
 @pytest.fixture(autouse=True)
