@@ -32,6 +32,8 @@ from licsync.errors import UsageError
 from licsync.forge import Posted, ReviewedArtifact, fields, github_reviewed
 from licsync.forge.rest import (
     DEFAULT_DEADLINE,
+    MAX_JSON_BYTES,
+    MAX_PAGES,
     Answer,
     RateLimitPolicy,
     RestApi,
@@ -49,10 +51,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
-MAX_JSON_BYTES = 32 * 1024 * 1024
-"""A page of 100 comments of 65,536 characters is under 27 MB (4 bytes a character at most)."""
-MAX_PAGES = 100
-"""Pages followed for one listing (10,000 items at 100 a page)."""
 SECONDARY_WAIT = 60.0
 """Seconds of the first wait on a secondary limit that names no time (GitHub: "wait at least
 one minute"), doubled for each further one."""
@@ -122,7 +120,8 @@ class _GitHubApi(RestApi):
                 403: " (does the job's `permissions:` grant this?)",
                 404: " (wrong GITHUB_REPOSITORY, or a token that cannot see it?)",
             },
-            # Read when the client is made, so a test may lower them on this module.
+            # rest's caps, looked up in this module as each client is made: a test lowers them
+            # here for GitHub alone.
             max_json_bytes=MAX_JSON_BYTES,
             max_pages=MAX_PAGES,
             **options,

@@ -413,7 +413,14 @@ class RestApi:
 
     def _message(self, answer: Answer) -> str:
         """What the forge's error body says, or ""."""
-        return _message(answer, ("message", "error", "error_description"))
+        data = error_body(answer)
+        for name in ("message", "error", "error_description"):
+            value = data.get(name)
+            if isinstance(value, str):
+                return value
+            if isinstance(value, dict | list):
+                return json.dumps(value)[:500]
+        return ""
 
     def _rate_limited(self, answer: Answer, attempt: int) -> float | None:
         """Seconds the forge asks to wait, or None when the answer is not a rate limit."""
@@ -472,14 +479,3 @@ def error_body(answer: Answer) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _message(answer: Answer, names: tuple[str, ...]) -> str:
-    data = error_body(answer)
-    for name in names:
-        value = data.get(name)
-        if isinstance(value, str):
-            return value
-        if isinstance(value, dict | list):
-            return json.dumps(value)[:500]
-    return ""
