@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from licsync.plan import Plan
 from licsync.render.data import plan_data
+from licsync.render.jsontext import dumps_indented
 from licsync.render.markdown import MAX_COMMENT, render_markdown
 from licsync.render.text import render_text
 
@@ -14,4 +13,4 @@ __all__ = ["MAX_COMMENT", "plan_data", "render_json", "render_markdown", "render
 
 def render_json(plan: Plan) -> str:
     """The versioned JSON plan (``schema/plan.schema.json``), stable key order."""
-    return json.dumps(plan_data(plan), indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(plan_data(plan)) + "\n"
