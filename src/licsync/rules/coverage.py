@@ -50,6 +50,10 @@ from licsync.rules.verdict import Verdict
 __all__ = ["RuleCoverage"]
 
 _TO_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+_BIT = tuple(bytes(1 if value >> bit & 1 else 0 for value in range(256)) for bit in range(8))
+"""Per bit of a byte: the table mapping a byte to 1 when that bit is set, else to 0."""
+_MEMO_LIMIT = 4096
+"""Distinct columns of rules remembered per coverage (a few MB at most)."""
 _ONE = 1
 _SORTED_INDEX_FROM = 4096
 """Distinct values from which a column is searched through sorted keys instead of scanned."""
@@ -70,10 +74,12 @@ class RuleCoverage:
     """Rule names, sorted."""
     # Bitsets are 12.5 KB per rule for 100,000 users: kept out of repr.
     _positions: Mapping[str, int] = field(repr=False)
-    _yes: tuple[bytes, ...] = field(repr=False)
-    _unknown: tuple[bytes, ...] = field(repr=False)
+    _yes: bytes = field(repr=False)  # byte-major (see _byte_major): rules that surely cover
+    _unknown: bytes = field(repr=False)  # byte-major: rules that may cover
     _counts: Mapping[str, tuple[int, int]] = field(repr=False)
     _any: tuple[bytes, bytes] = field(repr=False)  # some rule surely covers; or only may
+    # The rules of each distinct column of bits asked about: users of the same groups share one.
+    _named: dict[bytes, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -111,8 +117,8 @@ class RuleCoverage:
             _positions=dict(
                 zip(map(user_key, *_directories_and_ids(users)), range(len(users)), strict=True)
             ),
-            _yes=tuple(yes_bits),
-            _unknown=tuple(unknown_bits),
+            _yes=_byte_major(yes_bits, size),
+            _unknown=_byte_major(unknown_bits, size),
             _counts=counts,
             _any=(
                 any_yes.to_bytes(size, "little"),
@@ -168,12 +174,37 @@ class RuleCoverage:
         """
         return self._counts[rule_name][1]
 
-    def _select(self, bitsets: tuple[bytes, ...], user_key: str) -> tuple[str, ...]:
+    def _select(self, matrix: bytes, user_key: str) -> tuple[str, ...]:
         position = self._positions[user_key]
-        byte, bit = position >> 3, 1 << (position & 7)
-        return tuple(
-            name for name, bits in zip(self.names, bitsets, strict=True) if bits[byte] & bit
-        )
+        width = len(self.names)
+        start = (position >> 3) * width
+        # One contiguous slice holds the user's byte of every rule; masked to 0/1 in C, it names
+        # the rules. Reading that byte from 300 separate bitsets instead cost a cache miss each.
+        column = matrix[start : start + width].translate(_BIT[position & 7])
+        # Prefixed by which matrix: a column of the yes matrix must not answer for unknown.
+        memo_key = (b"y" if matrix is self._yes else b"u") + column
+        named = self._named.get(memo_key)
+        if named is None:
+            names = self.names
+            found = []
+            at = column.find(1)
+            while at >= 0:
+                found.append(names[at])
+                at = column.find(1, at + 1)
+            named = tuple(found)
+            if len(self._named) < _MEMO_LIMIT:
+                self._named[memo_key] = named
+        return named
+
+
+def _byte_major(bitsets: Sequence[bytes], size: int) -> bytes:
+    """Per-rule bitsets of ``size`` bytes, interleaved: byte ``b`` of rule ``r`` at
+    ``b * len(bitsets) + r``, so that one user's bits of every rule lie side by side."""
+    width = len(bitsets)
+    matrix = bytearray(size * width)
+    for rule, bits in enumerate(bitsets):
+        matrix[rule::width] = bits
+    return bytes(matrix)
 
 
 def _flags_to_bits(flags: bytearray) -> int:
