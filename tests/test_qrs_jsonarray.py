@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from licsync.errors import QrsError
-from licsync.qrs.jsonarray import OUT_OF_RANGE, NotAnArray, iter_json_array
+from licsync.qrs.jsonarray import OUT_OF_RANGE, NotAnArray, iter_json_array, iter_json_chunks
 
 # Numbers as QRS writes them: int64 and finite doubles (others decode as OUT_OF_RANGE, below).
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
@@ -82,3 +84,61 @@ def test_deep_nesting_is_a_qrs_error_not_a_recursion_error() -> None:
     body = b"[" + b"[" * 100_000 + b"]" * 100_000 + b"]"
     with pytest.raises(QrsError, match="GET /qrs/user/full: the answer is nested too deeply"):
         decode(body)
+
+
+def _pieces(body: bytes, cuts: list[int]) -> list[bytes]:
+    """``body`` cut at these offsets (anywhere: inside a number, a string, a UTF-8 character)."""
+    edges = sorted({0, len(body), *(cut % (len(body) + 1) for cut in cuts)})
+    return [body[low:high] for low, high in itertools.pairwise(edges)]
+
+
+def _outcome(elements: Callable[[], Iterator[object]]) -> tuple[str, object]:
+    try:
+        return "values", list(elements())
+    except NotAnArray as exc:
+        return "not an array", exc.value
+    except QrsError as exc:
+        return "error", str(exc).split(" (", 1)[0]
+
+
+_CHUNKED_BODIES = st.lists(values, max_size=6).flatmap(
+    lambda items: st.sampled_from(
+        [
+            json.dumps(items).encode(),
+            json.dumps(items, indent=1, ensure_ascii=False).encode(),
+            json.dumps(items, ensure_ascii=False).encode()[:-1],  # cut short
+            json.dumps(items).encode() + b" x",
+            json.dumps({"items": items}).encode(),
+            json.dumps(items, ensure_ascii=False).encode().replace(b",", b" ", 1),
+        ]
+    )
+)
+
+
+@given(_CHUNKED_BODIES, st.lists(st.integers(min_value=0), max_size=12))
+def test_chunks_decode_as_the_joined_body(body: bytes, cuts: list[int]) -> None:
+    """However the body is cut into chunks, the elements (or the refusal) are those of the
+    whole body; the chunk list is consumed."""
+    chunks = _pieces(body, cuts)
+    expected = _outcome(lambda: iter_json_array(body, method="GET", path="/qrs/user/full"))
+    got = _outcome(lambda: iter_json_chunks(chunks, method="GET", path="/qrs/user/full"))
+    assert got == expected
+    if got[0] == "values":
+        assert chunks == []
+
+
+@pytest.mark.parametrize("number", [b"1.5e3", b"-12345678", b"1E-7", b"0.25"])
+def test_a_number_cut_by_a_chunk_boundary_is_read_whole(number: bytes) -> None:
+    """A number split between two chunks at every place is one number, not two pieces."""
+    body = b"[" + number + b"," + number + b"]"
+    for cut in range(1, len(body)):
+        assert list(
+            iter_json_chunks([body[:cut], body[cut:]], method="GET", path="/qrs/user/full")
+        ) == json.loads(body)
+
+
+def test_chunk_errors_name_the_offset_in_the_whole_body() -> None:
+    """A fault past the first chunk is placed by its offset in the body, not in the chunk."""
+    body = b'[{"a": 1}, {"b": 2} {"c": 3}]'
+    with pytest.raises(QrsError, match="expected ',' or ']' at character 20"):
+        list(iter_json_chunks([body[:12], body[12:]], method="GET", path="/qrs/user/full"))

@@ -4,11 +4,14 @@
 before the first user can be modelled, and that is the peak memory of a whole ``plan``. Decoding
 element by element with the standard library's own C scanner keeps one user's dict alive at a
 time: the same parser, the same results, a fraction of the memory (and fewer allocations for
-the cyclic collector to look at).
+the cyclic collector to look at). :func:`iter_json_chunks` goes further: it reads the body in
+the pieces it arrived in, decoding each as it is reached and letting it go once read, so that
+neither the whole body nor its whole text ever exists (224 MB each for 100,000 users).
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
@@ -17,7 +20,14 @@ from typing import Any
 
 from licsync.errors import QrsResponseError
 
-__all__ = ["OUT_OF_RANGE", "NotAnArray", "OutOfRange", "decode", "iter_json_array"]
+__all__ = [
+    "OUT_OF_RANGE",
+    "NotAnArray",
+    "OutOfRange",
+    "decode",
+    "iter_json_array",
+    "iter_json_chunks",
+]
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's four whitespace characters, as json.decoder
 
@@ -135,6 +145,126 @@ def _elements(text: str, index: int, method: str, path: str) -> Iterator[Any]:
 def _rest_is_empty(text: str, index: int, method: str, path: str) -> Iterator[Any]:
     if _skip(text, index) != len(text):
         raise _not_json(method, path, ValueError(f"extra data at character {index}"))
+    return iter(())
+
+
+def iter_json_chunks(chunks: list[bytes], *, method: str, path: str) -> Iterator[Any]:
+    """The elements of the JSON array whose body arrived as ``chunks``, decoded lazily in order.
+
+    The list is consumed: each chunk is decoded when the elements reach it and dropped once
+    they are read. The values, and the errors, are those of :func:`iter_json_array` over the
+    joined body; an error's character offset counts from the start of the body.
+
+    Raises:
+        NotAnArray: the body is some other JSON value (raised before the first element).
+        QrsResponseError: the body is not JSON (raised where the problem is met).
+    """
+    if len(chunks) < 2:
+        body = chunks[0] if chunks else b""
+        chunks.clear()
+        return iter_json_array(body, method=method, path=path)
+    window = _Window(chunks, method, path)
+    index = window.skip(0)
+    if not window.text.startswith("[", index):
+        raise NotAnArray(decode(window.whole(), method=method, path=path))
+    window.started()
+    return _chunked_elements(window, index + 1)
+
+
+class _Window:
+    """The part of a chunked body not read yet, as text, grown a chunk at a time."""
+
+    def __init__(self, chunks: list[bytes], method: str, path: str) -> None:
+        chunks.reverse()  # taken from the end: each pop is O(1)
+        self.pending = chunks
+        self.method = method
+        self.path = path
+        self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self.text = ""
+        self.base = 0  # characters of the body before text[0]
+        self.kept: list[bytes] | None = []  # chunks read before the array began, for whole()
+
+    @property
+    def final(self) -> bool:
+        return not self.pending
+
+    def grow(self, index: int, least: int = 0) -> int:
+        """Drop ``text[:index]`` and decode chunks until ``least`` more characters are at hand
+        (at least one chunk); returns where ``index`` now is (0)."""
+        wanted = len(self.text) - index + max(least, 1)
+        text = self.text[index:]
+        self.base += index
+        while self.pending and len(text) < wanted:
+            chunk = self.pending.pop()
+            if self.kept is not None:
+                self.kept.append(chunk)
+            try:
+                text += self.decoder.decode(chunk, final=not self.pending)
+            except ValueError as exc:
+                raise _not_json(self.method, self.path, exc) from None
+        self.text = text
+        return 0
+
+    def skip(self, index: int) -> int:
+        """The first non-whitespace character at or after ``index``, growing as needed."""
+        index = _skip(self.text, index)
+        while index >= len(self.text) and not self.final:
+            index = self.grow(index)
+            index = _skip(self.text, index)
+        return index
+
+    def started(self) -> None:
+        self.kept = None
+
+    def whole(self) -> bytes:
+        """The whole body (only before the array began: the chunks read so far were kept)."""
+        assert self.kept is not None
+        return b"".join([*self.kept, *reversed(self.pending)])
+
+    def not_json(self, message: str, index: int) -> QrsResponseError:
+        return _not_json(self.method, self.path, ValueError(f"{message} {self.base + index}"))
+
+
+def _chunked_elements(window: _Window, index: int) -> Iterator[Any]:
+    index = window.skip(index)
+    if window.text.startswith("]", index):
+        yield from _chunked_rest(window, index + 1)
+        return
+    while True:
+        try:
+            value, end = _SCAN(window.text, index)
+        except RecursionError:
+            raise _too_deep(window.method, window.path) from None
+        except (StopIteration, ValueError) as exc:
+            if window.final:
+                if isinstance(exc, StopIteration):
+                    raise window.not_json("no value at character", index) from None
+                raise _not_json(window.method, window.path, exc) from None
+            # Cut short by the end of the window, most likely: read on, twice as far each
+            # time, so that one huge element costs linear time, not quadratic.
+            index = window.grow(index, least=len(window.text) - index)
+            continue
+        after = _skip(window.text, end)
+        if not window.final and (after >= len(window.text) or window.text[after] not in ",]"):
+            # Not followed by what follows an element: a number the window's end cut short
+            # ("1.5" of "1.5e3") goes on in the next chunk. Decode it again with more at hand.
+            index = window.grow(index)
+            continue
+        yield value
+        if window.text.startswith(",", after):
+            index = window.skip(after + 1)
+            continue
+        if window.text.startswith("]", after):
+            yield from _chunked_rest(window, after + 1)
+            return
+        raise window.not_json("expected ',' or ']' at character", after)
+
+
+def _chunked_rest(window: _Window, index: int) -> Iterator[Any]:
+    at = window.base + index
+    if window.skip(index) != len(window.text):
+        message = f"extra data at character {at}"
+        raise _not_json(window.method, window.path, ValueError(message))
     return iter(())
 
 

@@ -24,7 +24,7 @@ from licsync.gcpause import gc_paused
 from licsync.identity import AccessType, user_key
 from licsync.qrs import filters, paths
 from licsync.qrs.client import QrsClient
-from licsync.qrs.jsonarray import NotAnArray, iter_json_array
+from licsync.qrs.jsonarray import NotAnArray, iter_json_chunks
 from licsync.qrs.parse import (
     parse_about,
     parse_capacity,
@@ -185,22 +185,12 @@ def _read_actual(
 
     def job(path: str, params: Mapping[str, str]) -> tuple[Any, EndpointTiming]:
         t0 = time.perf_counter()
-        body = client.get_bytes(path, params=params)
+        body, size = _get(client, path, params, streamed=path in streamed)
         t1 = time.perf_counter()
-        size = len(body)
         with cpu_lock:
             t2 = time.perf_counter()
-            if path in streamed:
-                # Decoded element by element while building: the whole decoded array of
-                # 100,000 users would otherwise be the peak memory of the plan (see jsonarray).
-                try:
-                    decoded: Any = iter_json_array(body, method="GET", path=path)
-                except NotAnArray as exc:
-                    decoded = exc.value  # the builder names what it expected
-            else:
-                decoded = client.decode_json("GET", path, body)
-            # The body (200 MB for 100,000 users) is not needed once decoded.
-            del body
+            decoded = _decode(client, path, body)
+            del body  # not needed once decoded (a streamed one is let go piece by piece)
             t3 = time.perf_counter()
             value = builders[path](decoded)
             del decoded  # freeing the decoded JSON is part of building, and costs time
@@ -241,6 +231,29 @@ def _read_actual(
         total=finished - started, endpoints=timings, assemble=finished - assemble_started
     )
     return ReadResult(actual=actual, timing=timing)
+
+
+def _get(
+    client: QrsClient, path: str, params: Mapping[str, str], *, streamed: bool
+) -> tuple[bytes | list[bytes], int]:
+    """The answer's body, and its size; a streamed one in the pieces it arrived in: joined, the
+    224 MB of 100,000 users and then their text were the peak memory of the plan."""
+    if streamed:
+        chunks = client.get_chunks(path, params=params)
+        return chunks, sum(map(len, chunks))
+    body = client.get_bytes(path, params=params)
+    return body, len(body)
+
+
+def _decode(client: QrsClient, path: str, body: bytes | list[bytes]) -> Any:
+    if isinstance(body, bytes):
+        return client.decode_json("GET", path, body)
+    # Decoded element by element while building, each piece let go once read: the whole
+    # decoded array would otherwise be the peak memory of the plan (see jsonarray).
+    try:
+        return iter_json_chunks(body, method="GET", path=path)
+    except NotAnArray as exc:
+        return exc.value  # the builder names what it expected
 
 
 def _in_background(
