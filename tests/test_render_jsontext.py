@@ -77,3 +77,11 @@ def test_refuses_what_json_refuses(value: Any) -> None:
         _expected(value)
     with pytest.raises(TypeError):
         dumps_indented(value)
+
+
+def test_a_map_is_written_as_a_list_and_end_is_appended() -> None:
+    """map objects (made item by item) are lists; ``end`` follows the text, empty or not."""
+    items = [{"a": 1}, {"b": [2]}]
+    assert dumps_indented({"x": map(dict, items)}, end="\n") == _expected({"x": items}) + "\n"
+    assert dumps_indented(map(str, []), end="\n") == "[]\n"
+    assert dumps_indented("text", end="!") == '"text"!'

@@ -13,4 +13,4 @@ __all__ = ["MAX_COMMENT", "plan_data", "render_json", "render_markdown", "render
 
 def render_json(plan: Plan) -> str:
     """The versioned JSON plan (``schema/plan.schema.json``), stable key order."""
-    return dumps_indented(plan_data(plan)) + "\n"
+    return dumps_indented(plan_data(plan, lazy=True), end="\n")

@@ -107,8 +107,17 @@ def capacity_now(line: CapacityLine) -> str:
     )
 
 
-def plan_data(plan: Plan) -> dict[str, Any]:
-    """Everything the text rendering shows, plus identifiers and the checksum."""
+def plan_data(plan: Plan, *, lazy: bool = False) -> dict[str, Any]:
+    """Everything the text rendering shows, plus identifiers and the checksum.
+
+    With ``lazy``, the changes and findings are ``map`` objects (for
+    :func:`licsync.render.jsontext.dumps_indented`, which makes them one at a time) instead of
+    lists: tens of thousands of dicts need not all exist at once.
+    """
+    changes: Any = map(change_data, plan.changes)
+    findings: Any = map(finding_data, plan.findings)
+    if not lazy:
+        changes, findings = list(changes), list(findings)
     return {
         "format_version": FORMAT_VERSION,
         "licsync_version": __version__,
@@ -167,8 +176,8 @@ def plan_data(plan: Plan) -> dict[str, Any]:
                 for t, s in plan.safety.per_type.items()
             },
         },
-        "changes": [change_data(c) for c in plan.changes],
-        "findings": [finding_data(f) for f in plan.findings],
+        "changes": changes,
+        "findings": findings,
     }
 
 
