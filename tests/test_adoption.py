@@ -209,6 +209,7 @@ def _plan_changes(plan_file: Path) -> set[str]:
     return {c.get("user") for c in json.loads(plan_file.read_text(encoding="utf-8"))["changes"]}
 
 
+@pytest.mark.slow
 def test_a_gitlab_project_plans_a_merge_request_and_applies_the_merge(
     installed: Installed, site_sim: Simulator, gitlab: GitLabStandIn, tmp_path: Path
 ) -> None:
@@ -273,6 +274,7 @@ def _steps_scripts(steps: list[dict[str, Any]], *, skip_failure_steps: bool = Tr
     ]
 
 
+@pytest.mark.slow
 def test_an_azure_repository_plans_a_pull_request_and_applies_the_merge(
     installed: Installed, site_sim: Simulator, azure: AzureStandIn, tmp_path: Path
 ) -> None:
@@ -377,6 +379,7 @@ def run_github_job(
     return uses
 
 
+@pytest.mark.slow
 def test_a_github_repository_plans_a_pull_request_and_applies_the_merge(
     installed: Installed, site_sim: Simulator, github: GitHubStandIn, tmp_path: Path
 ) -> None:

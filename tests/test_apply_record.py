@@ -167,6 +167,7 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines()]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not POSIX, reason="RLIMIT_FSIZE is POSIX")
 def test_a_log_that_fills_up_stops_the_writes_and_every_item_is_reported(
     example: Path, served_demo: Simulator
@@ -210,6 +211,7 @@ def _stop(child: subprocess.Popen[str], name: str) -> None:
 _EXPECTED = {"SIGTERM": 143, "SIGHUP": 129, "SIGINT": 130}
 
 
+@pytest.mark.slow
 @wine_gap(WINE_NO_CONSOLE)
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGINT"])
 def test_a_signal_while_writing_ends_with_a_report_and_an_end_record(
@@ -238,6 +240,7 @@ def test_a_signal_while_writing_ends_with_a_report_and_an_end_record(
     assert records[-1]["interrupted"] is True
 
 
+@pytest.mark.slow
 @wine_gap(WINE_NO_CONSOLE)
 def test_ctrl_c_while_reading_stops_at_once_and_sends_nothing(
     example: Path, served_demo: Simulator

@@ -25,6 +25,7 @@ def _campaign() -> ModuleType:
     return module
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_apply_under_write_faults_and_kill_9_tells_the_truth_and_converges(
     seed: int, tmp_path: Path

@@ -81,6 +81,7 @@ def _pip(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_offline_install_from_a_wheelhouse(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -140,6 +141,7 @@ def _plan(client: QrsClient, wanted: Desired) -> Plan:
     return plan(wanted, read_actual(client).actual, Signals(), NOW)
 
 
+@pytest.mark.slow
 # each example plans, applies through the simulator and plans again: half the profile's count
 @settings(max_examples=max(3, settings.default.max_examples // 2))
 @given(scenarios())
