@@ -14,7 +14,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -153,9 +153,10 @@ def ident(user: dict[str, Any]) -> str:
     return f"{user['userDirectory']}\\{user['userId']}"
 
 
-def floor_read(http: httpx.Client, base: str) -> int:
-    """Plain GETs + ``json.loads`` of the endpoints licsync reads, with licsync's concurrency
-    (one worker thread per request); returns the bytes read."""
+def floor_read(http: httpx.Client, base: str, paths: Collection[str] | None = None) -> int:
+    """Plain GETs + ``json.loads`` of the endpoints licsync reads (only those of ``paths``
+    when given), with licsync's concurrency (one worker thread per request); returns the
+    bytes read."""
 
     def one(path: str, params: dict[str, str]) -> int:
         key, xrfkey = xrf()
@@ -165,7 +166,7 @@ def floor_read(http: httpx.Client, base: str) -> int:
         json.loads(response.content)
         return len(response.content)
 
-    requests = actual_requests()
+    requests = [(p, q) for p, q in actual_requests() if paths is None or p in paths]
     with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
         futures = [pool.submit(one, path, dict(params)) for path, params in requests]
         return sum(f.result() for f in futures)
