@@ -112,9 +112,10 @@ if PROFILE:
 import licsync.apply.run as run
 import licsync.qrs.client as client
 import licsync.session as session
-marks, phase, tally, lock = [], ["start"], {}, threading.Lock()
+marks, cpu, phase, tally, lock = [], {}, ["start"], {}, threading.Lock()
 def mark(name):
     marks.append((name, time.perf_counter() - T0))
+    cpu[name] = time.process_time()
 def phased(name, function):
     def wrapped(*args, **kwargs):
         before = phase[0]
@@ -169,7 +170,7 @@ def report():
         profiler.stop()
         with open(PROFILE, "w") as out:
             out.write(profiler.output_text(unicode=True, show_all=False))
-    split = {"marks": marks, "requests": tally, "timings": timings, "reads": reads}
+    split = {"marks": marks, "cpu": cpu, "requests": tally, "timings": timings, "reads": reads}
     sys.stderr.write("licsync-bench: " + json.dumps(split) + "\\n")
 atexit.register(report)
 sys.argv = ["licsync", *sys.argv[1:]]
@@ -364,9 +365,23 @@ def show_split(split: dict[str, Any], wall: float) -> None:
         *_parts(split, "replan"),
         ("report, render, exit", exit_at - marks["replan end"]),
     ]
-    print(f"split of licsync apply ({wall:.2f}s wall):")
+    cpu = split.get("cpu", {})
+    spent = {  # CPU seconds of the whole process (every thread) between two marks
+        "imports, CLI parsing": cpu.get("open_session", 0.0),
+        "load desired state, open client": cpu.get("plan start", 0.0)
+        - cpu.get("open_session", 0.0),
+        "plan": cpu.get("plan end", 0.0) - cpu.get("plan start", 0.0),
+        "execute": cpu.get("execute end", 0.0) - cpu.get("execute start", 0.0),
+        "re-plan": cpu.get("replan end", 0.0) - cpu.get("replan start", 0.0),
+        "report, render, exit": cpu.get("exit", 0.0) - cpu.get("replan end", 0.0),
+    }
+    print(
+        f"split of licsync apply ({wall:.2f}s wall, {cpu.get('exit', 0.0):.2f}s CPU until exit; "
+        "wall and CPU seconds of each phase):"
+    )
     for name, seconds in spans:
-        print(f"  {name:40s} {seconds:6.2f}s")
+        used = f" {spent[name]:6.2f}s" if name in spent and cpu else ""
+        print(f"  {name:40s} {seconds:6.2f}s{used}")
     for number, read in enumerate(split.get("reads", ()), 1):
         print(
             f"read {number}: {read['total']:.2f}s (assembling {read['assemble']:.2f}s); "

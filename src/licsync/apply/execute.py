@@ -233,22 +233,36 @@ def _blocker(change: Change, results: Mapping[ChangeId, WriteResult]) -> WriteRe
 
 
 def _batches(changes: Sequence[Change], writer: Writer) -> list[list[Change]]:
-    """Consecutive changes of one bulk kind and access type, up to the writer's chunk size;
-    every other change alone."""
+    """Consecutive changes of one bulk kind and access type in as few batches as the writer's
+    chunk size allows, of even sizes (150 go as 75 + 75, not 100 + 50: the batches of a wave
+    run side by side, and the wave lasts as long as its biggest); every other change alone."""
     batches: list[list[Change]] = []
+    run: list[Change] = []
     for change in changes:
-        size = _chunk_size(change, writer)
-        last = batches[-1] if batches else None
-        if (
-            size > 1
-            and last is not None
-            and len(last) < size
-            and type(last[0]) is type(change)
-            and last[0].access_type is change.access_type
+        if run and (
+            type(run[0]) is not type(change) or run[0].access_type is not change.access_type
         ):
-            last.append(change)
+            batches.extend(_even(run, _chunk_size(run[0], writer)))
+            run = []
+        if _chunk_size(change, writer) > 1:
+            run.append(change)
         else:
             batches.append([change])
+    if run:
+        batches.extend(_even(run, _chunk_size(run[0], writer)))
+    return batches
+
+
+def _even(run: Sequence[Change], size: int) -> list[list[Change]]:
+    """``run`` in ``ceil(len / size)`` consecutive batches whose sizes differ by one at most."""
+    count = -(-len(run) // size)
+    small, bigger = divmod(len(run), count)
+    batches: list[list[Change]] = []
+    start = 0
+    for number in range(count):
+        end = start + small + (1 if number < bigger else 0)
+        batches.append(list(run[start:end]))
+        start = end
     return batches
 
 

@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from licsync.actual import Licence
 from licsync.apply.audit import AuditLog
 from licsync.apply.execute import INTERRUPTED, NOT_ATTEMPTED, execute
 from licsync.apply.report import ApplyResult, Approval, Item
@@ -54,7 +55,7 @@ from licsync.plan.changes import (
 )
 from licsync.qrs import paths
 from licsync.qrs import retry as retries
-from licsync.qrs.parse import parse_capacity, parse_licence
+from licsync.qrs.parse import parse_capacity
 from licsync.qrs.retry import RetryPolicy
 from licsync.render.escape import escape_text
 from licsync.session import PlanRun, Session
@@ -138,7 +139,7 @@ def apply_changes(
     recorder = RecordingWriter() if options.dry_run else None
     writer: Writer = recorder if recorder is not None else QrsWriter(session.client)
     attempts: Counter[ChangeId] = Counter()
-    gate = None if options.dry_run else _CapacityGate(session)
+    gate = None if options.dry_run else _CapacityGate(session, run.actual.licence)
 
     def record(change: Change, result: WriteResult) -> None:
         unsent = gate is not None and change.id in gate.refused
@@ -312,17 +313,23 @@ def _check_safety(fresh: Plan, options: ApplyOptions) -> bool:
 class _CapacityGate:
     """Before allocating, read how many seats are free; an allocation beyond them fails
     without a request. Reinstatements take back a seat that is still counted: gated only by
-    an expired licence, which fails every allocation and reinstatement without a request."""
+    an expired licence, which fails every allocation and reinstatement without a request.
 
-    def __init__(self, session: Session) -> None:
+    The licence is the one the fresh plan read a moment before (the seats must be read again
+    after the reclaims, the licence need not: one request less on the way to the grants). A
+    licence that expires in between meets QRS's refusal, which the writer settles.
+    """
+
+    def __init__(self, session: Session, licence: Licence) -> None:
         self._session = session
+        self._licence = licence
         self.refused: set[ChangeId] = set()
 
     def __call__(self, phase: Phase, changes: Sequence[Change]) -> Mapping[ChangeId, WriteResult]:
         granting = [c for c in changes if isinstance(c, Allocate | Reinstate)]
         if phase is not Phase.GRANT or not granting:
             return {}
-        expired = _expired_licence(self._session)
+        expired = _expired_licence(self._licence)
         if expired is not None:  # QRS would answer each request 400 <BrokenRules>
             held = {c.id: WriteResult(c.id, Outcome.FAILED, expired) for c in granting}
             self.refused.update(held)
@@ -353,12 +360,8 @@ class _CapacityGate:
         return refused
 
 
-def _expired_licence(session: Session) -> str | None:
+def _expired_licence(licence: Licence) -> str | None:
     """Why nothing may be allocated (the site's licence has expired), or None."""
-    try:
-        licence = parse_licence(session.client.get_json(paths.LICENSE))
-    except QrsError:
-        return None  # unknown: the writes themselves will say what QRS thinks
     if not licence.expired:
         return None
     because = f" ({licence.expired_reason})" if licence.expired_reason else ""
