@@ -47,6 +47,7 @@ PURE = frozenset(
         "licsync.apply",
         "licsync.apply.report",
         "licsync.lookalike",
+        "licsync.textsafe",
         "licsync.dump",
     }
 )

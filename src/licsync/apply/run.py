@@ -57,8 +57,8 @@ from licsync.qrs import paths
 from licsync.qrs import retry as retries
 from licsync.qrs.parse import parse_capacity
 from licsync.qrs.retry import RetryPolicy
-from licsync.render.escape import escape_text
 from licsync.session import PlanRun, Session
+from licsync.textsafe import escape_text
 
 __all__ = ["QUARANTINE_DAYS", "ApplyOptions", "apply_changes"]
 

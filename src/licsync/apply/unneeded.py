@@ -17,7 +17,7 @@ from licsync.desired import Desired, DesiredAllocation
 from licsync.identity import AccessType
 from licsync.plan.changes import Action, ChangeId, Reason
 from licsync.plan.document import Plan
-from licsync.render.escape import escape_text
+from licsync.textsafe import escape_text
 
 __all__ = ["why_not_needed"]
 

@@ -39,8 +39,8 @@ from licsync.cli.site_session import site_session
 from licsync.errors import ApplyRefused
 from licsync.render.applied import render_apply_json, render_apply_text
 from licsync.render.data import instant
-from licsync.render.escape import escape_text
 from licsync.session import EMBEDDED_TARGET, Session
+from licsync.textsafe import escape_text
 
 __all__ = ["DEFAULT_AUDIT_FOLDER", "apply", "register"]
 

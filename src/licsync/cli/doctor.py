@@ -21,7 +21,7 @@ from licsync.cli.options import (
 )
 from licsync.cli.site_session import site_session
 from licsync.errors import ConfigError, QrsError, SecretError
-from licsync.render.escape import escape_text
+from licsync.textsafe import escape_text
 
 __all__ = ["doctor", "register"]
 

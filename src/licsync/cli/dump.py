@@ -28,10 +28,10 @@ from licsync.errors import ConfigError, DumpRefused
 from licsync.identity import AccessType
 from licsync.load import load_desired
 from licsync.policy import Ownership, Policy
-from licsync.render.escape import escape_text
 from licsync.safefile import read_regular
 from licsync.session import EMBEDDED, read_site
 from licsync.site import Site
+from licsync.textsafe import escape_text
 from licsync.yamlsafe import MAX_BYTES, load_yaml
 
 __all__ = ["dump", "register"]

@@ -49,7 +49,7 @@ from licsync.cli.console import utf8_streams
 from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import shown
 from licsync.errors import ApplyRefused, ConfigError, LicsyncError
-from licsync.render.escape import escape_text
+from licsync.textsafe import escape_text
 
 __all__ = ["COMMANDS", "PROG", "app", "main"]
 

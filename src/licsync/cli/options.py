@@ -17,10 +17,10 @@ from typing import Annotated
 import typer
 
 from licsync.qrs.auth import effective_base_url
-from licsync.render.escape import escape_text
 from licsync.render.findings import DEFAULT_PER_KIND, FindingsShown
 from licsync.session import EMBEDDED
 from licsync.site import AuthMode
+from licsync.textsafe import escape_text
 
 __all__ = [
     "NOW_MAX",

@@ -29,7 +29,7 @@ from licsync.cli.site_session import site_session
 from licsync.propose.body import render_body, summary_lines
 from licsync.propose.outcome import ProposeRun
 from licsync.propose.run import propose_site
-from licsync.render.escape import escape_text
+from licsync.textsafe import escape_text
 
 __all__ = ["propose", "register"]
 

@@ -16,8 +16,8 @@ from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import DirectoryArgument, count
 from licsync.errors import Problem
 from licsync.load import LoadReport, check_directory
-from licsync.render.escape import escape_text
 from licsync.severity import Severity
+from licsync.textsafe import escape_text
 
 __all__ = ["github_annotation", "register", "validate"]
 

@@ -14,7 +14,7 @@ import zipfile
 from typing import IO
 
 from licsync.errors import ForgeError
-from licsync.render.escape import escape_text
+from licsync.textsafe import escape_text
 
 __all__ = ["MAX_UNZIPPED_PLAN", "PLAN_NAME", "plan_from_zip"]
 

@@ -43,7 +43,7 @@ from licsync.forge.rest import (
     token_value,
 )
 from licsync.qrs import retry
-from licsync.render.escape import escape_text
+from licsync.textsafe import escape_text
 
 __all__ = ["GitHub", "GitHubSettings", "RateLimitPolicy", "settings_from_env"]
 

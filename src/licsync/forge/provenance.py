@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from licsync.errors import ForgeError, ReviewedPlanMissing, ReviewedPlanRefused, UsageError
 from licsync.forge import COMMIT_SHA, ReviewedArtifact
 from licsync.jsonfile import parse_plan_json
-from licsync.render.escape import escape_text
+from licsync.textsafe import escape_text
 
 __all__ = [
     "MAX_CANDIDATES",

@@ -29,7 +29,7 @@ from licsync.forge import jsonbound
 from licsync.forge.tls import forge_verify
 from licsync.qrs import deadline, retry
 from licsync.qrs.errormap import sanitise_excerpt
-from licsync.render.escape import escape_text
+from licsync.textsafe import escape_text
 
 __all__ = [
     "Answer",

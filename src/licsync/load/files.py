@@ -12,9 +12,9 @@ from pathlib import Path
 
 from licsync.errors import ConfigError, Problem
 from licsync.load.schema import schema_problems
-from licsync.render.escape import escape_text
 from licsync.safefile import describe_mode, file_identity, is_inside, read_regular
 from licsync.severity import Severity
+from licsync.textsafe import escape_text
 from licsync.yamlsafe import MAX_BYTES, YamlDocument, load_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")

@@ -32,7 +32,7 @@ from licsync.errors import ConfigError, Problem
 from licsync.identity import AccessType
 from licsync.policy import ProposalStyle
 from licsync.propose.decide import Edit, Kept, Proposal, Removal, Suggestion
-from licsync.render.escape import escape_text
+from licsync.textsafe import escape_text
 
 __all__ = ["EditResult", "edit_files"]
 

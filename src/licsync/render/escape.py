@@ -5,45 +5,19 @@ line break forges a line, ESC sequences clear the screen or set the window title
 reorder what is shown) and GitHub's Markdown (which turns punctuation into links, images, raw
 HTML, table cells, mentions and issue references; GitLab's and Azure DevOps' references too).
 Each renderer passes every foreign value through one function here, so what is shown is the
-value, and only the value.
+value, and only the value. The terminal's half, :func:`escape_text`, lives below the renderers in
+:mod:`licsync.textsafe` (loading and applying need it too) and is re-exported here.
 """
 
 from __future__ import annotations
 
 import re
 
+from licsync.textsafe import escape_text
+
 __all__ = ["escape_text", "md_code", "md_text"]
 
 _WORD_JOINER = "\u2060"
-
-
-def _escape_char(ch: str) -> str:
-    code = ord(ch)
-    if ch == "\n":
-        return "\\n"
-    if ch == "\r":
-        return "\\r"
-    if ch == "\t":
-        return "\\t"
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
-
-
-def escape_text(text: str) -> str:
-    """``text`` with every character a terminal would act on shown as a Python-style escape.
-
-    Line breaks, tabs, ESC and every other C0 control, DEL, the C1 controls, bidi controls and
-    every other character Python counts as unprintable (format characters, separators other than
-    the plain space) become ``\\n``, ``\\x1b``, ``\\u202e`` ... Backslashes are kept as they are
-    (``CORP\\alice`` is a user name), so the escape is for the eye, not to be parsed back.
-    """
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else _escape_char(ch) for ch in text)
-
 
 # Markdown punctuation that starts something: code spans, emphasis, links and images, tables,
 # strikethrough, math; and HTML, which is written as entities.
