@@ -40,7 +40,7 @@ from licsync.actual import LicenceKind
 from licsync.apply.lock import file_stem, lock_path, state_directory
 from licsync.apply.writer.requests import ROUTES
 from licsync.errors import LicsyncError, QrsAuthError, QrsError, QrsTransportError
-from licsync.identity import AccessType, split_user
+from licsync.identity import QUARANTINE, AccessType, split_user
 from licsync.qrs import paths
 from licsync.qrs.errormap import tls_cause
 from licsync.qrs.parse import parse_about, parse_capacity, parse_licence
@@ -366,7 +366,7 @@ def _licence(session: Session) -> list[Check]:
     else:
         subscription = ", a subscription" if licence.subscription else ""
         quarantine = (
-            "reclaimed seats used in the last 7 days are quarantined"
+            f"reclaimed seats used in the last {QUARANTINE.days} days are quarantined"
             if licence.quarantines
             else "reclaimed seats are free at once"
         )

@@ -7,17 +7,25 @@ lookup goes through :func:`user_key`; the spelling from the file is kept for dis
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
+    "QUARANTINE",
     "AccessType",
     "RuleContext",
     "Source",
     "split_user",
     "user_key",
 ]
+
+
+QUARANTINE = dt.timedelta(days=7)
+"""QRS's quarantine (QMC docs: seven days): a seat last used less than this long before it is
+deallocated is not freed but quarantined for this long. The planner predicts it, apply reports
+it, the simulator does it; all from this one value."""
 
 
 class AccessType(StrEnum):

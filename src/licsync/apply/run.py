@@ -39,7 +39,7 @@ from licsync.apply.reviewed import ReviewedPlan, match
 from licsync.apply.unneeded import why_not_needed
 from licsync.apply.writer import Outcome, QrsWriter, RecordingWriter, Writer, WriteResult
 from licsync.errors import ApplyRefused, QrsError, UsageError
-from licsync.identity import AccessType
+from licsync.identity import QUARANTINE, AccessType
 from licsync.plan import Plan
 from licsync.plan.changes import (
     Allocate,
@@ -60,10 +60,7 @@ from licsync.qrs.retry import RetryPolicy
 from licsync.session import PlanRun, Session
 from licsync.textsafe import escape_text
 
-__all__ = ["QUARANTINE_DAYS", "ApplyOptions", "apply_changes"]
-
-QUARANTINE_DAYS = 7
-"""How long QRS keeps a reclaimed seat that was used in the last week (QMC semantics)."""
+__all__ = ["ApplyOptions", "apply_changes"]
 
 _SETTLE_STATUSES = frozenset({409, 429})
 _SETTLE_ROUNDS = 2
@@ -528,7 +525,7 @@ def _item(change: Change, result: WriteResult, attempts: int, now: dt.datetime) 
     status = result.outcome
     quarantine = None
     if isinstance(change, Reclaim) and change.quarantine and status is Outcome.APPLIED:
-        quarantine = now + dt.timedelta(days=QUARANTINE_DAYS)
+        quarantine = now + QUARANTINE
     return Item(
         id=change.id,
         status=status,

@@ -37,6 +37,7 @@ from licsync.cli.options import (
 )
 from licsync.cli.site_session import site_session
 from licsync.errors import ApplyRefused
+from licsync.identity import QUARANTINE
 from licsync.render.applied import render_apply_json, render_apply_text
 from licsync.render.data import instant
 from licsync.session import EMBEDDED_TARGET, Session
@@ -236,7 +237,7 @@ def _print_report(report: str, result: ApplyResult) -> None:
         raise typer.Exit(ExitCode.ERROR) from None
 
 
-REVIEW_MAX_AGE = dt.timedelta(days=7)
+REVIEW_MAX_AGE = QUARANTINE
 """How long before the site's clock a reviewed plan's instant may be. Apply re-reads the
 site, so old facts are never applied; but the plan's time-based decisions (``until`` dates,
 idle days, the 7-day quarantine it predicts) are as of its instant, and after QRS's quarantine

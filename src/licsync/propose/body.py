@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from licsync.identity import AccessType
+from licsync.identity import QUARANTINE, AccessType
 from licsync.plan import Plan
 from licsync.policy import Ownership, ProposalStyle
 from licsync.propose.decide import Edit
@@ -244,7 +244,7 @@ def _capacity(before: Plan, after: Plan) -> list[str]:
         "### Capacity effect",
         "",
         "| type | total | used now | used after the plan | freed at once by the next apply "
-        "| quarantined 7 days |",
+        f"| quarantined {QUARANTINE.days} days |",
         "| --- | --- | --- | --- | --- | --- |",
         *rows,
         "",

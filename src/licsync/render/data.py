@@ -11,7 +11,7 @@ from typing import Any
 
 from licsync import __version__
 from licsync.actual import LicenceKind
-from licsync.identity import AccessType
+from licsync.identity import QUARANTINE, AccessType
 from licsync.plan import (
     FORMAT_VERSION,
     Action,
@@ -78,7 +78,8 @@ def licence_words(line: CapacityLine) -> str:
     if kind is LicenceKind.KEY:
         return "signed licence key (a reclaimed seat is free at once)"
     if kind is LicenceKind.SERIAL:
-        return "serial and control number (a seat used in the last 7 days is quarantined)"
+        days = QUARANTINE.days
+        return f"serial and control number (a seat used in the last {days} days is quarantined)"
     return "licence kind unknown (quarantine assumed)"
 
 
@@ -209,7 +210,7 @@ def quarantine_note(plan: Plan) -> str:
     if not quarantined:
         return ""
     seats = "seat stays" if quarantined == 1 else "seats stay"
-    return f" ({quarantined} reclaimed {seats} quarantined for 7 days)"
+    return f" ({quarantined} reclaimed {seats} quarantined for {QUARANTINE.days} days)"
 
 
 def change_data(change: Change) -> dict[str, Any]:

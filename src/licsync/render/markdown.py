@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from licsync.identity import AccessType
+from licsync.identity import QUARANTINE, AccessType
 from licsync.plan import (
     Action,
     AllocationChange,
@@ -243,7 +243,8 @@ def _change_row(change: Change) -> str:
         subject = md_code(change.user)
         detail = change.detail
         if isinstance(change, Reclaim) and change.quarantine:
-            detail = f"quarantined 7 days; {detail}" if detail else "quarantined 7 days"
+            quarantined = f"quarantined {QUARANTINE.days} days"
+            detail = f"{quarantined}; {detail}" if detail else quarantined
     else:
         subject = "rule " + md_code(change.name)
         detail = _rule_detail(change)

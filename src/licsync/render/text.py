@@ -9,7 +9,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Protocol
 
-from licsync.identity import AccessType
+from licsync.identity import QUARANTINE, AccessType
 from licsync.plan import (
     Action,
     AllocationChange,
@@ -120,7 +120,11 @@ def _change_lines(change: Change, paint: Style) -> list[str]:
     mark = change.action.symbol
     colour = _COLOURS[mark]
     if isinstance(change, AllocationChange):
-        tags = "  [quarantined 7 days]" if isinstance(change, Reclaim) and change.quarantine else ""
+        tags = (
+            f"  [quarantined {QUARANTINE.days} days]"
+            if isinstance(change, Reclaim) and change.quarantine
+            else ""
+        )
         where = f"  ({_e(str(change.source))})" if change.source is not None else ""
         detail = f"  {_e(change.detail)}" if change.detail else ""
         return [paint(f"    {mark} {_e(change.user)}{tags}", fg=colour) + detail + where]

@@ -45,9 +45,9 @@ Simulator assumptions (UNVERIFIED against a live server unless a source is named
    ``available = total - allocated - quarantined`` (>= 0),
    ``excess`` = seats beyond ``total`` (only after lowering the capacity). Inactive and
    blocked users can be given seats (nothing found says QRS refuses them). Quarantine: a seat
-   used less than 7 days ago (``RECENT_USE_WINDOW``; exactly 7 days ago is released) is
+   used less than 7 days ago (``licsync.identity.QUARANTINE``; exactly 7 days ago is released) is
    quarantined, on a serial-and-control-number licence only (``store.set_licence``; a signed
-   key releases at once; ``GET /qrs/license`` says which), for 7 days (``QUARANTINE_PERIOD``);
+   key releases at once; ``GET /qrs/license`` says which), for 7 days (the same ``QUARANTINE``);
    maintenance releases it once the clock reaches ``quarantineEnd``.
 5. ``/count`` answers a bare integer, as the spec types it (some clients read ``{"value": N}``).
 6. Error bodies are plain text. Known texts are reproduced: ``XSRF prevention check failed.

@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from licsync.identity import AccessType
+from licsync.identity import QUARANTINE, AccessType
 from licsync.sim.clock import truncate_ms
 from licsync.sim.entities import (
     ALLOCATION,
@@ -47,7 +47,7 @@ from licsync.sim.entities import (
     make_user,
     qrs_time,
 )
-from licsync.sim.store import QUARANTINE_PERIOD, SERVICE_CALLER, SimStore
+from licsync.sim.store import SERVICE_CALLER, SimStore
 
 __all__ = ["SERVICE_ACCOUNTS", "synthetic_organisation"]
 
@@ -335,7 +335,7 @@ class _Builder:
             # Deallocated within the last week after being used shortly before that.
             since = rng.uniform(0.05, 6.9)
             last_used_at = self.now - dt.timedelta(days=min(held_days, since + rng.uniform(0, 0.1)))
-            end = self.now - dt.timedelta(days=since) + QUARANTINE_PERIOD
+            end = self.now - dt.timedelta(days=since) + QUARANTINE
             last_used = self.time(last_used_at)
         elif rng.random() < _NEVER_USED:
             last_used, end = qrs_time(None), None
@@ -382,7 +382,7 @@ class _Builder:
             by=SERVICE_CALLER,
             last_used=self.time(deallocated - dt.timedelta(hours=5)),
             quarantined=True,
-            quarantine_end=self.time(deallocated + QUARANTINE_PERIOD),
+            quarantine_end=self.time(deallocated + QUARANTINE),
             deleted_user=("CORP", f"leaver{self.rng.randrange(100, 999)}"),
         )
         self.store.insert_allocation(kind, allocation)

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from licsync.errors import UsageError
-from licsync.identity import AccessType, RuleContext, user_key
+from licsync.identity import QUARANTINE, AccessType, RuleContext, user_key
 from licsync.sim.bodies import (
     DEFAULT_RULE_CATEGORY,
     LICENSE_RESOURCE_FILTER,
@@ -81,8 +81,6 @@ from licsync.timeutil import parse_qrs_datetime
 __all__ = [
     "DEFAULT_RULE_CATEGORY",
     "DELETE_OF_QUARANTINED",
-    "QUARANTINE_PERIOD",
-    "RECENT_USE_WINDOW",
     "SERVICE_CALLER",
     "Capacity",
     "DeleteOfQuarantined",
@@ -93,12 +91,6 @@ log = logging.getLogger(__name__)
 
 SERVICE_CALLER = "INTERNAL\\sa_repository"
 """Who changes entities when no caller is named (a certificate call without ``X-Qlik-User``)."""
-
-QUARANTINE_PERIOD = dt.timedelta(days=7)
-"""How long a deallocated, recently used seat stays quarantined (QMC docs: seven days)."""
-
-RECENT_USE_WINDOW = dt.timedelta(days=7)
-"""A seat last used less than this long ago is quarantined on deallocation, else released."""
 
 DeleteOfQuarantined = Literal["keep", "release"]
 
@@ -896,14 +888,14 @@ class SimStore:
                 self._release(access_type, stored)
             return
         last_used = parse_qrs_datetime(stored["lastUsed"])
-        recent = last_used is not None and now - last_used < RECENT_USE_WINDOW
+        recent = last_used is not None and now - last_used < QUARANTINE
         if recent and self.licence.kind == "serial":
             quarantined = {
                 **stored,
                 "modifiedDate": self._bumped(stored["modifiedDate"]),
                 "modifiedByUserName": caller,
                 "quarantined": True,
-                "quarantineEnd": qrs_time(now + QUARANTINE_PERIOD),
+                "quarantineEnd": qrs_time(now + QUARANTINE),
             }
             self._put_allocation(access_type, quarantined)
             log.debug("quarantined %s %s", access_type.value, stored["id"])
