@@ -18,7 +18,8 @@
     │       ├── QrsThrottled       429
     │       └── QrsServerError     5xx
     ├── SignalError            a signal source (licence logs, CSV export) cannot be read
-    ├── ApplyRefused           apply will not start: a safety block, or not the approved plan
+    ├── Blocked                nothing is written: a safety cap, or not the approved plan (exit 3)
+    │   └── ApplyRefused       apply will not start: a safety block, or not the approved plan
     ├── SiteLocked             another apply of the same site holds its lock
     ├── ForgeError             talking to the forge (GitHub) failed, or it answered nonsense
     │   └── ReviewedPlanMissing  no reviewed plan artifact for a merge: apply must not guess
@@ -26,9 +27,10 @@
     ├── DumpRefused            dump will not write: files exist, or what it wrote would not load
     └── RuleSyntaxError        a licence-rule condition does not parse (carries the offset)
 
-The CLI catches ``LicsyncError`` and prints its message with exit code 1 (``ApplyRefused``: 3);
-anything else is a bug and is reported as one. Messages never contain secrets: QRS errors name
-the method and the path without its query string (which holds the xrfkey and filters).
+The CLI catches ``LicsyncError`` and prints its message with exit code 1 (``Blocked``: 3; the
+table is ``licsync.cli.main.EXIT_CODES``); anything else is a bug and is reported as one.
+Messages never contain secrets: QRS errors name the method and the path without its query
+string (which holds the xrfkey and filters).
 
 The simulator's own errors (``SimRefusal``, ``FilterSyntaxError``) are not part of this tree:
 they live in :mod:`licsync.sim.errors`, and the product never sees them.
@@ -43,6 +45,7 @@ from licsync.severity import Severity
 
 __all__ = [
     "ApplyRefused",
+    "Blocked",
     "ConfigError",
     "DumpRefused",
     "ForgeError",
@@ -120,7 +123,19 @@ class SignalError(LicsyncError):
     """A signal source (licence log folder, License Monitor CSV export) cannot be read."""
 
 
-class ApplyRefused(LicsyncError):
+class Blocked(LicsyncError):
+    """Blocked, nothing written: a safety cap (``plan``; ``apply`` without ``--force``), or a
+    reviewed plan that is not the fresh one. The one way to exit 3.
+
+    A command that has already said why (``plan`` prints the blocked plan, whose safety section
+    says so) raises it without a message, and nothing more is said.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+
+
+class ApplyRefused(Blocked):
     """``apply`` refuses to start, having written nothing: the plan is blocked by safety (and
     ``--force`` was not given), or it is not the plan that was approved (``--checksum``)."""
 

@@ -1,11 +1,25 @@
-"""The click exceptions typer's parser raises.
+"""What licsync takes from click (through typer): the exceptions typer's parser raises, and the
+app, group and command classes every ``licsync`` command is made of.
 
 Typer vendors click as ``typer._click`` since 0.2x; before that it depended on the click
-package. Import them from here so the boundary catches the very classes typer raises.
+package. Import the exceptions from here so the boundary catches the very classes typer raises.
 (``typer.Abort`` and ``typer.Exit`` are public in every typer.)
+
+Typer shows an option's Python type as its metavar (``<bool>`` on a flag, ``<list[str]>``) where
+click shows a word. :class:`Typer` builds its groups and commands from :class:`PlainGroup` and
+:class:`PlainCommand`, which show a word (or nothing, on flags and ``--help``) instead: the help
+is right wherever the app is run from (``licsync``, typer's ``CliRunner``), with nothing patched.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+from typer.models import CommandFunctionType
 
 try:
     from typer._click.exceptions import ClickException, UsageError
@@ -15,4 +29,56 @@ except ImportError:  # pragma: no cover - typer releases that still depend on cl
         UsageError,
     )
 
-__all__ = ["ClickException", "UsageError"]
+__all__ = ["ClickException", "PlainCommand", "PlainGroup", "Typer", "UsageError"]
+
+# typer shows an option's Python type (``<bool>``, ``<list[str]>``) where click shows a word.
+_METAVARS: dict[object, str] = {str: "TEXT", int: "N", float: "NUMBER", Path: "PATH"}
+
+
+def _plain_metavars(params: list[Any]) -> list[Any]:
+    """No metavar on flags (``--help`` included), a word on the rest; an explicit one is kept.
+
+    Idempotent: a parameter whose metavar is set is left alone, so asking twice changes nothing.
+    """
+    for param in params:
+        if param.param_type_name != "option" or param.metavar is not None:
+            continue
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+            continue
+        descriptor = getattr(param, "type_descriptor", None)
+        word = _METAVARS.get(getattr(descriptor, "annotation", None))
+        if word is not None:
+            param.metavar = word
+    return params
+
+
+class PlainCommand(TyperCommand):
+    """A command whose options show click's words, not Python types (see the module)."""
+
+    # The parameters are asked for per context (the help option is made on the first ask, and
+    # typer appends the completion options after construction), so the words are given here.
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_metavars(super().get_params(ctx))
+
+
+class PlainGroup(TyperGroup):
+    """A group whose options show click's words, not Python types (see the module)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_metavars(super().get_params(ctx))
+
+
+class Typer(typer.Typer):
+    """``typer.Typer`` whose groups are :class:`PlainGroup` and commands :class:`PlainCommand`
+    (unless a ``cls`` is given)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("cls", PlainGroup)
+        super().__init__(**kwargs)
+
+    def command(
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        kwargs.setdefault("cls", PlainCommand)
+        return super().command(*args, **kwargs)

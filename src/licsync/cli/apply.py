@@ -154,7 +154,7 @@ def apply(
         ),
     ] = False,
     quiet: QuietOption = False,
-) -> None:
+) -> int:
     """Make exactly the approved changes; report and audit every one; re-plan what is left."""
     approval, reviewed = _approval(plan_file, checksum, auto_approve, force, reason)
     as_of_review = reviewed is not None and reviewed.now is not None and now is None
@@ -191,7 +191,7 @@ def apply(
             except _Interrupted as exc:
                 name = signal.Signals(exc.signum).name
                 typer.echo(f"licsync: {name} while reading the site: nothing was sent", err=True)
-                raise typer.Exit(_signal_exit(exc.signum) or ExitCode.INTERRUPTED) from None
+                return _signal_exit(exc.signum) or ExitCode.INTERRUPTED
         if not as_of_review:
             warning = session.clock_warning(result.fresh.now)
             if warning is not None:
@@ -200,13 +200,15 @@ def apply(
         report = render_apply_json(result)
     else:
         report = render_apply_text(result, target=session.target)
-    _print_report(report, result)
+    if not _print_report(report, result):
+        return ExitCode.ERROR
     if result.interrupted:
-        raise typer.Exit(result.exit_code or ExitCode.INTERRUPTED)
+        return result.exit_code or ExitCode.INTERRUPTED
     if result.failed:
-        raise typer.Exit(ExitCode.ERROR)
+        return ExitCode.ERROR
     if detailed_exitcode and result.not_reviewed:
-        raise typer.Exit(ExitCode.CHANGES)
+        return ExitCode.CHANGES
+    return ExitCode.OK
 
 
 def _utf8(text: str) -> bool:
@@ -217,9 +219,10 @@ def _utf8(text: str) -> bool:
     return True
 
 
-def _print_report(report: str, result: ApplyResult) -> None:
+def _print_report(report: str, result: ApplyResult) -> bool:
     """The report on standard output; when it cannot be written (closed, a full disk) the
-    changes were still made and audited: say so on standard error, exit 1, not 70."""
+    changes were still made and audited: say so on standard error and return False (exit 1,
+    not 70)."""
     try:
         if sys.stdout is None:  # started with standard output closed (>&-)
             raise OSError(errno.EBADF, "standard output is closed")
@@ -234,7 +237,8 @@ def _print_report(report: str, result: ApplyResult) -> None:
                 f"licsync: error: cannot write the report to standard output ({why}); "
                 f"{done} of {len(result.items)} changes are done on the site{audited}\n"
             )
-        raise typer.Exit(ExitCode.ERROR) from None
+        return False
+    return True
 
 
 REVIEW_MAX_AGE = QUARANTINE

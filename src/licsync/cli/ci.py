@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from licsync.cli._click import Typer
+from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import count, shown
 from licsync.cli.output import check_target, write_atomically
 from licsync.errors import ForgeError, UsageError
@@ -47,7 +49,7 @@ MAX_ISSUE_FILE = 4 * 1024 * 1024  # an issue body is cut to 65,536 characters an
 # Forges number pull requests, merge requests and work items with 32-bit integers.
 MAX_PR = 2**31 - 1
 
-ci_app = typer.Typer(
+ci_app = Typer(
     name="ci",
     help="Pull-request comments, reviewed plans and tracking issues on GitHub, GitLab or "
     "Azure DevOps (for CI). The forge is --forge or the CI the job runs in.",
@@ -282,9 +284,10 @@ KeyOption = Annotated[
 
 
 @ci_app.command("comment", help=COMMENT_HELP)
-def comment(plan_file: PlanFileArg, pull_request: PrOption, forge: ForgeOption = None) -> None:
+def comment(plan_file: PlanFileArg, pull_request: PrOption, forge: ForgeOption = None) -> int:
     """Post the plan's Markdown as the site's sticky comment (help: COMMENT_HELP)."""
     do_comment(forge, plan_file, pull_request)
+    return ExitCode.OK
 
 
 @ci_app.command("reviewed-plan", help=REVIEWED_HELP)
@@ -297,19 +300,21 @@ def reviewed_plan(
     before: BeforeOption = None,
     plan_workflow: PlanWorkflowOption = "",
     forge: ForgeOption = None,
-) -> None:
+) -> int:
     """Fetch, prove and write the reviewed plan of a merge (help: REVIEWED_HELP)."""
     do_reviewed_plan(
         forge, merge_sha, site, out, before=before, out_dir=out_dir, plan_workflow=plan_workflow
     )
+    return ExitCode.OK
 
 
 @ci_app.command("issue", help=ISSUE_HELP)
 def issue(
     body_file: BodyArg, title: TitleOption, key: KeyOption = None, forge: ForgeOption = None
-) -> None:
+) -> int:
     """Open, update or reopen a tracking issue (help: ISSUE_HELP)."""
     do_issue(forge, body_file, title, key)
+    return ExitCode.OK
 
 
 SUMMARY_HELP = (
@@ -325,9 +330,10 @@ def summary(
         Path, typer.Argument(metavar="AUDIT.jsonl", help="apply's --audit-log file.")
     ],
     site: SiteOption,
-) -> None:
+) -> int:
     """Write an apply's summary (help: SUMMARY_HELP)."""
     text = read_text(audit_log, where=str(audit_log), limit=MAX_AUDIT_FILE)
     markdown = audit_summary(text.splitlines(), site=site)
     if not append_step_summary(os.environ, markdown):
         typer.echo(markdown)
+    return ExitCode.OK

@@ -50,7 +50,7 @@ def doctor(
     request_timeout: RequestTimeoutOption = None,
     denial_logs: DenialLogsOption = None,
     now: NowOption = None,
-) -> None:
+) -> int:
     """Check a site read-only before the first apply: TLS, authentication, the licence, the
     routes apply uses, capacity, clock, denial logs, lock and audit log. Exit 0 when every
     check passes (warnings included), 1 otherwise."""
@@ -100,4 +100,5 @@ def doctor(
             else f"licsync doctor: {failed} check{'s' if failed != 1 else ''} failed"
         )
     if verdict is not Status.OK:
-        raise typer.Exit(ExitCode.ERROR)
+        return ExitCode.ERROR
+    return ExitCode.OK

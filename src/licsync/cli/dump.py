@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import (
     QrsUrlOption,
     QuietOption,
@@ -84,7 +85,7 @@ def dump(
     ] = False,
     request_timeout: RequestTimeoutOption = None,
     quiet: QuietOption = False,
-) -> None:
+) -> int:
     """Write the site's explicit allocations and licence rules as YAML; the first plan is empty."""
     # The connection settings come from DIR/site.yaml when it exists, else from --qrs-url and
     # --site; secrets are named by environment variable only, never written.
@@ -108,6 +109,7 @@ def dump(
     for note in () if quiet else result.left_out:
         # One line each, whatever QRS put in a user id or rule name (a line break included).
         typer.echo(f"licsync: not declared: {escape_text(note)}", err=True)
+    return ExitCode.OK
 
 
 def _kept_site_file(out: Path, ownership: Ownership | None) -> bytes | None:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import (
     DenialLogsOption,
     DirectoryArgument,
@@ -51,7 +52,7 @@ def explain(
     denial_logs: DenialLogsOption = None,
     now: NowOption = None,
     quiet: QuietOption = False,
-) -> None:
+) -> int:
     """Tell one user's story: declared where, seats held, QRS flags, rules, denials, the plan."""
     with (
         Progress("reading the site and planning", sys.stderr, quiet=quiet),
@@ -78,3 +79,4 @@ def explain(
         typer.echo(render_story_json(story), nl=False)
     else:
         typer.echo(render_story_text(story), nl=False)
+    return ExitCode.OK

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from licsync.cli._click import Typer
 from licsync.cli.ci import (
     COMMENT_HELP,
     ISSUE_HELP,
@@ -28,10 +29,11 @@ from licsync.cli.ci import (
     do_issue,
     do_reviewed_plan,
 )
+from licsync.cli.exitcodes import ExitCode
 
 __all__ = ["github_app", "register"]
 
-github_app = typer.Typer(
+github_app = Typer(
     name="github",
     help="Pull-request comments, reviewed plans and tracking issues on GitHub (for CI). "
     "Reads GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL as Actions sets them. "
@@ -47,9 +49,10 @@ def register(app: typer.Typer) -> None:
 
 
 @github_app.command("comment", help=COMMENT_HELP)
-def comment(plan_file: PlanFileArg, pull_request: PrOption) -> None:
+def comment(plan_file: PlanFileArg, pull_request: PrOption) -> int:
     """Post the plan's Markdown as the site's sticky comment (help: COMMENT_HELP)."""
     do_comment("github", plan_file, pull_request)
+    return ExitCode.OK
 
 
 @github_app.command("reviewed-plan", help=REVIEWED_HELP)
@@ -61,14 +64,16 @@ def reviewed_plan(
     out_dir: OutDirOption = None,
     before: BeforeOption = None,
     plan_workflow: PlanWorkflowOption = "",
-) -> None:
+) -> int:
     """Fetch, prove and write the reviewed plan of a merge (help: REVIEWED_HELP)."""
     do_reviewed_plan(
         "github", merge_sha, site, out, before=before, out_dir=out_dir, plan_workflow=plan_workflow
     )
+    return ExitCode.OK
 
 
 @github_app.command("issue", help=ISSUE_HELP)
-def issue(body_file: BodyArg, title: TitleOption, key: KeyOption = None) -> None:
+def issue(body_file: BodyArg, title: TitleOption, key: KeyOption = None) -> int:
     """Open, update or reopen a tracking issue (help: ISSUE_HELP)."""
     do_issue("github", body_file, title, key)
+    return ExitCode.OK

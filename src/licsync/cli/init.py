@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 import yaml
 
+from licsync.cli.exitcodes import ExitCode
 from licsync.cli.output import write_atomically
 from licsync.errors import UsageError
 from licsync.scaffold import FORGES, Scaffold, files_for, install_spec
@@ -83,7 +84,7 @@ def init(
         Path, typer.Option("--dir", metavar="DIR", help="The licence repository.")
     ] = Path(),
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
-) -> None:
+) -> int:
     """Write the forge's CI files (help: _HELP)."""
     if forge == "github" and not workflows:
         raise typer.BadParameter(
@@ -106,6 +107,7 @@ def init(
         write_atomically(target, text)
         typer.echo(f"wrote {target}")
     typer.echo(f"licsync installed by the jobs: {spec}")
+    return ExitCode.OK
 
 
 _MODE_EXTRAS = {"ntlm": "ntlm", "negotiate": "negotiate"}

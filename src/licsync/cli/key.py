@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from licsync.cli._click import Typer
 from licsync.cli.exitcodes import ExitCode
 from licsync.errors import UsageError
 from licsync.keyfile import exposure, write_private
@@ -21,7 +22,7 @@ __all__ = ["key_app", "register"]
 # The most a PEM key (or certificate chain) from a secret can sensibly be.
 MAX_KEY_BYTES = 1024 * 1024
 
-key_app = typer.Typer(
+key_app = Typer(
     name="key",
     add_completion=False,
     help="Write a secret file (the client key) readable by its owner only, or check one.",
@@ -46,7 +47,7 @@ def write(
             "the command line, where other processes can see it).",
         ),
     ],
-) -> None:
+) -> int:
     """Write the value of an environment variable to a file only its owner can read.
 
     POSIX: mode 0600. Windows: an access-control list allowing the current user alone.
@@ -59,18 +60,19 @@ def write(
         raise UsageError(f"the value of {from_env} is over {MAX_KEY_BYTES:,} bytes: not a key")
     write_private(path, data)
     typer.echo(f"licsync: wrote {path} (owner only)")
+    return ExitCode.OK
 
 
 @key_app.command("check")
 def check(
     path: Annotated[Path, typer.Argument(help="The secret file to check.")],
-) -> None:
+) -> int:
     """Say whether others than the owner can read a secret file; exit 1 if they can."""
     if not path.is_file():
         raise UsageError(f"{path} is not a file")
     exposed = exposure(path)
     if exposed is None:
         typer.echo(f"{path}: no other reader found")
-        return
+        return ExitCode.OK
     typer.echo(f"{path}: {exposed}; rewrite it with licsync key write")
-    raise typer.Exit(ExitCode.ERROR)
+    return ExitCode.ERROR

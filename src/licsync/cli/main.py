@@ -1,16 +1,19 @@
 """The ``licsync`` app and its one error boundary, :func:`main`.
 
 Every command (``sim`` included) runs inside :func:`main`, which turns whatever happens into one
-of the exit codes of :class:`~licsync.cli.exitcodes.ExitCode` and one message style:
+of the exit codes of :class:`~licsync.cli.exitcodes.ExitCode` and one message style. A command
+returns its code (0, or 2 for ``--detailed-exitcode``'s changes); an exception is looked up in
+:data:`EXIT_CODES`, the one table from exception to exit code (as pre-commit's
+``error_handler``), and said by :func:`_say`:
 
 - a wrong command line (unknown option, bad value): click's usage message and hint, exit 64;
+- blocked (:class:`~licsync.errors.Blocked`: a safety cap, not the approved plan): exit 3;
 - an error licsync recognises (:class:`~licsync.errors.LicsyncError`): ``licsync: error: …``,
   exit 1, never a traceback;
 - Ctrl-C: ``licsync: interrupted``, exit 130;
 - anything else is a bug in licsync and says so, exit 70 (the traceback with ``--debug``).
 
-Commands report their own outcomes (changes, blocked) with ``typer.Exit(code)``. Adding a command
-is one module with a ``register(app)`` function, listed in :data:`COMMANDS`.
+Adding a command is one module with a ``register(app)`` function, listed in :data:`COMMANDS`.
 """
 
 from __future__ import annotations
@@ -22,8 +25,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Final
 
 import typer
 
@@ -43,21 +45,30 @@ from licsync.cli import (
     sim,
     validate,
 )
-from licsync.cli._click import ClickException
+from licsync.cli._click import ClickException, Typer
 from licsync.cli._click import UsageError as ClickUsageError
 from licsync.cli.console import utf8_streams
 from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import shown
-from licsync.errors import ApplyRefused, ConfigError, LicsyncError
+from licsync.errors import Blocked, ConfigError, LicsyncError
 from licsync.textsafe import escape_text
 
-__all__ = ["COMMANDS", "PROG", "app", "main"]
+__all__ = ["COMMANDS", "EXIT_CODES", "PROG", "app", "exit_code", "main"]
 
 PROG = "licsync"
 
 log = logging.getLogger("licsync")
 
-app = typer.Typer(
+
+def _returned(code: object, **_root_options: object) -> object:
+    """A command's returned exit code handed to click, which otherwise drops it when it runs
+    the app itself (``app()``, typer's ``CliRunner``); :func:`main` gets it back the same way."""
+    if isinstance(code, int) and code != ExitCode.OK:
+        raise typer.Exit(code)
+    return code
+
+
+app = Typer(
     name=PROG,
     # The commands themselves are listed below the help; the summary names none, so it never
     # promises one this build does not have.
@@ -66,6 +77,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    result_callback=_returned,
 )
 
 COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
@@ -96,7 +108,7 @@ class _Invocation:
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"{PROG} {__version__}")
-        raise typer.Exit(ExitCode.OK)
+        raise typer.Exit(ExitCode.OK)  # an eager option ends the run the one way click allows
 
 
 @app.callback()
@@ -121,33 +133,24 @@ for _register in COMMANDS:
     _register(app)
 
 
-# typer shows an option's Python type (``<bool>``, ``<list[str]>``) where click shows a word.
-_METAVARS: dict[object, str] = {str: "TEXT", int: "N", float: "NUMBER", Path: "PATH"}
+EXIT_CODES: Final[tuple[tuple[type[BaseException], ExitCode], ...]] = (
+    (ClickUsageError, ExitCode.USAGE),  # BadParameter, NoSuchOption, missing command, ...
+    (ClickException, ExitCode.ERROR),  # click's other refusals
+    (typer.Abort, ExitCode.ERROR),  # click's abort (a Ctrl-C inside it is unwrapped first)
+    (KeyboardInterrupt, ExitCode.INTERRUPTED),
+    (Blocked, ExitCode.BLOCKED),
+    (LicsyncError, ExitCode.ERROR),
+    (Exception, ExitCode.BUG),
+)
+"""What an exception ends a run with: the first row whose class it is an instance of (so a
+subclass's row comes before its base's). ``SystemExit`` keeps its own code."""
 
 
-def _plain_metavars(command: Any) -> None:
-    """No metavar on flags, a word on the rest, in every command (help text only)."""
-    for param in command.params:
-        if param.param_type_name != "option" or param.metavar is not None:
-            continue
-        if getattr(param, "is_flag", False):
-            param.metavar = ""
-            continue
-        descriptor = getattr(param, "type_descriptor", None)
-        word = _METAVARS.get(getattr(descriptor, "annotation", None))
-        if word is not None:
-            param.metavar = word
-    original = command.get_help_option  # made per context, so patched where it is made
-
-    def help_option(ctx: Any, original: Any = original) -> Any:
-        option = original(ctx)
-        if option is not None:
-            option.metavar = ""
-        return option
-
-    command.get_help_option = help_option
-    for sub in (getattr(command, "commands", None) or {}).values():
-        _plain_metavars(sub)
+def exit_code(exc: BaseException) -> int:
+    """The exit code ``exc`` ends a run with (see :data:`EXIT_CODES`)."""
+    if isinstance(exc, SystemExit):  # typer exits 1 itself when stdout is a closed pipe
+        return exc.code if isinstance(exc.code, int) else ExitCode.ERROR
+    return next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -162,48 +165,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _logging():
         try:
             command = typer.main.get_command(app)
-            _plain_metavars(command)
             result = command.main(args=args, prog_name=PROG, standalone_mode=False, obj=invocation)
-        except ClickUsageError as exc:  # BadParameter, NoSuchOption, missing command, ...
+        except (Exception, KeyboardInterrupt, SystemExit) as exc:
+            if isinstance(exc, typer.Abort) and isinstance(exc.__cause__, KeyboardInterrupt):
+                exc = exc.__cause__  # click wraps a Ctrl-C while it parses
+            _say(exc, debug=invocation.debug)
+            return exit_code(exc)
+    code = result if isinstance(result, int) else ExitCode.OK
+    if code == ExitCode.INTERRUPTED:  # apply returns 130 after its report when Ctrl-C stopped it
+        return _interrupted()
+    return code
+
+
+def _say(exc: BaseException, *, debug: bool) -> None:
+    """Tell the user what ended the run, in the boundary's one style (see the module)."""
+    match exc:
+        case SystemExit():
+            pass
+        case ClickUsageError():
             exc.message = plain_words(exc.message)
             exc.show()
-            return ExitCode.USAGE
-        except ClickException as exc:
+        case ClickException():
             exc.show()
-            return ExitCode.ERROR
-        except typer.Abort as exc:
-            if isinstance(exc.__cause__, KeyboardInterrupt):
-                return _interrupted()
+        case typer.Abort():
             _error("aborted")
-            return ExitCode.ERROR
-        except KeyboardInterrupt:
-            return _interrupted()
-        except ApplyRefused as exc:
-            _error(str(exc))
-            return ExitCode.BLOCKED
-        except ConfigError as exc:
+        case KeyboardInterrupt():
+            _interrupted()
+        case Blocked() if not str(exc):
+            pass  # the command has said why (plan's output shows the blocked plan)
+        case ConfigError():
             # One problem a line, whatever its file name or value holds.
             _error("\n".join(escape_text(str(p)) for p in exc.problems) or str(exc))
-            return ExitCode.ERROR
-        except LicsyncError as exc:
+        case LicsyncError():
             _error(str(exc))
-            return ExitCode.ERROR
-        except SystemExit as exc:  # typer exits 1 itself when stdout is a closed pipe
-            return exc.code if isinstance(exc.code, int) else ExitCode.ERROR
-        except Exception as exc:
+        case _:
             _error(f"unexpected {type(exc).__name__}: {exc}")
             typer.echo(
                 f"This is a bug in licsync {__version__}. Please report it with the command you "
-                "ran" + ("." if invocation.debug else " (run with --debug for the traceback)."),
+                "ran" + ("." if debug else " (run with --debug for the traceback)."),
                 err=True,
             )
-            if invocation.debug:
+            if debug:
                 traceback.print_exception(exc, file=sys.stderr)
-            return ExitCode.BUG
-    code = result if isinstance(result, int) else ExitCode.OK
-    if code == ExitCode.INTERRUPTED:  # typer turns Ctrl-C inside a command into exit 130
-        return _interrupted()
-    return code
 
 
 # typer checks option values through pydantic, whose messages read like a programmer's

@@ -26,6 +26,7 @@ from licsync.cli.options import (
 from licsync.cli.output import check_target, write_atomically
 from licsync.cli.progress import Progress
 from licsync.cli.site_session import site_session
+from licsync.errors import Blocked
 from licsync.render import render_json, render_markdown, render_text
 from licsync.render.findings import FindingsShown
 from licsync.session import PlanRun
@@ -82,7 +83,7 @@ def plan(
     ] = False,
     findings: FindingsOption = None,
     quiet: QuietOption = False,
-) -> None:
+) -> int:
     """Compare the desired state with the site and its signals; explain every change."""
     output_format = output_format or format_for(out)
     shown_findings = findings or FindingsShown()
@@ -122,9 +123,10 @@ def plan(
         spent = ", ".join(f"{name} {seconds:.3f}s" for name, seconds in phases.items())
         typer.echo(f"licsync: timings: {spent}; {run.requests} QRS requests", err=True)
     if run.plan.safety.blocked:
-        raise typer.Exit(ExitCode.BLOCKED)
+        raise Blocked  # the plan printed says why: BLOCKED by safety checks
     if detailed_exitcode and run.plan.has_changes:
-        raise typer.Exit(ExitCode.CHANGES)
+        return ExitCode.CHANGES
+    return ExitCode.OK
 
 
 def format_for(out: Path | None) -> PlanFormat:

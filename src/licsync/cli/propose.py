@@ -65,7 +65,7 @@ def propose(
         ),
     ] = False,
     quiet: QuietOption = False,
-) -> None:
+) -> int:
     """End the declared allocations the signals say should go; suggest seats for denied users."""
     if body is not None:
         check_target(body)  # before reading the site, not after
@@ -98,7 +98,8 @@ def propose(
             f"licsync: wrote {', '.join(escape_text(n) for n in sorted(run.edits))}", err=True
         )
     if detailed_exitcode and run.edits:
-        raise typer.Exit(ExitCode.CHANGES)
+        return ExitCode.CHANGES
+    return ExitCode.OK
 
 
 def _write_all(run: ProposeRun) -> None:

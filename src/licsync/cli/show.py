@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from licsync.cli.exitcodes import ExitCode
 from licsync.cli.options import FindingsOption, colour_wanted
 from licsync.planfile import read_plan_json
 from licsync.render import render_markdown, render_text
@@ -42,7 +43,7 @@ def show(
         ShowFormat, typer.Option("--format", help="text, or markdown (as the PR comment).")
     ] = ShowFormat.TEXT,
     findings: FindingsOption = None,
-) -> None:
+) -> int:
     """Show a saved JSON plan as plan would, after checking its checksum; nothing is read."""
     where = str(plan_file)
     plan = plan_from_data(read_plan_json(plan_file, where=where), where=where)
@@ -51,3 +52,4 @@ def show(
         typer.echo(render_markdown(plan, findings=shown), nl=False)
     else:
         typer.echo(render_text(plan, color=colour_wanted(), findings=shown), nl=False)
+    return ExitCode.OK

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from licsync.cli._click import Typer
 from licsync.cli._click import UsageError as ClickUsageError
+from licsync.cli.exitcodes import ExitCode
 from licsync.cli.progress import Progress
 from licsync.errors import UsageError
 from licsync.safefile import read_regular
@@ -55,7 +57,7 @@ site:
 """
 
 
-sim_app = typer.Typer(
+sim_app = Typer(
     name="sim",
     help="Run the built-in Qlik Repository Service simulator.",
     no_args_is_help=True,
@@ -158,7 +160,7 @@ def serve(
             "expired (no access can be added).",
         ),
     ] = "",
-) -> None:
+) -> int:
     """Serve a simulated QRS until interrupted (Ctrl-C)."""
     from licsync.sim.auth import ProxyConfig  # noqa: PLC0415 - only `sim` loads the simulator
     from licsync.sim.demo import DEMO_NOW  # noqa: PLC0415
@@ -225,6 +227,7 @@ def serve(
         except KeyboardInterrupt:
             # Ctrl-C is how a simulator is meant to stop: a success, not an interruption.
             typer.echo("licsync simulator: stopped")
+    return ExitCode.OK
 
 
 @contextlib.contextmanager
@@ -271,7 +274,7 @@ def _store(
 def certs(
     directory: Annotated[Path, typer.Argument(help="Folder to write the PEM files into.")],
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
-) -> None:
+) -> int:
     """Write root.pem, client.pem, server.pem and their keys, as a QMC export has them."""
     from licsync.keyfile import write_private  # noqa: PLC0415 - as write_certs
     from licsync.sim.certs import write_certs  # noqa: PLC0415 - only `sim` loads the simulator
@@ -288,6 +291,7 @@ def certs(
     typer.echo(f"  {site.name}: a site in certificate mode using them")
     typer.echo(f"  serve with: licsync sim serve --demo --tls-dir {paths.root.parent}")
     typer.echo("  (it prints the plan command with its port)")
+    return ExitCode.OK
 
 
 def _tls_plan_command(tls_dir: Path, url: str) -> str:

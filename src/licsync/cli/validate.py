@@ -45,7 +45,7 @@ def validate(
             "stdout) or azure (##vso[task.logissue] commands).",
         ),
     ] = ValidateFormat.TEXT,
-) -> None:
+) -> int:
     """Check desired-state files: YAML, schema and cross-file rules. Exit 1 on errors."""
     report = check_directory(directory, today=dt.datetime.now(dt.UTC).date(), check_paths=True)
     if output_format is ValidateFormat.JSON:
@@ -66,7 +66,8 @@ def validate(
             typer.echo(escape_text(str(problem)))  # one line, whatever a file name holds
         typer.echo(_summary(report))
     if report.errors:
-        raise typer.Exit(ExitCode.ERROR)
+        return ExitCode.ERROR
+    return ExitCode.OK
 
 
 def _summary(report: LoadReport) -> str:
