@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from licsync.actual import ActualAllocation, ActualUser, UnreadableRow
 from licsync.desired import DesiredAllocation
-from licsync.identity import AccessType
+from licsync.identity import QUARANTINE, AccessType
 from licsync.plan.changes import Allocate, ChangeId, Reason, Reclaim, Reinstate, UserTarget
 from licsync.plan.context import Context, days_text
 from licsync.plan.findings import Finding, FindingKind
@@ -17,9 +17,6 @@ from licsync.policy import Policy, UserAction
 from licsync.rules import Verdict
 from licsync.severity import Severity
 from licsync.timeutil import format_instant
-
-QUARANTINE = dt.timedelta(days=7)
-"""QRS quarantines a reclaimed seat used within this long instead of freeing it."""
 
 
 @dataclass(slots=True)

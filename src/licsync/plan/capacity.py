@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from licsync.actual import Capacity
-from licsync.identity import AccessType
+from licsync.identity import QUARANTINE, AccessType
 from licsync.plan.changes import Action, Allocate, Change, Reclaim, Reinstate
 from licsync.plan.context import Context
 from licsync.plan.findings import Finding, FindingKind
@@ -53,7 +53,8 @@ def shortfall_finding(access_type: AccessType, line: CapacityLine) -> Finding:
         "",
         f"{access_type}: the plan allocates {line.needed} but only "
         f"{line.available + line.freed_now} seats are free after reclaims that free seats now "
-        f"({line.quarantined_by_plan} more reclaims quarantine their seat for 7 days); "
+        f"({line.quarantined_by_plan} more reclaims quarantine their seat for "
+        f"{QUARANTINE.days} days); "
         f"{line.shortfall} allocations will fail",
         severity=Severity.ERROR,
         data={

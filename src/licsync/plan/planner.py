@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 from licsync.actual import Actual
 from licsync.desired import Desired
-from licsync.identity import AccessType
-from licsync.plan.allocations import QUARANTINE, plan_allocations, reclaiming_flag
+from licsync.identity import QUARANTINE, AccessType
+from licsync.plan.allocations import plan_allocations, reclaiming_flag
 from licsync.plan.capacity import capacity_line, count_safety, shortfall_finding
 from licsync.plan.changes import Change, ChangeId, Reclaim
 from licsync.plan.context import Context, build_coverage, protection_finder, rule_coverage
