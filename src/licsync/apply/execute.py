@@ -22,7 +22,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, assert_never
 
 from licsync.apply.writer import Outcome, Writer, WriteResult
 from licsync.errors import QrsResponseError
@@ -267,11 +267,15 @@ def _even(run: Sequence[Change], size: int) -> list[list[Change]]:
 
 
 def _chunk_size(change: Change, writer: Writer) -> int:
-    if isinstance(change, Allocate):
-        return writer.allocate_chunk
-    if isinstance(change, Reclaim):
-        return writer.reclaim_chunk
-    return 1  # reinstatements and rules: one request sequence each
+    match change:
+        case Allocate():
+            return writer.allocate_chunk
+        case Reclaim():
+            return writer.reclaim_chunk
+        case Reinstate() | CreateRule() | CompleteRule() | UpdateRule() | DeleteRule():
+            return 1  # one request sequence each
+        case _:
+            assert_never(change)
 
 
 def _task(writer: Writer, batch: Sequence[Change]) -> Callable[[], Sequence[WriteResult]]:
@@ -297,22 +301,24 @@ def _write(writer: Writer, batch: Sequence[Change]) -> Sequence[WriteResult]:
 
 def _dispatch(writer: Writer, batch: Sequence[Change]) -> Sequence[WriteResult]:
     first = batch[0]
-    if isinstance(first, Allocate):
-        return writer.allocate([c for c in batch if isinstance(c, Allocate)])
-    if isinstance(first, Reinstate):
-        return writer.reinstate([c for c in batch if isinstance(c, Reinstate)])
-    if isinstance(first, Reclaim):
-        return writer.reclaim([c for c in batch if isinstance(c, Reclaim)])
-    if isinstance(first, CreateRule):
-        return [writer.create_rule(first)]
-    if isinstance(first, CompleteRule):
-        return [writer.complete_rule(first)]
-    if isinstance(first, UpdateRule):
-        return [writer.update_rule(first)]
-    if isinstance(first, DeleteRule):
-        return [writer.delete_rule(first)]
-    msg = f"no write for {type(first).__name__}"  # unreachable while Change is a closed union
-    raise TypeError(msg)
+    # A batch holds one type (see _batches); the comprehensions only tell mypy so.
+    match first:
+        case Allocate():
+            return writer.allocate([c for c in batch if isinstance(c, Allocate)])
+        case Reinstate():
+            return writer.reinstate([c for c in batch if isinstance(c, Reinstate)])
+        case Reclaim():
+            return writer.reclaim([c for c in batch if isinstance(c, Reclaim)])
+        case CreateRule():
+            return [writer.create_rule(first)]
+        case CompleteRule():
+            return [writer.complete_rule(first)]
+        case UpdateRule():
+            return [writer.update_rule(first)]
+        case DeleteRule():
+            return [writer.delete_rule(first)]
+        case _:
+            assert_never(first)
 
 
 class _Pool:

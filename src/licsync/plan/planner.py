@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import assert_never
 
 from licsync.actual import Actual
 from licsync.desired import Desired
 from licsync.identity import QUARANTINE, AccessType
 from licsync.plan.allocations import plan_allocations, reclaiming_flag
 from licsync.plan.capacity import capacity_line, count_safety, shortfall_finding
-from licsync.plan.changes import Change, ChangeId, Reclaim
+from licsync.plan.changes import Allocate, Change, ChangeId, Reclaim, Reinstate
 from licsync.plan.context import Context, build_coverage, protection_finder, rule_coverage
 from licsync.plan.denials import denial_findings
 from licsync.plan.document import Plan, checksum
@@ -73,10 +74,13 @@ def plan(
     holds: dict[str, ChangeId | None] = dict.fromkeys(ctx.active[AccessType.PROFESSIONAL])
     made = ctx.ownership(AccessType.PROFESSIONAL) is not Ownership.OBSERVE
     for change in professional.changes if made else ():
-        if isinstance(change, Reclaim):
-            holds.pop(change.key, None)
-        else:
-            holds[change.key] = change.id
+        match change:
+            case Reclaim():
+                holds.pop(change.key, None)
+            case Allocate() | Reinstate():
+                holds[change.key] = change.id
+            case _:
+                assert_never(change)
     analyzer = plan_allocations(ctx, AccessType.ANALYZER, holds_professional=holds)
     for outcome in (professional, analyzer):
         changes.extend(outcome.changes)

@@ -7,7 +7,7 @@ Markdown and the JSON never disagree.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, assert_never
 
 from licsync import __version__
 from licsync.actual import LicenceKind
@@ -15,10 +15,12 @@ from licsync.identity import QUARANTINE, AccessType
 from licsync.plan import (
     FORMAT_VERSION,
     Action,
+    Allocate,
     AllocationChange,
     CapacityLine,
     Change,
     CompleteRule,
+    CreateRule,
     DeleteRule,
     Finding,
     Plan,
@@ -26,6 +28,7 @@ from licsync.plan import (
     Reinstate,
     RuleChange,
     UpdateRule,
+    UserTarget,
 )
 from licsync.plan.idleages import IDLE_BUCKETS
 from licsync.timeutil import format_instant
@@ -230,44 +233,57 @@ def change_data(change: Change) -> dict[str, Any]:
         "phase": int(change.phase),
         "depends_on": depends_on.data() if depends_on is not None else None,
     }
-    if isinstance(change, AllocationChange):
-        return {
-            "kind": "allocation",
-            "user": change.user,
-            "key": change.key,
-            **common,
-            **_allocation_fields(change),
-        }
-    return {"kind": "rule", "name": change.name, **common, **_rule_fields(change)}
+    match change:
+        case Allocate() | Reinstate() | Reclaim():
+            return {
+                "kind": "allocation",
+                "user": change.user,
+                "key": change.key,
+                **common,
+                **_allocation_fields(change),
+            }
+        case CreateRule() | CompleteRule() | UpdateRule() | DeleteRule():
+            return {"kind": "rule", "name": change.name, **common, **_rule_fields(change)}
+        case _:
+            assert_never(change)
 
 
 def _allocation_fields(change: AllocationChange) -> dict[str, Any]:
-    if isinstance(change, Reclaim):
-        return {
-            "user_id": change.user_id,
-            "allocation_id": change.allocation_id,
-            "modified_date": change.modified_date,
-            "quarantine": change.quarantine,
-            "last_used": _instant(change.last_used),
-            "covered_by": list(change.covered_by),
-        }
-    fields: dict[str, Any] = {
-        "user_id": change.target.id,
-        "user_directory": change.target.directory,
-        "user_userid": change.target.userid,
+    match change:
+        case Reclaim():
+            return {
+                "user_id": change.user_id,
+                "allocation_id": change.allocation_id,
+                "modified_date": change.modified_date,
+                "quarantine": change.quarantine,
+                "last_used": _instant(change.last_used),
+                "covered_by": list(change.covered_by),
+            }
+        case Allocate():
+            return _target_fields(change.target)
+        case Reinstate():
+            fields = _target_fields(change.target)
+            fields.update(
+                allocation_id=change.allocation_id,
+                modified_date=change.modified_date,
+                quarantine_end=_instant(change.quarantine_end),
+                last_used=_instant(change.last_used),
+            )
+            return fields
+        case _:
+            assert_never(change)
+
+
+def _target_fields(target: UserTarget) -> dict[str, Any]:
+    return {
+        "user_id": target.id,
+        "user_directory": target.directory,
+        "user_userid": target.userid,
         "allocation_id": None,
         "quarantine": False,
         "last_used": None,
         "covered_by": [],
     }
-    if isinstance(change, Reinstate):
-        fields.update(
-            allocation_id=change.allocation_id,
-            modified_date=change.modified_date,
-            quarantine_end=_instant(change.quarantine_end),
-            last_used=_instant(change.last_used),
-        )
-    return fields
 
 
 def _rule_fields(change: RuleChange) -> dict[str, Any]:
@@ -276,10 +292,16 @@ def _rule_fields(change: RuleChange) -> dict[str, Any]:
         "rule_id": None,
         "group_id": None,
     }
-    if isinstance(change, CompleteRule | UpdateRule | DeleteRule):
-        fields.update(rule_id=change.rule_id, group_id=change.group_id)
-    if isinstance(change, DeleteRule):
-        fields["condition"] = change.condition
+    match change:
+        case CreateRule():
+            pass  # nothing on the site yet
+        case CompleteRule() | UpdateRule():
+            fields.update(rule_id=change.rule_id, group_id=change.group_id)
+        case DeleteRule():
+            fields.update(rule_id=change.rule_id, group_id=change.group_id)
+            fields["condition"] = change.condition
+        case _:
+            assert_never(change)
     return fields
 
 

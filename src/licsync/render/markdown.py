@@ -11,17 +11,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 from licsync.identity import QUARANTINE, AccessType
 from licsync.plan import (
     Action,
-    AllocationChange,
+    Allocate,
     Change,
     CompleteRule,
     CreateRule,
+    DeleteRule,
     Plan,
     Reclaim,
+    Reinstate,
     RuleChange,
+    UpdateRule,
 )
 from licsync.render.charts import plan_charts
 from licsync.render.data import (
@@ -239,25 +243,32 @@ def _change_table(rendered: Sequence[str], rows: int) -> tuple[list[str], int]:
 
 def _change_row(change: Change) -> str:
     mark = {"+": "➕", "~": "🔄", "-": "➖"}[change.action.symbol]  # noqa: RUF001 - emoji
-    if isinstance(change, AllocationChange):
-        subject = md_code(change.user)
-        detail = change.detail
-        if isinstance(change, Reclaim) and change.quarantine:
-            quarantined = f"quarantined {QUARANTINE.days} days"
-            detail = f"{quarantined}; {detail}" if detail else quarantined
-    else:
-        subject = "rule " + md_code(change.name)
-        detail = _rule_detail(change)
+    match change:
+        case Allocate() | Reinstate() | Reclaim():
+            subject = md_code(change.user)
+            detail = change.detail
+            if isinstance(change, Reclaim) and change.quarantine:
+                quarantined = f"quarantined {QUARANTINE.days} days"
+                detail = f"{quarantined}; {detail}" if detail else quarantined
+        case CreateRule() | CompleteRule() | UpdateRule() | DeleteRule():
+            subject = "rule " + md_code(change.name)
+            detail = _rule_detail(change)
+        case _:
+            assert_never(change)
     action = change.action.value.replace("-", " ")
     return f"| {mark} | {subject} | {action} | {change.reason.label} | {_escape(detail)} |"
 
 
 def _rule_detail(change: RuleChange) -> str:
-    if change.action is Action.UPDATE_RULE:
-        return "; ".join(f"{d.field}: {d.actual!r} → {d.desired!r}" for d in change.diff)
-    if isinstance(change, CreateRule | CompleteRule):
-        return f"condition: {change.rule.condition}"
-    return change.detail
+    match change:
+        case UpdateRule():
+            return "; ".join(f"{d.field}: {d.actual!r} → {d.desired!r}" for d in change.diff)
+        case CreateRule() | CompleteRule():
+            return f"condition: {change.rule.condition}"
+        case DeleteRule():
+            return change.detail
+        case _:
+            assert_never(change)
 
 
 def _findings(findings: Sequence[tuple[bool, str]], rows: int) -> tuple[list[str], int]:

@@ -7,19 +7,22 @@ terminal); the words carry everything the colours do.
 from __future__ import annotations
 
 from itertools import groupby
-from typing import Protocol
+from typing import Protocol, assert_never
 
 from licsync.identity import QUARANTINE, AccessType
 from licsync.plan import (
     Action,
-    AllocationChange,
+    Allocate,
     Change,
     CompleteRule,
+    CreateRule,
     DeleteRule,
     Finding,
     Plan,
     Reclaim,
+    Reinstate,
     RuleChange,
+    UpdateRule,
 )
 from licsync.render.data import QMC_TERMS, action_phrase, capacity_words, instant, quarantine_note
 from licsync.render.escape import escape_text as _e
@@ -119,16 +122,20 @@ def _type_section(plan: Plan, access_type: AccessType, paint: Style) -> list[str
 def _change_lines(change: Change, paint: Style) -> list[str]:
     mark = change.action.symbol
     colour = _COLOURS[mark]
-    if isinstance(change, AllocationChange):
-        tags = (
-            f"  [quarantined {QUARANTINE.days} days]"
-            if isinstance(change, Reclaim) and change.quarantine
-            else ""
-        )
-        where = f"  ({_e(str(change.source))})" if change.source is not None else ""
-        detail = f"  {_e(change.detail)}" if change.detail else ""
-        return [paint(f"    {mark} {_e(change.user)}{tags}", fg=colour) + detail + where]
-    return _rule_lines(change, paint, colour)
+    match change:
+        case Allocate() | Reinstate() | Reclaim():
+            tags = (
+                f"  [quarantined {QUARANTINE.days} days]"
+                if isinstance(change, Reclaim) and change.quarantine
+                else ""
+            )
+            where = f"  ({_e(str(change.source))})" if change.source is not None else ""
+            detail = f"  {_e(change.detail)}" if change.detail else ""
+            return [paint(f"    {mark} {_e(change.user)}{tags}", fg=colour) + detail + where]
+        case CreateRule() | CompleteRule() | UpdateRule() | DeleteRule():
+            return _rule_lines(change, paint, colour)
+        case _:
+            assert_never(change)
 
 
 def _rule_lines(change: RuleChange, paint: Style, colour: str) -> list[str]:
