@@ -141,20 +141,24 @@ def _change_lines(change: Change, paint: Style) -> list[str]:
 def _rule_lines(change: RuleChange, paint: Style, colour: str) -> list[str]:
     mark = change.action.symbol
     lines = [paint(f"    {mark} rule {_e(repr(change.name))}", fg=colour)]
-    if isinstance(change, DeleteRule):
-        if change.condition:
-            lines.append(f"        condition: {_e(change.condition)}")
-        return lines
-    for diff in change.diff:
-        if change.action is Action.CREATE_RULE or (
-            isinstance(change, CompleteRule) and diff.actual is None
-        ):
-            lines.append(f"        {diff.field}: {_value(diff.desired)}")
-        else:
-            lines.append(
-                f"        {diff.field}: {_value(diff.actual)} -> "
-                + paint(_value(diff.desired), fg="yellow")
-            )
+    match change:
+        case DeleteRule():
+            if change.condition:
+                lines.append(f"        condition: {_e(change.condition)}")
+        case CreateRule() | CompleteRule() | UpdateRule():
+            for diff in change.diff:
+                # What a create writes, and the fields a completion adds, have no old value.
+                if isinstance(change, CreateRule) or (
+                    isinstance(change, CompleteRule) and diff.actual is None
+                ):
+                    lines.append(f"        {diff.field}: {_value(diff.desired)}")
+                else:
+                    lines.append(
+                        f"        {diff.field}: {_value(diff.actual)} -> "
+                        + paint(_value(diff.desired), fg="yellow")
+                    )
+        case _:
+            assert_never(change)
     return lines
 
 
