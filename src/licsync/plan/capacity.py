@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import assert_never
 
 from licsync.actual import Capacity
 from licsync.identity import QUARANTINE, AccessType
-from licsync.plan.changes import Action, Allocate, Change, Reclaim, Reinstate
+from licsync.plan.changes import (
+    Action,
+    Allocate,
+    Change,
+    CompleteRule,
+    CreateRule,
+    DeleteRule,
+    Reclaim,
+    Reinstate,
+    UpdateRule,
+)
 from licsync.plan.context import Context
 from licsync.plan.findings import Finding, FindingKind
 from licsync.plan.safety import CapacityLine, Safety, SafetyCap, SafetyReason, TypeSafety
@@ -20,12 +31,24 @@ def capacity_line(
     numbers: Capacity | None = ctx.actual.capacity.get(access_type)
     if numbers is None:
         return None
-    mine = [c for c in changes if c.access_type is access_type]
-    needed = sum(1 for c in mine if isinstance(c, Allocate))
-    reclaims = [c for c in mine if isinstance(c, Reclaim)]
-    freed_now = sum(1 for c in reclaims if not c.quarantine)
-    quarantined = len(reclaims) - freed_now
-    reinstated = sum(1 for c in mine if isinstance(c, Reinstate))
+    needed = reclaimed = freed_now = reinstated = 0
+    for change in changes:
+        if change.access_type is not access_type:
+            continue
+        # Every type says what it does to the seats, so a new type cannot be left uncounted.
+        match change:
+            case Allocate():
+                needed += 1
+            case Reclaim():
+                reclaimed += 1
+                freed_now += 0 if change.quarantine else 1
+            case Reinstate():
+                reinstated += 1
+            case CreateRule() | CompleteRule() | UpdateRule() | DeleteRule():
+                pass  # a rule change moves no seat itself
+            case _:
+                assert_never(change)
+    quarantined = reclaimed - freed_now
     used = numbers.total - numbers.available
     return CapacityLine(
         total=numbers.total,
@@ -38,7 +61,7 @@ def capacity_line(
         quarantined_by_plan=quarantined,
         allocated=numbers.allocated,
         quarantined=numbers.quarantined,
-        allocated_after=numbers.allocated + needed + reinstated - len(reclaims),
+        allocated_after=numbers.allocated + needed + reinstated - reclaimed,
         quarantined_after=numbers.quarantined + quarantined - reinstated,
         unreadable=len(ctx.actual.unreadable_of(access_type)),
         licence=ctx.actual.licence.kind.value,
