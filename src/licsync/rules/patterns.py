@@ -42,7 +42,9 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import compress
 
 from licsync.errors import RuleSyntaxError
 from licsync.rules.verdict import Verdict
@@ -51,6 +53,8 @@ __all__ = ["MAX_MATCH_INPUT", "LikePattern", "RegexPattern", "compile_like", "co
 
 MAX_MATCH_INPUT = 256
 """Longest value ``matches`` evaluates; longer values give UNKNOWN (see module docstring)."""
+_FITS = MAX_MATCH_INPUT.__ge__
+_TOO_LONG = MAX_MATCH_INPUT.__lt__
 
 _AMBIGUITY_BUDGET = float(MAX_MATCH_INPUT) ** 3 / 6
 
@@ -150,6 +154,18 @@ class RegexPattern:
         if len(value) > MAX_MATCH_INPUT:
             return Verdict.UNKNOWN
         return Verdict.YES if self.compiled.fullmatch(value) is not None else Verdict.NO
+
+    def sort(self, values: Iterable[str]) -> tuple[list[str], list[str]]:
+        """The values whose :meth:`verdict` is YES, and those whose verdict is UNKNOWN.
+
+        The same verdicts, reached without Python bytecode per value: an e-mail rule over
+        100,000 distinct addresses was 100,000 calls of :meth:`verdict`.
+        """
+        values = values if isinstance(values, list) else list(values)
+        lengths = list(map(len, values))
+        short = list(compress(values, map(_FITS, lengths)))
+        long = list(compress(values, map(_TOO_LONG, lengths)))
+        return list(compress(short, map(self.compiled.fullmatch, short))), long
 
 
 def compile_like(text: str) -> LikePattern:
