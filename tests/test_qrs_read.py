@@ -184,6 +184,23 @@ def test_read_timing_and_gc_restored(client: QrsClient) -> None:
     assert gc.isenabled()
 
 
+def test_a_large_read_is_frozen_out_of_the_collector(
+    client: QrsClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From FREEZE_FROM_USERS users the read's objects are frozen (gc.freeze); below, not."""
+    gc.unfreeze()
+    try:
+        read_actual(client)
+        assert gc.get_freeze_count() == 0
+        monkeypatch.setattr("licsync.qrs.read.FREEZE_FROM_USERS", 1)
+        result = read_actual(client)
+        assert gc.get_freeze_count() > 0
+        assert gc.isenabled()
+        assert result.actual.users
+    finally:
+        gc.unfreeze()
+
+
 def test_failed_read_raises_and_restores_gc(sim: Simulator) -> None:
     """A read that keeps failing raises its QrsError; the collector is enabled again."""
     sim.fail_next("GET", "500", count=100)
