@@ -35,6 +35,8 @@ _FLAGS: tuple[tuple[str, Reason, str], ...] = (
 
 
 def _flags(user: ActualUser) -> list[tuple[Reason, str]]:
+    if not (user.removed_externally or user.blocked or user.inactive):
+        return []  # almost every user: no getattr per flag
     return [(reason, words) for attr, reason, words in _FLAGS if getattr(user, attr)]
 
 
