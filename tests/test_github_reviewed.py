@@ -216,6 +216,24 @@ def test_the_redirect_must_not_be_plain_http_elsewhere(
     assert "SIGNED" not in result.output
 
 
+def test_a_relative_redirect_stays_on_the_api_host_without_the_token(
+    licsync: Licsync, github: GitHubStandIn, plan_json: str, tmp_path: Path
+) -> None:
+    """A download redirected to a path (no host) is fetched from the API's host, without the
+    token, as GitLab's and Azure DevOps' downloads are."""
+    github.add_pull(5, head_sha=HEAD, merge_sha=MERGE)
+    github.add_artifact(NAME, HEAD, plan_zip(plan_json))
+    github.blob_redirect = lambda artifact: "/elsewhere/blob?sig=SIGNED"
+    result = _reviewed(licsync, tmp_path / "p.json")
+    assert result.exit_code == 1
+    followed = [r for r in github.requests if r.path == "/elsewhere/blob"]
+    assert len(followed) == 1
+    assert "authorization" not in followed[0].headers
+    assert "user-agent" in followed[0].headers  # the names are recorded lower-case
+    assert "SIGNED" not in result.output
+    assert github.blob_requests == []
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
