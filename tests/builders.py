@@ -9,13 +9,13 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from hypothesis import strategies as st
 
+from clock import NOW
 from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser, Capacity
 from licsync.desired import Desired, DesiredAllocation, DesiredRule, DesiredType
 from licsync.identity import AccessType, RuleContext, Source, user_key
 from licsync.policy import IdlePolicy, Ownership, Policy, SafetyPolicy, UserAction
 from licsync.site import Site
 
-NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 PRO = AccessType.PROFESSIONAL
 ANA = AccessType.ANALYZER
 

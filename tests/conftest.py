@@ -7,7 +7,6 @@ A test module that needs its own organisation overrides ``sim_store``; ``sim``, 
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import json
 import os
@@ -21,6 +20,7 @@ from hypothesis import HealthCheck, settings
 
 from azure_standin import AzureStandIn, azure_env
 from cli_runner import Licsync
+from clock import NOW
 from github_standin import GitHubStandIn, github_env
 from gitlab_standin import GitLabStandIn, gitlab_env
 from inprocess import bare_client, in_process_simulator
@@ -34,8 +34,6 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 DEMO_PLAN = Path(__file__).resolve().parent / "golden" / "demo-plan.json"
 """The demo's plan as JSON, as `licsync plan --format json` writes it (a golden file)."""
-SIM_NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
-"""The simulator clock of the default ``sim_store``."""
 
 # Hypothesis: a quick default for every run (a developer's loop, the README's test command) and a
 # thorough search (HYPOTHESIS_PROFILE=thorough) ten times as deep. No deadline: a timing is no
@@ -93,8 +91,8 @@ def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 @pytest.fixture
 def sim_store() -> SimStore:
-    """The organisation ``sim`` serves: just the service account, at :data:`SIM_NOW`."""
-    store = SimStore(SIM_NOW)
+    """The organisation ``sim`` serves: just the service account, at :data:`NOW`."""
+    store = SimStore(NOW)
     store.add_user("INTERNAL", "sa_api", roles=["RootAdmin"])
     return store
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from clock import NOW
 from licsync.identity import AccessType, RuleContext
 from licsync.sim import SimStore
 from licsync.sim.seed import synthetic_organisation
 
 PRO = AccessType.PROFESSIONAL
 ANA = AccessType.ANALYZER
-NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
-NOW_ARG = "2026-06-01T12:00:00Z"
 GROUPS = ("Sales", "Finance", "Dev", "Ops")
 RULES = (
     ("Sales hub", 'user.group = "Sales"', RuleContext.HUB, False),

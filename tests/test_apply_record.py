@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from cli_runner import Licsync
+from clock import DEMO_NOW_ARG
 from inprocess import in_process_simulator
 from licsync.sim import Simulator, start_simulator
-from licsync.sim.demo import DEMO_NOW, demo_organisation
+from licsync.sim.demo import demo_organisation
 from licsync.sim.faults import FaultPlan
 from portable import WINE_NO_CONSOLE, needs_symlinks, wine_gap
 
-NOW = DEMO_NOW.isoformat()
 WRITES = ("POST", "PUT", "DELETE")
 POSIX = os.name != "nt"
 
@@ -48,7 +48,16 @@ def _writes(sim: Simulator) -> int:
 
 
 def _args(sim: Simulator, *more: str) -> list[str]:
-    return ["apply", "licenses", "--qrs-url", sim.url, "--now", NOW, "--auto-approve", *more]
+    return [
+        "apply",
+        "licenses",
+        "--qrs-url",
+        sim.url,
+        "--now",
+        DEMO_NOW_ARG,
+        "--auto-approve",
+        *more,
+    ]
 
 
 # -- refused before anything is sent -----------------------------------------------------------

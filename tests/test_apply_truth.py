@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from cli_runner import Licsync, edit_file
+from clock import DEMO_NOW_ARG
 from inprocess import bare_client, in_process_simulator
 from licsync.identity import AccessType
 from licsync.sim import Simulator
-from licsync.sim.demo import DEMO_NOW, demo_organisation
+from licsync.sim.demo import demo_organisation
 from licsync.sim.entities import GROUP, SYSTEMRULE
 from licsync.sim.faults import FaultPlan
 
-NOW = DEMO_NOW.isoformat()
 PRO = AccessType.PROFESSIONAL
 PROBE = '  rules:\n    - name: Probe rule R\n      condition: user.name = "nobody"\n'
 
@@ -34,12 +34,12 @@ def settled(example: Path, licsync: Licsync) -> Iterator[Simulator]:
 
 
 def _args(sim: Simulator, *more: str) -> list[str]:
-    return ["apply", "licenses", "--qrs-url", sim.url, "--now", NOW, *more]
+    return ["apply", "licenses", "--qrs-url", sim.url, "--now", DEMO_NOW_ARG, *more]
 
 
 def _plan(licsync: Licsync, sim: Simulator, out: Path) -> None:
-    result = licsync(["plan", "licenses", "--qrs-url", sim.url, "--now", NOW, "--format", "json",
-                      "--out", str(out)])  # fmt: skip
+    result = licsync(["plan", "licenses", "--qrs-url", sim.url, "--now", DEMO_NOW_ARG,
+                      "--format", "json", "--out", str(out)])  # fmt: skip
     assert result.exit_code == 0, result.output
 
 

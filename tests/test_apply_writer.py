@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from builders import desired, drule, policy
+from clock import NOW
 from inprocess import in_process_simulator
 from licsync.actual import Actual, ActualAllocation, ActualRule, ActualUser
 from licsync.apply.writer import (
@@ -54,7 +55,6 @@ from licsync.signals import Signals
 from licsync.sim import SimStore, Simulator
 from licsync.sim.transport import SimTransport
 
-NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 PRO = AccessType.PROFESSIONAL
 ANA = AccessType.ANALYZER
 PEOPLE = [f"user{i}" for i in range(8)]

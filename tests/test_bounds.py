@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Licsync
+from clock import DEMO_NOW_ARG
 from hostile_server import HostileQrs, drip, raw_answer
 from inprocess import in_process_simulator
 from licsync.apply.lock import lock_path, site_address
@@ -24,9 +25,8 @@ from licsync.forge.github import GitHub, GitHubSettings
 from licsync.forge.provenance import checksum_in
 from licsync.qrs.errormap import sanitise_excerpt
 from licsync.sim import Simulator, start_simulator
-from licsync.sim.demo import DEMO_NOW, demo_organisation
+from licsync.sim.demo import demo_organisation
 
-NOW = DEMO_NOW.isoformat()
 TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 
 
@@ -70,7 +70,7 @@ def test_any_eight_characters_of_a_secret_are_redacted() -> None:
 
 
 def _plan(licsync: Licsync, sim: Simulator, out: Path) -> None:
-    result = licsync(["plan", "licenses", "--qrs-url", sim.url, "--now", NOW, "--format",
+    result = licsync(["plan", "licenses", "--qrs-url", sim.url, "--now", DEMO_NOW_ARG, "--format",
                       "json", "--out", str(out)])  # fmt: skip
     assert result.exit_code == 0, result.output
 
@@ -167,7 +167,7 @@ def test_the_site_lock_is_keyed_on_where_qrs_is_not_how_it_is_spelled(tmp_path: 
 
 def _apply_child(sim: Simulator, cwd: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "licsync", "apply", "licenses", "--qrs-url", sim.url,
-            "--now", NOW, "--auto-approve"]  # fmt: skip
+            "--now", DEMO_NOW_ARG, "--auto-approve"]  # fmt: skip
     return subprocess.run(
         argv, cwd=cwd, stderr=subprocess.PIPE, text=True, timeout=120, check=False, **kwargs
     )

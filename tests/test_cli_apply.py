@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 
 from cli_runner import Licsync, edit_file
+from clock import DEMO_NOW_ARG
 from conftest import REPO
 from inprocess import in_process_simulator
 from licsync.apply.lock import lock_path, site_lock, state_directory
@@ -28,7 +29,6 @@ from licsync.sim.entities import ALLOCATION, GROUP, SYSTEMRULE
 from licsync.sim.faults import FaultPlan
 from portable import interrupt_self
 
-NOW = DEMO_NOW.isoformat()
 APPLY_SCHEMA = json.loads((REPO / "schema" / "apply.schema.json").read_text(encoding="utf-8"))
 AUDIT_SCHEMA = json.loads((REPO / "schema" / "audit.schema.json").read_text(encoding="utf-8"))
 WRITES = ("POST", "PUT", "DELETE")
@@ -42,12 +42,12 @@ def demo() -> Iterator[Simulator]:
 
 
 def _args(sim: Simulator, *more: str) -> list[str]:
-    return ["apply", "licenses", "--qrs-url", sim.url, "--now", NOW, *more]
+    return ["apply", "licenses", "--qrs-url", sim.url, "--now", DEMO_NOW_ARG, *more]
 
 
 def _plan_json(licsync: Licsync, sim: Simulator, out: Path, *, code: int = 0) -> dict[str, Any]:
-    result = licsync(["plan", "licenses", "--qrs-url", sim.url, "--now", NOW, "--format", "json",
-                      "--out", str(out)])  # fmt: skip
+    result = licsync(["plan", "licenses", "--qrs-url", sim.url, "--now", DEMO_NOW_ARG,
+                      "--format", "json", "--out", str(out)])  # fmt: skip
     assert result.exit_code == code, result.output
     data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     return data

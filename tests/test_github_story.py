@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Licsync, edit_file
+from clock import DEMO_NOW_ARG
 from github_standin import GitHubStandIn, plan_zip
 from inprocess import in_process_simulator
 from licsync.sim import Simulator
-from licsync.sim.demo import DEMO_NOW, demo_organisation
+from licsync.sim.demo import demo_organisation
 
-NOW = DEMO_NOW.isoformat()
 MERGE, HEAD1, HEAD2 = "a" * 40, "1" * 40, "2" * 40
 
 
@@ -39,7 +39,7 @@ def test_pull_request_comment_merge_apply_converges(
     """Two users added and a rule changed: one comment with exactly those changes, updated
     by a second push; after the merge, reviewed-plan + apply --plan make exactly those and
     the next plan is empty."""
-    site = ["--qrs-url", demo.url, "--now", NOW]
+    site = ["--qrs-url", demo.url, "--now", DEMO_NOW_ARG]
     start = licsync(["apply", "licenses", *site, "--auto-approve"])
     assert start.exit_code == 0, start.output  # the site now matches main
 

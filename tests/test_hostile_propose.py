@@ -19,14 +19,13 @@ import pytest
 from markdown_it import MarkdownIt
 
 from cli_runner import Licsync, Result
-from conftest import SIM_NOW
+from clock import NOW, NOW_ARG
 from licsync.identity import AccessType
 from licsync.load import load_desired
 from licsync.sim import Simulator
 from licsync.sim.store import SimStore
 
-NOW = SIM_NOW.isoformat()
-RECENT = SIM_NOW - dt.timedelta(days=2)
+RECENT = NOW - dt.timedelta(days=2)
 PRO = AccessType.PROFESSIONAL
 
 SITE = """\
@@ -99,11 +98,11 @@ def _site(
 
 
 def _propose(licsync: Licsync, sim: Simulator, site: Path, *more: str) -> Result:
-    return licsync(["propose", str(site), "--qrs-url", sim.url, "--now", NOW, *more])
+    return licsync(["propose", str(site), "--qrs-url", sim.url, "--now", NOW_ARG, *more])
 
 
 def _reclaimed(licsync: Licsync, sim: Simulator, site: Path) -> set[str]:
-    result = licsync(["plan", str(site), "--qrs-url", sim.url, "--now", NOW])
+    result = licsync(["plan", str(site), "--qrs-url", sim.url, "--now", NOW_ARG])
     assert result.exit_code == 0, result.output
     return {u for u in ("anna", "bob", "carl") if f"- CORP\\{u} " in result.stdout}
 
@@ -133,7 +132,7 @@ def test_a_denied_user_no_file_can_name_does_not_stop_the_proposal(
     assert "fine.user" in analyzer
     assert "ali" not in analyzer
     assert "zw" not in analyzer
-    load_desired(site, today=SIM_NOW.date())
+    load_desired(site, today=NOW.date())
 
 
 def test_the_body_makes_nothing_of_hostile_values(
@@ -210,10 +209,10 @@ def test_until_does_not_go_inside_a_kept_block_scalar(
         "    - user: CORP\\anna\n"
     )
     site = _site(tmp_path, professional, ownership="additive")
-    before, _ = load_desired(site, today=SIM_NOW.date())
+    before, _ = load_desired(site, today=NOW.date())
     result = _propose(licsync, sim, site, "--write")
     assert result.exit_code == 0, result.output
-    after, _ = load_desired(site, today=SIM_NOW.date())
+    after, _ = load_desired(site, today=NOW.date())
     notes = {a.user: a.note for a in after.of(PRO).allocations}
     assert notes["CORP\\bob"] == {a.user: a.note for a in before.of(PRO).allocations}["CORP\\bob"]
     assert notes["CORP\\bob"] == "kept\n\n\n"

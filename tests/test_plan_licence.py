@@ -10,15 +10,14 @@ from typing import Any
 import pytest
 
 from cli_runner import Licsync
+from clock import DEMO_NOW_ARG
 from inprocess import in_process_simulator
 from licsync.actual import Licence, LicenceKind
 from licsync.errors import QrsResponseError
 from licsync.qrs.parse import parse_licence
 from licsync.sim import Simulator
-from licsync.sim.demo import DEMO_NOW, demo_organisation
+from licsync.sim.demo import demo_organisation
 from licsync.sim.store import LicenceKind as SimLicenceKind
-
-NOW = DEMO_NOW.isoformat().replace("+00:00", "Z")
 
 
 def _serve(kind: SimLicenceKind, *, expired: bool = False) -> Any:
@@ -28,7 +27,7 @@ def _serve(kind: SimLicenceKind, *, expired: bool = False) -> Any:
 
 
 def _plan(licsync: Licsync, sim: Simulator, out: Path, *, code: int = 0) -> dict[str, Any]:
-    result = licsync(["plan", "licenses", "--qrs-url", sim.url, "--now", NOW,
+    result = licsync(["plan", "licenses", "--qrs-url", sim.url, "--now", DEMO_NOW_ARG,
                       "--format", "json", "--out", str(out)])  # fmt: skip
     assert result.exit_code == code, result.output
     plan: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
@@ -60,13 +59,13 @@ def test_a_signed_key_site_quarantines_nothing(
 
 def test_the_text_plan_says_the_licence_kind(example: Path, licsync: Licsync) -> None:
     with _serve("key") as sim:
-        result = licsync(["plan", "licenses", "--qrs-url", sim.url, "--now", NOW])
+        result = licsync(["plan", "licenses", "--qrs-url", sim.url, "--now", DEMO_NOW_ARG])
     assert "signed licence key (a reclaimed seat is free at once)" in result.stdout
 
 
 def test_apply_on_a_signed_key_site_frees_the_seat_at_once(example: Path, licsync: Licsync) -> None:
     with _serve("key") as sim:
-        result = licsync(["apply", "licenses", "--qrs-url", sim.url, "--now", NOW,
+        result = licsync(["apply", "licenses", "--qrs-url", sim.url, "--now", DEMO_NOW_ARG,
                           "--auto-approve", "--format", "json"])  # fmt: skip
         assert result.exit_code == 0, result.output
         report = json.loads(result.stdout)
@@ -85,7 +84,7 @@ def test_an_expired_licence_allocates_nothing_and_says_why(
     with _serve("serial", expired=True) as sim:
         plan = _plan(licsync, sim, tmp_path / "plan.json")
         sim.reset_counts()
-        result = licsync(["apply", "licenses", "--qrs-url", sim.url, "--now", NOW,
+        result = licsync(["apply", "licenses", "--qrs-url", sim.url, "--now", DEMO_NOW_ARG,
                           "--auto-approve", "--format", "json"])  # fmt: skip
         routes = sim.route_counts()
     granted = {

@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Licsync
-from conftest import SIM_NOW
+from clock import NOW, NOW_ARG
 from licsync.sim import Simulator
 from licsync.sim.store import SimStore
 
-NOW = SIM_NOW.isoformat()
-LONG_AGO = SIM_NOW - dt.timedelta(days=200)
-RECENT = SIM_NOW - dt.timedelta(days=2)
+LONG_AGO = NOW - dt.timedelta(days=200)
+RECENT = NOW - dt.timedelta(days=2)
 
 SITE = """\
 # The site: comments everywhere must survive.
@@ -115,11 +114,13 @@ def _removed_lines(before: bytes, after: bytes) -> tuple[list[str], list[str]]:
 
 
 def _args(sim: Simulator, site: Path, *more: str) -> list[str]:
-    return ["propose", str(site), "--qrs-url", sim.url, "--now", NOW, *more]
+    return ["propose", str(site), "--qrs-url", sim.url, "--now", NOW_ARG, *more]
 
 
 def _reclaims(licsync: Licsync, sim: Simulator, site: Path) -> set[tuple[str, str, str]]:
-    result = licsync(["plan", str(site), "--qrs-url", sim.url, "--now", NOW, "--format", "json"])
+    result = licsync(
+        ["plan", str(site), "--qrs-url", sim.url, "--now", NOW_ARG, "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     return {
@@ -387,7 +388,7 @@ def test_additive_entry_ended_then_removed_once_the_seat_is_gone(
         encoding="utf-8"
     )
     applied = licsync(
-        ["apply", str(site), "--qrs-url", sim.url, "--now", NOW, "--auto-approve",
+        ["apply", str(site), "--qrs-url", sim.url, "--now", NOW_ARG, "--auto-approve",
          "--audit-log", str(tmp_path / "audit.jsonl")]
     )  # fmt: skip
     assert applied.exit_code == 0, applied.output

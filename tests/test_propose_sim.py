@@ -9,7 +9,7 @@ import difflib
 from pathlib import Path
 
 from cli_runner import Licsync
-from conftest import SIM_NOW
+from clock import NOW
 from inprocess import in_process_simulator
 from licsync.identity import AccessType
 from licsync.qrs import QrsClient, read_actual
@@ -48,7 +48,7 @@ def _changed(before: str, after: str) -> tuple[list[str], list[str]]:
 
 def test_seeded_site_after_120_days(licsync: Licsync, tmp_path: Path) -> None:
     """Exactly the idle or inactive declared users go; no other line of any file changes."""
-    store = synthetic_organisation(3000, 4, SIM_NOW)
+    store = synthetic_organisation(3000, 4, NOW)
     site = tmp_path / "site"
     site.mkdir()
     with in_process_simulator(store) as sim:

@@ -9,16 +9,14 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Licsync
-from conftest import SIM_NOW
+from clock import NOW, NOW_ARG
 from licsync.sim import SimStore, Simulator
-
-_NOW = SIM_NOW.isoformat().replace("+00:00", "Z")
 
 
 @pytest.fixture
 def sim_store() -> SimStore:
     """One undeclared professional seat per way of being protected, and one unprotected."""
-    store = SimStore(SIM_NOW)
+    store = SimStore(NOW)
     store.add_user("INTERNAL", "sa_api", roles=["RootAdmin"])
     people = {
         "tagged": store.add_user("CORP", "tagged", tags=["keeplicense"]),
@@ -28,7 +26,7 @@ def sim_store() -> SimStore:
         "plain": store.add_user("CORP", "plain"),
     }
     for user in people.values():
-        store.add_allocation("professional", user["id"], last_used=SIM_NOW)
+        store.add_allocation("professional", user["id"], last_used=NOW)
     store.set_capacity("professional", 10)
     store.set_capacity("analyzer", 10)
     return store
@@ -45,7 +43,9 @@ def _protect(site: Path, entries: str) -> None:
 
 
 def _plan(licsync: Licsync, sim: Simulator) -> dict[str, object]:
-    result = licsync(["plan", "licenses", "--qrs-url", sim.url, "--format", "json", "--now", _NOW])
+    result = licsync(
+        ["plan", "licenses", "--qrs-url", sim.url, "--format", "json", "--now", NOW_ARG]
+    )
     assert result.exit_code == 0, result.output
     data: dict[str, object] = json.loads(result.stdout)
     return data

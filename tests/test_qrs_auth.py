@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import importlib.util
 import json
 import logging
@@ -18,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from clock import NOW
 from inprocess import in_process_simulator
 from licsync.apply.writer import Outcome, QrsWriter, WriteResult
 from licsync.desired import DesiredRule
@@ -49,8 +49,6 @@ from licsync.qrs.auth import effective_base_url, qlik_user_header
 from licsync.sim import ProxyConfig, SimStore, Simulator, start_simulator, write_certs
 from licsync.site import AuthConfig, AuthMode, Site, TlsConfig
 from portable import WINE_NO_SSPI, wine_gap
-
-NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 
 
 def create_rule(qrs: QrsClient, kind: AccessType, rule: DesiredRule) -> WriteResult:

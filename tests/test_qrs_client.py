@@ -10,6 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from clock import NOW
 from licsync.apply.writer import QrsWriter
 from licsync.desired import DesiredRule
 from licsync.errors import (
@@ -47,7 +48,6 @@ from licsync.qrs.retry import parse_retry_after
 from licsync.sim import FailNext, FaultPlan, SimStore, Simulator
 from licsync.sim.transport import SimTransport
 
-NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 PRO = AccessType.PROFESSIONAL
 XRFKEY = re.compile(r"[A-Za-z0-9]{16}")
 HOSTILE = ("o'brien", "a#b&c", "50%", "x/y?", "back\\slash", "sp ace+plus")

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import SIM_NOW
+from clock import NOW
 from licsync.errors import ConfigError, QrsAuthError
 from licsync.qrs import QrsClient, paths
 from licsync.qrs.auth import negotiate_credentials
@@ -37,7 +37,7 @@ PASSWORD = "Negot1ate-Secret-9c2e"
 @pytest.fixture
 def sim_store() -> SimStore:
     """The service account and CORP\\admin, a RootAdmin the Windows proxy lets in."""
-    store = SimStore(SIM_NOW)
+    store = SimStore(NOW)
     store.add_user("INTERNAL", "sa_api", roles=["RootAdmin"])
     store.add_user("CORP", "admin", roles=["RootAdmin"])
     return store

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from clock import NOW
 from inprocess import in_process_simulator
 from licsync.errors import QrsServerError
 from licsync.identity import AccessType, RuleContext, user_key
@@ -18,7 +19,6 @@ from licsync.sim import SimStore, Simulator
 from licsync.sim.entities import ALLOCATION, USER
 from licsync.timeutil import parse_qrs_datetime
 
-NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 PRO = AccessType.PROFESSIONAL
 ANA = AccessType.ANALYZER
 

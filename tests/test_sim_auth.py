@@ -13,13 +13,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from clock import NOW
 from inprocess import bare_client, in_process_simulator
 from licsync.sim import ProxyConfig, SimStore, Simulator, start_simulator, write_certs
 from licsync.sim.testing import XRFKEY, qrs_client, sign_rs256
 from licsync.sim.transport import SimTransport
 from portable import WINE_NO_SSPI, wine_gap
 
-NOW = dt.datetime(2025, 2, 1, 12, 0, tzinfo=dt.UTC)
 WINDOWS_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) licsync-test"
 
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import httpx
 import pytest
 
+from clock import NOW
 from inprocess import bare_client
 from licsync.errors import UsageError
 from licsync.identity import AccessType
 from licsync.sim import FailNext, FaultPlan, FaultRule, SimStore, Simulator
 from licsync.sim.entities import GROUP
 from licsync.sim.faults import FaultInjector
-
-NOW = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture

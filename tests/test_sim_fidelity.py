@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import SIM_NOW
+from clock import NOW
 from licsync.identity import AccessType
 from licsync.qrs import QrsClient
 from licsync.qrs.read import fetch_actual
@@ -19,7 +19,7 @@ PRO = "/qrs/license/professionalaccesstype"
 @pytest.fixture
 def sim_store() -> SimStore:
     """Two users sharing a tag, one with a custom property, a deleted user's quarantined seat."""
-    store = SimStore(SIM_NOW)
+    store = SimStore(NOW)
     store.add_user("INTERNAL", "sa_api", roles=["RootAdmin"])
     ann = store.add_user(
         "CORP",
@@ -30,8 +30,8 @@ def sim_store() -> SimStore:
     )
     store.add_user("CORP", "bob", tags=["keeplicense"], email="bob@corp.example")
     gone = store.add_user("CORP", "gone")
-    store.add_allocation("professional", ann["id"], last_used=SIM_NOW)
-    seat = store.add_allocation("professional", gone["id"], last_used=SIM_NOW)
+    store.add_allocation("professional", ann["id"], last_used=NOW)
+    seat = store.add_allocation("professional", gone["id"], last_used=NOW)
     store.set_capacity("professional", 5)
     store.deallocate(AccessType.PROFESSIONAL, seat["id"], "CORP\\admin")
     store.delete_user(gone["id"])

@@ -7,13 +7,12 @@ import datetime as dt
 import httpx
 import pytest
 
+from clock import NOW
 from inprocess import bare_client
 from licsync.sim import SimStore, Simulator
 from licsync.sim.app import XSRF_MESSAGE
 from licsync.sim.testing import XRFKEY, qrs_client
 from licsync.sim.transport import SimTransport
-
-NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
+from clock import NOW
 from inprocess import bare_client
 from licsync.identity import AccessType
 from licsync.sim import SimStore, Simulator
 from licsync.sim.entities import USER
 
-NOW = dt.datetime(2025, 6, 2, 8, 0, tzinfo=dt.UTC)
 PRO = "/qrs/license/professionalaccesstype"
 ANA = "/qrs/license/analyzeraccesstype"
 

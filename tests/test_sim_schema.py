@@ -15,7 +15,6 @@ cannot say nullable), a living user's seat has ``""`` deleted-user fields
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import functools
 import json
 import re
@@ -28,12 +27,12 @@ import httpx
 import pytest
 from jsonschema import Draft4Validator, FormatChecker
 
+from clock import NOW
 from inprocess import bare_client, in_process_simulator
 from licsync.sim import Simulator
 from licsync.sim.entities import COUNT_KEY, NULL_PRIVILEGES, NULL_WHEN_UNSET
 from licsync.sim.listing import LIVE_EMPTY_FIELDS
 
-NOW = dt.datetime(2025, 7, 1, 10, 0, tzinfo=dt.UTC)
 _QRS_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 
+from clock import NOW
 from inprocess import bare_client, in_process_simulator
 from licsync.errors import UsageError
 from licsync.identity import AccessType
 from licsync.sim import SimStore, synthetic_organisation
 from licsync.sim.entities import ALLOCATION, SYSTEMRULE, USER
-
-NOW = dt.datetime(2025, 5, 20, 6, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")

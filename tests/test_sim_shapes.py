@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from cli_runner import Licsync
+from clock import DEMO_NOW_ARG
 from inprocess import bare_client, in_process_simulator
 from licsync.identity import AccessType
 from licsync.sim.demo import DEMO_NOW, demo_organisation
 from licsync.sim.entities import ALLOCATION, make_allocation, qrs_time
 from licsync.sim.listing import LIVE_NEVER, ShapeStyle
-
-NOW = DEMO_NOW.isoformat().replace("+00:00", "Z")
 
 
 def _plan(licsync: Licsync, shapes: ShapeStyle, out: Path) -> tuple[dict[str, Any], list[Any]]:
@@ -34,7 +33,7 @@ def _plan(licsync: Licsync, shapes: ShapeStyle, out: Path) -> tuple[dict[str, An
     )
     store.insert_allocation(AccessType.ANALYZER, seat)
     with in_process_simulator(store, shapes=shapes) as sim:
-        result = licsync(["plan", "licenses", "--qrs-url", sim.url, "--now", NOW,
+        result = licsync(["plan", "licenses", "--qrs-url", sim.url, "--now", DEMO_NOW_ARG,
                           "--format", "json", "--out", str(out)])  # fmt: skip
         assert result.exit_code == 0, result.output
         with bare_client(sim) as http:
