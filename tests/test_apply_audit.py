@@ -8,7 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from builders import ANA, NOW, actual, alloc, desired, policy, user
+from builders import ANA, actual, alloc, desired, policy, user
+from clock import NOW
 from licsync.apply.audit import Approval, AuditLog, actor_from_environment
 from licsync.apply.writer import Outcome, WriteResult
 from licsync.errors import UsageError

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from builders import ANA, NOW, PRO, actual, alloc, arule, decl, desired, drule, policy, user
+from builders import ANA, PRO, actual, alloc, arule, decl, desired, drule, policy, user
+from clock import NOW
 from licsync.apply.reviewed import ReviewedPlan, load_reviewed, match
 from licsync.errors import UsageError
 from licsync.plan import Plan, plan

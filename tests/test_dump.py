@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli_runner import Licsync
-from dump_sites import ANA, NOW, NOW_ARG, PRO, messy_site
+from clock import NOW, NOW_ARG
+from dump_sites import ANA, PRO, messy_site
 from inprocess import in_process_simulator
 from licsync.identity import AccessType, RuleContext
 from licsync.load import load_desired
@@ -98,8 +99,11 @@ def test_dump_writes_what_the_site_holds(licsync: Licsync, tmp_path: Path) -> No
     (off,) = desired.of(PRO).rules
     assert (off.context, off.disabled, off.comment) == (RuleContext.QMC, True, "")
     text = (out / "professional.yaml").read_text(encoding="utf-8")
-    assert "- user: CORP\\gone  # last used 2025-11-13; QRS: inactive, removed externally" in text
-    assert "CORP\\resting's seat is quarantined until 2026-06-07" in text
+    last_used = (NOW - dt.timedelta(days=200)).date()
+    assert f"- user: CORP\\gone  # last used {last_used}; QRS: inactive, removed externally" in text
+    assert (
+        f"CORP\\resting's seat is quarantined until {(NOW + dt.timedelta(days=6)).date()}" in text
+    )
     assert "never used" in (out / "analyzer.yaml").read_text(encoding="utf-8")
     assert "1 more users hold analyzer only through a rule" in (out / "analyzer.yaml").read_text(
         encoding="utf-8"

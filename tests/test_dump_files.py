@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from builders import NOW, RANDOM_RULES, actual, alloc, arule, user
+from builders import RANDOM_RULES, actual, alloc, arule, user
+from clock import NOW
 from licsync.actual import Actual
 from licsync.desired import DesiredRule
 from licsync.dump import Dump, DumpedAllocation, dump_site

@@ -21,8 +21,9 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from builders import ANA, NOW, PRO, actual, alloc, arule, decl, desired, drule, user
+from builders import ANA, PRO, actual, alloc, arule, decl, desired, drule, user
 from cli_runner import Licsync
+from clock import NOW
 from licsync.plan import Plan, plan
 from licsync.render import render_markdown, render_text
 from licsync.render.escape import escape_text, md_code, md_text

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from builders import NOW, PRO, actual, alloc, desired, policy, user
+from builders import PRO, actual, alloc, desired, policy, user
 from cli_runner import Licsync
+from clock import NOW
 from github_standin import OWNER, REPO, TOKEN, GitHubStandIn
 from licsync.desired import Desired
 from licsync.forge.bodies import plan_comment

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Licsync, Result
-from dump_sites import NOW, PRO
+from clock import NOW
+from dump_sites import PRO
 from hostile_server import HostileQrs, drip, json_answer
 from inprocess import in_process_simulator
 from licsync.dump import files as dump_files

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import Licsync, edit_file
-from dump_sites import NOW
+from clock import NOW
 from inprocess import in_process_simulator
 from licsync.identity import AccessType
 from licsync.signals.licenselog import usage_denied, write_license_log

@@ -9,7 +9,6 @@ import pytest
 
 from builders import (
     ANA,
-    NOW,
     PRO,
     actual,
     alloc,
@@ -20,6 +19,7 @@ from builders import (
     policy,
     user,
 )
+from clock import NOW
 from licsync.identity import RuleContext
 from licsync.plan import AllocationChange, FindingKind, Plan, RuleChange, SafetyCap, plan
 from licsync.policy import IdlePolicy, Ownership, Policy, SafetyPolicy, UserAction
@@ -105,7 +105,7 @@ CASES = [
         id="declared-inactive-not-allocated",
     ),
     pytest.param(
-        desired(pro=[decl(ALICE, until=dt.date(2026, 11, 1))]),
+        desired(pro=[decl(ALICE, until=(NOW - dt.timedelta(days=19)).date())]),
         actual([user(ALICE)], [alloc(PRO, ALICE, used_days=30)]),
         policy(),
         [("professional", "reclaim", ALICE, "until-passed")],
@@ -113,7 +113,7 @@ CASES = [
         id="until-passed-reclaimed",
     ),
     pytest.param(
-        desired(pro=[decl(ALICE, until=dt.date(2026, 11, 20))]),
+        desired(pro=[decl(ALICE, until=NOW.date())]),
         actual([user(ALICE)], [alloc(PRO, ALICE, used_days=30)]),
         policy(),
         [],
@@ -121,7 +121,7 @@ CASES = [
         id="until-today-kept-through-the-day",
     ),
     pytest.param(
-        desired(pro=[decl(ALICE, until=dt.date(2026, 11, 1))]),
+        desired(pro=[decl(ALICE, until=(NOW - dt.timedelta(days=19)).date())]),
         actual([user(ALICE)]),
         policy(),
         [],
@@ -602,8 +602,9 @@ def test_denied_user_without_rule() -> None:
     result = run(desired(), state, signals=_denials(_denial("CORP\\lena")))
     [finding] = [f for f in result.findings if f.kind is FindingKind.DENIED_USER]
     assert finding.message == (
-        "CORP\\lena was denied access 3 times between 2026-11-17 and 2026-11-19; groups: "
-        "Marketing; no declared rule covers them: allocate, or add a rule"
+        f"CORP\\lena was denied access 3 times between {(NOW - dt.timedelta(days=3)).date()} and "
+        f"{(NOW - dt.timedelta(days=1)).date()}; groups: Marketing; no declared rule covers them: "
+        "allocate, or add a rule"
     )
     assert finding.data["groups"] == ["Marketing"]
     assert not finding.stale

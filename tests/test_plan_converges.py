@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builders import NOW, RANDOM_RULES, decl, desired, policy, random_desired
+from builders import RANDOM_RULES, decl, desired, policy, random_desired
+from clock import NOW
 from inprocess import in_process_simulator
 from licsync.apply.execute import execute
 from licsync.apply.writer import Outcome, QrsWriter

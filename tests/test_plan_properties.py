@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 
 from builders import (
     ANA,
-    NOW,
     PRO,
     RANDOM_RULES,
     actual,
@@ -16,6 +15,7 @@ from builders import (
     random_desired,
     user,
 )
+from clock import NOW
 from licsync.actual import Actual
 from licsync.desired import Desired
 from licsync.plan import execution_order, plan

@@ -11,7 +11,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from builders import NOW, PRO, actual, alloc, desired, policy, user
+from builders import PRO, actual, alloc, desired, policy, user
+from clock import NOW
 from licsync.plan import Plan, plan
 from licsync.policy import SafetyPolicy
 from licsync.render import MAX_COMMENT, render_json, render_markdown, render_text

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builders import NOW
+from clock import NOW
 from licsync.actual import Actual
 from licsync.desired import Desired
 from licsync.errors import UsageError

@@ -14,6 +14,7 @@ from inprocess import bare_client
 from licsync.identity import AccessType
 from licsync.sim import SimStore, Simulator
 from licsync.sim.entities import USER
+from licsync.timeutil import format_qrs_datetime
 
 PRO = "/qrs/license/professionalaccesstype"
 ANA = "/qrs/license/analyzeraccesstype"
@@ -133,7 +134,7 @@ def test_deallocate_recently_used_quarantines(sim: Simulator, client: httpx.Clie
     assert client.delete(f"{PRO}/{seat['id']}").status_code == 204
     after = client.get(f"{PRO}/{seat['id']}").json()
     assert after["quarantined"] is True
-    assert after["quarantineEnd"] == "2025-06-09T08:00:00.000Z"
+    assert after["quarantineEnd"] == format_qrs_datetime(NOW + dt.timedelta(days=7))
     overview = _overview(client)
     assert (overview["allocated"], overview["quarantined"], overview["available"]) == (0, 1, 2)
 
@@ -156,7 +157,8 @@ def test_deallocate_a_quarantined_seat_keeps_it(sim: Simulator, client: httpx.Cl
         "professional", ids[0], last_used=NOW, quarantined_until=NOW + dt.timedelta(days=3)
     )
     assert client.delete(f"{PRO}/{seat['id']}").status_code == 204
-    assert client.get(f"{PRO}/{seat['id']}").json()["quarantineEnd"] == "2025-06-05T08:00:00.000Z"
+    seen = client.get(f"{PRO}/{seat['id']}").json()
+    assert seen["quarantineEnd"] == format_qrs_datetime(NOW + dt.timedelta(days=3))
     assert client.post(PRO, json={"user": {"id": ids[0]}}).status_code == 400
 
 
@@ -349,9 +351,10 @@ def test_filters_on_allocations(sim: Simulator, client: httpx.Client) -> None:
     sim.store.add_allocation("analyzer", ids[0], last_used=NOW - dt.timedelta(days=2))
     sim.store.add_allocation("analyzer", ids[1], last_used=NOW - dt.timedelta(days=100))
     sim.store.add_allocation("analyzer", ids[2])
+    month_ago = format_qrs_datetime(NOW - dt.timedelta(days=32))
     old = client.get(
         f"{ANA}/full",
-        params={"filter": "lastUsed le '2025-05-01T00:00:00.000Z'", "orderby": "user.userId"},
+        params={"filter": f"lastUsed le '{month_ago}'", "orderby": "user.userId"},
     )
     assert [s["user"]["userId"] for s in old.json()] == ["user1", "user2"]
     mine = client.get(f"{ANA}/count", params={"filter": "user.userId eq 'USER0'"})
@@ -363,7 +366,7 @@ def test_record_use_sets_last_used(sim: Simulator, client: httpx.Client) -> None
     ids = _user_ids(sim)
     seat = sim.store.add_allocation("professional", ids[0])
     sim.store.record_use("professional", ids[0])
-    assert client.get(f"{PRO}/{seat['id']}").json()["lastUsed"] == "2025-06-02T08:00:00.000Z"
+    assert client.get(f"{PRO}/{seat['id']}").json()["lastUsed"] == format_qrs_datetime(NOW)
 
 
 @pytest.mark.parametrize(
