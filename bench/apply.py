@@ -35,7 +35,10 @@ Measured:
   the users it reuses), each timed on the same simulator just before the run (median of
   three); plus every other request it made (the writes, and the two GETs of the capacity
   gate) at ``--latency-ms`` each, ``--concurrency`` at once. A read pass the wrapper reports
-  that was not timed before (another set of endpoints) is timed after the run.
+  that was not timed before (another set of endpoints) is timed after the run. The passes
+  are timed on the simulator's warm caches of serialised lists, as ``bench/read.py`` times
+  them; the run's re-read comes after its writes, when the lists it changed are serialised
+  afresh (as a real QRS serialises every answer).
 - the way the Qlik tools people use today do it (a script over Qlik-Cli or the QMC's own
   calls): one request per change, in series, on one keep-alive connection, against the
   last (untouched) simulator: ``DELETE /qrs/license/professionalaccesstype/{id}`` for a
@@ -87,6 +90,7 @@ from benchlib import (
     timed,
     xrf,
 )
+from licsync.apply.writer import ALLOCATE_CHUNK
 from licsync.identity import AccessType
 from licsync.qrs import paths
 from licsync.qrs.parse import parse_users
@@ -444,10 +448,10 @@ def check_routes(routes: dict[str, int], allocations: int) -> None:
     }
     if straight:
         raise SystemExit(f"allocations outside the QMC's route: {straight}")
-    chunks = -(-allocations // 100)
+    chunks = -(-allocations // ALLOCATE_CHUNK)
     print(
         f"request log: {allocations:,} allocations through the QMC's route in {qmc} POSTs "
-        f"(at least {chunks} selections of 100), "
+        f"(at least {chunks} selections of at most {ALLOCATE_CHUNK}), "
         f"{routes.get('POST /qrs/selection', 0)} selections made, "
         f"{routes.get('DELETE /qrs/selection/{id}', 0)} deleted; /many: 0"
     )

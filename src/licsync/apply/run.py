@@ -194,7 +194,10 @@ def apply_changes(
         audit.end(
             interrupted=interrupted, remaining=len(after.changes) if after is not None else None
         )
-    items = [_item(change, final[change.id], attempts[change.id], run.now) for change in approved]
+    items = [
+        _item(change, change_id, final[change_id], attempts[change_id], run.now)
+        for change, change_id in ((c, c.id) for c in approved)
+    ]
     return ApplyResult(
         site=fresh.site,
         fresh=fresh,
@@ -521,13 +524,15 @@ def _after_retry(change_id: ChangeId, before: WriteResult, result: WriteResult) 
     )
 
 
-def _item(change: Change, result: WriteResult, attempts: int, now: dt.datetime) -> Item:
+def _item(
+    change: Change, change_id: ChangeId, result: WriteResult, attempts: int, now: dt.datetime
+) -> Item:
     status = result.outcome
     quarantine = None
     if isinstance(change, Reclaim) and change.quarantine and status is Outcome.APPLIED:
         quarantine = now + QUARANTINE
     return Item(
-        id=change.id,
+        id=change_id,
         status=status,
         message=result.message,
         status_code=result.status,
