@@ -19,13 +19,14 @@ Adding a command is one module with a ``register(app)`` function, listed in :dat
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 import typer
 
@@ -153,6 +154,13 @@ def exit_code(exc: BaseException) -> int:
     return next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
 
 
+@functools.cache
+def _command() -> Any:
+    """The click command of ``app``, made once a process: typer makes it anew on every call,
+    about 0.05 s, which every run in one process (a test suite's hundreds) paid again."""
+    return typer.main.get_command(app)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``licsync`` with ``argv`` (default ``sys.argv[1:]``) and return its exit code.
 
@@ -164,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     utf8_streams()
     with _logging():
         try:
-            command = typer.main.get_command(app)
+            command = _command()
             result = command.main(args=args, prog_name=PROG, standalone_mode=False, obj=invocation)
         except (Exception, KeyboardInterrupt, SystemExit) as exc:
             if isinstance(exc, typer.Abort) and isinstance(exc.__cause__, KeyboardInterrupt):
