@@ -196,3 +196,9 @@ def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(REPO / "licenses", tmp_path / "licenses")
     monkeypatch.chdir(tmp_path)
     return tmp_path / "licenses"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first (in collection order otherwise): spread over the cores, they run
+    while the quick ones fill the others, instead of one of them ending a run on a lone core."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
