@@ -1,5 +1,5 @@
-"""What licsync takes from click (through typer): the exceptions typer's parser raises, and the
-app, group and command classes every ``licsync`` command is made of.
+"""What licsync takes from click (through typer): the exceptions typer's parser raises, click's
+plain command, and the app, group and command classes every ``licsync`` command is made of.
 
 Typer vendors click as ``typer._click`` since 0.2x; before that it depended on the click
 package. Import the exceptions from here so the boundary catches the very classes typer raises.
@@ -22,14 +22,18 @@ from typer.core import TyperCommand, TyperGroup
 from typer.models import CommandFunctionType
 
 try:
+    from typer._click.core import Command as ClickCommand
     from typer._click.exceptions import ClickException, UsageError
 except ImportError:  # pragma: no cover - typer releases that still depend on click
+    from click.core import (  # type: ignore[no-redef,import-not-found,unused-ignore]
+        Command as ClickCommand,
+    )
     from click.exceptions import (  # type: ignore[no-redef,import-not-found,unused-ignore]
         ClickException,
         UsageError,
     )
 
-__all__ = ["ClickException", "PlainCommand", "PlainGroup", "Typer", "UsageError"]
+__all__ = ["ClickCommand", "ClickException", "PlainCommand", "PlainGroup", "Typer", "UsageError"]
 
 # typer shows an option's Python type (``<bool>``, ``<list[str]>``) where click shows a word.
 _METAVARS: dict[object, str] = {str: "TEXT", int: "N", float: "NUMBER", Path: "PATH"}

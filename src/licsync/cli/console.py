@@ -25,10 +25,12 @@ import stat
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+from licsync.textsafe import escape_text
+
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
-__all__ = ["utf8_streams"]
+__all__ = ["shown", "utf8_streams"]
 
 ESCAPE = "backslashreplace"
 
@@ -93,3 +95,12 @@ def _reopened(stream: io.TextIOWrapper) -> TextIO:
         line_buffering=stream.line_buffering,
         write_through=stream.write_through,
     )
+
+
+def shown(message: str) -> str:
+    """A message for the terminal: its own lines kept, any other control character escaped.
+
+    Messages quote QRS answers, file names and log lines; whoever wrote those must not be able
+    to move the cursor, set the window title or forge a line of their own inside one.
+    """
+    return "\n".join(escape_text(line) for line in message.split("\n"))

@@ -13,7 +13,9 @@ returns its code (0, or 2 for ``--detailed-exitcode``'s changes); an exception i
 - Ctrl-C: ``licsync: interrupted``, exit 130;
 - anything else is a bug in licsync and says so, exit 70 (the traceback with ``--debug``).
 
-Adding a command is one module with a ``register(app)`` function, listed in :data:`COMMANDS`.
+Adding a command is one module with a ``register(app)`` function, listed in :data:`COMMANDS`
+with its name and one-line help: the module is imported only when its command is resolved
+(see :mod:`.lazy`), so ``licsync --help`` and tab completion wait for none of them.
 """
 
 from __future__ import annotations
@@ -24,33 +26,18 @@ import logging
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 import typer
 
 from licsync import __version__
-from licsync.cli import (
-    apply,
-    ci,
-    doctor,
-    dump,
-    explain,
-    github,
-    init,
-    key,
-    plan,
-    propose,
-    show,
-    sim,
-    validate,
-)
 from licsync.cli._click import ClickException, Typer
 from licsync.cli._click import UsageError as ClickUsageError
-from licsync.cli.console import utf8_streams
+from licsync.cli.console import shown, utf8_streams
 from licsync.cli.exitcodes import ExitCode
-from licsync.cli.options import shown
+from licsync.cli.lazy import LazyCommand, LazyGroup
 from licsync.errors import Blocked, ConfigError, LicsyncError
 from licsync.textsafe import escape_text
 
@@ -69,6 +56,73 @@ def _returned(code: object, **_root_options: object) -> object:
     return code
 
 
+def _command(name: str, help: str, module: str = "") -> LazyCommand:
+    return LazyCommand(name, module or f"licsync.cli.{name}", help)
+
+
+COMMANDS: Final[tuple[LazyCommand, ...]] = (
+    _command(
+        "validate",
+        "Check desired-state files: YAML, schema and cross-file rules. Exit 1 on errors.",
+    ),
+    _command(
+        "plan", "Compare the desired state with the site and its signals; explain every change."
+    ),
+    _command(
+        "show",
+        "Show a saved JSON plan as plan would, after checking its checksum; nothing is read.",
+    ),
+    _command(
+        "explain",
+        "Tell one user's story: declared where, seats held, QRS flags, rules, denials, the plan.",
+    ),
+    _command(
+        "apply",
+        "Make exactly the approved changes; report and audit every one; re-plan what is left.",
+    ),
+    _command(
+        "doctor",
+        "Check a site read-only before the first apply: TLS, authentication, the licence, the\n"
+        "routes apply uses, capacity, clock, denial logs, lock and audit log. Exit 0 when every\n"
+        "check passes (warnings included), 1 otherwise.",
+    ),
+    _command(
+        "dump",
+        "Write the site's explicit allocations and licence rules as YAML; the first plan is empty.",
+    ),
+    _command(
+        "propose",
+        "End the declared allocations the signals say should go; suggest seats for denied users.",
+    ),
+    _command(
+        "init",
+        "Write the CI files of a licence repository: GitHub caller workflows (which use "
+        "licsync's reusable workflows), a .gitlab-ci.yml, or an azure-pipelines.yml.",
+    ),
+    _command("sim", "Run the built-in Qlik Repository Service simulator."),
+    _command(
+        "ci",
+        "Pull-request comments, reviewed plans and tracking issues on GitHub, GitLab or Azure "
+        "DevOps (for CI). The forge is --forge or the CI the job runs in.",
+    ),
+    _command(
+        "github",
+        "Pull-request comments, reviewed plans and tracking issues on GitHub (for CI). Reads "
+        "GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL as Actions sets them. The same as "
+        "`licsync ci ... --forge github`.",
+    ),
+    _command(
+        "key", "Write a secret file (the client key) readable by its owner only, or check one."
+    ),
+)
+"""Every command: its name, the module that registers it and its one-line help, in the order
+``--help`` lists them. tests/test_cli_lazy.py holds the helps to the commands' own."""
+
+
+class _Commands(LazyGroup):
+    lazy = COMMANDS
+
+
 app = Typer(
     name=PROG,
     # The commands themselves are listed below the help; the summary names none, so it never
@@ -79,24 +133,8 @@ app = Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     result_callback=_returned,
+    cls=_Commands,
 )
-
-COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
-    validate.register,
-    plan.register,
-    show.register,
-    explain.register,
-    apply.register,
-    doctor.register,
-    dump.register,
-    propose.register,
-    sim.register,
-    ci.register,
-    init.register,
-    github.register,
-    key.register,
-)
-"""Each adds its command(s) to the app, in the order ``--help`` lists them."""
 
 
 @dataclass
@@ -128,10 +166,6 @@ def _root(
     ctx.ensure_object(_Invocation).debug = debug
     if debug:
         log.setLevel(logging.DEBUG)
-
-
-for _register in COMMANDS:
-    _register(app)
 
 
 EXIT_CODES: Final[tuple[tuple[type[BaseException], ExitCode], ...]] = (

@@ -16,11 +16,11 @@ from typing import Annotated
 
 import typer
 
+from licsync.cli.console import shown  # here too: the commands' one place for options
 from licsync.qrs.auth import effective_base_url
 from licsync.render.findings import DEFAULT_PER_KIND, FindingsShown
 from licsync.session import EMBEDDED
 from licsync.site import AuthMode
-from licsync.textsafe import escape_text
 
 __all__ = [
     "NOW_MAX",
@@ -187,15 +187,6 @@ RequestTimeoutOption = Annotated[
         "(default: the site's request_timeout, else 300).",
     ),
 ]
-
-
-def shown(message: str) -> str:
-    """A message for the terminal: its own lines kept, any other control character escaped.
-
-    Messages quote QRS answers, file names and log lines; whoever wrote those must not be able
-    to move the cursor, set the window title or forge a line of their own inside one.
-    """
-    return "\n".join(escape_text(line) for line in message.split("\n"))
 
 
 def colour_wanted() -> bool:
