@@ -11,7 +11,7 @@ import pytest
 import typer
 
 from cli_runner import Licsync
-from licsync.cli.lazy import LazyCommand, LazyGroup, first_paragraph
+from licsync.cli.lazy import LazyCommand, LazyCommands, LazyGroup, first_paragraph
 from licsync.cli.main import COMMANDS, app
 
 
@@ -49,14 +49,16 @@ def test_the_lazy_list_is_the_list_of_the_loaded_commands(
     loaded = typer.main.get_command(app)
     assert isinstance(lazy, LazyGroup)
     assert isinstance(loaded, LazyGroup)
+    assert isinstance(lazy.commands, LazyCommands)
+    assert isinstance(loaded.commands, LazyCommands)
+    assert list(loaded.commands) == [entry.name for entry in COMMANDS]
     for entry in COMMANDS:
-        assert loaded.load(entry.name) is not None
-    assert not lazy.commands
-    assert set(loaded.commands) == {entry.name for entry in COMMANDS}
+        assert loaded.commands[entry.name].name == entry.name
+        assert loaded.commands.is_loaded(entry.name)
     lazy_help = _help(lazy, capsys)
     assert "Commands" in lazy_help
     assert lazy_help == _help(loaded, capsys)
-    assert not lazy.commands  # listing them loaded none
+    assert not any(lazy.commands.is_loaded(entry.name) for entry in COMMANDS)
 
 
 def test_an_unknown_command_is_loaded_by_no_one_and_suggests_from_the_table(

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from difflib import get_close_matches
 from typing import Any, ClassVar
 
 import typer
 
-from licsync.cli._click import ClickCommand, PlainCommand, PlainGroup, Typer, UsageError
+from licsync.cli._click import ClickCommand, PlainCommand, PlainGroup, Typer
 
-__all__ = ["LazyCommand", "LazyGroup", "first_paragraph"]
+__all__ = ["LazyCommand", "LazyCommands", "LazyGroup", "first_paragraph"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +53,41 @@ def first_paragraph(text: str | None) -> str:
     return inspect.cleandoc(text or "").split("\n\n")[0]
 
 
+class LazyCommands(MutableMapping[str, ClickCommand]):
+    """A group's commands by name: every name of the table from the start, each command built
+    (its module imported) when it is first looked up. Whoever reads ``group.commands`` as
+    click's dict (typer's suggestions, a test walking the tree) sees every command."""
+
+    def __init__(self, table: Sequence[LazyCommand], loaded: Mapping[str, ClickCommand]) -> None:
+        self._table = {entry.name: entry for entry in table}
+        self._loaded = dict(loaded)
+
+    def is_loaded(self, name: str) -> bool:
+        return name in self._loaded
+
+    def __getitem__(self, name: str) -> ClickCommand:
+        if name not in self._loaded:
+            self._loaded[name] = self._table[name].load()  # KeyError: no such command
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: ClickCommand) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._table.pop(name, None)
+        del self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._table
+        yield from (name for name in self._loaded if name not in self._table)
+
+    def __len__(self) -> int:
+        return len(self._table.keys() | self._loaded.keys())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._table or name in self._loaded
+
+
 class LazyGroup(PlainGroup):
     """A group whose commands, listed in :attr:`lazy`, are imported when resolved.
 
@@ -61,40 +95,24 @@ class LazyGroup(PlainGroup):
 
     lazy: ClassVar[tuple[LazyCommand, ...]] = ()
 
-    def _entry(self, name: str) -> LazyCommand | None:
-        return next((entry for entry in self.lazy if entry.name == name), None)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.commands: LazyCommands = LazyCommands(self.lazy, self.commands)
 
     def list_commands(self, ctx: Any) -> list[str]:
-        names = [entry.name for entry in self.lazy]
-        return names + [name for name in super().list_commands(ctx) if name not in names]
+        return list(self.commands)  # the names alone: typer's would build every command
 
     def get_command(self, ctx: Any, cmd_name: str) -> ClickCommand | None:
         """The command if it is loaded, else a stand-in holding its name and one-line help:
-        what a command list needs. Only :meth:`resolve_command` loads the real one."""
-        command = super().get_command(ctx, cmd_name)
-        entry = self._entry(cmd_name)
-        if command is None and entry is not None:
-            command = PlainCommand(entry.name, help=entry.help)
-        return command
-
-    def load(self, name: str) -> ClickCommand | None:
-        """The command named ``name``, its module imported on the first ask."""
-        entry = self._entry(name)
-        if entry is not None and name not in self.commands:
-            self.add_command(entry.load(), name)
-        return self.commands.get(name)
+        what a command list needs. :meth:`resolve_command` loads the real one."""
+        if self.commands.is_loaded(cmd_name):
+            return self.commands[cmd_name]
+        entry = next((entry for entry in self.lazy if entry.name == cmd_name), None)
+        return None if entry is None else PlainCommand(entry.name, help=entry.help)
 
     def resolve_command(
         self, ctx: Any, args: list[str]
     ) -> tuple[str | None, ClickCommand | None, list[str]]:
-        if args:
-            self.load(args[0])
-        try:
-            return self._click_resolve_command(ctx, args)
-        except UsageError as error:
-            # typer's own suggestions look only at the loaded commands: here, all of them.
-            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
-            if self.suggest_commands and matches:
-                suggestions = ", ".join(f"{match!r}" for match in matches)
-                error.message = f"{error.message.rstrip('.')}. Did you mean {suggestions}?"
-            raise
+        if args and args[0] in self.commands:
+            self.commands[args[0]]
+        return super().resolve_command(ctx, args)
