@@ -56,64 +56,60 @@ def _returned(code: object, **_root_options: object) -> object:
     return code
 
 
-def _command(name: str, help: str, module: str = "") -> LazyCommand:
+def _lazy(name: str, help: str, module: str = "") -> LazyCommand:
     return LazyCommand(name, module or f"licsync.cli.{name}", help)
 
 
 COMMANDS: Final[tuple[LazyCommand, ...]] = (
-    _command(
+    _lazy(
         "validate",
         "Check desired-state files: YAML, schema and cross-file rules. Exit 1 on errors.",
     ),
-    _command(
-        "plan", "Compare the desired state with the site and its signals; explain every change."
-    ),
-    _command(
+    _lazy("plan", "Compare the desired state with the site and its signals; explain every change."),
+    _lazy(
         "show",
         "Show a saved JSON plan as plan would, after checking its checksum; nothing is read.",
     ),
-    _command(
+    _lazy(
         "explain",
         "Tell one user's story: declared where, seats held, QRS flags, rules, denials, the plan.",
     ),
-    _command(
+    _lazy(
         "apply",
         "Make exactly the approved changes; report and audit every one; re-plan what is left.",
     ),
-    _command(
+    _lazy(
         "doctor",
         "Check a site read-only before the first apply: TLS, authentication, the licence, the\n"
         "routes apply uses, capacity, clock, denial logs, lock and audit log. Exit 0 when every\n"
         "check passes (warnings included), 1 otherwise.",
     ),
-    _command(
+    _lazy(
         "dump",
         "Write the site's explicit allocations and licence rules as YAML; the first plan is empty.",
     ),
-    _command(
+    _lazy(
         "propose",
         "End the declared allocations the signals say should go; suggest seats for denied users.",
     ),
-    _command(
+    _lazy(
         "init",
         "Write the CI files of a licence repository: GitHub caller workflows (which use "
         "licsync's reusable workflows), a .gitlab-ci.yml, or an azure-pipelines.yml.",
     ),
-    _command("sim", "Run the built-in Qlik Repository Service simulator."),
-    _command(
+    _lazy("sim", "Run the built-in Qlik Repository Service simulator."),
+    _lazy(
         "ci",
         "Pull-request comments, reviewed plans and tracking issues on GitHub, GitLab or Azure "
         "DevOps (for CI). The forge is --forge or the CI the job runs in.",
     ),
-    _command(
+    _lazy(
         "github",
         "Pull-request comments, reviewed plans and tracking issues on GitHub (for CI). Reads "
         "GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL as Actions sets them. The same as "
         "`licsync ci ... --forge github`.",
     ),
-    _command(
-        "key", "Write a secret file (the client key) readable by its owner only, or check one."
-    ),
+    _lazy("key", "Write a secret file (the client key) readable by its owner only, or check one."),
 )
 """Every command: its name, the module that registers it and its one-line help, in the order
 ``--help`` lists them. tests/test_cli_lazy.py holds the helps to the commands' own."""
