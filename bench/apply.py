@@ -1,10 +1,12 @@
-"""Benchmark: ``licsync apply`` of 10,000 changes, against one request per change in series.
+"""Benchmark: ``licsync apply`` of 10,000 changes, against its floor and against one request
+per change in series; and the per-seat case of reclaiming a big site's idle seats.
 
 Run from the repository root::
 
     python bench/apply.py              # 13,000 people; 5,000 allocations + 5,000 reclaims
-    python bench/apply.py --repeat 3   # the median of three apply runs (about 1.5 minutes)
-    python bench/apply.py --quick      # 3,000 people; 1,000 + 1,000, a sample of 1,000
+    python bench/apply.py --repeat 3   # the median of three runs of each (about 5 minutes)
+    python bench/apply.py --quick      # 3,000 people; 1,000 + 1,000; per seat: 5,000, ~400
+    python bench/apply.py --no-per-seat  # the 10,000 changes only
 
 Set-up (not timed): ``--repeat`` + 1 simulators of the same synthetic organisation (same
 ``--users`` and ``--seed``, so the same users and allocation ids), each in its own process, all
