@@ -78,12 +78,13 @@ try:
 except SystemExit:
     pass
 sys.stdout.flush()
-print(json.dumps(sorted(m for m in sys.modules if m.startswith(("licsync", "httpx")))))
+print(json.dumps(sorted(m for m in sys.modules if m.startswith(("licsync", "httpx", "pydantic")))))
 """
 
 
 def _modules_after(args: list[str], env: dict[str, str] | None = None) -> set[str]:
-    """The licsync and httpx modules a fresh process has imported after ``licsync ARGS``."""
+    """The licsync, httpx and pydantic modules a fresh process has imported after
+    ``licsync ARGS``."""
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(env or {}), json.dumps(args)],
         capture_output=True,
@@ -98,12 +99,15 @@ _COMMAND_MODULES = {entry.module for entry in COMMANDS}
 
 
 def test_help_and_completion_of_command_names_import_no_command() -> None:
-    """``licsync --help`` and ``licsync pl<TAB>`` import no command module and no httpx."""
+    """``licsync --help`` and ``licsync pl<TAB>`` import no command module, no httpx and no
+    pydantic (typer's value checks, built only for a value given)."""
     bash = {"_LICSYNC_COMPLETE": "complete_bash", "COMP_WORDS": "licsync pl", "COMP_CWORD": "1"}
     for imported in (_modules_after(["--help"]), _modules_after([], bash)):
         assert "licsync.cli.main" in imported
         assert not imported & _COMMAND_MODULES
-        assert not any(name.startswith("httpx") for name in imported)
+        assert not any(name.startswith(("httpx", "pydantic")) for name in imported)
+    # the probe sees pydantic where a value is checked: a command given an argument
+    assert any(name.startswith("pydantic") for name in _modules_after(["show", "none.json"]))
 
 
 def test_a_command_s_options_complete_importing_that_command_only() -> None:

@@ -22,6 +22,12 @@ from typer.core import TyperCommand, TyperGroup
 from typer.models import CommandFunctionType
 
 try:
+    from typer._coercion import RuntimeParam, build_runtime_param
+except ImportError:  # pragma: no cover - a typer that checks values without pydantic
+    RuntimeParam = object  # type: ignore[misc,assignment,unused-ignore]
+    build_runtime_param = None  # type: ignore[assignment,unused-ignore]
+
+try:
     from typer._click.core import Command as ClickCommand
     from typer._click.exceptions import ClickException, UsageError
 except ImportError:  # pragma: no cover - typer releases that still depend on click
@@ -39,18 +45,43 @@ __all__ = ["ClickCommand", "ClickException", "PlainCommand", "PlainGroup", "Type
 _METAVARS: dict[object, str] = {str: "TEXT", int: "N", float: "NUMBER", Path: "PATH"}
 
 
+class _Deferred(RuntimeParam):
+    """typer's value check of a parameter, built only when a value comes to be checked.
+
+    typer checks every value through a pydantic adapter that it builds on the parameter's first
+    value, even a missing one (``None``), which the check then returns as it came: importing
+    pydantic and building the adapter cost more than the rest of ``licsync pl<TAB>``. This one
+    answers for a missing value as typer does and hands any other to typer's own check."""
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value is None:
+            return super().coerce(value, param=param, ctx=ctx)  # None, or () when multi-valued
+        param._runtime_param = build_runtime_param(param.type_descriptor)
+        return param._runtime_param.coerce(value, param=param, ctx=ctx)
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        raise AssertionError("coerce hands every value that is not None to typer's check")
+
+
 def _plain_metavars(params: list[Any]) -> list[Any]:
-    """No metavar on flags (``--help`` included), a word on the rest; an explicit one is kept.
+    """No metavar on flags (``--help`` included), a word on the rest; an explicit one is kept;
+    typer's value check built when first needed (:class:`_Deferred`).
 
     Idempotent: a parameter whose metavar is set is left alone, so asking twice changes nothing.
     """
     for param in params:
+        descriptor = getattr(param, "type_descriptor", None)
+        if (
+            descriptor is not None
+            and build_runtime_param is not None
+            and getattr(param, "_runtime_param", False) is None
+        ):
+            param._runtime_param = _Deferred(descriptor.parameter_info, descriptor.annotation)
         if param.param_type_name != "option" or param.metavar is not None:
             continue
         if getattr(param, "is_flag", False):
             param.metavar = ""
             continue
-        descriptor = getattr(param, "type_descriptor", None)
         word = _METAVARS.get(getattr(descriptor, "annotation", None))
         if word is not None:
             param.metavar = word
