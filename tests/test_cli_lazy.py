@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -164,3 +165,14 @@ def test_zsh_and_powershell_show_each_command_s_short_help(
     assert powershell == [f"plan:::{short}"]
     options = _complete(licsync, monkeypatch, "powershell", "licsync apply --c")
     assert [line.split(":::")[0] for line in options] == ["--checksum", "--concurrency"]
+
+
+def test_validate_imports_neither_the_qrs_client_nor_the_planner() -> None:
+    """``licsync validate`` (a check people run on every edit) loads the files and no more:
+    the options every command shares import no QRS client, planner or renderer."""
+    licenses = Path(__file__).resolve().parent.parent / "licenses"
+    imported = _modules_after(["validate", str(licenses)])
+    assert "licsync.cli.validate" in imported
+    assert "licsync.load" in imported
+    for heavy in ("httpx", "licsync.qrs", "licsync.session", "licsync.plan", "licsync.render"):
+        assert not any(name == heavy or name.startswith(f"{heavy}.") for name in imported), heavy

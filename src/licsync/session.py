@@ -46,7 +46,7 @@ from licsync.qrs.client import mount
 from licsync.qrs.ratelimit import RateLimit
 from licsync.rules.coverage import RuleCoverage
 from licsync.signals import Signals
-from licsync.site import Site
+from licsync.site import EMBEDDED, Site  # EMBEDDED re-exported: defined with the site
 
 if TYPE_CHECKING:  # the product imports the simulator only where `embedded` starts it
     from licsync.sim.server import Simulator
@@ -54,9 +54,6 @@ if TYPE_CHECKING:  # the product imports the simulator only where `embedded` sta
 __all__ = ["EMBEDDED", "PlanRun", "Session", "SessionRequest", "open_session", "read_site"]
 
 log = logging.getLogger(__name__)
-
-EMBEDDED = "embedded"
-"""The ``qrs_url`` that means the built-in simulator with the demo organisation."""
 
 EMBEDDED_TARGET = "the embedded QRS simulator (demo organisation)"
 

@@ -12,6 +12,7 @@ from licsync.identity import Source
 
 __all__ = [
     "DEFAULT_ACTING_USER",
+    "EMBEDDED",
     "AuthConfig",
     "AuthMode",
     "Site",
@@ -20,6 +21,10 @@ __all__ = [
 
 
 DEFAULT_ACTING_USER = "INTERNAL\\sa_api"  # Qlik's built-in API service account
+
+EMBEDDED = "embedded"
+"""The ``qrs_url`` (and ``--qrs-url``) that means the built-in simulator with the demo
+organisation."""
 
 
 class AuthMode(StrEnum):

@@ -1,5 +1,9 @@
 """Options and helpers more than one command shares.
 
+Every command imports this module, ``validate`` and ``key`` too: it imports no more than they
+need (no QRS client, no planner); ``--findings`` is in :mod:`.findings`, with the planner's
+findings it names.
+
 A value the command line gets wrong is refused here, by the parser, as a click ``BadParameter``:
 the boundary prints it in click's style with a hint and exits 64 (see :mod:`.exitcodes`).
 """
@@ -17,10 +21,7 @@ from typing import Annotated
 import typer
 
 from licsync.cli.console import shown  # here too: the commands' one place for options
-from licsync.qrs.auth import effective_base_url
-from licsync.render.findings import DEFAULT_PER_KIND, FindingsShown
-from licsync.session import EMBEDDED
-from licsync.site import AuthMode
+from licsync.site import EMBEDDED, AuthMode
 
 __all__ = [
     "NOW_MAX",
@@ -28,7 +29,6 @@ __all__ = [
     "ApplyDenialLogsOption",
     "DenialLogsOption",
     "DirectoryArgument",
-    "FindingsOption",
     "NowOption",
     "QrsUrlOption",
     "QuietOption",
@@ -36,7 +36,6 @@ __all__ = [
     "SiteOption",
     "colour_wanted",
     "count",
-    "parse_findings",
     "parse_now",
     "parse_qrs_url",
     "shown",
@@ -133,6 +132,9 @@ def parse_qrs_url(text: str) -> str:
             "(e.g. https://qlik.example.com)"
         )
         raise typer.BadParameter(msg)
+    # The QRS client (and httpx) only when a URL is given: every command imports this module.
+    from licsync.qrs.auth import effective_base_url  # noqa: PLC0415
+
     try:
         effective_base_url(text, AuthMode.HEADER)  # the checks every auth mode shares
         urllib.parse.urlsplit(text.strip()).port  # noqa: B018 - raises for a port out of range
@@ -198,30 +200,6 @@ def count(n: int, noun: str) -> str:
     """``1 change``, ``2 changes``."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
-
-def parse_findings(text: str) -> FindingsShown:
-    """``--findings``: all, none, some (the default bound) or kinds separated by commas.
-
-    Raises:
-        typer.BadParameter: a word that is none of these.
-    """
-    try:
-        return FindingsShown.parse(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
-FindingsOption = Annotated[
-    FindingsShown | None,
-    typer.Option(
-        "--findings",
-        parser=parse_findings,
-        metavar="all|none|some|KIND,...",
-        help=f"Which findings to list line by line (their counts by kind are always shown): "
-        f"some (default: {DEFAULT_PER_KIND} of each kind), all, none, or kinds separated by "
-        "commas, e.g. denied-user,capacity-shortfall.",
-    ),
-]
 
 QuietOption = Annotated[
     bool,

@@ -11,10 +11,10 @@ from typing import Annotated
 import typer
 
 from licsync.cli.exitcodes import ExitCode
+from licsync.cli.findings import FindingsOption
 from licsync.cli.options import (
     DenialLogsOption,
     DirectoryArgument,
-    FindingsOption,
     NowOption,
     QrsUrlOption,
     QuietOption,

@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 
 from licsync.cli.exitcodes import ExitCode
-from licsync.cli.options import FindingsOption, colour_wanted
+from licsync.cli.findings import FindingsOption
+from licsync.cli.options import colour_wanted
 from licsync.planfile import read_plan_json
 from licsync.render import render_markdown, render_text
 from licsync.render.findings import FindingsShown
