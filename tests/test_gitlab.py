@@ -296,7 +296,7 @@ def test_bad_settings_are_usage_errors(
 ) -> None:
     monkeypatch.setenv(variable, value)
     result = licsync(["ci", "comment", "--pr", "7", str(plan_file)])
-    assert result.exit_code != 0
+    assert result.exit_code == 1, result.output
     assert words in result.stderr
     assert "u:p" not in result.output
     assert gitlab.requests == []
