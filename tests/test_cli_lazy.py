@@ -176,3 +176,12 @@ def test_validate_imports_neither_the_qrs_client_nor_the_planner() -> None:
     assert "licsync.load" in imported
     for heavy in ("httpx", "licsync.qrs", "licsync.session", "licsync.plan", "licsync.render"):
         assert not any(name == heavy or name.startswith(f"{heavy}.") for name in imported), heavy
+
+
+def test_plan_help_imports_no_qrs_client() -> None:
+    """``plan --help`` (and the completion of plan's options) needs plan's options, not the
+    session that reads a site."""
+    imported = _modules_after(["plan", "--help"])
+    assert "licsync.cli.plan" in imported
+    for heavy in ("httpx", "licsync.qrs", "licsync.session", "licsync.cli.site_session"):
+        assert not any(name == heavy or name.startswith(f"{heavy}.") for name in imported), heavy

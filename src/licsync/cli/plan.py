@@ -6,7 +6,7 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,11 +25,12 @@ from licsync.cli.options import (
 )
 from licsync.cli.output import check_target, write_atomically
 from licsync.cli.progress import Progress
-from licsync.cli.site_session import site_session
 from licsync.errors import Blocked
 from licsync.render import render_json, render_markdown, render_text
 from licsync.render.findings import FindingsShown
-from licsync.session import PlanRun
+
+if TYPE_CHECKING:
+    from licsync.session import PlanRun
 
 __all__ = ["plan", "register"]
 
@@ -86,6 +87,10 @@ def plan(
 ) -> int:
     """Compare the desired state with the site and its signals; explain every change."""
     output_format = output_format or format_for(out)
+    # The session (the QRS client, httpx, the loader) when a plan is made: not for plan --help
+    # or the completion of its options.
+    from licsync.cli.site_session import site_session  # noqa: PLC0415
+
     shown_findings = findings or FindingsShown()
     if out is not None:
         check_target(out)  # before reading the site, not after
