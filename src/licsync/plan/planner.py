@@ -14,6 +14,7 @@ from typing import assert_never
 
 from licsync.actual import Actual
 from licsync.desired import Desired
+from licsync.gcpause import gc_paused
 from licsync.identity import QUARANTINE, AccessType
 from licsync.plan.allocations import plan_allocations, reclaiming_flag
 from licsync.plan.capacity import capacity_line, count_safety, shortfall_finding
@@ -59,6 +60,21 @@ def plan(
         coverage: :func:`build_coverage` of the same desired and actual state, when the caller
             built it already (to time it apart); built here otherwise.
     """
+    # Tens of thousands of changes, findings and their tuples, and no reference cycle among
+    # them: the cyclic collector, run over and over meanwhile, rescanned the heap for nothing
+    # (the two plans of a 13,000-person apply spent ~0.1-0.2 s in it, measured).
+    with gc_paused():
+        return _plan(desired, actual, signals, now, coverage=coverage)
+
+
+def _plan(
+    desired: Desired,
+    actual: Actual,
+    signals: Signals,
+    now: dt.datetime,
+    *,
+    coverage: Mapping[AccessType, RuleCoverage] | None,
+) -> Plan:
     now = require_aware(now).astimezone(dt.UTC)
     if coverage is None:
         coverage = build_coverage(desired, actual)
