@@ -94,6 +94,20 @@ def interrupt_self() -> None:
         os.kill(os.getpid(), signal.SIGINT)
 
 
+# A child inherits an ignored SIGINT (a script's background job: `cmd &`), and Python then
+# installs no KeyboardInterrupt handler; a test about Ctrl-C puts the terminal's back first.
+_CTRL_C_PRELUDE = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'licsync'; runpy.run_module('licsync', run_name='__main__', alter_sys=True)"
+)
+
+
+def licsync_taking_ctrl_c(*args: str) -> list[str]:
+    """``python -m licsync ARGS`` in a child that takes Ctrl-C as from a terminal, even when
+    the suite itself runs with SIGINT ignored."""
+    return [sys.executable, "-c", _CTRL_C_PRELUDE, *args]
+
+
 def interrupt(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
     """Ctrl-C (POSIX: SIGINT) or Ctrl-Break (Windows) to a child started with NEW_GROUP."""
     if WINDOWS:

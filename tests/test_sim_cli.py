@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -14,7 +13,14 @@ from cryptography import x509
 
 from cli_runner import Licsync
 from licsync.sim.testing import qrs_client
-from portable import NEW_GROUP, WINE_NO_CONSOLE, interrupt, owner_only, wine_gap
+from portable import (
+    NEW_GROUP,
+    WINE_NO_CONSOLE,
+    interrupt,
+    licsync_taking_ctrl_c,
+    owner_only,
+    wine_gap,
+)
 
 
 def test_certs_writes_the_qmc_like_files(tmp_path: Path, licsync: Licsync) -> None:
@@ -88,19 +94,7 @@ def test_serve_in_a_subprocess(tmp_path: Path) -> None:
     """``sim serve --port 0`` prints its URL; ``/qrs/about`` answers there; Ctrl-C stops it."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "licsync",
-            "sim",
-            "serve",
-            "--port",
-            "0",
-            "--users",
-            "25",
-            "--seed",
-            "4",
-        ],
+        licsync_taking_ctrl_c("sim", "serve", "--port", "0", "--users", "25", "--seed", "4"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
