@@ -202,3 +202,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow tests first (in collection order otherwise): spread over the cores, they run
     while the quick ones fill the others, instead of one of them ending a run on a lone core."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than the cores. A share of the suite waits rather than
+    computes (drips and deadlines, subprocesses, sockets), and the extra worker fills the core
+    that wait leaves idle: on 2 cores the suite took 66 s with 2 workers, 53 s with 3, 55 s
+    with 4 and 63 s with 6 (each worker collects the whole suite, about 5 s of CPU)."""
+    return (os.cpu_count() or 1) + 1
