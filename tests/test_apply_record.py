@@ -151,6 +151,9 @@ def _child(
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
     elif limit is not None:
         kwargs["preexec_fn"] = lambda: _limit_file_size(limit)
+        # CPython does not check the length of a bytecode file it writes: under the limit it
+        # would leave truncated ones behind for every later process to fail on (EOFError).
+        kwargs["env"] = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.Popen(
         argv,
         cwd=cwd,
