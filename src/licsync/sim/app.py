@@ -199,6 +199,18 @@ class QrsApp:
 
     # -- entry point
 
+    def respond(self, request: Request, connection: Connection) -> Response:
+        """:meth:`handle` as a server answers: a bug in the simulator is a 500 (logged), and the
+        response's added latency is waited out before it is returned."""
+        try:
+            response = self.handle(request, connection)
+        except Exception:  # a bug in the simulator: answer 500, keep serving
+            log.exception("simulator failed on %s %s", request.method, request.path)
+            response = text_response(500, "Internal simulator error")
+        if response.delay_seconds > 0:
+            time.sleep(response.delay_seconds)
+        return response
+
     def handle(self, request: Request, connection: Connection) -> Response:
         """Answer one request (never raises for anything a client can send)."""
         lowered = request.path.lower()

@@ -10,7 +10,7 @@ simulator through HTTP.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +104,16 @@ class Connection:
     def __init__(self, peer: str = "") -> None:
         self.peer = peer
         self.ntlm_acceptor: Any = None
+
+
+def fold_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Header fields by lower-cased name, a repeated field joined with ", " (RFC 9110 5.3), as
+    both the socket server and the in-process transport hand them to the app."""
+    headers: dict[str, str] = {}
+    for name, value in items:
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
 
 
 def json_response(status: int, value: Any, *headers: tuple[str, str]) -> Response:

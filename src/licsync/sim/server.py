@@ -22,7 +22,6 @@ import socket
 import socketserver
 import ssl
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,7 +33,7 @@ from licsync.errors import UsageError
 from licsync.sim.app import QrsApp
 from licsync.sim.auth import ProxyConfig
 from licsync.sim.clock import SimClock
-from licsync.sim.exchange import Connection, Request, Response, text_response
+from licsync.sim.exchange import Connection, Request, Response, fold_headers, text_response
 from licsync.sim.faults import FaultInjector, FaultKind, FaultPlan
 from licsync.sim.listing import ShapeStyle
 from licsync.sim.seed import synthetic_organisation
@@ -195,25 +194,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(text_response(exc.status, exc.reason))
             return
         target = urlsplit(self.path)
-        headers: dict[str, str] = {}
-        for name, value in self.headers.items():
-            key = name.lower()
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
         request = Request(
             method=self.command,
             path=unquote(target.path),
             raw_query=target.query,
-            headers=headers,
+            headers=fold_headers(self.headers.items()),
             body=body,
             secure=self.server.secure,
         )
-        try:
-            response = self.server.app.handle(request, self.sim_connection)
-        except Exception:  # a bug in the simulator: answer 500, keep serving
-            log.exception("simulator failed on %s %s", self.command, target.path)
-            response = text_response(500, "Internal simulator error")
-        if response.delay_seconds > 0:
-            time.sleep(response.delay_seconds)
+        response = self.server.app.respond(request, self.sim_connection)
         if response.drop:
             self.close_connection = True  # the socket closes with nothing written
             return

@@ -24,7 +24,6 @@ import datetime as dt
 import itertools
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
@@ -33,7 +32,7 @@ import httpx
 
 from licsync.sim.app import QrsApp
 from licsync.sim.auth import ProxyConfig
-from licsync.sim.exchange import Connection, Request, text_response
+from licsync.sim.exchange import Connection, Request, fold_headers
 from licsync.sim.faults import FaultPlan
 from licsync.sim.listing import ShapeStyle
 from licsync.sim.server import Simulator, build_app
@@ -62,25 +61,15 @@ class SimTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Answer ``request`` with the app's response (the socket server's headers included)."""
-        headers: dict[str, str] = {}
-        for name, value in request.headers.multi_items():
-            key = name.lower()
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
         path, _, query = request.url.raw_path.decode("ascii").partition("?")
         sim_request = Request(
             method=request.method,
             path=unquote(path),
             raw_query=query,
-            headers=headers,
+            headers=fold_headers(request.headers.multi_items()),
             body=request.read(),
         )
-        try:
-            response = self.app.handle(sim_request, self._connection)
-        except Exception:  # a bug in the simulator: answer 500, as the socket server does
-            log.exception("simulator failed on %s %s", request.method, path)
-            response = text_response(500, "Internal simulator error")
-        if response.delay_seconds > 0:
-            time.sleep(response.delay_seconds)
+        response = self.app.respond(sim_request, self._connection)
         if response.drop:
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
