@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -19,7 +18,6 @@ from licsync.cli.options import (
     RequestTimeoutOption,
     SiteOption,
 )
-from licsync.cli.progress import Progress
 from licsync.cli.site_session import site_session
 from licsync.explain import explain_user
 from licsync.render.explained import render_story_json, render_story_text
@@ -54,18 +52,16 @@ def explain(
     quiet: QuietOption = False,
 ) -> int:
     """Tell one user's story: declared where, seats held, QRS flags, rules, denials, the plan."""
-    with (
-        Progress("reading the site and planning", sys.stderr, quiet=quiet),
-        site_session(
-            directory,
-            site=site,
-            qrs_url=qrs_url,
-            request_timeout=request_timeout,
-            denial_logs=denial_logs,
-            now=now,
-            quiet=quiet,
-        ) as session,
-    ):
+    with site_session(
+        directory,
+        site=site,
+        qrs_url=qrs_url,
+        request_timeout=request_timeout,
+        denial_logs=denial_logs,
+        now=now,
+        quiet=quiet,
+        progress="reading the site and planning",
+    ) as session:
         run = session.plan()
     story = explain_user(
         user,

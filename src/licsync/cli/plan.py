@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -24,7 +23,6 @@ from licsync.cli.options import (
     count,
 )
 from licsync.cli.output import check_target, write_atomically
-from licsync.cli.progress import Progress
 from licsync.errors import Blocked
 from licsync.render import render_json, render_markdown, render_text
 from licsync.render.findings import FindingsShown
@@ -94,18 +92,16 @@ def plan(
     shown_findings = findings or FindingsShown()
     if out is not None:
         check_target(out)  # before reading the site, not after
-    with (
-        Progress("loading the files, reading the site and planning", sys.stderr, quiet=quiet),
-        site_session(
-            directory,
-            site=site,
-            qrs_url=qrs_url,
-            request_timeout=request_timeout,
-            denial_logs=denial_logs,
-            now=now,
-            quiet=quiet,
-        ) as session,
-    ):
+    with site_session(
+        directory,
+        site=site,
+        qrs_url=qrs_url,
+        request_timeout=request_timeout,
+        denial_logs=denial_logs,
+        now=now,
+        quiet=quiet,
+        progress="loading the files, reading the site and planning",
+    ) as session:
         run = session.plan()
         clock_warning = session.clock_warning(run.now)
     if clock_warning is not None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +23,6 @@ from licsync.cli.options import (
     SiteOption,
 )
 from licsync.cli.output import OutputError, check_target, write_atomically
-from licsync.cli.progress import Progress
 from licsync.cli.site_session import site_session
 from licsync.propose.body import render_body, summary_lines
 from licsync.propose.outcome import ProposeRun
@@ -69,18 +67,16 @@ def propose(
     """End the declared allocations the signals say should go; suggest seats for denied users."""
     if body is not None:
         check_target(body)  # before reading the site, not after
-    with (
-        Progress("reading the site and proposing", sys.stderr, quiet=quiet),
-        site_session(
-            directory,
-            site=site,
-            qrs_url=qrs_url,
-            request_timeout=request_timeout,
-            denial_logs=denial_logs,
-            now=now,
-            quiet=quiet,
-        ) as session,
-    ):
+    with site_session(
+        directory,
+        site=site,
+        qrs_url=qrs_url,
+        request_timeout=request_timeout,
+        denial_logs=denial_logs,
+        now=now,
+        quiet=quiet,
+        progress="reading the site and proposing",
+    ) as session:
         run = propose_site(session)
         clock_warning = session.clock_warning(session.now())
     if clock_warning is not None:

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -62,9 +63,11 @@ def site_session(
     now: dt.datetime | None,
     writable: bool = False,
     quiet: bool = False,
+    progress: str | None = None,
 ) -> Iterator[Session]:
     """The command's session (secrets from this process's environment), its warnings shown
-    unless ``quiet``."""
+    unless ``quiet``; with ``progress``, that line on standard error while the session is open
+    (unless ``quiet``)."""
     request = SessionRequest(
         directory=directory,
         site=site,
@@ -75,7 +78,10 @@ def site_session(
         env=os.environ,
         writable=writable,
     )
-    with open_session(request) as session:
+    with contextlib.ExitStack() as stack:
+        if progress is not None:
+            stack.enter_context(Progress(progress, sys.stderr, quiet=quiet))
+        session = stack.enter_context(open_session(request))
         if not quiet:
             echo_warnings(session.warnings)
         yield session
