@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import unquote, urlsplit
 
 from licsync.errors import UsageError
@@ -39,7 +39,14 @@ from licsync.sim.listing import ShapeStyle
 from licsync.sim.seed import synthetic_organisation
 from licsync.sim.store import SimStore
 
-__all__ = ["MAX_BODY_BYTES", "Simulator", "build_app", "start_simulator", "tls_context"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "AppOptions",
+    "Simulator",
+    "build_app",
+    "start_simulator",
+    "tls_context",
+]
 
 log = logging.getLogger(__name__)
 
@@ -355,16 +362,7 @@ def start_simulator(
     host: str = "127.0.0.1",
     port: int = 0,
     tls_dir: str | Path | None = None,
-    users: int = 0,
-    seed: int = 0,
-    snapshot: str | Path | None = None,
-    latency_ms: float = 0,
-    fault_rate: float = 0.0,
-    now: dt.datetime | None = None,
-    proxies: ProxyConfig | None = None,
-    faults: FaultPlan | None = None,
-    shapes: ShapeStyle = "live",
-    date_skew_seconds: float = 0.0,
+    **options: Unpack[AppOptions],
 ) -> Iterator[Simulator]:
     """Run a simulator in a background thread for the duration of the ``with`` block.
 
@@ -388,19 +386,7 @@ def start_simulator(
         UsageError: the TLS folder or the snapshot is unusable, or a value is out of range.
     """
     context = tls_context(tls_dir) if tls_dir is not None else None
-    app = build_app(
-        store,
-        users=users,
-        seed=seed,
-        snapshot=snapshot,
-        latency_ms=latency_ms,
-        fault_rate=fault_rate,
-        now=now,
-        proxies=proxies,
-        faults=faults,
-        shapes=shapes,
-        date_skew_seconds=date_skew_seconds,
-    )
+    app = build_app(store, **options)
     try:
         server = _Server((host, port), app, context)
     except OSError as exc:
@@ -418,6 +404,23 @@ def start_simulator(
         yield simulator
     finally:
         simulator.stop()
+
+
+class AppOptions(TypedDict, total=False):
+    """:func:`build_app`'s arguments after the store, which :func:`start_simulator` and the
+    in-process :func:`~licsync.sim.transport.serve_in_process` pass on as they are (the
+    defaults are :func:`build_app`'s)."""
+
+    users: int
+    seed: int
+    snapshot: str | Path | None
+    latency_ms: float
+    fault_rate: float
+    now: dt.datetime | None
+    proxies: ProxyConfig | None
+    faults: FaultPlan | None
+    shapes: ShapeStyle
+    date_skew_seconds: float
 
 
 def build_app(

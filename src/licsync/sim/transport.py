@@ -20,22 +20,18 @@ dripping connections, deadlines, another process) needs :func:`start_simulator`.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import itertools
 import logging
 import threading
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Unpack
 from urllib.parse import unquote
 
 import httpx
 
 from licsync.sim.app import QrsApp
-from licsync.sim.auth import ProxyConfig
 from licsync.sim.exchange import Connection, Request, fold_headers
-from licsync.sim.faults import FaultPlan
-from licsync.sim.listing import ShapeStyle
-from licsync.sim.server import Simulator, build_app
+from licsync.sim.server import AppOptions, Simulator, build_app
 from licsync.sim.store import SimStore
 
 __all__ = ["SimTransport", "serve_in_process"]
@@ -91,17 +87,7 @@ class SimTransport(httpx.BaseTransport):
 @contextlib.contextmanager
 def serve_in_process(
     store: SimStore | None = None,
-    *,
-    users: int = 0,
-    seed: int = 0,
-    snapshot: str | Path | None = None,
-    latency_ms: float = 0,
-    fault_rate: float = 0.0,
-    now: dt.datetime | None = None,
-    proxies: ProxyConfig | None = None,
-    faults: FaultPlan | None = None,
-    shapes: ShapeStyle = "live",
-    date_skew_seconds: float = 0.0,
+    **options: Unpack[AppOptions],
 ) -> Iterator[Simulator]:
     """A simulator reached in process at its own URL for the duration of the ``with`` block.
 
@@ -114,19 +100,7 @@ def serve_in_process(
     Raises:
         UsageError: the snapshot is unusable, or a value is out of range.
     """
-    app = build_app(
-        store,
-        users=users,
-        seed=seed,
-        snapshot=snapshot,
-        latency_ms=latency_ms,
-        fault_rate=fault_rate,
-        now=now,
-        proxies=proxies,
-        faults=faults,
-        shapes=shapes,
-        date_skew_seconds=date_skew_seconds,
-    )
+    app = build_app(store, **options)
     with _numbers_lock:
         number = next(_numbers)
     url = f"http://127.{1 + (number >> 16) % 254}.{(number >> 8) & 255}.{number & 255}:1"
