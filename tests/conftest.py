@@ -7,11 +7,14 @@ A test module that needs its own organisation overrides ``sim_store``; ``sim``, 
 
 from __future__ import annotations
 
+# isort: off
+import cached_bytecode  # noqa: F401  (first: the imports below are then cached too)
+# isort: on
+
 import itertools
 import json
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,19 +35,6 @@ from licsync.render.fromdata import plan_from_data
 from licsync.sim import SimStore, Simulator, start_simulator
 
 REPO = Path(__file__).resolve().parent.parent
-
-# Where the environment says not to write bytecode (PYTHONDONTWRITEBYTECODE, as on this
-# project's build machines), every test module was rewritten by pytest and every licsync the
-# tests start was compiled from source again, in each worker: about a fifth of the suite's CPU.
-# The suite writes its bytecode instead, into a folder of the checkout's own that git ignores,
-# leaving the source folders as the environment wanted them; the licsync processes the tests
-# start inherit the same folder.
-if sys.dont_write_bytecode:
-    _BYTECODE = str(REPO / ".pycache")
-    sys.dont_write_bytecode = False
-    sys.pycache_prefix = _BYTECODE
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = _BYTECODE
 SHARED = REPO.parent / "shared"
 DEMO_PLAN = Path(__file__).resolve().parent / "golden" / "demo-plan.json"
 """The demo's plan as JSON, as `licsync plan --format json` writes it (a golden file)."""
@@ -218,6 +208,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: one worker more than the cores. A share of the suite waits rather than
     computes (drips and deadlines, subprocesses, sockets), and the extra worker fills the core
