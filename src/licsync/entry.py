@@ -23,5 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         return 0
     from licsync.cli.main import main as run  # noqa: PLC0415 - the full start, when needed
+    from licsync.gcpause import freeze_on_resume  # noqa: PLC0415
 
+    freeze_on_resume()  # one command, then exit: what the big steps build lives until then
     return run(args)

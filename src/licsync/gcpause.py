@@ -5,6 +5,14 @@ Each allocation burst triggers the cyclic collector, which rescans everything al
 the time grows far faster than the data (measured: validate of 100,000 allocations 4.8 s with
 the collector, 1.5 s without). The structures built here hold no reference cycles, so reference
 counting alone frees them; pausing the collector loses nothing.
+
+When the collector comes back, its next run scans every object the block left alive (the whole
+plan, the whole site read) and moves them to older generations to be scanned again later: in the
+two plans and reads of one 13,000-person apply, about 0.12 s for nothing. A process that runs
+one command and exits (the ``licsync`` console script, :func:`freeze_on_resume`) freezes them
+instead (``gc.freeze``): they stay out of every later scan, and reference counting still frees
+them. A long-lived process (the test suite, a library caller) keeps the collector as it was: a
+frozen object that later joins a reference cycle is never collected.
 """
 
 from __future__ import annotations
@@ -13,7 +21,9 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
-__all__ = ["gc_paused"]
+__all__ = ["freeze_on_resume", "gc_paused"]
+
+_freeze = False
 
 
 @contextlib.contextmanager
@@ -25,4 +35,13 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            if _freeze:
+                gc.freeze()
             gc.enable()
+
+
+def freeze_on_resume() -> None:
+    """From now on, what a paused block leaves alive is frozen when the collector resumes (for a
+    process that runs one command and exits)."""
+    global _freeze  # noqa: PLW0603 - one switch for the process, set once by its entry point
+    _freeze = True
