@@ -20,6 +20,7 @@ with the chain of imports that led there.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,9 +145,16 @@ def _is_package(module: str) -> bool:
     return MODULES[module].name == "__init__.py"
 
 
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    """A source file's syntax tree, parsed once for every test (a file of the checkout does not
+    change during a run; the tests' own invented modules are each a file of their own)."""
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
 def _imports(module: str) -> tuple[Import, ...]:
     """Every import in ``module``'s source, resolved to absolute names, in source order."""
-    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"), filename=str(MODULES[module]))
+    tree = _tree(MODULES[module])
     package = module if _is_package(module) else module.rpartition(".")[0]
     found: list[Import] = []
     for node in ast.walk(tree):
