@@ -23,6 +23,7 @@ import pytest
 
 from licsync.render import render_json
 from licsync.session import SessionRequest, open_session
+from threaded_server import serving_in_thread
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -165,15 +166,8 @@ def loopback(
     server = _Server(answer)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
+    with serving_in_thread(server):
         yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextmanager

@@ -20,8 +20,11 @@ import socketserver
 import threading
 import zlib
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
+
+from threaded_server import serving_in_thread
 
 __all__ = [
     "DEFAULT_ROUTES",
@@ -178,6 +181,7 @@ class HostileQrs:
     url: str = ""
     requests: list[Request] = field(default_factory=list)
     _stopped: threading.Event = field(default_factory=threading.Event)
+    _serving: ExitStack = field(default_factory=ExitStack)
 
     def __enter__(self) -> HostileQrs:
         table = {**DEFAULT_ROUTES, **self.routes}
@@ -199,17 +203,12 @@ class HostileQrs:
 
         self._server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._serving.enter_context(serving_in_thread(self._server))
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stopped.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._serving.close()
 
     def paths(self) -> list[str]:
         """The paths requested, in order."""

@@ -10,6 +10,7 @@ import socket
 import sys
 import traceback
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ from licsync.qrs.auth import effective_base_url, qlik_user_header
 from licsync.sim import ProxyConfig, SimStore, Simulator, start_simulator, write_certs
 from licsync.site import AuthConfig, AuthMode, Site, TlsConfig
 from portable import WINE_NO_SSPI, wine_gap
+from threaded_server import serving_in_thread
 
 
 def create_rule(qrs: QrsClient, kind: AccessType, rule: DesiredRule) -> WriteResult:
@@ -557,7 +559,6 @@ class _ChallengeServer:
 
     def __init__(self, first: list[str], second: list[str]) -> None:
         import http.server
-        import threading
 
         outer = self
         self.authorizations: list[str] = []
@@ -581,19 +582,14 @@ class _ChallengeServer:
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        # serve_forever notices shutdown() only at its next poll (0.5 s by default).
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
+        self._serving = ExitStack()
 
     def __enter__(self) -> _ChallengeServer:
-        self._thread.start()
+        self._serving.enter_context(serving_in_thread(self._server))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(10)
+        self._serving.close()
 
 
 @pytest.mark.skipif(not HAS_NTLM, reason="httpx-ntlm (licsync[ntlm]) is not installed")
