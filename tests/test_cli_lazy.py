@@ -4,6 +4,7 @@ imported only when that command is resolved, and completion still completes ever
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -107,8 +108,18 @@ def test_help_and_completion_of_command_names_import_no_command() -> None:
         assert "licsync.cli.main" in imported
         assert not imported & _COMMAND_MODULES
         assert not any(name.startswith(("httpx", "pydantic")) for name in imported)
-    # the probe sees pydantic where a value is checked: a command given an argument
-    assert any(name.startswith("pydantic") for name in _modules_after(["show", "none.json"]))
+
+
+def test_plain_values_are_checked_without_pydantic() -> None:
+    """A command given plain values (a path, a choice) is checked without importing pydantic
+    (``licsync.cli._plainvalues``); a value only typer's own check answers for (a path not
+    written as Python writes it) imports it, so the probe would see it."""
+    licenses = str(Path(__file__).resolve().parent.parent / "licenses")
+    plain = _modules_after(["validate", licenses, "--format", "json"])
+    assert "licsync.cli.validate" in plain
+    assert not any(name.startswith("pydantic") for name in plain)
+    respelled = _modules_after(["validate", licenses + os.sep, "--format", "json"])
+    assert any(name.startswith("pydantic") for name in respelled)
 
 
 def test_a_command_s_options_complete_importing_that_command_only() -> None:

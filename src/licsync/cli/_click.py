@@ -21,6 +21,8 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 from typer.models import CommandFunctionType
 
+from licsync.cli._plainvalues import UNDECIDED, plain_value
+
 try:
     from typer._coercion import RuntimeParam, build_runtime_param
 except ImportError:  # pragma: no cover - a typer that checks values without pydantic
@@ -51,11 +53,15 @@ class _Deferred(RuntimeParam):
     typer checks every value through a pydantic adapter that it builds on the parameter's first
     value, even a missing one (``None``), which the check then returns as it came: importing
     pydantic and building the adapter cost more than the rest of ``licsync pl<TAB>``. This one
-    answers for a missing value as typer does and hands any other to typer's own check."""
+    answers for a missing value as typer does, for a plain one as typer's check would
+    (:mod:`licsync.cli._plainvalues`), and hands any other to typer's own check."""
 
     def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
         if value is None:
             return super().coerce(value, param=param, ctx=ctx)  # None, or () when multi-valued
+        plain = plain_value(self.annotation, self.parameter_info, value, param=param, ctx=ctx)
+        if plain is not UNDECIDED:
+            return plain
         param._runtime_param = build_runtime_param(param.type_descriptor)
         return param._runtime_param.coerce(value, param=param, ctx=ctx)
 
