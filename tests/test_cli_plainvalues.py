@@ -55,6 +55,7 @@ _WORDS = st.sampled_from(
         "", "x", "json", "JSON", "text", "markdown", "additive", "authoritative", "true", "no",
         "licenses", "licenses/", "./licenses", "README.md", "nope.json", "a//b", "..",
         "2026-06-01T00:00:00Z", "2026-06-01", "sha256:" + "0" * 64, "héllo", "\x00",
+        "C:\\x", "C:/x", "licenses\\", "\\\\server\\share", "D:",
     ]
 )  # fmt: skip
 _VALUES = st.one_of(
