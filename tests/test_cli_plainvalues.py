@@ -81,17 +81,23 @@ def _typer_says(param: Any, value: Any, ctx: Any) -> tuple[str, Any]:
 def test_an_answer_is_typer_s_own(name: str, command: Any, param: Any, value: Any) -> None:
     """Wherever the plain check answers, typer's check returns the same value, of the same
     type, and raises nothing; everything else is left to typer."""
-    descriptor = param.type_descriptor
-    ctx = command.context_class(command)
     with contextlib.chdir(REPO):  # the relative paths name real files and folders
-        plain = plain_value(
-            descriptor.annotation, descriptor.parameter_info, value, param=param, ctx=ctx
-        )
+        plain, ctx = _answer(command, param, value)
         if plain is UNDECIDED:
             return
         said = _typer_says(param, value, ctx)
     assert said == ("returns", plain), name
     assert type(said[1]) is type(plain), name
+
+
+def _answer(command: Any, param: Any, value: Any) -> tuple[Any, Any]:
+    """The plain check's answer for ``value`` of ``param``, and the context it was given."""
+    descriptor = param.type_descriptor
+    ctx = command.context_class(command)
+    answer = plain_value(
+        descriptor.annotation, descriptor.parameter_info, value, param=param, ctx=ctx
+    )
+    return answer, ctx
 
 
 def _param(path: str) -> tuple[Any, Any]:
@@ -117,11 +123,7 @@ def test_the_values_of_a_usual_command_line_are_answered(
     stays unimported for them), not only left to typer."""
     monkeypatch.chdir(REPO)
     command, param = _param(path)
-    descriptor = param.type_descriptor
-    ctx = command.context_class(command)
-    answer = plain_value(
-        descriptor.annotation, descriptor.parameter_info, value, param=param, ctx=ctx
-    )
+    answer, ctx = _answer(command, param, value)
     assert answer == expected
     assert type(answer) is type(expected)
     assert _typer_says(param, value, ctx) == ("returns", expected)
@@ -141,9 +143,4 @@ def test_what_only_typer_decides_is_left_to_it(
 ) -> None:
     monkeypatch.chdir(REPO)
     command, param = _param(path)
-    descriptor = param.type_descriptor
-    ctx = command.context_class(command)
-    answer = plain_value(
-        descriptor.annotation, descriptor.parameter_info, value, param=param, ctx=ctx
-    )
-    assert answer is UNDECIDED
+    assert _answer(command, param, value)[0] is UNDECIDED
