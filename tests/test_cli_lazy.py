@@ -80,12 +80,13 @@ try:
 except SystemExit:
     pass
 sys.stdout.flush()
-print(json.dumps(sorted(m for m in sys.modules if m.startswith(("licsync", "httpx", "pydantic")))))
+watched = ("licsync", "httpx", "pydantic", "jsonschema")
+print(json.dumps(sorted(m for m in sys.modules if m.startswith(watched))))
 """
 
 
 def _modules_after(args: list[str], env: dict[str, str] | None = None) -> set[str]:
-    """The licsync, httpx and pydantic modules a fresh process has imported after
+    """The licsync, httpx, pydantic and jsonschema modules a fresh process has imported after
     ``licsync ARGS``."""
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(env or {}), json.dumps(args)],
@@ -180,12 +181,14 @@ def test_zsh_and_powershell_show_each_command_s_short_help(
 
 def test_validate_imports_neither_the_qrs_client_nor_the_planner() -> None:
     """``licsync validate`` (a check people run on every edit) loads the files and no more:
-    the options every command shares import no QRS client, planner or renderer."""
+    the options every command shares import no QRS client, planner or renderer, and a valid
+    directory needs no jsonschema (``licsync.fastschema.certainly_valid``)."""
     licenses = Path(__file__).resolve().parent.parent / "licenses"
     imported = _modules_after(["validate", str(licenses)])
     assert "licsync.cli.validate" in imported
     assert "licsync.load" in imported
-    for heavy in ("httpx", "licsync.qrs", "licsync.session", "licsync.plan", "licsync.render"):
+    heavy_modules = ("httpx", "licsync.qrs", "licsync.session", "licsync.plan", "licsync.render")
+    for heavy in (*heavy_modules, "jsonschema"):
         assert not any(name == heavy or name.startswith(f"{heavy}.") for name in imported), heavy
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from licsync.errors import Problem
-from licsync.fastschema import fast_validator
+from licsync.fastschema import Check, certainly_valid, fast_validator
 from licsync.schemas import LICENSES_SCHEMA, load_schema
 from licsync.yamlsafe import ESCAPE_MEANINGS, BadNumber, YamlDocument
+
+if TYPE_CHECKING:  # jsonschema is imported for a document the fast check is not sure of
+    import jsonschema
 
 _SECRET_WORDS = ("password", "token", "secret", "key", "jwt", "credential")
 
@@ -26,8 +27,26 @@ def _validator() -> jsonschema.protocols.Validator:
 _VALIDATOR: jsonschema.protocols.Validator | None = None
 
 
+def _certain() -> Check:
+    global _CERTAIN  # noqa: PLW0603 - compiled once, as the validator
+    if _CERTAIN is None:
+        compiled = certainly_valid(load_schema(LICENSES_SCHEMA))
+        _CERTAIN = compiled if compiled is not None else _never
+    return _CERTAIN
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+_CERTAIN: Check | None = None
+
+
 def schema_problems(doc: YamlDocument) -> Iterator[tuple[Problem, tuple[str | int, ...]]]:
-    """The schema's complaints about a document, each with the path of the value."""
+    """The schema's complaints about a document, each with the path of the value (none, and
+    jsonschema not even imported, for a document certainly valid: see fastschema)."""
+    if _certain()(doc.data):
+        return
     for error in _validator().iter_errors(doc.data):
         for problem in _explain(doc, error):
             yield problem, tuple(error.absolute_path)
@@ -49,7 +68,9 @@ def _explain(doc: YamlDocument, error: jsonschema.ValidationError) -> Iterator[P
         return
     if kind in {"anyOf", "oneOf", "allOf"} and error.context:
         # Report the most specific branch, not "is not valid under any of the given schemas".
-        best = jsonschema.exceptions.best_match(error.context)
+        from jsonschema.exceptions import best_match  # noqa: PLC0415 - see the imports
+
+        best = best_match(error.context)
         if best is not None and best is not error:
             yield from _explain(doc, best)
             return
