@@ -121,3 +121,22 @@ def test_the_item_fast_path_reports_what_jsonschema_reports(data: Any) -> None:
     assert sorted(e.message for e in fast.iter_errors(data)) == sorted(
         e.message for e in PLAIN.iter_errors(data)
     )
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "if": {"type": ["string", "null"]}, "then": {"minLength": 1}},
+        {"type": "object", "minimum": "x"},
+        {"pattern": "("},
+        {"if": {"properties": {"n": {"const": 1}}}, "then": {"required": ["m"]}},
+        {"enum": [[True]]},
+        {"$ref": "https://example.com/other.json"},
+        {"not": {"type": "string"}},
+    ],
+)
+def test_what_the_compiler_cannot_read_is_left_to_jsonschema(schema: dict[str, Any]) -> None:
+    """A list of types in an ``if``, a bound that is not a number, a pattern Python rejects, a
+    number const (1 equals 1.0 in JSON Schema), an enum of containers, a remote reference, a
+    keyword not modelled: no fast check (jsonschema decides), and no crash."""
+    assert certainly_valid(schema) is None

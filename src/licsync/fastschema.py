@@ -98,7 +98,9 @@ def fast_validator(schema: Mapping[str, Any]) -> Validator:
 def _compile_or_none(subschema: Any, root: Mapping[str, Any]) -> Check | None:
     try:
         return _compile(subschema, root, depth=0)
-    except _Unsupported:
+    except (_Unsupported, TypeError, ValueError, re.error):
+        # A schema the compiler cannot read (a list where it expects a word, a bound that is
+        # not a number, a pattern Python rejects) is jsonschema's to apply, as the rest.
         return None
 
 
@@ -199,7 +201,7 @@ def _decided(
     """One keyword's exact check for :func:`_exact`."""
     if keyword == "$ref":
         return [_exact(_resolve(value, root), root, depth + 1)]
-    if keyword == "type" and value in _EXACT_TYPES:
+    if keyword == "type" and isinstance(value, str) and value in _EXACT_TYPES:
         return [_TYPES[value]]
     options = value if keyword == "enum" else [value]
     if keyword in ("const", "enum") and _all_text(options):
