@@ -52,6 +52,7 @@ KINDS = list({_kind(param): (name, command, param) for name, command, param in P
 _WORDS = st.sampled_from(
     [
         "8", "0", "-1", "64", "65", "1_0", "+3", " 3", "3.0", "2.5", "1e3", "-0.5", "nan", "inf",
+        "007", "00", "-0", "-00.10", "1.", ".5", "9" * 18, "9" * 19,
         "", "x", "json", "JSON", "text", "markdown", "additive", "authoritative", "true", "no",
         "licenses", "licenses/", "./licenses", "README.md", "nope.json", "a//b", "..",
         "2026-06-01T00:00:00Z", "2026-06-01", "sha256:" + "0" * 64, "héllo", "\x00",
