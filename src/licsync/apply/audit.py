@@ -29,8 +29,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
-from json.encoder import encode_basestring
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -38,9 +36,9 @@ from typing import Any
 from licsync.apply.report import Approval
 from licsync.cienv import ci_actor
 from licsync.errors import UsageError
-from licsync.identity import AccessType
-from licsync.plan.changes import Action, Change, ChangeId, Reason, Reclaim
-from licsync.results import Outcome, WriteResult
+from licsync.plan.changes import Change, Reclaim
+from licsync.render.linetext import ENUM_TEXT, change_id_text, escape, int_text
+from licsync.results import WriteResult
 from licsync.safefile import describe_mode
 
 __all__ = ["AUDIT_FORMAT_VERSION", "Approval", "AuditLog", "actor_from_environment"]
@@ -49,13 +47,6 @@ AUDIT_FORMAT_VERSION = "1.0"
 
 # One encoder for every line: json.dumps with options builds a new one per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False)
-_escape = encode_basestring  # the C function _ENCODER escapes strings with
-_int_text = int.__repr__
-_ENUM_TEXT: dict[StrEnum, str] = {
-    member: _escape(member.value)
-    for kind in (Action, AccessType, Reason, Outcome)
-    for member in kind
-}
 _JSON_TEXT = {True: "true", False: "false", None: "null"}
 
 
@@ -142,10 +133,10 @@ class AuditLog:
         status = result.status
         quarantine = change.quarantine if isinstance(change, Reclaim) else None
         self._write_fields(
-            f'"event": "change", "change": {_id_text(change.id)}, '
-            f'"subject": {_escape(change.subject)}, "outcome": {_ENUM_TEXT[result.outcome]}, '
-            f'"status": {"null" if status is None else _int_text(status)}, '
-            f'"message": {_escape(result.message)}, "quarantine": {_JSON_TEXT[quarantine]}',
+            f'"event": "change", "change": {change_id_text(change.id)}, '
+            f'"subject": {escape(change.subject)}, "outcome": {ENUM_TEXT[result.outcome]}, '
+            f'"status": {"null" if status is None else int_text(status)}, '
+            f'"message": {escape(result.message)}, "quarantine": {_JSON_TEXT[quarantine]}',
             flush=flush,
         )
 
@@ -229,8 +220,8 @@ class AuditLog:
         # Digits, '-', ':', 'T', '.' and 'Z' only: nothing json would escape.
         now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         self._pending.append(
-            f'{{"format_version": {_escape(AUDIT_FORMAT_VERSION)}, "time": "{now}", '
-            f'"site": {_escape(self.site)}, "run": {_escape(self.run_id)}, {fields}}}\n'
+            f'{{"format_version": {escape(AUDIT_FORMAT_VERSION)}, "time": "{now}", '
+            f'"site": {escape(self.site)}, "run": {escape(self.run_id)}, {fields}}}\n'
         )
         if flush:
             self.flush()
@@ -303,12 +294,3 @@ def _is_junction(folder: Path) -> bool:
     """A Windows junction (a link ``lstat`` does not call one before Python 3.12)."""
     check = getattr(os.path, "isjunction", None)
     return bool(check(folder)) if check is not None else False
-
-
-def _id_text(change_id: ChangeId) -> str:
-    """``json.dumps(change_id.data(), ensure_ascii=False)``."""
-    return (
-        f'{{"kind": {_ENUM_TEXT[change_id.kind]}, '
-        f'"access_type": {_ENUM_TEXT[change_id.access_type]}, '
-        f'"subject": {_escape(change_id.subject)}, "reason": {_ENUM_TEXT[change_id.reason]}}}'
-    )

@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections import Counter
-from enum import StrEnum
-from json.encoder import encode_basestring
 from typing import Any
 
 from licsync.apply.report import ApplyResult, Item
 from licsync.identity import AccessType
 from licsync.plan import Plan
-from licsync.plan.changes import Action, Allocate, ChangeId, Reason, Reclaim
+from licsync.plan.changes import Allocate, Reason, Reclaim
 from licsync.render.data import (
     QMC_TERMS,
     action_phrase,
@@ -27,6 +25,7 @@ from licsync.render.data import (
     summary,
 )
 from licsync.render.escape import escape_text
+from licsync.render.linetext import ENUM_TEXT, change_id_text, escape, int_text
 from licsync.results import Outcome, Request
 
 __all__ = ["APPLY_FORMAT_VERSION", "apply_data", "render_apply_json", "render_apply_text"]
@@ -288,17 +287,9 @@ def _after_data(after: Plan) -> dict[str, Any]:
 
 
 # The text of one item as ``json.dumps(_item_data(item), ensure_ascii=False)`` writes it, made
-# without the dicts: for the changes a big run is made of (allocations and reclaims), field by
-# field in _item_data's order; any other change through the dict, as before. Strings are escaped
-# by the C function json itself uses; the enums' texts are made once.
-_escape = encode_basestring
-_int_text = int.__repr__
-_ENUM_TEXT: dict[StrEnum, str] = {
-    member: _escape(member.value)
-    for kind in (Action, AccessType, Reason, Outcome)
-    for member in kind
-}
-_LABEL_TEXT = {reason: _escape(reason.label) for reason in Reason}
+# without the dicts (see linetext): for the changes a big run is made of (allocations and
+# reclaims), field by field in _item_data's order; any other change through the dict, as before.
+_LABEL_TEXT = {reason: escape(reason.label) for reason in Reason}
 _BOOL_TEXT = {True: "true", False: "false"}
 _WRITTEN = (Reclaim, Allocate)
 
@@ -311,11 +302,11 @@ def _item_text(item: Item) -> str:
     code = item.status_code
     until = item.quarantine_until
     text = (
-        f'{{"id": {_id_text(item.id)}, "status": {_ENUM_TEXT[item.status]}, '
-        f'"message": {_escape(item.message)}, '
-        f'"status_code": {"null" if code is None else _int_text(code)}, '
-        f'"attempts": {_int_text(item.attempts)}, '
-        f'"quarantine_until": {"null" if until is None else _escape(instant(until))}, '
+        f'{{"id": {change_id_text(item.id)}, "status": {ENUM_TEXT[item.status]}, '
+        f'"message": {escape(item.message)}, '
+        f'"status_code": {"null" if code is None else int_text(code)}, '
+        f'"attempts": {int_text(item.attempts)}, '
+        f'"quarantine_until": {"null" if until is None else escape(instant(until))}, '
         f'"change": {_allocation_text(change)}'
     )
     if isinstance(change, Reclaim):
@@ -328,39 +319,30 @@ def _allocation_text(change: Reclaim | Allocate) -> str:
     source = change.source
     depends_on = change.depends_on
     common = (
-        f'{{"kind": "allocation", "user": {_escape(change.user)}, "key": {_escape(change.key)}, '
-        f'"id": {_id_text(change.id)}, "action": {_ENUM_TEXT[change.action]}, '
-        f'"access_type": {_ENUM_TEXT[change.access_type]}, '
-        f'"reason": {_ENUM_TEXT[change.reason]}, "reason_label": {_LABEL_TEXT[change.reason]}, '
-        f'"detail": {_escape(change.detail)}, '
-        f'"source": {"null" if source is None else _escape(str(source))}, '
-        f'"phase": {_int_text(int(change.phase))}, '
-        f'"depends_on": {"null" if depends_on is None else _id_text(depends_on)}, '
+        f'{{"kind": "allocation", "user": {escape(change.user)}, "key": {escape(change.key)}, '
+        f'"id": {change_id_text(change.id)}, "action": {ENUM_TEXT[change.action]}, '
+        f'"access_type": {ENUM_TEXT[change.access_type]}, '
+        f'"reason": {ENUM_TEXT[change.reason]}, "reason_label": {_LABEL_TEXT[change.reason]}, '
+        f'"detail": {escape(change.detail)}, '
+        f'"source": {"null" if source is None else escape(str(source))}, '
+        f'"phase": {int_text(int(change.phase))}, '
+        f'"depends_on": {"null" if depends_on is None else change_id_text(depends_on)}, '
     )
     if isinstance(change, Reclaim):
         user_id = change.user_id
         last_used = change.last_used
-        covered = ", ".join(map(_escape, change.covered_by))
+        covered = ", ".join(map(escape, change.covered_by))
         return (
-            f'{common}"user_id": {"null" if user_id is None else _escape(user_id)}, '
-            f'"allocation_id": {_escape(change.allocation_id)}, '
-            f'"modified_date": {_escape(change.modified_date)}, '
+            f'{common}"user_id": {"null" if user_id is None else escape(user_id)}, '
+            f'"allocation_id": {escape(change.allocation_id)}, '
+            f'"modified_date": {escape(change.modified_date)}, '
             f'"quarantine": {_BOOL_TEXT[change.quarantine]}, '
-            f'"last_used": {"null" if last_used is None else _escape(instant(last_used))}, '
+            f'"last_used": {"null" if last_used is None else escape(instant(last_used))}, '
             f'"covered_by": [{covered}]}}'
         )
     target = change.target
     return (
-        f'{common}"user_id": {_escape(target.id)}, "user_directory": {_escape(target.directory)}, '
-        f'"user_userid": {_escape(target.userid)}, "allocation_id": null, "quarantine": false, '
+        f'{common}"user_id": {escape(target.id)}, "user_directory": {escape(target.directory)}, '
+        f'"user_userid": {escape(target.userid)}, "allocation_id": null, "quarantine": false, '
         '"last_used": null, "covered_by": []}'
-    )
-
-
-def _id_text(change_id: ChangeId) -> str:
-    """``change_id.data()`` as compact JSON text."""
-    return (
-        f'{{"kind": {_ENUM_TEXT[change_id.kind]}, '
-        f'"access_type": {_ENUM_TEXT[change_id.access_type]}, '
-        f'"subject": {_escape(change_id.subject)}, "reason": {_ENUM_TEXT[change_id.reason]}}}'
     )
