@@ -117,6 +117,6 @@ def _path(value: Any, info: Any, param: Any, ctx: Any) -> Any:
         if not value or str(Path(value)) != value:
             return UNDECIDED
         value = Path(value)
-    elif type(value) is not type(Path()):
+    elif not isinstance(value, Path):  # typer takes a Path as it is
         return UNDECIDED
     return coerce_cli_path(value, info, path_type=Path, param=param, ctx=ctx)
