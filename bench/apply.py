@@ -35,8 +35,8 @@ Measured:
   them (plain httpx GETs of the same endpoints + ``json.loads``, licsync's read concurrency),
   one such pass per read pass the run made (the whole site before, the re-read after without
   the users it reuses), each timed on the same simulator just before the run (median of
-  three); plus every other request it made (the writes, and the two GETs of the capacity
-  gate) at ``--latency-ms`` each, ``--concurrency`` at once. A read pass the wrapper reports
+  three); plus every other request it made (the writes, and the capacity gate's GET when it
+  reads) at ``--latency-ms`` each, ``--concurrency`` at once. A read pass the wrapper reports
   that was not timed before (another set of endpoints) is timed after the run. The passes
   are timed on the simulator's warm caches of serialised lists, as ``bench/read.py`` times
   them; the run's re-read comes after its writes, when the lists it changed are serialised

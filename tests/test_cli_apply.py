@@ -281,6 +281,29 @@ def test_allocations_beyond_the_free_seats_fail_without_a_request(
     assert all("no professional seat is free" in i["message"] for i in failed)
     assert all(i["attempts"] == 0 for i in failed)
     assert _statuses(report)["applied"] > 0
+    # The fresh plan's numbers left no room: the seats were read again after the reclaims.
+    assert _overview_reads(demo) == 3
+
+
+def test_allocations_the_planned_numbers_leave_room_for_need_no_second_read(
+    example: Path, licsync: Licsync, demo: Simulator
+) -> None:
+    """The fresh plan's overview shows a free seat for every allocation: the grant phase does
+    not read it again (the reclaims before it only free seats), and the allocations are made."""
+    demo.reset_counts()
+    result = licsync(
+        _args(demo, "--auto-approve", "--force", "--reason", "test", "--format", "json")
+    )
+    assert result.exit_code == 0, result.output
+    report = _report(result.stdout)
+    allocations = [i for i in report["items"] if i["change"]["action"] == "allocate"]
+    assert allocations
+    assert {i["status"] for i in allocations} == {"applied"}
+    assert _overview_reads(demo) == 2, "the fresh plan's read and the re-plan's, none between"
+
+
+def _overview_reads(sim: Simulator) -> int:
+    return sim.route_counts().get("GET /qrs/license/accesstypeoverview", 0)
 
 
 def test_injected_faults_converge_within_three_runs(

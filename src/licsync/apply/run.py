@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from licsync.actual import Licence
+from licsync.actual import Capacity, Licence
 from licsync.apply.audit import AuditLog
 from licsync.apply.execute import INTERRUPTED, NOT_ATTEMPTED, execute
 from licsync.apply.report import ApplyResult, Approval, Item
@@ -136,7 +136,9 @@ def apply_changes(
     recorder = RecordingWriter() if options.dry_run else None
     writer: Writer = recorder if recorder is not None else QrsWriter(session.client)
     attempts: Counter[ChangeId] = Counter()
-    gate = None if options.dry_run else _CapacityGate(session, run.actual.licence)
+    gate = (
+        None if options.dry_run else _CapacityGate(session, run.actual.licence, run.actual.capacity)
+    )
 
     def record(change: Change, result: WriteResult) -> None:
         unsent = gate is not None and change.id in gate.refused
@@ -318,11 +320,20 @@ class _CapacityGate:
     The licence is the one the fresh plan read a moment before (the seats must be read again
     after the reclaims, the licence need not: one request less on the way to the grants). A
     licence that expires in between meets QRS's refusal, which the writer settles.
+
+    Nor are the seats read again when the fresh plan's numbers already leave room for every
+    allocation of the first grant phase: until then this run has only reclaimed (which frees
+    seats or leaves them counted, never takes one) and changed rules (which allocate when a
+    user logs in, not now). Someone else taking seats meanwhile meets QRS's refusal, as after
+    a read. A second grant phase (the settling's) always reads: the first one took seats.
     """
 
-    def __init__(self, session: Session, licence: Licence) -> None:
+    def __init__(
+        self, session: Session, licence: Licence, capacity: Mapping[AccessType, Capacity]
+    ) -> None:
         self._session = session
         self._licence = licence
+        self._planned: Mapping[AccessType, Capacity] | None = capacity
         self.refused: set[ChangeId] = set()
 
     def __call__(self, phase: Phase, changes: Sequence[Change]) -> Mapping[ChangeId, WriteResult]:
@@ -335,7 +346,8 @@ class _CapacityGate:
             self.refused.update(held)
             return held
         allocations = [c for c in granting if isinstance(c, Allocate)]
-        if not allocations:
+        planned, self._planned = self._planned, None
+        if not allocations or (planned is not None and _room_for(allocations, planned)):
             return {}
         client = self._session.client
         try:
@@ -358,6 +370,16 @@ class _CapacityGate:
                 )
         self.refused.update(refused)
         return refused
+
+
+def _room_for(allocations: Sequence[Allocate], capacity: Mapping[AccessType, Capacity]) -> bool:
+    """Whether ``capacity`` shows a free seat for every one of ``allocations`` (a type it
+    does not report: not known to)."""
+    wanted = Counter(c.access_type for c in allocations)
+    return all(
+        (numbers := capacity.get(kind)) is not None and numbers.available >= count
+        for kind, count in wanted.items()
+    )
 
 
 def _expired_licence(licence: Licence) -> str | None:
