@@ -432,9 +432,9 @@ def _settle(
     (for a rule: no change of that rule at all, a completion included) and, for a deleted
     rule, neither half is left on the site.
     """
+    if not any(_uncertain(r) for r in results.values()):
+        return _Settled({})  # the usual run: asked without building each change's id again
     uncertain = [c for c in approved if _uncertain(results[c.id])]
-    if not uncertain:
-        return _Settled({})
     asked = [w for c in uncertain if (w := results[c.id].retry_after) is not None]
     if asked:  # a 429 said how long to wait: honoured (capped) before looking again
         retries.wait(min(max(asked), RetryPolicy().max_retry_after))
