@@ -13,10 +13,10 @@ from json.encoder import encode_basestring
 from typing import Final
 
 from licsync.identity import AccessType
-from licsync.plan.changes import Action, ChangeId, Reason
+from licsync.plan.changes import Action, Change, ChangeId, Reason
 from licsync.results import Outcome
 
-__all__ = ["ENUM_TEXT", "change_id_text", "escape", "int_text"]
+__all__ = ["ENUM_TEXT", "change_id_text", "escape", "int_text", "own_id_text"]
 
 escape: Final = encode_basestring
 """A string's JSON text, quotes included."""
@@ -33,8 +33,17 @@ ENUM_TEXT: Final[dict[StrEnum, str]] = {
 
 def change_id_text(change_id: ChangeId) -> str:
     """``json.dumps(change_id.data(), ensure_ascii=False)``."""
+    return _id_text(change_id.kind, change_id.access_type, change_id.subject, change_id.reason)
+
+
+def own_id_text(change: Change) -> str:
+    """``change_id_text(change.id)``, from the fields ``Change.id`` is made of: building the
+    ``ChangeId`` (a frozen dataclass) cost more than writing its text."""
+    return _id_text(change.action, change.access_type, change.key, change.reason)
+
+
+def _id_text(kind: Action, access_type: AccessType, subject: str, reason: Reason) -> str:
     return (
-        f'{{"kind": {ENUM_TEXT[change_id.kind]}, '
-        f'"access_type": {ENUM_TEXT[change_id.access_type]}, '
-        f'"subject": {escape(change_id.subject)}, "reason": {ENUM_TEXT[change_id.reason]}}}'
+        f'{{"kind": {ENUM_TEXT[kind]}, "access_type": {ENUM_TEXT[access_type]}, '
+        f'"subject": {escape(subject)}, "reason": {ENUM_TEXT[reason]}}}'
     )
