@@ -141,9 +141,14 @@ def apply_changes(
     )
 
     def record(change: Change, result: WriteResult) -> None:
-        unsent = gate is not None and change.id in gate.refused
-        if result.outcome is not Outcome.SKIPPED and not unsent:
-            attempts[change.id] += 1
+        # Once per result, on the thread that also feeds the workers: the change's id (a new
+        # ChangeId each time it is asked for) is built once, and the gate's refusals (failed
+        # without a request: not an attempt) are looked in only when there are any.
+        change_id = change.id
+        if result.outcome is not Outcome.SKIPPED and not (
+            gate is not None and gate.refused and change_id in gate.refused
+        ):
+            attempts[change_id] += 1
         if audit is not None:
             audit.change(change, result, flush=False)  # flushed by each batch's on_recorded
         if on_result is not None:

@@ -32,7 +32,7 @@ class ApplyProgress:
         self._task: TaskID | None = None
         self._total = 0
         self._done = 0
-        self._outcomes: Counter[str] = Counter()
+        self._outcomes: Counter[Outcome] = Counter()  # by member: .value is a Python call
         self._last_line = time.monotonic()
 
     def __enter__(self) -> ApplyProgress:
@@ -82,7 +82,7 @@ class ApplyProgress:
     def result(self, change: Change, result: WriteResult) -> None:
         """One change's result is known."""
         self._done += 1
-        self._outcomes[result.outcome.value] += 1
+        self._outcomes[result.outcome] += 1
         if self._bar is not None and self._task is not None:
             self._bar.update(
                 self._task, completed=min(self._done, self._total), outcomes=self._tally()
@@ -99,6 +99,4 @@ class ApplyProgress:
             )
 
     def _tally(self) -> str:
-        return ", ".join(
-            f"{self._outcomes[o.value]} {o.value}" for o in Outcome if self._outcomes[o.value]
-        )
+        return ", ".join(f"{self._outcomes[o]} {o.value}" for o in Outcome if self._outcomes[o])
