@@ -10,11 +10,14 @@ import pytest
 
 from builders import ANA, PRO, actual, desired
 from clock import NOW
-from licsync.apply.report import ApplyResult, Item
+from licsync.apply.report import ApplyResult, Approval, Item
 from licsync.identity import Source
 from licsync.plan import plan
 from licsync.plan.changes import Allocate, Change, ChangeId, Reason, Reclaim, Reinstate, UserTarget
+from licsync.render import applied
 from licsync.render.applied import apply_data, render_apply_json
+from licsync.render.data import instant
+from licsync.render.linetext import instant_text
 from licsync.results import Outcome
 from licsync.signals import Signals
 
@@ -87,3 +90,38 @@ def test_no_items() -> None:
     fresh = plan(desired(), actual([], []), Signals(), NOW)
     result = ApplyResult(site="s", fresh=fresh, items=(), after=None)
     assert render_apply_json(result) == _reference(result)
+
+
+@pytest.mark.parametrize("odd", ["\x00items", '"items": "\x00items"', "\\u0000items"])
+def test_values_like_the_items_placeholder_stay_where_they_are(odd: str) -> None:
+    """The items go where the document's placeholder is, not where a value looks like it."""
+    fresh = plan(desired(), actual([], []), Signals(), NOW)
+    change = _changes(odd)[2]
+    items = (Item(change.id, Outcome.APPLIED, change=change, attempts=1),)
+    approval = Approval("plan", checksum="c", plan_file=odd, force_reason=odd)
+    for listed in (items, ()):
+        result = ApplyResult(
+            site=odd, fresh=fresh, items=listed, after=None, approval=approval, audit_error=odd
+        )
+        assert render_apply_json(result) == _reference(result)
+
+
+def test_a_quarantine_end_is_written_as_instant_writes_it() -> None:
+    """The text of instants (cached for the quarantine's end) is ``instant``'s, escaped: in
+    any timezone, with or without microseconds, at the ends of the range."""
+    zones = [
+        dt.UTC,
+        dt.timezone(dt.timedelta(hours=5, minutes=30)),
+        dt.timezone(-dt.timedelta(hours=8)),
+    ]
+    for zone in zones:
+        for when in (
+            dt.datetime(2026, 12, 14, 23, 21, 27, tzinfo=zone),
+            dt.datetime(2026, 12, 14, 23, 59, 59, 999_999, tzinfo=zone),
+            dt.datetime(1970, 1, 1, tzinfo=zone),
+            dt.datetime(2, 1, 1, 12, tzinfo=zone),
+            dt.datetime(9999, 12, 30, 12, 0, 0, 1, tzinfo=zone),
+        ):
+            expected = json.dumps(instant(when))
+            assert instant_text(when) == expected
+            assert applied._until_text(when) == expected

@@ -7,6 +7,8 @@ one line on what remains. Pure: values in, text out.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import json
 import urllib.parse
 from collections import Counter
@@ -25,7 +27,14 @@ from licsync.render.data import (
     summary,
 )
 from licsync.render.escape import escape_text
-from licsync.render.linetext import ENUM_TEXT, change_id_text, escape, int_text
+from licsync.render.linetext import (
+    ENUM_TEXT,
+    change_id_text,
+    escape,
+    instant_text,
+    int_text,
+    own_id_text,
+)
 from licsync.results import Outcome, Request
 
 __all__ = ["APPLY_FORMAT_VERSION", "apply_data", "render_apply_json", "render_apply_text"]
@@ -104,13 +113,18 @@ def render_apply_json(result: ApplyResult) -> str:
     and encoded, which was most of what was left.
     """
     data = _run_data(result, items=_ITEMS)
-    text = json.dumps(data, indent=2, ensure_ascii=False)
+    head, tail = json.dumps(data, indent=2, ensure_ascii=False).split(_ITEMS_TEXT, 1)
+    if not result.items:
+        return f'{head}"items": []{tail}\n'
     lines = ",\n    ".join(map(_item_text, result.items))
-    listed = f"[\n    {lines}\n  ]" if result.items else "[]"
-    return text.replace(f'"items": {json.dumps(_ITEMS)}', f'"items": {listed}', 1) + "\n"
+    # One f-string: the items' megabytes are copied once more, not once per step.
+    return f'{head}"items": [\n    {lines}\n  ]{tail}\n'
 
 
-_ITEMS = "\x00items"  # a placeholder no value can hold: json.dumps writes NUL as \u0000
+_ITEMS = "\x00items"  # where the items go in the document
+# How the document shows it, key included: no value's text holds that, as a string's quotes
+# are escaped (a site named "\x00items" is written "\u0000items" too, but not after the key).
+_ITEMS_TEXT = f'"items": {json.dumps(_ITEMS)}'
 
 
 def apply_data(result: ApplyResult) -> dict[str, Any]:
@@ -301,26 +315,42 @@ def _item_text(item: Item) -> str:
         return json.dumps(_item_data(item), ensure_ascii=False)
     code = item.status_code
     until = item.quarantine_until
+    item_id = item.id
+    change_id = own_id_text(change)
+    # An item is made with its change's id: its text is written once for both.
+    same = (
+        item_id.kind is change.action
+        and item_id.access_type is change.access_type
+        and item_id.reason is change.reason
+        and item_id.subject == change.key
+    )
     text = (
-        f'{{"id": {change_id_text(item.id)}, "status": {ENUM_TEXT[item.status]}, '
-        f'"message": {escape(item.message)}, '
+        f'{{"id": {change_id if same else change_id_text(item_id)}, '
+        f'"status": {ENUM_TEXT[item.status]}, "message": {escape(item.message)}, '
         f'"status_code": {"null" if code is None else int_text(code)}, '
         f'"attempts": {int_text(item.attempts)}, '
-        f'"quarantine_until": {"null" if until is None else escape(instant(until))}, '
-        f'"change": {_allocation_text(change)}'
+        f'"quarantine_until": {"null" if until is None else _until_text(until)}, '
+        f'"change": {_allocation_text(change, change_id)}'
     )
     if isinstance(change, Reclaim):
         return f'{text}, "quarantine": {_BOOL_TEXT[change.quarantine]}}}'
     return text + "}"
 
 
-def _allocation_text(change: Reclaim | Allocate) -> str:
-    """``change_data(change)`` as compact JSON text."""
+@functools.lru_cache(maxsize=8)
+def _until_text(until: dt.datetime) -> str:
+    """When a reclaimed seat leaves quarantine: the same instant for all of a run's reclaims
+    (its start + 7 days), so written once, not 5,000 times."""
+    return instant_text(until)
+
+
+def _allocation_text(change: Reclaim | Allocate, id_text: str) -> str:
+    """``change_data(change)`` as compact JSON text; ``id_text``: the change's id's."""
     source = change.source
     depends_on = change.depends_on
     common = (
         f'{{"kind": "allocation", "user": {escape(change.user)}, "key": {escape(change.key)}, '
-        f'"id": {change_id_text(change.id)}, "action": {ENUM_TEXT[change.action]}, '
+        f'"id": {id_text}, "action": {ENUM_TEXT[change.action]}, '
         f'"access_type": {ENUM_TEXT[change.access_type]}, '
         f'"reason": {ENUM_TEXT[change.reason]}, "reason_label": {_LABEL_TEXT[change.reason]}, '
         f'"detail": {escape(change.detail)}, '
@@ -337,7 +367,7 @@ def _allocation_text(change: Reclaim | Allocate) -> str:
             f'"allocation_id": {escape(change.allocation_id)}, '
             f'"modified_date": {escape(change.modified_date)}, '
             f'"quarantine": {_BOOL_TEXT[change.quarantine]}, '
-            f'"last_used": {"null" if last_used is None else escape(instant(last_used))}, '
+            f'"last_used": {"null" if last_used is None else instant_text(last_used)}, '
             f'"covered_by": [{covered}]}}'
         )
     target = change.target

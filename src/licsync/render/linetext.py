@@ -8,6 +8,7 @@ dict each, encoded, and that was most of the time the report and the audit log t
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from json.encoder import encode_basestring
 from typing import Final
@@ -16,7 +17,7 @@ from licsync.identity import AccessType
 from licsync.plan.changes import Action, Change, ChangeId, Reason
 from licsync.results import Outcome
 
-__all__ = ["ENUM_TEXT", "change_id_text", "escape", "int_text", "own_id_text"]
+__all__ = ["ENUM_TEXT", "change_id_text", "escape", "instant_text", "int_text", "own_id_text"]
 
 escape: Final = encode_basestring
 """A string's JSON text, quotes included."""
@@ -47,3 +48,12 @@ def _id_text(kind: Action, access_type: AccessType, subject: str, reason: Reason
         f'{{"kind": {ENUM_TEXT[kind]}, "access_type": {ENUM_TEXT[access_type]}, '
         f'"subject": {escape(subject)}, "reason": {ENUM_TEXT[reason]}}}'
     )
+
+
+def instant_text(value: dt.datetime) -> str:
+    """``escape(instant(value))`` (:func:`licsync.render.data.instant`: UTC to the second, ``Z``).
+
+    isoformat's own truncation to the second, not ``replace(microsecond=0)`` first, and no
+    escaping: digits, '-', ':', 'T' and 'Z' are nothing json escapes.
+    """
+    return f'"{value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}"'
