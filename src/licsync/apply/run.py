@@ -201,10 +201,7 @@ def apply_changes(
         audit.end(
             interrupted=interrupted, remaining=len(after.changes) if after is not None else None
         )
-    items = [
-        _item(change, change_id, final[change_id], attempts[change_id], run.now)
-        for change, change_id in ((c, c.id) for c in approved)
-    ]
+    items = _items(approved, final, attempts, quarantined=run.now + QUARANTINE)
     return ApplyResult(
         site=fresh.site,
         fresh=fresh,
@@ -551,19 +548,36 @@ def _after_retry(change_id: ChangeId, before: WriteResult, result: WriteResult) 
     )
 
 
-def _item(
-    change: Change, change_id: ChangeId, result: WriteResult, attempts: int, now: dt.datetime
-) -> Item:
-    status = result.outcome
-    quarantine = None
-    if isinstance(change, Reclaim) and change.quarantine and status is Outcome.APPLIED:
-        quarantine = now + QUARANTINE
-    return Item(
-        id=change_id,
-        status=status,
-        message=result.message,
-        status_code=result.status,
-        change=change,
-        quarantine_until=quarantine,
-        attempts=attempts,
-    )
+def _items(
+    approved: Sequence[Change],
+    final: Mapping[ChangeId, WriteResult],
+    attempts: Counter[ChangeId],
+    *,
+    quarantined: dt.datetime,
+) -> list[Item]:
+    """The report's line of each approved change; ``quarantined``: when a seat this run put
+    in quarantine leaves it (one instant for them all).
+
+    One item per change of a big run, built on the main thread at its end: each change's id
+    is built once (a new ChangeId each time it is asked for), the fields passed by position.
+    """
+    items = []
+    for change in approved:
+        change_id = change.id
+        result = final[change_id]
+        status = result.outcome
+        in_quarantine = (
+            status is Outcome.APPLIED and isinstance(change, Reclaim) and change.quarantine
+        )
+        items.append(
+            Item(
+                change_id,
+                status,
+                result.message,
+                result.status,
+                change,
+                quarantined if in_quarantine else None,
+                attempts[change_id],
+            )
+        )
+    return items
