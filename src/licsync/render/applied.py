@@ -17,7 +17,7 @@ from typing import Any
 from licsync.apply.report import ApplyResult, Item
 from licsync.identity import AccessType
 from licsync.plan import Plan
-from licsync.plan.changes import Allocate, Reason, Reclaim
+from licsync.plan.changes import Allocate, Phase, Reason, Reclaim
 from licsync.render.data import (
     QMC_TERMS,
     action_phrase,
@@ -116,9 +116,12 @@ def render_apply_json(result: ApplyResult) -> str:
     head, tail = json.dumps(data, indent=2, ensure_ascii=False).split(_ITEMS_TEXT, 1)
     if not result.items:
         return f'{head}"items": []{tail}\n'
-    lines = ",\n    ".join(map(_item_text, result.items))
-    # One f-string: the items' megabytes are copied once more, not once per step.
-    return f'{head}"items": [\n    {lines}\n  ]{tail}\n'
+    # The document's head and tail go on the first and last item, so that the one join is the
+    # only copy of the items' megabytes (a copy after it took 5% of the time).
+    texts = list(map(_item_text, result.items))
+    texts[0] = f'{head}"items": [\n    {texts[0]}'
+    texts[-1] = f"{texts[-1]}\n  ]{tail}\n"
+    return ",\n    ".join(texts)
 
 
 _ITEMS = "\x00items"  # where the items go in the document
@@ -304,6 +307,7 @@ def _after_data(after: Plan) -> dict[str, Any]:
 # without the dicts (see linetext): for the changes a big run is made of (allocations and
 # reclaims), field by field in _item_data's order; any other change through the dict, as before.
 _LABEL_TEXT = {reason: escape(reason.label) for reason in Reason}
+_PHASE_TEXT = {phase: int_text(int(phase)) for phase in Phase}
 _BOOL_TEXT = {True: "true", False: "false"}
 _WRITTEN = (Reclaim, Allocate)
 
@@ -355,7 +359,7 @@ def _allocation_text(change: Reclaim | Allocate, id_text: str) -> str:
         f'"reason": {ENUM_TEXT[change.reason]}, "reason_label": {_LABEL_TEXT[change.reason]}, '
         f'"detail": {escape(change.detail)}, '
         f'"source": {"null" if source is None else escape(str(source))}, '
-        f'"phase": {int_text(int(change.phase))}, '
+        f'"phase": {_PHASE_TEXT[change.phase]}, '
         f'"depends_on": {"null" if depends_on is None else change_id_text(depends_on)}, '
     )
     if isinstance(change, Reclaim):
