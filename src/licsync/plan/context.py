@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -116,28 +117,38 @@ def protection_finder(
     Tags, custom properties and roles come from ``/qrs/user/full``: a user QRS does not list
     (a deleted user's quarantined seat) can be protected by name or directory only.
     """
-    protections = tuple(as_protection(e) for e in entries)
-    folded = tuple((p, p.value.casefold(), p.property_value.casefold()) for p in protections)
+    tests = tuple((p, _protection_test(p)) for p in map(as_protection, entries))
 
     def find(key: str) -> Protection | None:
         user = users.get(key)
-        for protection, value, wanted in folded:
-            if _protects(protection.kind, value, wanted, key, user):
+        for protection, protects in tests:
+            if protects(key, user):
                 return protection
         return None
 
     return find
 
 
-def _protects(
-    kind: ProtectionKind, value: str, wanted: str, key: str, user: ActualUser | None
-) -> bool:
+def _protection_test(protection: Protection) -> Callable[[str, ActualUser | None], bool]:
+    """Whether the entry keeps a user (by key, and the QRS user when listed), with its pattern
+    compiled and its values casefolded once: the planner asks for every reclaim."""
+    kind = protection.kind
+    value = protection.value.casefold()
     if kind is ProtectionKind.USER:
-        return fnmatch.fnmatchcase(key, value)
+        # fnmatchcase's own translation, compiled here rather than found in its cache per call.
+        match = re.compile(fnmatch.translate(value)).match
+        return lambda key, _: match(key) is not None
     if kind is ProtectionKind.DIRECTORY:
-        return key.partition("\\")[0] == value
-    if user is None:
-        return False
+        return lambda key, _: key.partition("\\")[0] == value
+    wanted = protection.property_value.casefold()
+
+    def held(key: str, user: ActualUser | None) -> bool:
+        return user is not None and _holds(kind, value, wanted, user)
+
+    return held
+
+
+def _holds(kind: ProtectionKind, value: str, wanted: str, user: ActualUser) -> bool:
     if kind is ProtectionKind.TAG:
         return any(tag.casefold() == value for tag in user.tags)
     if kind is ProtectionKind.ROLE:
