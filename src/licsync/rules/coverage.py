@@ -132,7 +132,10 @@ class RuleCoverage:
         Raises:
             KeyError: the user is not in the population (use ``evaluate`` for such users).
         """
-        return self._select(self._yes, user_key)
+        position = self._positions[user_key]
+        if not self._any[0][position >> 3] & 1 << (position & 7):
+            return ()  # no rule surely covers them (most users): one bit says so
+        return self._select(self._yes, position)
 
     def unknown(self, user_key: str) -> tuple[str, ...]:
         """Names of the rules whose coverage of the user cannot be known before login, sorted.
@@ -140,7 +143,7 @@ class RuleCoverage:
         Raises:
             KeyError: the user is not in the population.
         """
-        return self._select(self._unknown, user_key)
+        return self._select(self._unknown, self._positions[user_key])
 
     def verdict(self, user_key: str) -> Verdict:
         """Whether any rule covers the user: YES if one surely does, UNKNOWN if one may, else NO.
@@ -170,8 +173,7 @@ class RuleCoverage:
         """
         return self._counts[rule_name][1]
 
-    def _select(self, matrix: bytes, user_key: str) -> tuple[str, ...]:
-        position = self._positions[user_key]
+    def _select(self, matrix: bytes, position: int) -> tuple[str, ...]:
         width = len(self.names)
         start = (position >> 3) * width
         # One contiguous slice holds the user's byte of every rule; masked to 0/1 in C, it picks
