@@ -14,7 +14,7 @@ from licsync.plan.changes import Allocate, ChangeId, Reason, Reclaim, Reinstate,
 from licsync.plan.context import Context, days_text
 from licsync.plan.findings import Finding, FindingKind
 from licsync.policy import Policy, UserAction
-from licsync.rules import Verdict
+from licsync.rules import RuleCoverage, Verdict
 from licsync.severity import Severity
 from licsync.timeutil import format_instant
 
@@ -57,24 +57,80 @@ def reclaiming_flag(user: ActualUser, policy: Policy) -> Reason | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """One access type's share of the context, looked up once per type rather than once per
+    seat: a large site decides thousands of seats, and these look-ups (enum-keyed mappings,
+    properties, datetime arithmetic) were a good part of the planner's time."""
+
+    ctx: Context
+    access_type: AccessType
+    analyzer: bool
+    users: Mapping[str, ActualUser]
+    declared: Mapping[str, DesiredAllocation]
+    declared_professional: Mapping[str, DesiredAllocation]
+    quarantined: Mapping[str, ActualAllocation]
+    holds: Mapping[str, Allocate | Reinstate | None]
+    removes_undeclared: bool
+    coverage: RuleCoverage
+    policy: Policy
+    now: dt.datetime
+    today: dt.date
+    idle_before: dt.datetime
+    """A seat last used (or, never used, created) at or before this is idle: more than the
+    policy's days, counted as ``(now - since).days`` counts them."""
+    quarantine_after: dt.datetime | None
+    """A reclaimed seat used after this is quarantined; None when the licence never does."""
+
+    @classmethod
+    def of(
+        cls, ctx: Context, access_type: AccessType, holds: Mapping[str, Allocate | Reinstate | None]
+    ) -> _Scope:
+        now = ctx.now
+        return cls(
+            ctx=ctx,
+            access_type=access_type,
+            analyzer=access_type is AccessType.ANALYZER,
+            users=ctx.actual.users,
+            declared=ctx.declared[access_type],
+            declared_professional=ctx.declared[AccessType.PROFESSIONAL],
+            quarantined=ctx.quarantined[access_type],
+            holds=holds,
+            removes_undeclared=ctx.removes_undeclared(access_type),
+            coverage=ctx.coverage[access_type],
+            policy=ctx.policy,
+            now=now,
+            today=ctx.today,
+            idle_before=now - dt.timedelta(days=ctx.policy.idle.days + 1),
+            quarantine_after=now - QUARANTINE if ctx.actual.licence.quarantines else None,
+        )
+
+    def covering(self, key: str) -> tuple[str, ...]:
+        return self.coverage.matching(key) if key in self.coverage else ()
+
+
 def plan_allocations(
-    ctx: Context, access_type: AccessType, *, holds_professional: Mapping[str, ChangeId | None]
+    ctx: Context,
+    access_type: AccessType,
+    *,
+    holds_professional: Mapping[str, Allocate | Reinstate | None],
 ) -> _Outcome:
-    """Decide the seats of one access type: reclaims, allocations, reinstatements, findings."""
+    """Decide the seats of one access type: reclaims, allocations, reinstatements, findings.
+
+    ``holds_professional``: who holds professional once the plan is applied, with the change
+    that grants it (None: held already).
+    """
     out = _Outcome()
-    declared = ctx.declared[access_type]
+    scope = _Scope.of(ctx, access_type, holds_professional)
+    declared = scope.declared
     active = ctx.active[access_type]
     for key in sorted(active):
-        _decide_allocation(
-            ctx, access_type, active[key], declared.get(key), out, holds=holds_professional
-        )
-    for key in sorted(declared):
-        if key not in active:
-            _decide_declared(ctx, access_type, declared[key], out)
-    quarantined = ctx.quarantined[access_type]
-    for key in sorted(quarantined):
-        if key not in active and key not in declared:
-            out.findings.append(_quarantined_seat(access_type, quarantined[key]))
+        _decide_allocation(scope, key, active[key], declared.get(key), out)
+    for key in sorted(declared.keys() - active.keys()):
+        _decide_declared(scope, declared[key], out)
+    quarantined = scope.quarantined
+    for key in sorted(quarantined.keys() - active.keys() - declared.keys()):
+        out.findings.append(_quarantined_seat(access_type, quarantined[key]))
     if out.held_back:
         out.findings.append(_expired_finding(ctx, access_type, out.held_back))
     out.findings.extend(_unreadable_seat(row) for row in ctx.actual.unreadable_of(access_type))
@@ -132,23 +188,21 @@ def _quarantined_seat(access_type: AccessType, seat: ActualAllocation) -> Findin
 
 
 def _decide_allocation(
-    ctx: Context,
-    access_type: AccessType,
+    scope: _Scope,
+    key: str,
     allocation: ActualAllocation,
     declared: DesiredAllocation | None,
     out: _Outcome,
-    *,
-    holds: Mapping[str, ChangeId | None],
 ) -> None:
-    key = allocation.key
-    user = ctx.actual.users.get(key)
+    access_type = scope.access_type
+    user = scope.users.get(key)
     display = declared.user if declared is not None else allocation.display
     reason: Reason | None = None
     detail = ""
     needs: ChangeId | None = None
     can_log_in = user is not None
 
-    if declared is not None and declared.until is not None and declared.until < ctx.today:
+    if declared is not None and declared.until is not None and declared.until < scope.today:
         reason, detail = Reason.UNTIL_PASSED, f"until {declared.until.isoformat()}"
     elif user is None:
         out.findings.append(
@@ -162,42 +216,11 @@ def _decide_allocation(
             )
         )
         return
-    else:
-        flags = _flags(user)
-        can_log_in = not flags
-        if flags and declared is not None:
-            words = ", ".join(w for _, w in flags)
-            out.findings.append(
-                Finding(
-                    FindingKind.DECLARED_USER_FLAGGED,
-                    access_type,
-                    display,
-                    f"{display} is declared for {access_type} but QRS marks them {words}",
-                    data={"flags": [r.value for r, _ in flags]},
-                )
-            )
-        reported: list[tuple[Reason, str]] = []
-        for flag, words in flags:
-            action = _flag_action(ctx.policy, flag)
-            if action is UserAction.RECLAIM:
-                reason, detail = flag, f"QRS marks the user {words}"
-                break
-            if action is UserAction.REPORT:
-                reported.append((flag, words))
-        # QRS marks a user removed externally inactive too: one finding names both flags.
-        if reason is None and reported:
-            out.findings.append(
-                Finding(
-                    FindingKind.FLAGGED_USER,
-                    access_type,
-                    display,
-                    f"{display} holds {access_type} but QRS marks them "
-                    f"{' and '.join(w for _, w in reported)} (policy: report)",
-                    severity=Severity.INFO,
-                    data={"flag": reported[0][0].value, "flags": [r.value for r, _ in reported]},
-                )
-            )
-    if reason is None and access_type is AccessType.ANALYZER and key in holds:
+    elif user.removed_externally or user.blocked or user.inactive:
+        can_log_in = False
+        reason, detail = _flagged(scope, user, display, declared is not None, out)
+    holds = scope.holds
+    if reason is None and scope.analyzer and key in holds:
         out.findings.append(
             Finding(
                 FindingKind.HOLDS_BOTH_TYPES,
@@ -209,68 +232,22 @@ def _decide_allocation(
         )
         if declared is None:
             reason, detail = Reason.HOLDS_PROFESSIONAL, "professional access includes analyzer"
-            needs = holds[key]
-    # Declared for professional but not granted by this plan (professional in observe mode):
-    # the analyzer seat is what the user has until professional is, so it stays.
-    awaits_professional = (
-        access_type is AccessType.ANALYZER
-        and key not in holds
-        and key in ctx.declared[AccessType.PROFESSIONAL]
-    )
+            grant = holds[key]
+            needs = grant.id if grant is not None else None
     if (
         reason is None
         and declared is None
-        and not awaits_professional
-        and ctx.removes_undeclared(access_type)
+        and scope.removes_undeclared
+        and not _awaits_professional(scope, key)
     ):
-        verdict = ctx.verdict(access_type, key)
-        if verdict is Verdict.NO:
-            reason, detail = Reason.NOT_DECLARED, _usage(allocation, ctx.now)
-        elif verdict is Verdict.UNKNOWN:
-            rules = ctx.coverage[access_type].unknown(key)
-            out.findings.append(
-                Finding(
-                    FindingKind.COVERAGE_UNKNOWN,
-                    access_type,
-                    display,
-                    f"{display} is not declared for {access_type}, but whether "
-                    f"{_names(rules)} covers them depends on how they log in: not reclaimed",
-                    data={"rules": list(rules)},
-                )
-            )
+        reason, detail = _undeclared(scope, key, allocation, display, out)
     if reason is None:
-        idle = _idle_days(allocation, ctx.now)
-        if idle is not None and idle > ctx.policy.idle.days:
-            if declared is not None:
-                out.findings.append(
-                    Finding(
-                        FindingKind.DECLARED_USER_IDLE,
-                        access_type,
-                        display,
-                        f"{display} is declared for {access_type} but has not used it for "
-                        f"{idle} days; remove the declaration or set `until:`",
-                        severity=Severity.INFO,
-                        data={"idle_days": idle},
-                    )
-                )
-            elif ctx.policy.idle.action is UserAction.RECLAIM:
-                reason, detail = Reason.IDLE, f"idle {idle} days: {_usage(allocation, ctx.now)}"
-            elif ctx.policy.idle.action is UserAction.REPORT:
-                out.findings.append(
-                    Finding(
-                        FindingKind.IDLE_ALLOCATION,
-                        access_type,
-                        display,
-                        f"{display} has not used {access_type} for {idle} days (policy: report)",
-                        severity=Severity.INFO,
-                        data={"idle_days": idle},
-                    )
-                )
+        reason, detail = _idle(scope, allocation, display, declared is not None, out)
     if reason is None:
         return
     _reclaim(
-        ctx,
-        access_type,
+        scope,
+        key,
         allocation,
         declared,
         out,
@@ -281,9 +258,117 @@ def _decide_allocation(
     )
 
 
+def _flagged(
+    scope: _Scope, user: ActualUser, display: str, is_declared: bool, out: _Outcome
+) -> tuple[Reason | None, str]:
+    """A seat whose user QRS flags: the first flag the policy reclaims for, else a finding."""
+    access_type = scope.access_type
+    flags = _flags(user)
+    if is_declared:
+        words = ", ".join(w for _, w in flags)
+        out.findings.append(
+            Finding(
+                FindingKind.DECLARED_USER_FLAGGED,
+                access_type,
+                display,
+                f"{display} is declared for {access_type} but QRS marks them {words}",
+                data={"flags": [r.value for r, _ in flags]},
+            )
+        )
+    reported: list[tuple[Reason, str]] = []
+    for flag, words in flags:
+        action = _flag_action(scope.policy, flag)
+        if action is UserAction.RECLAIM:
+            return flag, f"QRS marks the user {words}"
+        if action is UserAction.REPORT:
+            reported.append((flag, words))
+    # QRS marks a user removed externally inactive too: one finding names both flags.
+    if reported:
+        out.findings.append(
+            Finding(
+                FindingKind.FLAGGED_USER,
+                access_type,
+                display,
+                f"{display} holds {access_type} but QRS marks them "
+                f"{' and '.join(w for _, w in reported)} (policy: report)",
+                severity=Severity.INFO,
+                data={"flag": reported[0][0].value, "flags": [r.value for r, _ in reported]},
+            )
+        )
+    return None, ""
+
+
+def _awaits_professional(scope: _Scope, key: str) -> bool:
+    """Declared for professional but not granted by this plan (professional in observe mode):
+    the analyzer seat is what the user has until professional is, so it stays."""
+    return scope.analyzer and key not in scope.holds and key in scope.declared_professional
+
+
+def _undeclared(
+    scope: _Scope, key: str, allocation: ActualAllocation, display: str, out: _Outcome
+) -> tuple[Reason | None, str]:
+    """An undeclared seat where undeclared seats go: reclaimed unless a rule may cover it."""
+    coverage = scope.coverage
+    verdict = coverage.verdict(key) if key in coverage else Verdict.NO
+    if verdict is Verdict.NO:
+        return Reason.NOT_DECLARED, _usage(allocation, scope.now)
+    if verdict is Verdict.UNKNOWN:
+        access_type = scope.access_type
+        rules = coverage.unknown(key)
+        out.findings.append(
+            Finding(
+                FindingKind.COVERAGE_UNKNOWN,
+                access_type,
+                display,
+                f"{display} is not declared for {access_type}, but whether "
+                f"{_names(rules)} covers them depends on how they log in: not reclaimed",
+                data={"rules": list(rules)},
+            )
+        )
+    return None, ""
+
+
+def _idle(
+    scope: _Scope, allocation: ActualAllocation, display: str, is_declared: bool, out: _Outcome
+) -> tuple[Reason | None, str]:
+    """A seat unused for longer than the policy allows: reclaimed or reported."""
+    since = allocation.last_used or allocation.created
+    if since is None or since > scope.idle_before:
+        return None, ""
+    access_type = scope.access_type
+    idle = (scope.now - since).days
+    idle_policy = scope.policy.idle
+    if is_declared:
+        out.findings.append(
+            Finding(
+                FindingKind.DECLARED_USER_IDLE,
+                access_type,
+                display,
+                f"{display} is declared for {access_type} but has not used it for "
+                f"{idle} days; remove the declaration or set `until:`",
+                severity=Severity.INFO,
+                data={"idle_days": idle},
+            )
+        )
+    elif idle_policy.action is UserAction.RECLAIM:
+        return Reason.IDLE, f"idle {idle} days: {_usage(allocation, scope.now)}"
+    elif idle_policy.action is UserAction.REPORT:
+        out.findings.append(
+            Finding(
+                FindingKind.IDLE_ALLOCATION,
+                access_type,
+                display,
+                f"{display} has not used {access_type} for {idle} days (policy: report)",
+                severity=Severity.INFO,
+                data={"idle_days": idle},
+            )
+        )
+    return None, ""
+
+
 def _reclaim(
-    ctx: Context,
-    access_type: AccessType,
+    scope: _Scope,
+    key: str,
     allocation: ActualAllocation,
     declared: DesiredAllocation | None,
     out: _Outcome,
@@ -294,9 +379,9 @@ def _reclaim(
     can_log_in: bool,
 ) -> None:
     """Reclaim the allocation, unless its user is protected; say so if a rule gives it back."""
-    key = allocation.key
+    access_type = scope.access_type
     display = declared.user if declared is not None else allocation.display
-    protection = ctx.protection(key)
+    protection = scope.ctx.protection(key)
     if protection is not None:
         out.findings.append(
             Finding(
@@ -310,7 +395,7 @@ def _reclaim(
             )
         )
         return
-    covered = ctx.covering(access_type, key)
+    covered = scope.covering(key)
     if covered and can_log_in:
         out.findings.append(
             Finding(
@@ -331,7 +416,7 @@ def _reclaim(
             allocation_id=allocation.id,
             user_id=allocation.user_id,
             modified_date=allocation.modified_date,
-            quarantine=_quarantines(allocation, ctx),
+            quarantine=_quarantines(allocation, scope),
             last_used=allocation.last_used,
             covered_by=covered,
             needs=needs,
@@ -341,12 +426,11 @@ def _reclaim(
     )
 
 
-def _decide_declared(
-    ctx: Context, access_type: AccessType, declared: DesiredAllocation, out: _Outcome
-) -> None:
-    if declared.until is not None and declared.until < ctx.today:
+def _decide_declared(scope: _Scope, declared: DesiredAllocation, out: _Outcome) -> None:
+    access_type = scope.access_type
+    if declared.until is not None and declared.until < scope.today:
         return  # expired before it was allocated: nothing to do (validate warns)
-    user = ctx.actual.users.get(declared.key)
+    user = scope.users.get(declared.key)
     if user is None:
         out.findings.append(
             Finding(
@@ -374,12 +458,12 @@ def _decide_declared(
             )
         )
         return
-    if ctx.actual.licence.expired:
+    if scope.ctx.actual.licence.expired:
         out.held_back.append(declared.user)  # QRS will refuse it: one finding says so
     note = ": ".join(part for part in (declared.ticket, declared.note) if part)
     # A quarantined seat of a declared user is reinstated rather than allocated anew: it is the
     # same seat, it still counts against capacity, and only its user may have it back.
-    quarantined = ctx.quarantined[access_type].get(declared.key)
+    quarantined = scope.quarantined.get(declared.key)
     target = UserTarget(id=user.id, directory=user.directory, userid=user.userid)
     if quarantined is None:
         out.changes.append(
@@ -411,19 +495,11 @@ def _decide_declared(
     )
 
 
-def _idle_days(allocation: ActualAllocation, now: dt.datetime) -> int | None:
-    since = allocation.last_used or allocation.created
-    if since is None:
-        return None
-    return (now - since).days
-
-
-def _quarantines(allocation: ActualAllocation, ctx: Context) -> bool:
+def _quarantines(allocation: ActualAllocation, scope: _Scope) -> bool:
     """QRS quarantines a reclaimed seat used in the last week, on a licence of the serial and
     control number kind (or one whose kind is unknown: never counted free too early)."""
-    if not ctx.actual.licence.quarantines:
-        return False
-    return allocation.last_used is not None and ctx.now - allocation.last_used < QUARANTINE
+    after = scope.quarantine_after
+    return after is not None and allocation.last_used is not None and allocation.last_used > after
 
 
 def _usage(allocation: ActualAllocation, now: dt.datetime) -> str:

@@ -18,7 +18,7 @@ from licsync.gcpause import gc_paused
 from licsync.identity import QUARANTINE, AccessType
 from licsync.plan.allocations import plan_allocations, reclaiming_flag
 from licsync.plan.capacity import capacity_line, count_safety, shortfall_finding
-from licsync.plan.changes import Allocate, Change, ChangeId, Reclaim, Reinstate
+from licsync.plan.changes import Allocate, Change, Reclaim, Reinstate
 from licsync.plan.context import Context, build_coverage, protection_finder, rule_coverage
 from licsync.plan.denials import denial_findings
 from licsync.plan.document import Plan, checksum
@@ -87,14 +87,17 @@ def _plan(
     # Counting planned allocations lets one apply converge (the next plan is empty); a seat made
     # redundant by a planned allocation depends on that allocation succeeding.
     # In observe mode the professional changes become findings, so nothing may depend on them.
-    holds: dict[str, ChangeId | None] = dict.fromkeys(ctx.active[AccessType.PROFESSIONAL])
+    # The granting change's id is built only for a seat it makes redundant.
+    holds: dict[str, Allocate | Reinstate | None] = dict.fromkeys(
+        ctx.active[AccessType.PROFESSIONAL]
+    )
     made = ctx.ownership(AccessType.PROFESSIONAL) is not Ownership.OBSERVE
     for change in professional.changes if made else ():
         match change:
             case Reclaim():
                 holds.pop(change.key, None)
             case Allocate() | Reinstate():
-                holds[change.key] = change.id
+                holds[change.key] = change
             case _:
                 assert_never(change)
     analyzer = plan_allocations(ctx, AccessType.ANALYZER, holds_professional=holds)
