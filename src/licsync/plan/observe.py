@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
-from licsync.plan.changes import Change
+from licsync.identity import AccessType
+from licsync.plan.changes import Action, Change, Reason
 from licsync.plan.context import Context
 from licsync.plan.findings import Finding, FindingKind
 from licsync.policy import Ownership
 from licsync.severity import Severity
 
+# Per member, looked up once here rather than per change: an observed type can have thousands.
+_CODES = {m: m.value for m in (*Action, *Reason)}
+_WORDS = {action: action.value.replace("-", " ") for action in Action}
+_LABELS = {reason: reason.label for reason in Reason}
+
 
 def apply_observe_mode(ctx: Context, changes: list[Change]) -> tuple[list[Change], list[Finding]]:
     """Keep the changes of types not in observe mode; say the others as findings."""
+    observing = {t for t in AccessType if ctx.ownership(t) is Ownership.OBSERVE}
     kept: list[Change] = []
     observed: list[Finding] = []
     for change in changes:
-        if ctx.ownership(change.access_type) is not Ownership.OBSERVE:
+        if change.access_type in observing:
+            observed.append(_observed(change))
+        else:
             kept.append(change)
-            continue
-        observed.append(
-            Finding(
-                FindingKind.OBSERVE_ONLY,
-                change.access_type,
-                change.subject,
-                f"would {change.action.value.replace('-', ' ')} {change.subject} "
-                f"({change.reason.label}); {change.access_type} is in observe mode",
-                severity=Severity.INFO,
-                data={"action": change.action.value, "reason": change.reason.value},
-            )
-        )
     return kept, observed
+
+
+def _observed(change: Change) -> Finding:
+    subject = change.subject
+    return Finding(
+        FindingKind.OBSERVE_ONLY,
+        change.access_type,
+        subject,
+        f"would {_WORDS[change.action]} {subject} ({_LABELS[change.reason]}); "
+        f"{change.access_type} is in observe mode",
+        severity=Severity.INFO,
+        data={"action": _CODES[change.action], "reason": _CODES[change.reason]},
+    )
