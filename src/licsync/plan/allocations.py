@@ -10,10 +10,19 @@ from dataclasses import dataclass, field
 from licsync.actual import ActualAllocation, ActualUser, UnreadableRow
 from licsync.desired import DesiredAllocation
 from licsync.identity import QUARANTINE, AccessType
-from licsync.plan.changes import Allocate, ChangeId, Reason, Reclaim, Reinstate, UserTarget
+from licsync.plan.changes import (
+    Action,
+    Allocate,
+    ChangeId,
+    Reason,
+    Reclaim,
+    Reinstate,
+    UserTarget,
+)
 from licsync.plan.context import Context, days_text
 from licsync.plan.findings import Finding, FindingKind
-from licsync.policy import Policy, UserAction
+from licsync.plan.observe import observed
+from licsync.policy import Ownership, Policy, UserAction
 from licsync.rules import RuleCoverage, Verdict
 from licsync.severity import Severity
 from licsync.timeutil import format_instant
@@ -25,6 +34,8 @@ class _Outcome:
     findings: list[Finding] = field(default_factory=list)
     held_back: list[str] = field(default_factory=list)
     """Declared users to allocate or reinstate while the licence is expired (apply refuses)."""
+    observed: list[Finding] = field(default_factory=list)
+    """The changes of a type in observe mode, said instead of made (see :mod:`.observe`)."""
 
 
 _FLAGS: tuple[tuple[str, Reason, str], ...] = (
@@ -72,6 +83,8 @@ class _Scope:
     quarantined: Mapping[str, ActualAllocation]
     holds: Mapping[str, Allocate | Reinstate | None]
     removes_undeclared: bool
+    observed: bool
+    """In observe mode: its changes are said as findings, never built (thousands of them)."""
     coverage: RuleCoverage
     policy: Policy
     now: dt.datetime
@@ -97,6 +110,7 @@ class _Scope:
             quarantined=ctx.quarantined[access_type],
             holds=holds,
             removes_undeclared=ctx.removes_undeclared(access_type),
+            observed=ctx.ownership(access_type) is Ownership.OBSERVE,
             coverage=ctx.coverage[access_type],
             policy=ctx.policy,
             now=now,
@@ -407,6 +421,9 @@ def _reclaim(
                 data={"rules": list(covered), "reason": reason.value},
             )
         )
+    if scope.observed:
+        out.observed.append(observed(access_type, Action.RECLAIM, display, reason))
+        return
     out.changes.append(
         Reclaim(
             access_type=access_type,
@@ -464,6 +481,10 @@ def _decide_declared(scope: _Scope, declared: DesiredAllocation, out: _Outcome) 
     # A quarantined seat of a declared user is reinstated rather than allocated anew: it is the
     # same seat, it still counts against capacity, and only its user may have it back.
     quarantined = scope.quarantined.get(declared.key)
+    if scope.observed:
+        action = Action.ALLOCATE if quarantined is None else Action.REINSTATE
+        out.observed.append(observed(access_type, action, declared.user, Reason.DECLARED))
+        return
     target = UserTarget(id=user.id, directory=user.directory, userid=user.userid)
     if quarantined is None:
         out.changes.append(

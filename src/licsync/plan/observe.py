@@ -19,23 +19,22 @@ def apply_observe_mode(ctx: Context, changes: list[Change]) -> tuple[list[Change
     """Keep the changes of types not in observe mode; say the others as findings."""
     observing = {t for t in AccessType if ctx.ownership(t) is Ownership.OBSERVE}
     kept: list[Change] = []
-    observed: list[Finding] = []
+    said: list[Finding] = []
     for change in changes:
         if change.access_type in observing:
-            observed.append(_observed(change))
+            said.append(observed(change.access_type, change.action, change.subject, change.reason))
         else:
             kept.append(change)
-    return kept, observed
+    return kept, said
 
 
-def _observed(change: Change) -> Finding:
-    subject = change.subject
+def observed(access_type: AccessType, action: Action, subject: str, reason: Reason) -> Finding:
+    """The finding that says a change of an observed type instead of making it."""
     return Finding(
         FindingKind.OBSERVE_ONLY,
-        change.access_type,
+        access_type,
         subject,
-        f"would {_WORDS[change.action]} {subject} ({_LABELS[change.reason]}); "
-        f"{change.access_type} is in observe mode",
+        f"would {_WORDS[action]} {subject} ({_LABELS[reason]}); {access_type} is in observe mode",
         severity=Severity.INFO,
-        data={"action": _CODES[change.action], "reason": _CODES[change.reason]},
+        data={"action": _CODES[action], "reason": _CODES[reason]},
     )

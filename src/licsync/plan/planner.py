@@ -109,7 +109,11 @@ def _plan(
         changes.extend(rule_changes)
         findings.extend(rule_findings)
 
+    # An observed type's allocations were said as findings already. They go before the rule
+    # changes' ones, as those changes came first: findings the sort ranks level keep their order.
     changes, observed = apply_observe_mode(ctx, changes)
+    findings.extend(professional.observed)
+    findings.extend(analyzer.observed)
     findings.extend(observed)
     findings.extend(denial_findings(ctx))
 
