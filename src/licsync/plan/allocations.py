@@ -94,6 +94,8 @@ class _Scope:
     policy's days, counted as ``(now - since).days`` counts them."""
     quarantine_after: dt.datetime | None
     """A reclaimed seat used after this is quarantined; None when the licence never does."""
+    expired: bool
+    """The licence expired: QRS refuses every allocation and reinstatement."""
 
     @classmethod
     def of(
@@ -117,10 +119,25 @@ class _Scope:
             today=ctx.today,
             idle_before=now - dt.timedelta(days=ctx.policy.idle.days + 1),
             quarantine_after=now - QUARANTINE if ctx.actual.licence.quarantines else None,
+            expired=ctx.actual.licence.expired,
         )
 
+    # The coverage answers for the users it was built over, which is nearly every user asked
+    # about: a KeyError is cheaper than asking whether the user is there first, every time.
+
     def covering(self, key: str) -> tuple[str, ...]:
-        return self.coverage.matching(key) if key in self.coverage else ()
+        """The type's declared rules that surely cover the user (none outside the population)."""
+        try:
+            return self.coverage.matching(key)
+        except KeyError:
+            return ()
+
+    def verdict(self, key: str) -> Verdict:
+        """Whether a declared rule of the type covers the user (NO outside the population)."""
+        try:
+            return self.coverage.verdict(key)
+        except KeyError:
+            return Verdict.NO
 
 
 def plan_allocations(
@@ -322,13 +339,12 @@ def _undeclared(
     scope: _Scope, key: str, allocation: ActualAllocation, display: str, out: _Outcome
 ) -> tuple[Reason | None, str]:
     """An undeclared seat where undeclared seats go: reclaimed unless a rule may cover it."""
-    coverage = scope.coverage
-    verdict = coverage.verdict(key) if key in coverage else Verdict.NO
+    verdict = scope.verdict(key)
     if verdict is Verdict.NO:
         return Reason.NOT_DECLARED, _usage(allocation, scope.now)
     if verdict is Verdict.UNKNOWN:
         access_type = scope.access_type
-        rules = coverage.unknown(key)
+        rules = scope.coverage.unknown(key)
         out.findings.append(
             Finding(
                 FindingKind.COVERAGE_UNKNOWN,
@@ -475,9 +491,9 @@ def _decide_declared(scope: _Scope, declared: DesiredAllocation, out: _Outcome) 
             )
         )
         return
-    if scope.ctx.actual.licence.expired:
+    if scope.expired:
         out.held_back.append(declared.user)  # QRS will refuse it: one finding says so
-    note = ": ".join(part for part in (declared.ticket, declared.note) if part)
+    note = _note(declared)
     # A quarantined seat of a declared user is reinstated rather than allocated anew: it is the
     # same seat, it still counts against capacity, and only its user may have it back.
     quarantined = scope.quarantined.get(declared.key)
@@ -514,6 +530,13 @@ def _decide_declared(scope: _Scope, declared: DesiredAllocation, out: _Outcome) 
             source=declared.source,
         )
     )
+
+
+def _note(declared: DesiredAllocation) -> str:
+    """The ticket and the note, for the reviewer: ``ticket: note``, or whichever is given."""
+    if declared.ticket and declared.note:
+        return f"{declared.ticket}: {declared.note}"
+    return declared.ticket or declared.note
 
 
 def _quarantines(allocation: ActualAllocation, scope: _Scope) -> bool:
