@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from licsync.actual import Actual, ActualAllocation, ActualUser
 from licsync.desired import Desired, DesiredAllocation, DesiredRule
 from licsync.errors import RuleSyntaxError
-from licsync.identity import AccessType
+from licsync.identity import AccessType, user_key
 from licsync.policy import Ownership, Policy, Protection, ProtectionKind, as_protection
 from licsync.rules import Condition, RuleCoverage, Verdict, parse_condition
 from licsync.signals import Signals
@@ -49,10 +49,7 @@ class Context:
         active: dict[AccessType, dict[str, ActualAllocation]] = {}
         quarantined: dict[AccessType, dict[str, ActualAllocation]] = {}
         for t in AccessType:
-            active[t], quarantined[t] = {}, {}
-            for allocation in actual.allocations_of(t):
-                bucket = quarantined[t] if allocation.quarantined else active[t]
-                bucket.setdefault(allocation.key, allocation)
+            active[t], quarantined[t] = _by_key(actual.allocations_of(t))
         return cls(
             desired=desired,
             actual=actual,
@@ -82,6 +79,19 @@ class Context:
     def covering(self, access_type: AccessType, key: str) -> tuple[str, ...]:
         coverage = self.coverage[access_type]
         return coverage.matching(key) if key in coverage else ()
+
+
+def _by_key(
+    allocations: Iterable[ActualAllocation],
+) -> tuple[dict[str, ActualAllocation], dict[str, ActualAllocation]]:
+    """Active and quarantined allocations by user key, the first of a key kept."""
+    active: dict[str, ActualAllocation] = {}
+    quarantined: dict[str, ActualAllocation] = {}
+    for allocation in allocations:
+        bucket = quarantined if allocation.quarantined else active
+        # user_key itself rather than the key property: one call less per seat of the site.
+        bucket.setdefault(user_key(allocation.directory, allocation.userid), allocation)
+    return active, quarantined
 
 
 def build_coverage(desired: Desired, actual: Actual) -> dict[AccessType, RuleCoverage]:

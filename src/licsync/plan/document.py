@@ -78,13 +78,17 @@ class Plan:
 
 def checksum(site: str, changes: Iterable[Change]) -> str:
     """``sha256:<hex>`` of the canonical JSON of the decisions."""
-    return checksum_of_decisions(site, [c.decision() for c in changes])
+    return _checksum(site, [c.decision() for c in changes])  # lists already: no copies
 
 
 def checksum_of_decisions(site: str, decisions: Sequence[Sequence[str]]) -> str:
     """The checksum of decisions given as lists (how a JSON plan is checked without planning)."""
+    return _checksum(site, [list(d) for d in decisions])
+
+
+def _checksum(site: str, decisions: list[list[str]]) -> str:
     payload = json.dumps(
-        {"site": site, "decisions": [list(d) for d in decisions]},
+        {"site": site, "decisions": decisions},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import assert_never
 
 from licsync.actual import Actual
@@ -40,6 +41,10 @@ __all__ = [
     "reclaiming_flag",
     "rule_coverage",
 ]
+
+
+_SORT_KEY = attrgetter("sort_key")
+"""A change's or finding's sort key, read in C (no Python frame per item of a large plan)."""
 
 
 def plan(
@@ -117,7 +122,7 @@ def _plan(
     findings.extend(observed)
     findings.extend(denial_findings(ctx))
 
-    ordered = tuple(sorted(changes, key=lambda c: c.sort_key))
+    ordered = tuple(sorted(changes, key=_SORT_KEY))
     capacity = {t: line for t in AccessType if (line := capacity_line(ctx, t, ordered)) is not None}
     for access_type, line in capacity.items():
         if line.shortfall:
@@ -140,7 +145,7 @@ def _plan(
         now=now,
         ownership=dict(desired.policy.ownership),
         changes=ordered,
-        findings=tuple(sorted(findings, key=lambda f: f.sort_key)),
+        findings=tuple(sorted(findings, key=_SORT_KEY)),
         capacity=capacity,
         safety=safety,
         checksum=checksum(desired.site.name, ordered),
