@@ -282,6 +282,7 @@ def _decide_allocation(
         allocation,
         declared,
         out,
+        display=display,
         reason=reason,
         detail=detail,
         needs=needs,
@@ -403,14 +404,17 @@ def _reclaim(
     declared: DesiredAllocation | None,
     out: _Outcome,
     *,
+    display: str,
     reason: Reason,
     detail: str,
     needs: ChangeId | None,
     can_log_in: bool,
 ) -> None:
-    """Reclaim the allocation, unless its user is protected; say so if a rule gives it back."""
+    """Reclaim the allocation, unless its user is protected; say so if a rule gives it back.
+
+    ``display``: the user as the declaration spells them, else as QRS does.
+    """
     access_type = scope.access_type
-    display = declared.user if declared is not None else allocation.display
     protection = scope.ctx.protection(key)
     if protection is not None:
         out.findings.append(
