@@ -7,8 +7,8 @@ see JSON or HTTP. Keys are :func:`licsync.identity.user_key` strings.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +23,8 @@ __all__ = [
     "Licence",
     "LicenceKind",
     "UnreadableRow",
+    "new_actual_allocation",
+    "new_actual_user",
 ]
 
 
@@ -95,6 +97,148 @@ class ActualAllocation:
     @property
     def display(self) -> str:
         return f"{self.directory}\\{self.userid}"
+
+
+# -- fast constructors, for reading a large site ----------------------------------------------
+#
+# A frozen dataclass's __init__ sets each field through ``object.__setattr__``: for 100,000
+# users and as many allocations that was a noticeable part of reading the site. These set the
+# slots directly (half the time), and give the very value the class itself would: same type,
+# same fields, == and hash alike. Each takes every field, positionally, in the class's order.
+
+
+def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[Any, Any], None], ...]:
+    """The setters of ``cls``'s slots named ``names``, checked to be its fields, in order, with
+    nothing else for its ``__init__`` to do: a field added to the class breaks the import."""
+    if tuple(f.name for f in fields(cls)) != names or hasattr(cls, "__post_init__"):
+        msg = f"{cls.__name__}'s fields changed: update its fast constructor in licsync.actual"
+        raise RuntimeError(msg)
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+_new = object.__new__
+(
+    _user_id,
+    _user_directory,
+    _user_userid,
+    _user_name,
+    _user_inactive,
+    _user_removed_externally,
+    _user_blocked,
+    _user_roles,
+    _user_attributes,
+    _user_custom_properties,
+    _user_tags,
+    _user_created,
+) = _slot_setters(
+    ActualUser,
+    (
+        "id",
+        "directory",
+        "userid",
+        "name",
+        "inactive",
+        "removed_externally",
+        "blocked",
+        "roles",
+        "attributes",
+        "custom_properties",
+        "tags",
+        "created",
+    ),
+)
+
+
+def new_actual_user(  # noqa: PLR0917  (the fields, positionally: the point is speed)
+    id: str,
+    directory: str,
+    userid: str,
+    name: str,
+    inactive: bool,
+    removed_externally: bool,
+    blocked: bool,
+    roles: tuple[str, ...],
+    attributes: Mapping[str, tuple[str, ...]],
+    custom_properties: Mapping[str, tuple[str, ...]],
+    tags: tuple[str, ...],
+    created: dt.datetime | None,
+    /,
+) -> ActualUser:
+    """``ActualUser(...)`` with every field, in half the time (see above)."""
+    user: ActualUser = _new(ActualUser)
+    _user_id(user, id)
+    _user_directory(user, directory)
+    _user_userid(user, userid)
+    _user_name(user, name)
+    _user_inactive(user, inactive)
+    _user_removed_externally(user, removed_externally)
+    _user_blocked(user, blocked)
+    _user_roles(user, roles)
+    _user_attributes(user, attributes)
+    _user_custom_properties(user, custom_properties)
+    _user_tags(user, tags)
+    _user_created(user, created)
+    return user
+
+
+(
+    _seat_id,
+    _seat_access_type,
+    _seat_user_id,
+    _seat_directory,
+    _seat_userid,
+    _seat_last_used,
+    _seat_created,
+    _seat_quarantined,
+    _seat_quarantine_end,
+    _seat_excess,
+    _seat_modified_date,
+) = _slot_setters(
+    ActualAllocation,
+    (
+        "id",
+        "access_type",
+        "user_id",
+        "directory",
+        "userid",
+        "last_used",
+        "created",
+        "quarantined",
+        "quarantine_end",
+        "excess",
+        "modified_date",
+    ),
+)
+
+
+def new_actual_allocation(  # noqa: PLR0917  (the fields, positionally: the point is speed)
+    id: str,
+    access_type: AccessType,
+    user_id: str | None,
+    directory: str,
+    userid: str,
+    last_used: dt.datetime | None,
+    created: dt.datetime | None,
+    quarantined: bool,
+    quarantine_end: dt.datetime | None,
+    excess: bool,
+    modified_date: str,
+    /,
+) -> ActualAllocation:
+    """``ActualAllocation(...)`` with every field, in half the time (see above)."""
+    seat: ActualAllocation = _new(ActualAllocation)
+    _seat_id(seat, id)
+    _seat_access_type(seat, access_type)
+    _seat_user_id(seat, user_id)
+    _seat_directory(seat, directory)
+    _seat_userid(seat, userid)
+    _seat_last_used(seat, last_used)
+    _seat_created(seat, created)
+    _seat_quarantined(seat, quarantined)
+    _seat_quarantine_end(seat, quarantine_end)
+    _seat_excess(seat, excess)
+    _seat_modified_date(seat, modified_date)
+    return seat
 
 
 @dataclass(frozen=True, slots=True)
