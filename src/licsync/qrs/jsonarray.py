@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's four whitespace characters, as json.decoder
+_SPACE = " \t\n\r"
+_TAIL = 8192  # characters: at most this much of a window's end is scanned from a copy
 
 
 def _skip(text: str, index: int) -> int:
@@ -230,9 +232,22 @@ def _chunked_elements(window: _Window, index: int) -> Iterator[Any]:
     if window.text.startswith("]", index):
         yield from _chunked_rest(window, index + 1)
         return
+    scan = _SCAN
+    near = 0  # twice the last element's length, at most _TAIL: what "near the end" means
     while True:
+        text = window.text
         try:
-            value, end = _SCAN(window.text, index)
+            if len(text) - index < near and not window.final:
+                # Near the window's end an element is often cut short, and the decoder's error
+                # counts the lines of all the text before it (20 us for a 64 KB window, at
+                # every chunk boundary): scanned from a copy of the rest, the same value, or
+                # the same failure, costs little. The copies are at most twice the length of
+                # the element before: linear in the body whatever its elements. (A final
+                # window is scanned whole, so that its error reads as it always did.)
+                value, end = scan(text[index:], 0)
+                end += index
+            else:
+                value, end = scan(text, index)
         except RecursionError:
             raise _too_deep(window.method, window.path) from None
         except (StopIteration, ValueError) as exc:
@@ -242,19 +257,27 @@ def _chunked_elements(window: _Window, index: int) -> Iterator[Any]:
                 raise _not_json(window.method, window.path, exc) from None
             # Cut short by the end of the window, most likely: read on, twice as far each
             # time, so that one huge element costs linear time, not quadratic.
-            index = window.grow(index, least=len(window.text) - index)
+            index = window.grow(index, least=len(text) - index)
             continue
-        after = _skip(window.text, end)
-        if not window.final and (after >= len(window.text) or window.text[after] not in ",]"):
+        near = min(2 * (end - index), _TAIL)
+        # QRS's own spelling, "},{" without whitespace: what the general steps below would
+        # find (a comma, then the next element at once), without their calls.
+        following = end + 1
+        if following < len(text) and text[end] == "," and text[following] not in _SPACE:
+            yield value
+            index = following
+            continue
+        after = _skip(text, end)
+        if not window.final and (after >= len(text) or text[after] not in ",]"):
             # Not followed by what follows an element: a number the window's end cut short
             # ("1.5" of "1.5e3") goes on in the next chunk. Decode it again with more at hand.
             index = window.grow(index)
             continue
         yield value
-        if window.text.startswith(",", after):
+        if text.startswith(",", after):
             index = window.skip(after + 1)
             continue
-        if window.text.startswith("]", after):
+        if text.startswith("]", after):
             yield from _chunked_rest(window, after + 1)
             return
         raise window.not_json("expected ',' or ']' at character", after)
