@@ -55,6 +55,8 @@ _AFTER_YEAR: Final = 3000  # as --now: dates from here on are out of what licsyn
 _MAX_COUNT: Final = 1_000_000_000  # no licence holds a billion seats
 _MAX_ENTITY_DEPTH: Final = 32  # a system rule is four levels deep; it is written back as is
 _ID_SHOWN: Final = 60
+# Live servers' "never" (SQL Server's smallest datetime), the quarantineEnd of almost every seat.
+_SQL_NEVER: Final = "1753-01-01T00:00:00.000Z"
 
 
 def parse_about(about: Any, *, path: str = paths.ABOUT) -> str:
@@ -464,7 +466,7 @@ def _fast_allocation(
         _fast_time(item["lastUsed"]),
         _fast_time(item["createdDate"]),
         item["quarantined"] is True,
-        _fast_time(item["quarantineEnd"]),
+        None if (end := item["quarantineEnd"]) == _SQL_NEVER else _fast_time(end),
         item["excess"] is True,
         modified,
     )
