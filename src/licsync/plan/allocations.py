@@ -17,10 +17,12 @@ from licsync.plan.changes import (
     Reason,
     Reclaim,
     Reinstate,
-    UserTarget,
+    new_allocate,
+    new_reclaim,
+    new_user_target,
 )
 from licsync.plan.context import Context, days_text
-from licsync.plan.findings import Finding, FindingKind
+from licsync.plan.findings import Finding, FindingKind, new_finding
 from licsync.plan.observe import observed
 from licsync.policy import Ownership, Policy, UserAction
 from licsync.rules import RuleCoverage, Verdict
@@ -253,12 +255,14 @@ def _decide_allocation(
     holds = scope.holds
     if reason is None and scope.analyzer and key in holds:
         out.findings.append(
-            Finding(
+            new_finding(
                 FindingKind.HOLDS_BOTH_TYPES,
                 None,
                 display,
                 f"{display} holds both professional and analyzer access",
-                severity=Severity.INFO,
+                Severity.INFO,
+                {},
+                False,
             )
         )
         if declared is None:
@@ -445,20 +449,20 @@ def _reclaim(
         out.observed.append(observed(access_type, Action.RECLAIM, display, reason))
         return
     out.changes.append(
-        Reclaim(
-            access_type=access_type,
-            user=display,
-            key=key,
-            reason=reason,
-            allocation_id=allocation.id,
-            user_id=allocation.user_id,
-            modified_date=allocation.modified_date,
-            quarantine=_quarantines(allocation, scope),
-            last_used=allocation.last_used,
-            covered_by=covered,
-            needs=needs,
-            detail=detail,
-            source=declared.source if declared is not None else None,
+        new_reclaim(
+            access_type,
+            display,  # user
+            key,
+            reason,
+            allocation.id,  # allocation_id
+            allocation.user_id,
+            allocation.modified_date,
+            _quarantines(allocation, scope),  # quarantine
+            allocation.last_used,
+            covered,  # covered_by
+            needs,
+            detail,
+            declared.source if declared is not None else None,  # source
         )
     )
 
@@ -505,16 +509,17 @@ def _decide_declared(scope: _Scope, declared: DesiredAllocation, out: _Outcome) 
         action = Action.ALLOCATE if quarantined is None else Action.REINSTATE
         out.observed.append(observed(access_type, action, declared.user, Reason.DECLARED))
         return
-    target = UserTarget(id=user.id, directory=user.directory, userid=user.userid)
+    target = new_user_target(user.id, user.directory, user.userid)
     if quarantined is None:
         out.changes.append(
-            Allocate(
-                access_type=access_type,
-                user=declared.user,
-                key=declared.key,
-                target=target,
-                detail=note,
-                source=declared.source,
+            new_allocate(
+                access_type,
+                declared.user,
+                declared.key,
+                target,
+                Reason.DECLARED,
+                note,  # detail
+                declared.source,
             )
         )
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from licsync.identity import AccessType
 from licsync.plan.changes import Action, Change, Reason
 from licsync.plan.context import Context
-from licsync.plan.findings import Finding, FindingKind
+from licsync.plan.findings import Finding, FindingKind, new_finding
 from licsync.policy import Ownership
 from licsync.severity import Severity
 
@@ -30,11 +30,12 @@ def apply_observe_mode(ctx: Context, changes: list[Change]) -> tuple[list[Change
 
 def observed(access_type: AccessType, action: Action, subject: str, reason: Reason) -> Finding:
     """The finding that says a change of an observed type instead of making it."""
-    return Finding(
+    return new_finding(
         FindingKind.OBSERVE_ONLY,
         access_type,
         subject,
         f"would {_WORDS[action]} {subject} ({_LABELS[reason]}); {access_type} is in observe mode",
-        severity=Severity.INFO,
-        data={"action": _CODES[action], "reason": _CODES[reason]},
+        Severity.INFO,
+        {"action": _CODES[action], "reason": _CODES[reason]},
+        False,  # stale
     )
