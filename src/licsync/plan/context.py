@@ -96,8 +96,10 @@ def _by_key(
 
 def build_coverage(desired: Desired, actual: Actual) -> dict[AccessType, RuleCoverage]:
     """Which users each declared, enabled rule covers, per access type (the costly part)."""
-    users = tuple(actual.users.values())
-    return {t: rule_coverage(desired.of(t).rules, users) for t in AccessType}
+    rule_sets = [tuple(_conditions(desired.of(t).rules).items()) for t in AccessType]
+    # One build for every type: the users' keys and columns are the same for each.
+    coverages = RuleCoverage.build_each(rule_sets, tuple(actual.users.values()))
+    return dict(zip(AccessType, coverages, strict=True))
 
 
 def rule_coverage(rules: Iterable[DesiredRule], users: Sequence[ActualUser]) -> RuleCoverage:

@@ -90,12 +90,38 @@ class RuleCoverage:
         Raises:
             ValueError: two rules share a name (a caller bug: answers by name would be ambiguous).
         """
-        names = [name for name, _ in rules]
-        if len(set(names)) != len(names):
-            duplicate = sorted(name for name in set(names) if names.count(name) > 1)[0]
-            raise ValueError(f"duplicate rule name {duplicate!r}")
+        return cls.build_each((rules,), users)[0]
+
+    @classmethod
+    def build_each(
+        cls, rule_sets: Sequence[Sequence[tuple[str, Condition]]], users: Sequence[ActualUser]
+    ) -> tuple[RuleCoverage, ...]:
+        """:meth:`build` of each rule set over the same users, in order.
+
+        What depends on the users alone is built once and shared: their keys and positions,
+        their property columns, and the comparisons several sets make alike. The planner builds
+        one coverage per access type, and computing a 13,000-user site's keys again was the
+        whole 4 ms of a build for a type without rules.
+
+        Raises:
+            ValueError: two rules of one set share a name.
+        """
+        for rules in rule_sets:
+            names = [name for name, _ in rules]
+            if len(set(names)) != len(names):
+                duplicate = sorted(name for name in set(names) if names.count(name) > 1)[0]
+                raise ValueError(f"duplicate rule name {duplicate!r}")
         index = _Index(users)
-        size = (len(users) + 7) // 8
+        positions = dict(
+            zip(map(user_key, *_directories_and_ids(users)), range(len(users)), strict=True)
+        )
+        return tuple(cls._build(rules, index, positions) for rules in rule_sets)
+
+    @classmethod
+    def _build(
+        cls, rules: Sequence[tuple[str, Condition]], index: _Index, positions: Mapping[str, int]
+    ) -> RuleCoverage:
+        size = (index.size + 7) // 8
         yes_bits: list[bytes] = []
         unknown_bits: list[bytes] = []
         counts: dict[str, tuple[int, int]] = {}
@@ -109,10 +135,8 @@ class RuleCoverage:
             unknown_bits.append(unknown.to_bytes(size, "little"))
             counts[name] = (yes.bit_count(), unknown.bit_count())
         return cls(
-            names=tuple(sorted(names)),
-            _positions=dict(
-                zip(map(user_key, *_directories_and_ids(users)), range(len(users)), strict=True)
-            ),
+            names=tuple(sorted(name for name, _ in rules)),
+            _positions=positions,
             _yes=_byte_major(yes_bits, size),
             _unknown=_byte_major(unknown_bits, size),
             _counts=counts,
