@@ -346,7 +346,9 @@ def _undeclared(
     """An undeclared seat where undeclared seats go: reclaimed unless a rule may cover it."""
     verdict = scope.verdict(key)
     if verdict is Verdict.NO:
-        return Reason.NOT_DECLARED, _usage(allocation, scope.now)
+        # An observed type's reclaim is said without its detail: no use words to build (an
+        # observed analyzer type may have thousands of undeclared seats).
+        return Reason.NOT_DECLARED, "" if scope.observed else _usage(allocation, scope.now)
     if verdict is Verdict.UNKNOWN:
         access_type = scope.access_type
         rules = scope.coverage.unknown(key)
@@ -386,6 +388,8 @@ def _idle(
             )
         )
     elif idle_policy.action is UserAction.RECLAIM:
+        if scope.observed:
+            return Reason.IDLE, ""  # said without its detail (see _undeclared)
         return Reason.IDLE, f"idle {idle} days: {_usage(allocation, scope.now)}"
     elif idle_policy.action is UserAction.REPORT:
         out.findings.append(
