@@ -15,7 +15,7 @@ import codecs
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from licsync.errors import QrsResponseError
@@ -234,6 +234,7 @@ def _chunked_elements(window: _Window, index: int) -> Iterator[Any]:
         return
     scan = _SCAN
     near = 0  # twice the last element's length, at most _TAIL: what "near the end" means
+    misses = 0  # batches not found in a row (_BATCH_MISSES: no more batches)
     while True:
         text = window.text
         try:
@@ -265,6 +266,12 @@ def _chunked_elements(window: _Window, index: int) -> Iterator[Any]:
         following = end + 1
         if following < len(text) and text[end] == "," and text[following] not in _SPACE:
             yield value
+            if misses < _BATCH_MISSES and end - index >= _BATCH_MIN:
+                # The next few elements, decoded in one call (see _batches).
+                tail = text[end - _MARK : following]
+                budget = min(_BATCH * (end - index), _BATCH_MAX)
+                index, misses = yield from _batches(text, following, tail, budget, misses)
+                continue
             index = following
             continue
         after = _skip(text, end)
@@ -281,6 +288,64 @@ def _chunked_elements(window: _Window, index: int) -> Iterator[Any]:
             yield from _chunked_rest(window, after + 1)
             return
         raise window.not_json("expected ',' or ']' at character", after)
+
+
+# Batches: the decoder shares the keys of the objects it reads in one call (one "userId" string
+# for all the users), and starts afresh at each call; QRS's objects repeat the same 20 to 30 keys
+# each. Decoding a few elements in one call saves making those keys again and again.
+_MARK = 24  # characters of an element's end (and the comma) marking where the next ones end
+_BATCH = 4  # elements, about, in a batch: more makes more objects alive at once, and is slower
+_BATCH_MIN = 64  # characters: a smaller element is not QRS's (nothing to gain)
+_BATCH_MAX = 16384  # characters, at most, in a batch: bounded memory whatever the elements
+_BATCH_MISSES = 16  # batches not found in a row: the elements' ends do not repeat, stop
+
+
+def _scan_batch(text: str, index: int, tail: str, budget: int) -> tuple[list[Any], int] | None:
+    """The elements from ``text[index]`` up to the last one within ``budget`` characters that
+    ends like the element before (``tail``, its last characters and the comma), decoded as one
+    array, and where the element after them starts; None when there is no such end.
+
+    The end is only a guess (``tail`` may well occur inside an element), so the guess is
+    checked: the elements and the commas between them, in brackets, must decode as one array
+    that ends exactly there. Then they are the very elements :func:`_chunked_elements` would
+    read one by one, as the decoder reads the same characters the same way up to there; they
+    are followed by a comma and an element (no space), as in its compact case. A wrong guess
+    raises as the decoder does (no partial result), and :func:`_chunked_elements` reads on one
+    by one, as before: errors are found, and worded, as they always were.
+    """
+    cut = text.rfind(tail, index, index + budget)
+    if cut < 0:
+        return None
+    comma = cut + len(tail) - 1
+    following = comma + 1
+    if following >= len(text) or text[following] in _SPACE:
+        return None
+    values, stop = _SCAN("[" + text[index:comma] + "]", 0)
+    if stop != comma - index + 2:
+        raise ValueError("not where the array ends")
+    result: list[Any] = values
+    return result, following
+
+
+def _batches(
+    text: str, index: int, tail: str, budget: int, misses: int
+) -> Generator[Any, None, tuple[int, int]]:
+    """The elements from ``text[index]`` in batches, while there are; returns where the next
+    element starts and the batches not found in a row (:data:`_BATCH_MISSES` for no more)."""
+    while True:
+        try:
+            batch = _scan_batch(text, index, tail, budget)
+        except (StopIteration, ValueError, RecursionError):
+            # A wrong guess: elements unlike each other. One by one from here.
+            return index, _BATCH_MISSES
+        if batch is None:
+            # No end like the last one ahead: the window's end, or an element longer than
+            # the last ones; one by one for the next element. Ends that never repeat: one by
+            # one from the _BATCH_MISSES-th.
+            return index, misses + 1
+        values, index = batch
+        misses = 0
+        yield from values
 
 
 def _chunked_rest(window: _Window, index: int) -> Iterator[Any]:
