@@ -22,8 +22,8 @@ from licsync.plan.changes import (
     new_user_target,
 )
 from licsync.plan.findings import Finding, FindingKind, new_finding
-from licsync.plan.slots import slot_setters
 from licsync.severity import Severity
+from licsync.slots import slot_setters
 
 PRO = AccessType.PROFESSIONAL
 SOURCE = Source("pro.yaml", 3, 5)

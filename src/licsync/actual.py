@@ -7,12 +7,13 @@ see JSON or HTTP. Keys are :func:`licsync.identity.user_key` strings.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from licsync.identity import AccessType, RuleContext, user_key
+from licsync.slots import slot_setters
 
 __all__ = [
     "Actual",
@@ -107,15 +108,6 @@ class ActualAllocation:
 # same fields, == and hash alike. Each takes every field, positionally, in the class's order.
 
 
-def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[Any, Any], None], ...]:
-    """The setters of ``cls``'s slots named ``names``, checked to be its fields, in order, with
-    nothing else for its ``__init__`` to do: a field added to the class breaks the import."""
-    if tuple(f.name for f in fields(cls)) != names or hasattr(cls, "__post_init__"):
-        msg = f"{cls.__name__}'s fields changed: update its fast constructor in licsync.actual"
-        raise RuntimeError(msg)
-    return tuple(cls.__dict__[name].__set__ for name in names)
-
-
 _new = object.__new__
 (
     _user_id,
@@ -130,7 +122,7 @@ _new = object.__new__
     _user_custom_properties,
     _user_tags,
     _user_created,
-) = _slot_setters(
+) = slot_setters(
     ActualUser,
     (
         "id",
@@ -193,7 +185,7 @@ def new_actual_user(  # noqa: PLR0917  (the fields, positionally: the point is s
     _seat_quarantine_end,
     _seat_excess,
     _seat_modified_date,
-) = _slot_setters(
+) = slot_setters(
     ActualAllocation,
     (
         "id",

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from licsync.desired import DesiredRule
 from licsync.identity import AccessType, Source
-from licsync.plan.slots import slot_setters
+from licsync.slots import slot_setters
 
 __all__ = [
     "PHASES",
@@ -443,7 +443,7 @@ class DeleteRule(_RuleCommon):
     source: Source | None = None
 
 
-# -- fast constructors, for the thousands of changes of a large plan (see licsync.plan.slots) --
+# -- fast constructors, for the thousands of changes of a large plan (see licsync.slots) --
 
 _new = object.__new__
 _target_id, _target_directory, _target_userid = slot_setters(
@@ -452,7 +452,7 @@ _target_id, _target_directory, _target_userid = slot_setters(
 
 
 def new_user_target(id: str, directory: str, userid: str, /) -> UserTarget:
-    """``UserTarget(...)`` with every field, faster (see :mod:`licsync.plan.slots`)."""
+    """``UserTarget(...)`` with every field, faster (see :mod:`licsync.slots`)."""
     target: UserTarget = _new(UserTarget)
     _target_id(target, id)
     _target_directory(target, directory)
@@ -481,7 +481,7 @@ def new_allocate(  # noqa: PLR0917  (the fields, positionally: the point is spee
     source: Source | None,
     /,
 ) -> Allocate:
-    """``Allocate(...)`` with every field, faster (see :mod:`licsync.plan.slots`)."""
+    """``Allocate(...)`` with every field, faster (see :mod:`licsync.slots`)."""
     change: Allocate = _new(Allocate)
     _allocate_access_type(change, access_type)
     _allocate_user(change, user)
@@ -543,7 +543,7 @@ def new_reclaim(  # noqa: PLR0917  (the fields, positionally: the point is speed
     source: Source | None,
     /,
 ) -> Reclaim:
-    """``Reclaim(...)`` with every field, faster (see :mod:`licsync.plan.slots`)."""
+    """``Reclaim(...)`` with every field, faster (see :mod:`licsync.slots`)."""
     change: Reclaim = _new(Reclaim)
     _reclaim_access_type(change, access_type)
     _reclaim_user(change, user)

@@ -8,8 +8,8 @@ from enum import StrEnum
 from typing import Any
 
 from licsync.identity import AccessType
-from licsync.plan.slots import slot_setters
 from licsync.severity import Severity
+from licsync.slots import slot_setters
 
 __all__ = ["Finding", "FindingKind", "new_finding"]
 
@@ -79,7 +79,7 @@ class Finding:
 _TYPE_ORDER: dict[AccessType | None, int] = {None: -1} | {t: t.order for t in AccessType}
 
 
-# A large plan says thousands of findings: a fast constructor (see licsync.plan.slots).
+# A large plan says thousands of findings: a fast constructor (see licsync.slots).
 _new = object.__new__
 (
     _finding_kind,
@@ -104,7 +104,7 @@ def new_finding(  # noqa: PLR0917  (the fields, positionally: the point is speed
     stale: bool,
     /,
 ) -> Finding:
-    """``Finding(...)`` with every field, faster (see :mod:`licsync.plan.slots`)."""
+    """``Finding(...)`` with every field, faster (see :mod:`licsync.slots`)."""
     finding: Finding = _new(Finding)
     _finding_kind(finding, kind)
     _finding_access_type(finding, access_type)
