@@ -45,7 +45,11 @@ class _Collected:
 
 
 def _check_lookalikes(
-    collected: _Collected, key: str, seen: _Seen, dotted: str, problems: list[Problem]
+    collected: _Collected,
+    key: str,
+    seen: _Seen,
+    path: tuple[str | int, ...],
+    problems: list[Problem],
 ) -> None:
     """Warn about an id that looks like another one declared, or mixes look-alike letters."""
     text = seen.display
@@ -74,7 +78,9 @@ def _check_lookalikes(
     else:
         return
     problems.append(
-        Problem(where.file, where.line, where.col, dotted, message, severity=Severity.WARNING)
+        Problem(
+            where.file, where.line, where.col, dotted_path(path), message, severity=Severity.WARNING
+        )
     )
 
 
@@ -128,64 +134,97 @@ def _collect_type(
     *,
     today: dt.date,
 ) -> None:
+    _collect_allocations(f, access_type, section, collected, problems, today=today)
+    _collect_rules(f, access_type, section, collected, problems)
+
+
+def _collect_allocations(
+    f: File,
+    access_type: AccessType,
+    section: Mapping[str, Any],
+    collected: _Collected,
+    problems: list[Problem],
+    *,
+    today: dt.date,
+) -> None:
     doc = f.doc
     name = access_type.value
     allocations = collected.allocations.setdefault(access_type, [])
     users = collected.users.setdefault(access_type, {})
     sequence = doc.node_at((name, "allocations"))
+    # Run once per declared user (thousands): what only a problem needs (the field's dotted
+    # path, the trust check of a file the schema found nothing wrong in) is left for when it
+    # is needed.
+    file = doc.file
+    skeletons = collected.skeletons
+    checked = bool(f.bad)
     for index, item in enumerate(_items(section, "allocations")):
-        path = (name, "allocations", index)
-        if not f.trusted(path):
+        if checked and not f.trusted((name, "allocations", index)):
             continue
         # Straight to the item's node: a path lookup per item would rescan the parents.
         line, col = _field_position(sequence.value[index], "user")
-        where = Source(doc.file, line, col)
+        where = Source(file, line, col)
         text: str = item["user"]
         parts = split_user(text)
-        reason = _user_problem(doc, (*path, "user"), text, parts)
-        if reason is not None or parts is None:
-            problems.append(Problem(doc.file, line, col, dotted_path((*path, "user")), str(reason)))
-            continue
+        # Printable ASCII holds no hidden character (see lookalike.hidden_characters).
+        if parts is None or not (text.isascii() and text.isprintable()):
+            field = (name, "allocations", index, "user")
+            reason = _user_problem(doc, field, text, parts)
+            if reason is not None or parts is None:
+                problems.append(Problem(file, line, col, dotted_path(field), str(reason)))
+                continue
         key = user_key(*parts)
-        if key in users:
-            first = users[key]
+        first = users.get(key)
+        if first is not None:
             problems.append(
                 Problem(
-                    doc.file,
+                    file,
                     line,
                     col,
-                    dotted_path((*path, "user")),
+                    dotted_path((name, "allocations", index, "user")),
                     f"{text} is declared twice for {name}: first at {first.where} "
                     f"(as {first.display}); user ids compare case-insensitively",
                 )
             )
             continue
-        seen = users[key] = _Seen(where=where, display=text)
-        _check_lookalikes(collected, key, seen, dotted_path((*path, "user")), problems)
+        seen = users[key] = _Seen(where, text)
+        # An ASCII id is its own skeleton and has no look-alike letter: unless a look-alike
+        # of it came first (the skeleton's first id is another), there is nothing to warn
+        # about. The careful check takes the same skeleton entry again (setdefault).
+        if not text.isascii() or skeletons.setdefault(key, (key, seen))[0] != key:
+            field = (name, "allocations", index, "user")
+            _check_lookalikes(collected, key, seen, field, problems)
         until = _date(item.get("until"))
         if until is not None and until < today:
-            uline, ucol = doc.position((*path, "until"))
+            field = (name, "allocations", index, "until")
+            uline, ucol = doc.position(field)
             problems.append(
                 Problem(
-                    doc.file,
+                    file,
                     uline,
                     ucol,
-                    dotted_path((*path, "until")),
+                    dotted_path(field),
                     f"until {until.isoformat()} has passed: the plan reclaims {text}'s "
                     f"{name} allocation; remove the entry once it is done",
                     severity=Severity.WARNING,
                 )
             )
+        # Positional: keywords cost a third more for the dataclass' __init__ (user, key,
+        # note, ticket, until, source).
         allocations.append(
-            DesiredAllocation(
-                user=text,
-                key=key,
-                note=item.get("note", ""),
-                ticket=item.get("ticket", ""),
-                until=until,
-                source=where,
-            )
+            DesiredAllocation(text, key, item.get("note", ""), item.get("ticket", ""), until, where)
         )
+
+
+def _collect_rules(
+    f: File,
+    access_type: AccessType,
+    section: Mapping[str, Any],
+    collected: _Collected,
+    problems: list[Problem],
+) -> None:
+    doc = f.doc
+    name = access_type.value
     rules = collected.rules.setdefault(access_type, [])
     names = collected.rule_names.setdefault(access_type, {})
     for index, item in enumerate(_items(section, "rules")):
