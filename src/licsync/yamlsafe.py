@@ -78,6 +78,7 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 Path_ = tuple[str | int, ...]
+_FAST_ENTRIES = True  # see _Builder._mapping; False only in tests, to compare both ways
 _SCAN_LIMIT = 16  # mappings up to this size are scanned: cheaper than building an index
 
 
@@ -300,7 +301,7 @@ class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
         self.seen: set[int] = set()
-        self.built = 0  # values built so far; beyond len(seen) they come from aliases
+        self.repeats = 0  # values built again from a node built before: alias expansion
         self.alias: yaml.Node | None = None  # the outermost alias being expanded
         self.active: set[int] = set()
         self.scalars = yaml.constructor.SafeConstructor()
@@ -329,11 +330,11 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise self._fail(node, f"nested deeper than {MAX_DEPTH} levels")
         ident = id(node)
-        self.built += 1
         if ident in self.seen:  # an alias: the same node reached again
+            self.repeats += 1
             if ident in self.active:
                 raise self._fail(node, "an alias refers to a value that contains it (recursion)")
-            if self.built - len(self.seen) > MAX_ALIAS_EXPANSION:
+            if self.repeats > MAX_ALIAS_EXPANSION:
                 # Report the outermost alias being expanded: its anchor is what blows up.
                 culprit = self.alias or node
                 raise self._fail(
@@ -368,8 +369,25 @@ class _Builder:
         if node.tag != _MAP:
             raise self._fail(node, f"unsupported YAML tag {node.tag}")
         result: dict[Any, Any] = {}
-        first_line: dict[Any, int] = {}
+        seen = self.seen
+        # A value one level down is within the depth limit (the flag: tests compare both ways).
+        text_values = _FAST_ENTRIES and depth < MAX_DEPTH
         for key_node, value_node in node.value:
+            # The usual entry (thousands in a big file), `text: text`, seen for the first time:
+            # what the careful way below and _value make of it, without their steps. Any other
+            # key or value (a number, a list, an alias, a tag) goes the careful way.
+            if (
+                text_values
+                and type(key_node) is yaml.ScalarNode
+                and key_node.tag == _STR
+                and type(value_node) is yaml.ScalarNode
+                and value_node.tag == _STR
+                and id(value_node) not in seen
+                and key_node.value not in result
+            ):
+                seen.add(id(value_node))
+                result[key_node.value] = value_node.value
+                continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self._fail(
                     key_node, "mapping keys must be plain words, not lists or mappings"
@@ -380,12 +398,14 @@ class _Builder:
             if isinstance(key, float | bool | BadNumber) or key is None:
                 key = key_node.value  # `yes:` or `1.0:` as a key means the text the user wrote
             if key in result:
+                # Every entry before this one set a key, in order: the first of this key is
+                # the entry at its place among the keys.
+                first = node.value[list(result).index(key)][0]
                 raise self._fail(
                     key_node,
-                    f"duplicate key {_head(key)}: already set on line {first_line[key]}; "
-                    "YAML would silently keep only the last one",
+                    f"duplicate key {_head(key)}: already set on line "
+                    f"{first.start_mark.line + 1}; YAML would silently keep only the last one",
                 )
-            first_line[key] = key_node.start_mark.line + 1
             result[key] = self._value(value_node, depth + 1)
         return result
 
