@@ -301,6 +301,14 @@ def _length_check(bound: int, *, at_least: bool) -> Check:
 
 
 def _required_check(names: tuple[str, ...]) -> Check:
+    if len(names) == 1:  # the usual case (an allocation's user): no generator per value
+        (name,) = names
+
+        def required_one(value: Any) -> bool:
+            return not isinstance(value, dict) or name in value
+
+        return required_one
+
     def required(value: Any) -> bool:
         return not isinstance(value, dict) or all(name in value for name in names)
 
@@ -308,8 +316,23 @@ def _required_check(names: tuple[str, ...]) -> Check:
 
 
 def _all_of(checks: tuple[Check, ...]) -> Check:
+    # Two or three checks (most subschemas) are called straight, without a loop per value.
     if len(checks) == 1:
         return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+
+        def both(value: Any) -> bool:
+            return first(value) and second(value)
+
+        return both
+    if len(checks) == 3:
+        first, second, third = checks
+
+        def all_three(value: Any) -> bool:
+            return first(value) and second(value) and third(value)
+
+        return all_three
 
     def all_of(value: Any) -> bool:
         for check in checks:  # a plain loop: no generator per value on the hot path  # noqa: SIM110
