@@ -1,15 +1,18 @@
 """The short ways of loading a big desired-state file give what the careful ways give.
 
-``yamlsafe`` builds the usual mapping entry (``text: text``) without its general steps, and
+``yamlsafe`` builds the usual mapping entry (``text: text``) without its general steps;
 ``load.build`` leaves out, for a printable ASCII user id, the checks that cannot find anything
-in one. Here YAML of every shape is built both ways (the short way switched off by a patch):
-the same data, or the same error, word for word; and what the user-id shortcut relies on is
-checked for every printable ASCII text.
+in one, and builds allocations with fast constructors. Here YAML of every shape is built both
+ways (the short way switched off by a patch): the same data, or the same error, word for word;
+what the user-id shortcut relies on is checked for every printable ASCII text; and the fast
+constructors give what the classes give.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import pickle
 import string
 from pathlib import Path
 from typing import Any
@@ -20,9 +23,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from licsync import yamlsafe
+from licsync.desired import DesiredAllocation
 from licsync.errors import ConfigError
-from licsync.identity import split_user, user_key
-from licsync.load import check_directory
+from licsync.identity import Source, split_user, user_key
+from licsync.load import build, check_directory
 from licsync.lookalike import hidden_characters, lookalike_characters, skeleton
 from licsync.yamlsafe import MAX_DEPTH, load_yaml
 
@@ -160,3 +164,33 @@ def test_an_ascii_id_after_its_look_alike_is_warned_about(tmp_path: Path) -> Non
     ]
     assert len(found) == 1
     assert found[0].startswith("CORP\\alice looks the same as CORP\\\u0430lice (")
+
+
+def test_the_fast_constructors_build_what_the_classes_build() -> None:
+    source = build._new_source("p.yaml", 3, 13)
+    assert type(source) is Source
+    assert source == Source("p.yaml", 3, 13)
+    assert hash(source) == hash(Source("p.yaml", 3, 13))
+    assert repr(source) == repr(Source("p.yaml", 3, 13))
+    for until in (None, dt.date(2026, 1, 2)):
+        fast = build._new_allocation("CORP\\Al", "corp\\al", "n", "T-1", until, source)
+        slow = DesiredAllocation(
+            user="CORP\\Al", key="corp\\al", note="n", ticket="T-1", until=until, source=source
+        )
+        assert type(fast) is DesiredAllocation
+        assert fast == slow
+        assert hash(fast) == hash(slow)
+        assert repr(fast) == repr(slow)
+        assert pickle.loads(pickle.dumps(fast)) == slow
+
+
+def test_a_class_whose_fields_changed_breaks_the_fast_constructors() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Changed:
+        file: str
+        line: int
+        col: int
+        extra: int = 0
+
+    with pytest.raises(RuntimeError, match="fields changed"):
+        build._slot_setters(Changed, ("file", "line", "col"))
