@@ -4,8 +4,8 @@ cross-file checks (a user or rule declared twice, look-alike ids, conditions tha
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from licsync.desired import Desired, DesiredAllocation, DesiredRule, DesiredType
@@ -24,6 +24,7 @@ from licsync.lookalike import (
 )
 from licsync.rules import parse_condition
 from licsync.severity import Severity
+from licsync.slots import slot_setters
 from licsync.yamlsafe import YamlDocument
 
 
@@ -44,25 +45,10 @@ class _Collected:
     skeletons: dict[str, tuple[str, _Seen]] = field(default_factory=dict)
 
 
-# -- fast constructors, for the allocations of a large file ------------------------------------
-#
-# As in licsync.actual: a frozen dataclass's __init__ sets each field through
-# ``object.__setattr__``, a noticeable part of loading thousands of allocations. These set the
-# slots directly and give the very value the class itself would: same type, same fields, == and
-# hash alike. Each takes every field, positionally, in the class's order.
-
-
-def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[Any, Any], None], ...]:
-    """The setters of ``cls``'s slots named ``names``, checked to be its fields, in order, with
-    nothing else for its ``__init__`` to do: a field added to the class breaks the import."""
-    if tuple(f.name for f in fields(cls)) != names or hasattr(cls, "__post_init__"):
-        msg = f"{cls.__name__}'s fields changed: update its fast constructor in licsync.load.build"
-        raise RuntimeError(msg)
-    return tuple(cls.__dict__[name].__set__ for name in names)
-
+# -- fast constructors, for the allocations of a large file (see licsync.slots) -------------
 
 _new = object.__new__
-_source_file, _source_line, _source_col = _slot_setters(Source, ("file", "line", "col"))
+_source_file, _source_line, _source_col = slot_setters(Source, ("file", "line", "col"))
 (
     _allocation_user,
     _allocation_key,
@@ -70,7 +56,7 @@ _source_file, _source_line, _source_col = _slot_setters(Source, ("file", "line",
     _allocation_ticket,
     _allocation_until,
     _allocation_source,
-) = _slot_setters(DesiredAllocation, ("user", "key", "note", "ticket", "until", "source"))
+) = slot_setters(DesiredAllocation, ("user", "key", "note", "ticket", "until", "source"))
 
 
 def _new_source(file: str, line: int, col: int, /) -> Source:
