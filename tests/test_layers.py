@@ -42,6 +42,7 @@ PURE = frozenset(
         "licsync.severity",
         "licsync.timeutil",
         "licsync.gcpause",
+        "licsync.slots",
         "licsync.signals",
         "licsync.signals.model",
         "licsync.results",
