@@ -8,6 +8,10 @@ starts. It never stops at a failed item: every change gets exactly one result, s
 report and an audit log can account for all of them and a re-run converges. A change whose
 dependency did not succeed is not attempted (``skipped``).
 
+Grants that need nothing of the reclaims (``overlap`` says so: the fresh plan's numbers leave
+a seat for each) start as workers come free from the last reclaims instead of after all of them,
+when no rule change stands between the two phases and none of them depends on another change.
+
 Interrupting: once ``stop`` is set no new batch starts; those in flight finish and are
 recorded, the rest are ``skipped``. Once ``abort`` is set (a second Ctrl-C, SIGTERM, SIGHUP,
 Ctrl-Break) nothing more is waited for: every change in flight is recorded ``unknown`` and
@@ -55,6 +59,10 @@ OnResult = Callable[[Change, WriteResult], None]
 Gate = Callable[[Phase, Sequence[Change]], Mapping[ChangeId, WriteResult]]
 """Called before each phase with the changes about to run; a change it answers for is recorded
 with that result and not written (``apply`` fails allocations no seat is free for)."""
+Overlap = Callable[[Sequence[Change]], bool]
+"""Asked, before anything is sent, of the grant phase's changes when the reclaims come right
+before them: whether they may start while the reclaims are still running (they need no seat
+the reclaims free)."""
 
 _POLL_SECONDS = 0.2  # how often the waiting main thread wakes (signals are handled between)
 
@@ -70,6 +78,7 @@ def execute(
     on_recorded: Callable[[], None] | None = None,
     abort: threading.Event | None = None,
     stop_reason: Callable[[], str] | None = None,
+    overlap: Overlap | None = None,
 ) -> tuple[WriteResult, ...]:
     """Write every change, one result each, in the order the results became known.
 
@@ -87,6 +96,7 @@ def execute(
         on_recorded: called on the calling thread after the results known together (one
             batch's, a gate's refusals, the changes an interrupt stranded) were all passed to
             ``on_result`` (the audit log flushes them in one write there).
+        overlap: see :data:`Overlap` (None: every phase ends before the next starts).
 
     Raises:
         QrsReadOnlyError: the writer's client cannot write (raised before anything was sent).
@@ -100,9 +110,8 @@ def execute(
     if stop_reason is not None:
         run.stop_reason = stop_reason
     with _Pool(concurrency) as pool:
-        for phase in execution_order(changes):
-            for wave in _waves(phase):
-                run.wave(pool, wave, gate, concurrency)
+        for waves in _together(execution_order(changes), overlap):
+            run.wave(pool, waves, gate, concurrency)
     return tuple(run.ordered)
 
 
@@ -138,31 +147,16 @@ class _Run:
         self.record(batch, [WriteResult(c.id, Outcome.SKIPPED, message) for c in batch])
 
     def wave(
-        self, pool: _Pool, wave: Sequence[Change], gate: Gate | None, concurrency: int
+        self, pool: _Pool, waves: Sequence[Sequence[Change]], gate: Gate | None, concurrency: int
     ) -> None:
+        """Run ``waves`` side by side: each one's batches follow the last one's in the queue, so
+        that a worker coming free takes the next wave's first batch."""
         if self.stop.is_set() or self.abort.is_set():
-            self.skip(wave, self.stop_reason())
+            self.skip([c for wave in waves for c in wave], self.stop_reason())
             return
-        ready: list[Change] = []
-        blocked: list[Change] = []
-        blockers: list[WriteResult] = []
-        for change in wave:
-            # What a change depends on is in an earlier wave: its result is known already.
-            blocker = _blocker(change, self.results)
-            if blocker is None:
-                ready.append(change)
-            else:
-                blocked.append(change)
-                blockers.append(blocker)
-        if blocked:  # recorded (and the audit log flushed) once for the wave, not per change
-            self.record(blocked, blockers)
-        if gate is not None and ready:
-            answered = gate(ready[0].phase, ready)
-            refused = [c for c in ready if c.id in answered]
-            if refused:
-                self.record(refused, [answered[c.id] for c in refused])
-            ready = [c for c in ready if c.id not in answered]
-        pending = _batches(ready, self.writer)
+        pending: list[list[Change]] = []
+        for wave in waves:
+            pending.extend(_batches(self._ready(wave, gate), self.writer))
         pending.reverse()  # popped from the end: the plan's order
         in_flight: dict[int, list[Change]] = {}
         try:
@@ -191,6 +185,30 @@ class _Run:
             self._strand(in_flight)
             raise
 
+    def _ready(self, wave: Sequence[Change], gate: Gate | None) -> list[Change]:
+        """The changes of ``wave`` to send: a change whose dependency did not succeed, and one
+        the gate answers for, are recorded instead."""
+        ready: list[Change] = []
+        blocked: list[Change] = []
+        blockers: list[WriteResult] = []
+        for change in wave:
+            # What a change depends on ran before this wave: its result is known already.
+            blocker = _blocker(change, self.results)
+            if blocker is None:
+                ready.append(change)
+            else:
+                blocked.append(change)
+                blockers.append(blocker)
+        if blocked:  # recorded (and the audit log flushed) once for the wave, not per change
+            self.record(blocked, blockers)
+        if gate is not None and ready:
+            answered = gate(ready[0].phase, ready)
+            refused = [c for c in ready if c.id in answered]
+            if refused:
+                self.record(refused, [answered[c.id] for c in refused])
+            ready = [c for c in ready if c.id not in answered]
+        return ready
+
     def _strand(self, in_flight: dict[int, list[Change]]) -> None:
         """Record every change in flight ``unknown``: it is no longer waited for."""
         stranded = [c for batch in in_flight.values() for c in batch]
@@ -206,6 +224,29 @@ class _Run:
                 for c in stranded
             ],
         )
+
+
+def _together(
+    phases: Sequence[Sequence[Change]], overlap: Overlap | None
+) -> list[list[list[Change]]]:
+    """The waves of every phase, in order, grouped into those that run side by side: the grant
+    phase joins the reclaims right before it when ``overlap`` allows and none of its changes
+    waits for another; every other wave runs alone."""
+    groups: list[list[list[Change]]] = []
+    for phase in phases:
+        for wave in _waves(phase):
+            if (
+                overlap is not None
+                and groups
+                and wave[0].phase is Phase.GRANT
+                and groups[-1][-1][0].phase is Phase.RECLAIM
+                and all(c.depends_on is None for c in wave)
+                and overlap(wave)
+            ):
+                groups[-1].append(wave)
+            else:
+                groups.append([wave])
+    return groups
 
 
 def _waves(phase: Sequence[Change]) -> list[list[Change]]:

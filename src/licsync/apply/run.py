@@ -172,6 +172,7 @@ def apply_changes(
         on_recorded=flush,
         abort=abort,
         stop_reason=functools.partial(_stop_reason, audit),
+        overlap=gate.grants_need_no_reclaims if gate is not None else None,
     )
     final: dict[ChangeId, WriteResult] = {}
     settled_plan: PlanRun | None = None
@@ -337,6 +338,14 @@ class _CapacityGate:
         self._licence = licence
         self._planned: Mapping[AccessType, Capacity] | None = capacity
         self.refused: set[ChangeId] = set()
+
+    def grants_need_no_reclaims(self, changes: Sequence[Change]) -> bool:
+        """Whether the first grant phase may start while the reclaims are still running: the
+        fresh plan's numbers leave a seat for every allocation (a reinstatement takes back a seat
+        still counted), so the grants need none the reclaims free, and the gate will not read."""
+        planned = self._planned
+        allocations = [c for c in changes if isinstance(c, Allocate)]
+        return planned is not None and _room_for(allocations, planned)
 
     def __call__(self, phase: Phase, changes: Sequence[Change]) -> Mapping[ChangeId, WriteResult]:
         granting = [c for c in changes if isinstance(c, Allocate | Reinstate)]
