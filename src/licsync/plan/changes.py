@@ -85,6 +85,9 @@ _DISPLAY_ORDER = {action: index for index, action in enumerate(Action)}
 class Phase(IntEnum):
     """When a change runs. Every change of a phase may run before any of the next starts.
 
+    (Apply lets grants that need no seat the reclaims free, with no rule change between, start
+    as workers come free from the last reclaims: :mod:`licsync.apply.execute`.)
+
     Reclaims free seats before the allocations that need them; rules change before allocations
     so that a seat a rule is about to grant is not allocated by hand as well; a reclaim that is
     only right once another change succeeded (an analyzer seat made redundant by a professional
