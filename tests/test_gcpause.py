@@ -22,6 +22,8 @@ def unfrozen() -> Iterator[None]:
         yield
     finally:
         gcpause._freeze = was
+        gcpause._starting = False
+        gc.enable()
         gc.unfreeze()
 
 
@@ -75,4 +77,29 @@ def test_the_console_script_runs_its_command_with_freezing_on(
     gcpause._freeze = False
     assert entry.main(["validate", str(REPO / "licenses")]) == 0
     assert gcpause._freeze
+    assert gc.isenabled(), "the start's pause ended when the command was loaded"
+    assert gc.get_freeze_count() > 0, "what the start imported is frozen"
     assert "licenses" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("unfrozen")
+def test_the_start_of_a_command_imports_with_the_collector_paused() -> None:
+    gc.unfreeze()
+    gcpause.pause_start()
+    assert not gc.isenabled()
+    kept = _build()
+    gcpause.start_done()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= len(kept)
+    gcpause.start_done()  # once is enough: a second command loaded changes nothing
+    assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("unfrozen")
+def test_the_start_leaves_a_collector_someone_else_disabled_alone() -> None:
+    gc.unfreeze()
+    gc.disable()
+    gcpause.pause_start()
+    gcpause.start_done()
+    assert not gc.isenabled()
+    assert gc.get_freeze_count() == 0

@@ -22,8 +22,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(f"licsync {__version__}\n")
         sys.stdout.flush()
         return 0
+    from licsync.gcpause import freeze_on_resume, pause_start  # noqa: PLC0415 - tiny
+
+    pause_start()  # ended once the command is loaded (licsync.cli.lazy)
     from licsync.cli.main import main as run  # noqa: PLC0415 - the full start, when needed
-    from licsync.gcpause import freeze_on_resume  # noqa: PLC0415
 
     freeze_on_resume()  # one command, then exit: what the big steps build lives until then
     return run(args)

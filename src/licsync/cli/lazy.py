@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import typer
 
 from licsync.cli._click import ClickCommand, PlainCommand, PlainGroup, Typer
+from licsync.gcpause import start_done
 
 __all__ = ["LazyCommand", "LazyCommands", "LazyGroup", "first_paragraph"]
 
@@ -45,6 +46,7 @@ class LazyCommand:
         command = typer.main.get_group(scratch).commands.get(self.name)
         if command is None:
             raise LookupError(f"{self.module}.register adds no command {self.name!r}")
+        start_done()  # the command's modules are imported: the collector may run again
         return command
 
 
