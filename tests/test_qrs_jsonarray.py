@@ -98,7 +98,7 @@ def _outcome(elements: Callable[[], Iterator[object]]) -> tuple[str, object]:
     except NotAnArray as exc:
         return "not an array", exc.value
     except QrsError as exc:
-        return "error", str(exc).split(" (", 1)[0]
+        return "error", str(exc)
 
 
 _CHUNKED_BODIES = st.lists(values, max_size=6).flatmap(
@@ -142,3 +142,22 @@ def test_chunk_errors_name_the_offset_in_the_whole_body() -> None:
     body = b'[{"a": 1}, {"b": 2} {"c": 3}]'
     with pytest.raises(QrsError, match="expected ',' or ']' at character 20"):
         list(iter_json_chunks([body[:12], body[12:]], method="GET", path="/qrs/user/full"))
+
+
+@pytest.mark.parametrize("indent", [None, 1])
+@pytest.mark.parametrize("share", [0.0, 0.3, 0.6, 0.99])
+@pytest.mark.parametrize("size", [5, 1000, 65536])
+def test_a_json_error_in_chunks_reads_as_in_the_whole_body(
+    indent: int | None, share: float, size: int
+) -> None:
+    """json's own message (line, column and character) is the whole body's, wherever the
+    fault is and however the body came in chunks: the decoder saw only a window of it."""
+    body = json.dumps([{"id": n, "name": "x" * 40} for n in range(2000)], indent=indent).encode()
+    at = body.index(b'"id"', int(len(body) * share))
+    bad = body[:at] + b"@" + body[at + 1 :]
+    chunks = [bad[k : k + size] for k in range(0, len(bad), size)]
+    path = "/qrs/user/full"
+    whole = _outcome(lambda: iter_json_array(bad, method="GET", path=path))
+    assert whole[0] == "error"
+    assert "JSONDecodeError" in str(whole[1])
+    assert _outcome(lambda: iter_json_chunks(chunks, method="GET", path=path)) == whole

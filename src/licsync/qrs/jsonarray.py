@@ -95,6 +95,22 @@ def decode(content: bytes, *, method: str, path: str) -> Any:
     return value
 
 
+class JSONDecodeError(json.JSONDecodeError):
+    """json's error at a place in a whole body the decoder saw only a window of: the message
+    reads as json's own over the whole body would (line, column and character)."""
+
+    def __init__(self, msg: str, pos: int, lineno: int, colno: int) -> None:
+        ValueError.__init__(self, f"{msg}: line {lineno} column {colno} (char {pos})")
+        self.msg = msg
+        self.doc = ""
+        self.pos = pos
+        self.lineno = lineno
+        self.colno = colno
+
+    def __reduce__(self) -> tuple[type, tuple[str, int, int, int]]:
+        return type(self), (self.msg, self.pos, self.lineno, self.colno)
+
+
 class NotAnArray(ValueError):
     """The body is valid JSON but not an array; callers report what they expected."""
 
@@ -184,6 +200,10 @@ class _Window:
         self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
         self.text = ""
         self.base = 0  # characters of the body before text[0]
+        # The lines of the body before text[0], and where the last of them ended: what an
+        # error's line and column count from (json counts them in the text it was given).
+        self.lines = 0
+        self.line_start = 0
         self.kept: list[bytes] | None = []  # chunks read before the array began, for whole()
 
     @property
@@ -194,6 +214,10 @@ class _Window:
         """Drop ``text[:index]`` and decode chunks until ``least`` more characters are at hand
         (at least one chunk); returns where ``index`` now is (0)."""
         wanted = len(self.text) - index + max(least, 1)
+        dropped = self.text.count("\n", 0, index)
+        if dropped:
+            self.lines += dropped
+            self.line_start = self.base + self.text.rindex("\n", 0, index) + 1
         text = self.text[index:]
         self.base += index
         while self.pending and len(text) < wanted:
@@ -226,6 +250,18 @@ class _Window:
     def not_json(self, message: str, index: int) -> QrsResponseError:
         return _not_json(self.method, self.path, ValueError(f"{message} {self.base + index}"))
 
+    def in_body(self, exc: Exception) -> Exception:
+        """``exc`` with json's place in :attr:`text` told as its place in the whole body."""
+        if not isinstance(exc, json.JSONDecodeError):
+            return exc
+        at = exc.pos
+        before = self.text.count("\n", 0, at)
+        if before:
+            column = at - self.text.rindex("\n", 0, at)
+        else:
+            column = self.base + at - self.line_start + 1
+        return JSONDecodeError(exc.msg, self.base + at, self.lines + before + 1, column)
+
 
 def _chunked_elements(window: _Window, index: int) -> Iterator[Any]:
     index = window.skip(index)
@@ -255,7 +291,7 @@ def _chunked_elements(window: _Window, index: int) -> Iterator[Any]:
             if window.final:
                 if isinstance(exc, StopIteration):
                     raise window.not_json("no value at character", index) from None
-                raise _not_json(window.method, window.path, exc) from None
+                raise _not_json(window.method, window.path, window.in_body(exc)) from None
             # Cut short by the end of the window, most likely: read on, twice as far each
             # time, so that one huge element costs linear time, not quadratic.
             index = window.grow(index, least=len(text) - index)
