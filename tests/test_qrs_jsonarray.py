@@ -161,3 +161,30 @@ def test_a_json_error_in_chunks_reads_as_in_the_whole_body(
     assert whole[0] == "error"
     assert "JSONDecodeError" in str(whole[1])
     assert _outcome(lambda: iter_json_chunks(chunks, method="GET", path=path)) == whole
+
+
+_TEXT = json.dumps([{"id": n, "name": "Åsa " * 10} for n in range(500)], ensure_ascii=False)
+_BODY = _TEXT.encode()
+_AT = _BODY.index(b"\xc3", len(_BODY) // 2)  # the first byte of an Å half-way through
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        _BODY[:_AT] + b"\xff" + _BODY[_AT + 1 :],  # a byte UTF-8 never uses
+        _BODY[:_AT] + b"\xc3A" + _BODY[_AT + 2 :],  # a character's second byte missing
+        _BODY[:_AT] + b"\xe2\x82A" + _BODY[_AT + 2 :],  # two of three bytes, then another
+        _BODY[:-2] + b"\xc3",  # cut short inside a character
+    ],
+    ids=["invalid byte", "no continuation", "two of three", "cut short"],
+)
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 1000, 65536])
+def test_bytes_that_are_not_utf8_read_as_in_the_whole_body(bad: bytes, size: int) -> None:
+    """Not UTF-8: the position is the byte's in the body, however the chunks cut it (the
+    decoder counts in what it was given, and holds back a character cut in two)."""
+    chunks = [bad[k : k + size] for k in range(0, len(bad), size)]
+    path = "/qrs/user/full"
+    whole = _outcome(lambda: iter_json_array(bad, method="GET", path=path))
+    assert whole[0] == "error"
+    assert "UnicodeDecodeError" in str(whole[1])
+    assert _outcome(lambda: iter_json_chunks(chunks, method="GET", path=path)) == whole

@@ -204,6 +204,7 @@ class _Window:
         # error's line and column count from (json counts them in the text it was given).
         self.lines = 0
         self.line_start = 0
+        self.fed = 0  # bytes handed to the decoder so far
         self.kept: list[bytes] | None = []  # chunks read before the array began, for whole()
 
     @property
@@ -224,10 +225,16 @@ class _Window:
             chunk = self.pending.pop()
             if self.kept is not None:
                 self.kept.append(chunk)
+            # The decoder counts an error's place in what it was given: the bytes it held
+            # back from the chunk before (a character cut in two), then this chunk.
+            held = len(self.decoder.getstate()[0])
             try:
                 text += self.decoder.decode(chunk, final=not self.pending)
+            except UnicodeDecodeError as exc:
+                raise self.not_utf8(exc, self.fed - held) from None
             except ValueError as exc:
                 raise _not_json(self.method, self.path, exc) from None
+            self.fed += len(chunk)
         self.text = text
         return 0
 
@@ -249,6 +256,17 @@ class _Window:
 
     def not_json(self, message: str, index: int) -> QrsResponseError:
         return _not_json(self.method, self.path, ValueError(f"{message} {self.base + index}"))
+
+    def not_utf8(self, exc: UnicodeDecodeError, before: int) -> QrsResponseError:
+        """``exc`` worded as the decoder of the whole body words it: at its byte in the body
+        (``before``: the bytes of the body before what the decoder was given)."""
+        start = before + exc.start
+        if exc.end - exc.start == 1:
+            where = f"byte 0x{exc.object[exc.start]:02x} in position {start}"
+        else:
+            where = f"bytes in position {start}-{before + exc.end - 1}"
+        text = f"'{exc.encoding}' codec can't decode {where}: {exc.reason}"
+        return _not_json_text(self.method, self.path, f"{exc.__class__.__name__}: {text}")
 
     def in_body(self, exc: Exception) -> Exception:
         """``exc`` with json's place in :attr:`text` told as its place in the whole body."""
@@ -401,5 +419,9 @@ def _too_deep(method: str, path: str) -> QrsResponseError:
 
 
 def _not_json(method: str, path: str, exc: Exception) -> QrsResponseError:
-    message = f"{method} {path}: the answer is not JSON ({exc.__class__.__name__}: {exc})"
+    return _not_json_text(method, path, f"{exc.__class__.__name__}: {exc}")
+
+
+def _not_json_text(method: str, path: str, why: str) -> QrsResponseError:
+    message = f"{method} {path}: the answer is not JSON ({why})"
     return QrsResponseError(message, method=method, path=path)
