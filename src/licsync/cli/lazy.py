@@ -46,7 +46,6 @@ class LazyCommand:
         command = typer.main.get_group(scratch).commands.get(self.name)
         if command is None:
             raise LookupError(f"{self.module}.register adds no command {self.name!r}")
-        start_done()  # the command's modules are imported: the collector may run again
         return command
 
 
@@ -117,4 +116,7 @@ class LazyGroup(PlainGroup):
     ) -> tuple[str | None, ClickCommand | None, list[str]]:
         if args and args[0] in self.commands:
             self.commands[args[0]]
+        # The command's modules are imported (now, or by an earlier run in this process): the
+        # collector paused for the start (licsync.entry) may run again.
+        start_done()
         return super().resolve_command(ctx, args)
