@@ -294,6 +294,20 @@ def _decide_allocation(
     )
 
 
+def _declared_flagged(
+    access_type: AccessType, who: str, flags: Sequence[tuple[Reason, str]], then: str = ""
+) -> Finding:
+    """A declared user QRS flags: the finding, ``then`` saying what the plan does about it."""
+    words = ", ".join(w for _, w in flags)
+    return Finding(
+        FindingKind.DECLARED_USER_FLAGGED,
+        access_type,
+        who,
+        f"{who} is declared for {access_type} but QRS marks them {words}{then}",
+        data={"flags": [r.value for r, _ in flags]},
+    )
+
+
 def _flagged(
     scope: _Scope, user: ActualUser, display: str, is_declared: bool, out: _Outcome
 ) -> tuple[Reason | None, str]:
@@ -301,16 +315,7 @@ def _flagged(
     access_type = scope.access_type
     flags = _flags(user)
     if is_declared:
-        words = ", ".join(w for _, w in flags)
-        out.findings.append(
-            Finding(
-                FindingKind.DECLARED_USER_FLAGGED,
-                access_type,
-                display,
-                f"{display} is declared for {access_type} but QRS marks them {words}",
-                data={"flags": [r.value for r, _ in flags]},
-            )
-        )
+        out.findings.append(_declared_flagged(access_type, display, flags))
     reported: list[tuple[Reason, str]] = []
     for flag, words in flags:
         action = _flag_action(scope.policy, flag)
@@ -491,16 +496,8 @@ def _decide_declared(scope: _Scope, declared: DesiredAllocation, out: _Outcome) 
         return
     flags = _flags(user)
     if flags:
-        words = ", ".join(w for _, w in flags)
         out.findings.append(
-            Finding(
-                FindingKind.DECLARED_USER_FLAGGED,
-                access_type,
-                declared.user,
-                f"{declared.user} is declared for {access_type} but QRS marks them {words}: "
-                "not allocating",
-                data={"flags": [r.value for r, _ in flags]},
-            )
+            _declared_flagged(access_type, declared.user, flags, ": not allocating")
         )
         return
     if scope.expired:
