@@ -100,12 +100,7 @@ class ActualAllocation:
         return f"{self.directory}\\{self.userid}"
 
 
-# -- fast constructors, for reading a large site ----------------------------------------------
-#
-# A frozen dataclass's __init__ sets each field through ``object.__setattr__``: for 100,000
-# users and as many allocations that was a noticeable part of reading the site. These set the
-# slots directly (half the time), and give the very value the class itself would: same type,
-# same fields, == and hash alike. Each takes every field, positionally, in the class's order.
+# -- fast constructors, for reading a large site (see licsync.slots) ---------------------------
 
 
 _new = object.__new__

@@ -138,7 +138,8 @@ def build_site(
         for access_type in AccessType:
             section = data.get(access_type.value)
             if section and isinstance(section, dict):
-                _collect_type(f, access_type, section, collected, problems, today=today)
+                _collect_allocations(f, access_type, section, collected, problems, today=today)
+                _collect_rules(f, access_type, section, collected, problems)
         if "policy" in data:
             if collected.policy is not None:
                 problems.append(
@@ -167,19 +168,6 @@ def build_site(
         root=str(site_file.path.parent),
         files=tuple(sorted(f.doc.file for f in members)),
     )
-
-
-def _collect_type(
-    f: File,
-    access_type: AccessType,
-    section: Mapping[str, Any],
-    collected: _Collected,
-    problems: list[Problem],
-    *,
-    today: dt.date,
-) -> None:
-    _collect_allocations(f, access_type, section, collected, problems, today=today)
-    _collect_rules(f, access_type, section, collected, problems)
 
 
 def _collect_allocations(
