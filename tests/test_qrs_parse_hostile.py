@@ -14,11 +14,12 @@ import dataclasses
 import datetime as dt
 import json
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from hostile_json import places, replaced
 from licsync.actual import ActualAllocation, ActualRule, ActualUser, Capacity
 from licsync.errors import QrsResponseError
 from licsync.identity import AccessType
@@ -108,33 +109,13 @@ HOSTILE = {
 }
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    """Every place in ``value``: keys of objects, indexes of arrays, recursively."""
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            yield (*prefix, key)
-            yield from _paths(inner, (*prefix, key))
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            yield (*prefix, index)
-            yield from _paths(inner, (*prefix, index))
-
-
-_MARK = "\x00HOSTILE\x00"
-
-
 def _with(entity: Any, where: tuple[Any, ...], raw: str) -> bytes:
     """``entity`` as JSON bytes with the value at ``where`` replaced by the raw JSON ``raw``."""
-    copy = json.loads(json.dumps(entity))
-    target = copy
-    for step in where[:-1]:
-        target = target[step]
-    target[where[-1]] = _MARK
-    return json.dumps(copy).replace(json.dumps(_MARK), raw).encode()
+    return replaced(entity, where, raw).encode()
 
 
 def _cases(entity: Any) -> list[tuple[tuple[Any, ...], str]]:
-    return [(where, name) for where in _paths(entity) for name in HOSTILE]
+    return [(where, name) for where in places(entity) for name in HOSTILE]
 
 
 def _check_types(value: Any) -> None:

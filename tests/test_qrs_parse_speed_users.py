@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from hostile_json import places, replaced
 from licsync.actual import ActualAllocation, ActualUser, new_actual_allocation, new_actual_user
 from licsync.errors import QrsResponseError
 from licsync.identity import AccessType, user_key
@@ -97,30 +98,8 @@ HOSTILE = [
 ]
 
 
-def _places(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            yield (*prefix, key)
-            yield from _places(inner, (*prefix, key))
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            yield (*prefix, index)
-            yield from _places(inner, (*prefix, index))
-
-
-_MARK = "\x00HOSTILE\x00"
-
-
 def _with(entity: Any, where: tuple[Any, ...], raw: str) -> str:
-    copy = json.loads(json.dumps(entity))
-    target = copy
-    for step in where[:-1]:
-        target = target[step]
-    if raw == "REMOVE":
-        del target[where[-1]]
-        return json.dumps(copy)
-    target[where[-1]] = _MARK
-    return json.dumps(copy).replace(json.dumps(_MARK), raw)
+    return replaced(entity, where, None if raw == "REMOVE" else raw)
 
 
 def _both_ways(
@@ -150,7 +129,7 @@ def _array(texts: list[str], path: str) -> Iterator[Any]:
 
 
 # One test per field, every hostile value in it (a test item each cost more than the check).
-@pytest.mark.parametrize("where", list(_places(USER)), ids=str)
+@pytest.mark.parametrize("where", list(places(USER)), ids=str)
 def test_a_user_reads_alike_both_ways(
     monkeypatch: pytest.MonkeyPatch, where: tuple[Any, ...]
 ) -> None:
@@ -169,7 +148,7 @@ def parse_users_of(texts: list[str]) -> dict[str, ActualUser]:
     return parse.parse_users(_array(texts, paths.USER_FULL))
 
 
-@pytest.mark.parametrize("where", list(_places(ALLOCATION)), ids=str)
+@pytest.mark.parametrize("where", list(places(ALLOCATION)), ids=str)
 @pytest.mark.parametrize("strict", [True, False])
 def test_an_allocation_reads_alike_both_ways(
     monkeypatch: pytest.MonkeyPatch, where: tuple[Any, ...], strict: bool
