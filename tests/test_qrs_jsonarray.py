@@ -155,12 +155,7 @@ def test_a_json_error_in_chunks_reads_as_in_the_whole_body(
     body = json.dumps([{"id": n, "name": "x" * 40} for n in range(2000)], indent=indent).encode()
     at = body.index(b'"id"', int(len(body) * share))
     bad = body[:at] + b"@" + body[at + 1 :]
-    chunks = [bad[k : k + size] for k in range(0, len(bad), size)]
-    path = "/qrs/user/full"
-    whole = _outcome(lambda: iter_json_array(bad, method="GET", path=path))
-    assert whole[0] == "error"
-    assert "JSONDecodeError" in str(whole[1])
-    assert _outcome(lambda: iter_json_chunks(chunks, method="GET", path=path)) == whole
+    _fails_alike_in_chunks(bad, size, "JSONDecodeError")
 
 
 _TEXT = json.dumps([{"id": n, "name": "Åsa " * 10} for n in range(500)], ensure_ascii=False)
@@ -182,9 +177,14 @@ _AT = _BODY.index(b"\xc3", len(_BODY) // 2)  # the first byte of an Å half-way 
 def test_bytes_that_are_not_utf8_read_as_in_the_whole_body(bad: bytes, size: int) -> None:
     """Not UTF-8: the position is the byte's in the body, however the chunks cut it (the
     decoder counts in what it was given, and holds back a character cut in two)."""
+    _fails_alike_in_chunks(bad, size, "UnicodeDecodeError")
+
+
+def _fails_alike_in_chunks(bad: bytes, size: int, kind: str) -> None:
+    """``bad`` refused with a ``kind`` error, in chunks of ``size`` as in one piece."""
     chunks = [bad[k : k + size] for k in range(0, len(bad), size)]
     path = "/qrs/user/full"
     whole = _outcome(lambda: iter_json_array(bad, method="GET", path=path))
     assert whole[0] == "error"
-    assert "UnicodeDecodeError" in str(whole[1])
+    assert kind in str(whole[1])
     assert _outcome(lambda: iter_json_chunks(chunks, method="GET", path=path)) == whole
